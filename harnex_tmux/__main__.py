@@ -1,0 +1,3 @@
+from harnex_tmux.cli.main import main
+
+main()

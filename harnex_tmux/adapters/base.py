@@ -1,0 +1,59 @@
+"""What harnex needs to know about one agent CLI.
+
+An adapter turns what the sidecar observes (the screen and how long the output has been quiet)
+into a readiness state, and says how to submit input and how to ask the agent to leave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class State(StrEnum):
+    PROMPT = "prompt"
+    BUSY = "busy"
+    TRUST = "workspace-trust-prompt"
+    CONFIRMATION = "confirmation"
+    EXITED = "exited"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_dialog(self) -> bool:
+        return self in (State.TRUST, State.CONFIRMATION)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A look at the session: ``screen`` is None for adapters that do not read it."""
+
+    screen: str | None
+    quiet_for: float
+
+
+@dataclass(frozen=True)
+class StopStep:
+    """One step of a graceful stop: type ``text`` and/or press ``keys``, then wait."""
+
+    text: str = ""
+    keys: tuple[str, ...] = ()
+    wait_s: float = 1.0
+
+
+class Adapter:
+    """Base adapter; subclasses override what differs for their CLI."""
+
+    name = "base"
+    reads_screen = False
+    submit_keys: tuple[str, ...] = ("Enter",)
+    stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
+
+    def launch_argv(self, command: list[str]) -> list[str]:
+        return list(command)
+
+    def detect(self, observation: Observation) -> State:
+        raise NotImplementedError
+
+    def recheck_in(self, observation: Observation) -> float | None:
+        """Seconds until the state may change with no new output (None: only on output)."""
+        return None

@@ -1,0 +1,48 @@
+"""``harnex logs``: the session transcript, with terminal control sequences removed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from harnex_tmux.cli.options import target_options
+
+
+@click.command()
+@target_options
+@click.option(
+    "--lines",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="How many trailing lines to print (0: all).",
+)
+@click.option(
+    "--follow", "-f", is_flag=True, help="Keep printing new output until the session ends."
+)
+def command(
+    ident: str | None, repo: str | None, cli_filter: str | None, lines: int, follow: bool
+) -> None:
+    """Print the transcript recorded from the session's pane."""
+    from harnex_tmux.errors import HarnexError, SessionNotFound
+    from harnex_tmux.lookup import find_ended, find_session
+    from harnex_tmux.transcript import follow_transcript, tail_lines
+
+    try:
+        record = find_session(ident, repo, cli_filter, any_repo=True)
+        paths, live = record.paths, record
+    except SessionNotFound:
+        ended = find_ended(ident, repo, any_repo=True)
+        if ended is None:
+            raise
+        paths, live = ended.paths, None
+    if not paths.output_log.exists():
+        raise HarnexError(f"no transcript at {paths.output_log}")
+    text, offset = tail_lines(paths.output_log, lines)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    if follow and live is not None:
+        for chunk in follow_transcript(paths, offset):
+            sys.stdout.write(chunk)
+            sys.stdout.flush()

@@ -1,0 +1,70 @@
+"""The ``harnex`` entry point: a click group that imports each command only when it runs."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from harnex_tmux import __version__
+from harnex_tmux.errors import HarnexError
+
+COMMANDS = {
+    "run": "harnex_tmux.cli.run",
+    "status": "harnex_tmux.cli.status",
+    "stop": "harnex_tmux.cli.stop",
+    "wait": "harnex_tmux.cli.wait",
+    "logs": "harnex_tmux.cli.logs",
+    "pane": "harnex_tmux.cli.pane",
+}
+
+
+@dataclass
+class GlobalOptions:
+    socket: str | None = None
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command = importlib.import_module(module).command
+        assert isinstance(command, click.Command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HarnexError as exc:
+            click.echo(f"harnex: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("harnex: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="harnex")
+@click.option(
+    "--socket",
+    envvar="HARNEX_TMUX_SOCKET",
+    help="tmux server socket name (like tmux -L) or path; default: the caller's server.",
+)
+@click.pass_context
+def cli(ctx: click.Context, socket: str | None) -> None:
+    """Run AI coding agents in visible tmux windows and talk to them."""
+    ctx.obj = GlobalOptions(socket=socket)
+
+
+def main() -> None:
+    cli.main(prog_name="harnex")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""``harnex run CLI [-- args]``: start an agent in its own tmux window."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+
+from harnex_tmux.cli.options import print_json, socket_option
+
+
+@click.command(context_settings={"allow_interspersed_args": True})
+@click.argument("agent", metavar="CLI")
+@click.argument("agent_args", nargs=-1, metavar="[-- ARGS...]")
+@click.option("--id", "ident", help="Session id (default: a random two-word id).")
+@click.option("--description", help="Free text shown by status.")
+@click.option(
+    "--tmux",
+    "window_name",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[NAME]",
+    help="Window name (default: the id). Sessions always run in tmux.",
+)
+@click.option(
+    "--session-name",
+    default="harnex",
+    show_default=True,
+    help="tmux session for callers outside tmux.",
+)
+@click.option("--detach", is_flag=True, help="Return once the sidecar answers; print JSON.")
+@click.option("--host", envvar="HARNEX_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), help="API port (default: derived).")
+@click.option("--cli", "forced_adapter", help="Adapter to use instead of guessing from CLI.")
+@click.option("--inbox-ttl", type=click.FloatRange(min=1), default=120.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the sidecar to start.",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    agent: str,
+    agent_args: tuple[str, ...],
+    ident: str | None,
+    description: str | None,
+    window_name: str | None,
+    session_name: str,
+    detach: bool,
+    host: str,
+    port: int | None,
+    forced_adapter: str | None,
+    inbox_ttl: float,
+    timeout: float,
+) -> None:
+    """Start CLI (claude, codex, or any command) in a tmux window owned by a sidecar.
+
+    Without --detach, wait for the agent and exit with its exit code; from a terminal
+    outside tmux, attach to its window (detach with the tmux prefix + d).
+    """
+    from harnex_tmux.adapters import adapter_name_for
+    from harnex_tmux.control import wait_exit
+    from harnex_tmux.launch import LaunchSpec, start_session
+    from harnex_tmux.state import random_id, repo_root_for
+    from harnex_tmux.tmux import choose_server
+
+    choice = choose_server(socket_option(ctx))
+    cwd = os.getcwd()
+    spec = LaunchSpec(
+        id=ident if ident is not None else random_id(),
+        command=[agent, *agent_args],
+        repo_root=repo_root_for(cwd),
+        cwd=cwd,
+        cli=os.path.basename(agent),
+        adapter=adapter_name_for(agent, forced_adapter),
+        description=(description or "").strip() or None,
+        host=host,
+        port=port,
+        socket_path=choice.socket_path,
+        caller_pane=choice.caller_pane,
+        session_name=session_name,
+        window_name=window_name or None,
+        inbox_ttl=inbox_ttl,
+    )
+    started = start_session(spec, timeout=timeout)
+    record = started.record
+    if detach:
+        print_json(started.summary())
+        return
+    if choice.caller_pane is None and sys.stdin.isatty() and sys.stdout.isatty():
+        from harnex_tmux.tmux import Tmux
+
+        subprocess.call(Tmux(choice.socket_path).attach_command(record.window_id or ""))
+        from harnex_tmux.control import exit_of
+
+        ended = exit_of(record)
+        if ended is None:
+            click.echo(
+                f"harnex: detached; {record.id!r} keeps running "
+                f"(harnex status --id {record.id}, harnex stop --id {record.id})",
+                err=True,
+            )
+            return
+    else:
+        click.echo(
+            f"harnex: {record.id!r} running in tmux window {record.window_id} "
+            f"(session {record.tmux_session}); waiting for it to exit",
+            err=True,
+        )
+        ended = wait_exit(record)
+    ctx.exit(ended.code if ended.code is not None else 1)

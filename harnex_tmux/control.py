@@ -1,0 +1,183 @@
+"""Operations on a running session, for the CLI and for library users.
+
+These only read state files and talk to the sidecar: nothing here touches tmux, so commands
+like ``status`` and ``wait`` stay quick.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from harnex_tmux.client import SidecarClient
+from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut
+from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive
+
+SIDECAR_DOWN = "sidecar-down"
+UNRESPONSIVE = "unresponsive"
+_POLL_S = 0.1
+
+
+def public_record(record: SessionRecord) -> dict[str, Any]:
+    data = record.to_dict()
+    data.pop("token", None)
+    return data
+
+
+def log_times(record: SessionRecord) -> tuple[float | None, float | None]:
+    """(mtime, seconds idle) of the transcript: when the agent last printed anything."""
+    try:
+        mtime = SessionPaths.for_session(record.repo_root, record.id).output_log.stat().st_mtime
+    except OSError:
+        return None, None
+    return mtime, round(max(0.0, time.time() - mtime), 3)
+
+
+def live_status(record: SessionRecord, timeout: float = 1.0) -> dict[str, Any]:
+    """The registry record plus ``state``, ``log_mtime`` and ``log_idle_s``.
+
+    A sidecar that is gone or hangs gives state ``sidecar-down`` or ``unresponsive`` instead
+    of an error, so one broken session never stops ``status`` from listing the rest.
+    """
+    data = public_record(record)
+    mtime, idle = log_times(record)
+    data["log_mtime"] = mtime
+    data["log_idle_s"] = idle
+    try:
+        live = SidecarClient.for_record(record, timeout).status()
+    except (SidecarUnreachable, HarnexError):
+        alive = process_alive(record.sidecar_pid)
+        data["state"] = UNRESPONSIVE if alive else SIDECAR_DOWN
+        data["agent_alive"] = process_alive(record.pid)
+        return data
+    data["state"] = live.get("state", "unknown")
+    data["inbox"] = live.get("inbox", 0)
+    return data
+
+
+def exit_of(record: SessionRecord) -> ExitRecord | None:
+    return ExitRecord.load(SessionPaths.for_session(record.repo_root, record.id).exit_record)
+
+
+def wait_exit(record: SessionRecord, timeout: float | None = None) -> ExitRecord:
+    """Block until the agent has ended; its pane wrapper writes the exit record itself, so this
+    works even when the sidecar is gone."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    client = SidecarClient.for_record(record)
+    sidecar_ok = True
+    while True:
+        ended = exit_of(record)
+        if ended is not None:
+            return ended
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise TimedOut(f"session {record.id!r} still running after {timeout:g}s")
+        if sidecar_ok:
+            slice_s = 30.0 if remaining is None else min(30.0, remaining)
+            try:
+                client.request(
+                    "GET", f"/wait?until=exit&timeout={slice_s:.3f}", timeout=slice_s + 5
+                )
+                continue
+            except SidecarUnreachable:
+                sidecar_ok = False
+        if not process_alive(record.pane_pid) and exit_of(record) is None:
+            return record_orphan_exit(record)
+        time.sleep(_POLL_S)
+
+
+def wait_until(record: SessionRecord, until: str, timeout: float | None = None) -> str:
+    """Block until the session reaches state ``until`` (or ``exit``); return the state.
+
+    Raises TimedOut, or HarnexError when the session ended before reaching the state.
+    """
+    if until == "exit":
+        wait_exit(record, timeout)
+        return "exited"
+    deadline = None if timeout is None else time.monotonic() + timeout
+    client = SidecarClient.for_record(record)
+    while True:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise TimedOut(f"session {record.id!r} did not reach {until!r} within {timeout:g}s")
+        slice_s = 30.0 if remaining is None else min(30.0, remaining)
+        try:
+            answer = client.expect(
+                client.request(
+                    "GET", f"/wait?until={until}&timeout={slice_s:.3f}", timeout=slice_s + 5
+                )
+            )
+        except SidecarUnreachable as exc:
+            if exit_of(record) is not None:
+                raise HarnexError(
+                    f"session {record.id!r} exited before reaching {until!r}"
+                ) from exc
+            raise
+        if answer.get("reached"):
+            return str(answer["state"])
+        if answer.get("state") == "exited":
+            raise HarnexError(f"session {record.id!r} exited before reaching {until!r}")
+
+
+def stop_session(record: SessionRecord, timeout: float = 5.0) -> ExitRecord:
+    """Ask the sidecar to run the stop sequence, then wait for the exit."""
+    client = SidecarClient.for_record(record)
+    try:
+        client.expect(client.request("POST", "/stop", {}))
+    except SidecarUnreachable:
+        if process_alive(record.sidecar_pid):
+            raise
+        return _end_orphan(record, timeout)
+    return wait_exit(record, timeout)
+
+
+def _end_orphan(record: SessionRecord, timeout: float) -> ExitRecord:
+    """Stop a session whose sidecar died, doing the sidecar's part from here: terminate the
+    agent (its pane wrapper records the exit), close the window, log the exit."""
+    import signal
+
+    deadline = time.monotonic() + timeout
+    if record.pid and process_alive(record.pid):
+        os.kill(record.pid, signal.SIGTERM)
+    while exit_of(record) is None and process_alive(record.pid):
+        if time.monotonic() > deadline:
+            raise TimedOut(f"session {record.id!r} still running after {timeout:g}s")
+        time.sleep(_POLL_S)
+    ended = record_orphan_exit(record)
+    if record.window_id and record.tmux_socket:
+        from harnex_tmux.tmux import Tmux
+
+        Tmux(record.tmux_socket).kill_window(record.window_id)
+    return ended
+
+
+def record_orphan_exit(record: SessionRecord) -> ExitRecord:
+    """Write what a dead sidecar would have written when its session ended: the exit record
+    (inferred as a hangup when the wrapper could not write one), the ``exited`` event, and the
+    registry record's removal."""
+    from harnex_tmux.events import EventLog
+    from harnex_tmux.state import utc_now
+
+    paths = SessionPaths.for_session(record.repo_root, record.id)
+    ended = exit_of(record)
+    if ended is None:
+        ended = ExitRecord(id=record.id, code=129, signal=1, ended_at=utc_now())
+        ended.extra["reason"] = "pane closed"
+    ended.extra.update(
+        {
+            "cli": record.cli,
+            "repo_root": record.repo_root,
+            "tmux_socket": record.tmux_socket,
+            "window_id": record.window_id,
+            "pane_id": record.pane_id,
+            "sidecar": "down",
+        }
+    )
+    ended.save(paths.exit_record)
+    payload: dict[str, Any] = {"code": ended.code}
+    if ended.signal is not None:
+        payload["signal"] = ended.signal
+    EventLog(paths.events_log, record.id).emit("exited", **payload)
+    paths.registry.unlink(missing_ok=True)
+    return ended

@@ -1,0 +1,38 @@
+"""Errors that carry the exit code the CLI reports for them.
+
+Exit codes are part of the interface scripts rely on: 0 ok, 1 error, 2 usage error,
+124 timed out.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 124
+
+
+class HarnexError(Exception):
+    """A failure with a one-line message meant for the user."""
+
+    exit_code = EXIT_ERROR
+
+
+class UsageError(HarnexError):
+    exit_code = EXIT_USAGE
+
+
+class TimedOut(HarnexError):
+    exit_code = EXIT_TIMEOUT
+
+
+class SessionNotFound(HarnexError):
+    pass
+
+
+class SidecarUnreachable(HarnexError):
+    """The registry names a sidecar that does not answer (killed, or still starting)."""
+
+
+class TmuxUnavailable(HarnexError):
+    pass

@@ -1,0 +1,77 @@
+"""The per-session JSONL event log.
+
+Every line is one JSON object with the envelope ``schema_version, seq, ts, id, type`` and then
+the event's payload. Only the sidecar writes it; ``seq`` continues across a sidecar restart by
+reading the last line back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from harnex_tmux.state import ensure_dir, utc_now
+
+SCHEMA_VERSION = 1
+PREVIEW_CHARS = 200
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS) -> tuple[str, bool]:
+    """The first ``limit`` characters, with ``…`` appended when cut."""
+    if len(text) <= limit:
+        return text, False
+    return text[:limit] + "…", True
+
+
+def last_seq(path: Path) -> int:
+    """The ``seq`` of the last complete line, 0 for a missing or empty log."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 65536))
+            tail = handle.read()
+    except FileNotFoundError:
+        return 0
+    for line in reversed(tail.splitlines()):
+        try:
+            seq = json.loads(line).get("seq")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            continue
+        if isinstance(seq, int):
+            return seq
+    return 0
+
+
+class EventLog:
+    """Appends events for one session; safe to call from several sidecar threads."""
+
+    def __init__(self, path: Path, session_id: str) -> None:
+        self.path = path
+        self.session_id = session_id
+        self._lock = threading.Lock()
+        ensure_dir(path.parent)
+        self._seq = last_seq(path)
+
+    def emit(self, event_type: str, **payload: Any) -> dict[str, Any]:
+        with self._lock:
+            self._seq += 1
+            event: dict[str, Any] = {
+                "schema_version": SCHEMA_VERSION,
+                "seq": self._seq,
+                "ts": utc_now(),
+                "id": self.session_id,
+                "type": event_type,
+            }
+            event.update(payload)
+            line = (json.dumps(event, ensure_ascii=False) + "\n").encode()
+            # One write() on an O_APPEND descriptor keeps each line whole for concurrent readers.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+            return event

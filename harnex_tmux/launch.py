@@ -1,0 +1,160 @@
+"""Starting a session: validate on the caller's side, then hand over to a detached sidecar.
+
+The sidecar creates the tmux window itself, so the process that owns a session is the one that
+made it; the caller only waits for its one-line ready report on a pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harnex_tmux.errors import HarnexError, TimedOut, TmuxUnavailable
+from harnex_tmux.state import (
+    SessionPaths,
+    SessionRecord,
+    normalize_id,
+    process_alive,
+    read_json,
+)
+
+
+@dataclass
+class LaunchSpec:
+    """Everything the sidecar needs to start one session; travels to it as JSON."""
+
+    id: str
+    command: list[str]
+    repo_root: str
+    cwd: str
+    cli: str
+    adapter: str = "generic"
+    description: str | None = None
+    host: str = "127.0.0.1"
+    port: int | None = None
+    socket_path: str = ""
+    caller_pane: str | None = None
+    session_name: str = "harnex"
+    window_name: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    inbox_ttl: float = 120.0
+    context: str | None = None
+    watch: dict[str, Any] | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> LaunchSpec:
+        return cls(**json.loads(text))
+
+
+@dataclass(frozen=True)
+class StartedSession:
+    record: SessionRecord
+    sidecar: subprocess.Popen[bytes]
+
+    def summary(self) -> dict[str, Any]:
+        """The object ``run --detach`` prints."""
+        rec = self.record
+        return {
+            "ok": True,
+            "id": rec.id,
+            "cli": rec.cli,
+            "adapter": rec.adapter,
+            "pid": rec.pid,
+            "port": rec.port,
+            "host": rec.host,
+            "mode": "tmux",
+            "tmux_socket": rec.tmux_socket,
+            "tmux_session": rec.tmux_session,
+            "window_id": rec.window_id,
+            "pane_id": rec.pane_id,
+            "sidecar_pid": rec.sidecar_pid,
+            "output_log_path": rec.output_log_path,
+            "events_log_path": rec.events_log_path,
+        }
+
+
+def check_not_running(paths: SessionPaths, ident: str, repo_root: str) -> None:
+    """Refuse a duplicate live id; clear a stale record left by a crashed sidecar."""
+    data = read_json(paths.registry)
+    if data is None:
+        return
+    record = SessionRecord.from_dict(data)
+    if process_alive(record.sidecar_pid) or process_alive(record.pid):
+        raise HarnexError(f"session {ident!r} is already running in {repo_root}")
+    paths.registry.unlink(missing_ok=True)
+
+
+def start_session(spec: LaunchSpec, timeout: float = 5.0) -> StartedSession:
+    """Start the session described by ``spec`` and return once its sidecar answers."""
+    spec.id = normalize_id(spec.id)
+    if shutil.which("tmux") is None:
+        raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer")
+    path_env = spec.env.get("PATH", os.environ.get("PATH"))
+    if not spec.command or shutil.which(spec.command[0], path=path_env) is None:
+        name = spec.command[0] if spec.command else "(none)"
+        raise HarnexError(f"agent command not found: {name}")
+    paths = SessionPaths.for_session(spec.repo_root, spec.id)
+    paths.create_dirs()
+    check_not_running(paths, spec.id, spec.repo_root)
+
+    log = open(paths.sidecar_log, "ab")  # noqa: SIM115 - handed to the child
+    try:
+        os.chmod(paths.sidecar_log, 0o600)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harnex_tmux.sidecar"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        log.close()
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(spec.to_json().encode())
+    proc.stdin.close()
+    report = _read_report(proc, timeout, paths)
+    if not report.get("ok"):
+        raise HarnexError(str(report.get("error") or "sidecar failed to start"))
+    return StartedSession(SessionRecord.from_dict(report["record"]), proc)
+
+
+def _read_report(proc: subprocess.Popen[bytes], timeout: float, paths: SessionPaths) -> Any:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    buffer = b""
+    fd = proc.stdout.fileno()
+    while b"\n" not in buffer:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimedOut(
+                f"sidecar did not report ready within {timeout:g}s (see {paths.sidecar_log})"
+            )
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            tail = _log_tail(paths)
+            raise HarnexError(f"sidecar exited before it was ready{': ' + tail if tail else ''}")
+        buffer += chunk
+    proc.stdout.close()
+    return json.loads(buffer.split(b"\n", 1)[0])
+
+
+def _log_tail(paths: SessionPaths) -> str:
+    try:
+        lines = paths.sidecar_log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""

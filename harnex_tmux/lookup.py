@@ -1,0 +1,82 @@
+"""Finding the session a command targets from ``--id``, ``--repo`` and ``--cli``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harnex_tmux.errors import HarnexError, SessionNotFound
+from harnex_tmux.state import (
+    ExitRecord,
+    SessionPaths,
+    SessionRecord,
+    id_key,
+    list_sessions,
+    normalize_id,
+    read_json,
+    repo_root_for,
+    state_root,
+)
+
+
+def find_session(
+    ident: str | None = None,
+    repo: str | None = None,
+    cli: str | None = None,
+    any_repo: bool = False,
+) -> SessionRecord:
+    """The one live session the arguments name.
+
+    Without an id, the repo must have exactly one session (of that cli). With ``any_repo``,
+    an id missing from the repo may match exactly one session elsewhere.
+    """
+    repo_root = repo_root_for(repo)
+    if ident is None:
+        records = list_sessions(repo_root, cli)
+        if len(records) == 1:
+            return records[0]
+        if not records:
+            raise SessionNotFound(f"no harnex session in {repo_root}")
+        ids = ", ".join(sorted(r.id for r in records))
+        raise HarnexError(f"several sessions in {repo_root} ({ids}); pick one with --id")
+    ident = normalize_id(ident)
+    data = read_json(SessionPaths.for_session(repo_root, ident).registry)
+    if data is not None:
+        record = SessionRecord.from_dict(data)
+        if cli is None or cli in (record.cli, record.adapter):
+            return record
+    if any_repo:
+        matches = [r for r in list_sessions(None, cli) if id_key(r.id) == id_key(ident)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            repos = ", ".join(sorted(r.repo_root for r in matches))
+            raise HarnexError(f"id {ident!r} exists in several repos ({repos}); use --repo")
+    raise SessionNotFound(f"no session {ident!r} in {repo_root}")
+
+
+@dataclass(frozen=True)
+class EndedSession:
+    exit: ExitRecord
+    paths: SessionPaths
+
+
+def find_ended(ident: str | None, repo: str | None, any_repo: bool = False) -> EndedSession | None:
+    """The exit record of a session that has ended, when the id names one."""
+    if ident is None:
+        return None
+    ident = normalize_id(ident)
+    paths = SessionPaths.for_session(repo_root_for(repo), ident)
+    record = ExitRecord.load(paths.exit_record)
+    if record is not None:
+        return EndedSession(record, paths)
+    if not any_repo:
+        return None
+    suffix = f"--{id_key(ident)}.json"
+    found = [p for p in (state_root() / "exits").glob(f"*{suffix}")]
+    if len(found) != 1:
+        return None
+    record = ExitRecord.load(found[0])
+    if record is None:
+        return None
+    key = found[0].name.removesuffix(".json")
+    return EndedSession(record, SessionPaths(state_root(), key))

@@ -1,0 +1,1 @@
+"""The per-session sidecar: owns the pane, the API, readiness, and the session's files."""

@@ -1,0 +1,387 @@
+"""The sidecar process: creates the agent's pane, then watches and serves it until it ends.
+
+Threads: the API server (one thread per request), an output watcher (wakes on pane output),
+an exit watcher (wakes when the pane's process ends), an optional stop sequence, and the main
+loop, which alone decides the readiness state and finishes the session.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from harnex_tmux.adapters import Adapter, Observation, State, adapter_for
+from harnex_tmux.events import EventLog
+from harnex_tmux.launch import LaunchSpec
+from harnex_tmux.ports import allocate_listener, bind_listener
+from harnex_tmux.sidecar.readiness import Readiness
+from harnex_tmux.sidecar.server import ApiServer
+from harnex_tmux.sidecar.watchers import OutputWatcher, ProcessExitWatcher
+from harnex_tmux.state import (
+    ExitRecord,
+    SessionPaths,
+    SessionRecord,
+    process_alive,
+    read_json,
+    utc_now,
+)
+from harnex_tmux.tmux import Tmux
+
+# How often to look at the pane even when nothing happened: catches a pane that vanished
+# while its process lives on, and any output the watcher could not see.
+SAFETY_NET_S = 5.0
+# After the agent ends, keep answering for a moment so long-polls can report the exit.
+EXIT_LINGER_S = 0.3
+TERMINATE_GRACE_S = 2.0
+
+
+def child_env(spec: LaunchSpec, session_id: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(spec.env)
+    env.update(
+        {
+            "HARNEX_ID": spec.id,
+            "HARNEX_SESSION_ID": session_id,
+            "HARNEX_SESSION_CLI": spec.cli,
+            "HARNEX_SESSION_REPO_ROOT": spec.repo_root,
+        }
+    )
+    env.pop("HARNEX_SPAWNER_PANE", None)
+    if spec.caller_pane:
+        env["HARNEX_SPAWNER_PANE"] = spec.caller_pane
+    return env
+
+
+def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 1.0) -> int | None:
+    """The agent is the pane wrapper's child once the gate opened (not the tmux waiter)."""
+    tmux_exe = os.path.realpath(tmux_binary)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in _children(pane_pid):
+            try:
+                exe = os.readlink(f"/proc/{pid}/exe")
+            except OSError:
+                continue  # already gone (the waiter exiting), or not ours to read
+            if exe != tmux_exe and process_alive(pid):
+                return pid
+        if not process_alive(pane_pid):
+            return None
+        time.sleep(0.005)
+    return None
+
+
+def _children(ppid: int) -> list[int]:
+    try:
+        with open(f"/proc/{ppid}/task/{ppid}/children") as handle:
+            return [int(p) for p in handle.read().split()]
+    except OSError:
+        pass
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == ppid:
+            found.append(int(entry))
+    return found
+
+
+class Sidecar:
+    def __init__(
+        self,
+        record: SessionRecord,
+        adapter: Adapter,
+        paths: SessionPaths,
+        tmux: Tmux,
+        api: ApiServer | None = None,
+    ) -> None:
+        self.record = record
+        self.adapter = adapter
+        self.paths = paths
+        self.tmux = tmux
+        self.events = EventLog(paths.events_log, record.id)
+        self.readiness = Readiness(on_change=self._state_changed)
+        self.api = api
+        self.exit_record: ExitRecord | None = None
+        self._wake = threading.Event()
+        self._pane_exited = threading.Event()
+        self._stopping = threading.Event()
+        self._finished = threading.Event()
+        self._record_lock = threading.Lock()
+        self._last_output = time.monotonic()
+        self._recheck_in: float | None = None
+
+    # --- starting ---------------------------------------------------------------------------
+
+    @classmethod
+    def launch(cls, spec: LaunchSpec) -> Sidecar:
+        """Create the pane and the API for a new session, then start the agent."""
+        adapter = adapter_for(spec.adapter)
+        paths = SessionPaths.for_session(spec.repo_root, spec.id)
+        paths.create_dirs()
+        paths.exit_record.unlink(missing_ok=True)
+        listener = allocate_listener(spec.repo_root, spec.id, spec.host, spec.port)
+        tmux = Tmux(spec.socket_path)
+        tmux.check_version()
+        session_id = secrets.token_hex(8)
+        target = tmux.session_of_pane(spec.caller_pane) if spec.caller_pane else None
+        gate = f"harnex-gate-{session_id}"
+        placement = tmux.create_agent_window(
+            command=adapter.launch_argv(spec.command),
+            window_name=spec.window_name or spec.id,
+            cwd=spec.cwd,
+            env=child_env(spec, session_id),
+            exit_record=paths.exit_record,
+            ident=spec.id,
+            gate=gate,
+            target_session=target,
+            session_name=spec.session_name,
+        )
+        try:
+            tmux.prepare_pane(placement.pane_id, paths.output_log, paths.key)
+            record = SessionRecord(
+                id=spec.id,
+                cli=spec.cli,
+                repo_root=spec.repo_root,
+                host=spec.host,
+                port=listener.getsockname()[1],
+                token=secrets.token_hex(16),
+                session_id=session_id,
+                started_at=utc_now(),
+                output_log_path=str(paths.output_log),
+                events_log_path=str(paths.events_log),
+                description=spec.description,
+                tmux_socket=tmux.socket_path,
+                tmux_session=placement.session_name,
+                window_id=placement.window_id,
+                pane_id=placement.pane_id,
+                pane_pid=placement.pane_pid,
+                sidecar_pid=os.getpid(),
+                adapter=adapter.name,
+                watch=spec.watch,
+            )
+            record.extra["inbox_ttl"] = spec.inbox_ttl
+            sidecar = cls(record, adapter, paths, tmux)
+            sidecar.api = sidecar._make_api(listener)
+            record.save(paths.registry)
+            tmux.release_gate(gate)
+            record.pid = find_agent_pid(placement.pane_pid, tmux.binary)
+            record.save(paths.registry)
+            sidecar.events.emit("started", pid=record.pid)
+        except BaseException:
+            tmux.kill_window(placement.window_id)
+            paths.registry.unlink(missing_ok=True)
+            listener.close()
+            raise
+        return sidecar
+
+    @classmethod
+    def adopt(cls, registry_path: Path) -> Sidecar:
+        """Take over a live session whose sidecar died: same pane, same files, same port."""
+        data = read_json(registry_path)
+        if data is None:
+            raise RuntimeError(f"no readable registry record at {registry_path}")
+        record = SessionRecord.from_dict(data)
+        if process_alive(record.sidecar_pid) and record.sidecar_pid != os.getpid():
+            raise RuntimeError(f"session {record.id!r} still has a live sidecar")
+        paths = SessionPaths.for_session(record.repo_root, record.id)
+        tmux = Tmux(record.tmux_socket or "")
+        adapter = adapter_for(record.adapter or "generic")
+        try:
+            listener = bind_listener(record.host, record.port)
+        except OSError:
+            listener = allocate_listener(record.repo_root, record.id, record.host)
+        record.port = listener.getsockname()[1]
+        record.sidecar_pid = os.getpid()
+        sidecar = cls(record, adapter, paths, tmux)
+        sidecar.api = sidecar._make_api(listener)
+        if record.pane_id and tmux.pane_status(record.pane_id) is not None:
+            tmux.pipe_output(record.pane_id, paths.output_log)
+        record.save(paths.registry)
+        return sidecar
+
+    def _make_api(self, listener: Any) -> ApiServer:
+        from harnex_tmux.sidecar.api import build_router
+
+        return ApiServer(listener, self.record.token, build_router(self))
+
+    # --- running ----------------------------------------------------------------------------
+
+    def run(self) -> int:
+        assert self.api is not None
+        api_thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
+        api_thread.start()
+        OutputWatcher(self.paths.output_log, self._on_output).start()
+        if self.record.pane_pid and process_alive(self.record.pane_pid):
+            ProcessExitWatcher(self.record.pane_pid, self._on_pane_exit).start()
+        else:
+            self._pane_exited.set()
+        next_safety = time.monotonic() + SAFETY_NET_S
+        while not self._pane_exited.is_set():
+            self._evaluate()
+            now = time.monotonic()
+            timeout = next_safety - now
+            if self._recheck_in is not None:
+                timeout = min(timeout, self._recheck_in)
+            self._wake.wait(max(0.0, timeout))
+            self._wake.clear()
+            if time.monotonic() >= next_safety:
+                next_safety = time.monotonic() + SAFETY_NET_S
+                self._check_pane()
+        self._finish()
+        time.sleep(EXIT_LINGER_S)
+        self.api.shutdown()
+        return 0
+
+    def _on_output(self) -> None:
+        self._last_output = time.monotonic()
+        self._wake.set()
+
+    def _on_pane_exit(self) -> None:
+        self._pane_exited.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _evaluate(self) -> None:
+        quiet = time.monotonic() - self._last_output
+        screen = None
+        if self.adapter.reads_screen and self.record.pane_id:
+            try:
+                screen = self.tmux.capture(self.record.pane_id)
+            except Exception:
+                screen = None
+        observation = Observation(screen=screen, quiet_for=quiet)
+        self.readiness.set(self.adapter.detect(observation))
+        self._recheck_in = self.adapter.recheck_in(observation)
+
+    def _check_pane(self) -> None:
+        """The pane vanished or died without the exit watcher noticing: end the session."""
+        status = self.tmux.pane_status(self.record.pane_id or "")
+        if status is None or status.dead:
+            self._pane_exited.set()
+
+    def _state_changed(self, previous: State, current: State) -> None:
+        self.events.emit("state", **{"from": previous.value, "to": current.value})
+
+    # --- ending -----------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        exit_record = ExitRecord.load(self.paths.exit_record)
+        if exit_record is None:
+            exit_record = self._exit_without_record()
+        exit_record.extra.update(
+            {
+                "cli": self.record.cli,
+                "repo_root": self.record.repo_root,
+                "tmux_socket": self.record.tmux_socket,
+                "window_id": self.record.window_id,
+                "pane_id": self.record.pane_id,
+                "stopped": self._stopping.is_set(),
+            }
+        )
+        exit_record.save(self.paths.exit_record)
+        self.exit_record = exit_record
+        payload: dict[str, Any] = {"code": exit_record.code}
+        if exit_record.signal is not None:
+            payload["signal"] = exit_record.signal
+        self.events.emit("exited", **payload)
+        self.readiness.set(State.EXITED)
+        self.paths.registry.unlink(missing_ok=True)
+        if self._stopping.is_set() and self.record.window_id:
+            self.tmux.kill_window(self.record.window_id)
+        self._finished.set()
+
+    def _exit_without_record(self) -> ExitRecord:
+        """The wrapper died before the agent: its pane was closed, which hung up on both.
+
+        Give the agent a moment to act on the hangup, then make sure it is gone, and record
+        the hangup as its end (the real status is not ours to read: it is not our child).
+        """
+        status = self.tmux.pane_status(self.record.pane_id or "")
+        if status is not None and status.dead and status.dead_status is not None:
+            code, sig = status.dead_status, status.dead_signal
+        else:
+            code, sig = 128 + signal.SIGHUP, int(signal.SIGHUP)
+        pid = self.record.pid
+        for escalate in (signal.SIGTERM, signal.SIGKILL, None):
+            deadline = time.monotonic() + TERMINATE_GRACE_S / 2
+            while process_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if escalate is None or not self._signal_agent(escalate):
+                break
+        ended = ExitRecord(id=self.record.id, code=code, signal=sig, ended_at=utc_now())
+        ended.extra["reason"] = "pane closed"
+        return ended
+
+    def request_stop(self) -> bool:
+        """Begin the adapter's stop sequence in the background; False if already stopping."""
+        if self._stopping.is_set() or self._pane_exited.is_set():
+            self._stopping.set()
+            return False
+        self._stopping.set()
+        threading.Thread(target=self._stop_sequence, name="stop", daemon=True).start()
+        return True
+
+    def _stop_sequence(self) -> None:
+        pane = self.record.pane_id or ""
+        for step in self.adapter.stop_steps:
+            try:
+                if step.text:
+                    self.tmux.type_text(pane, step.text)
+                    time.sleep(0.2)
+                if step.keys:
+                    self.tmux.send_keys(pane, *step.keys)
+            except Exception:
+                break
+            if self._pane_exited.wait(step.wait_s):
+                return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if not self._signal_agent(sig):
+                break
+            if self._pane_exited.wait(TERMINATE_GRACE_S):
+                return
+        if not self._pane_exited.is_set() and self.record.window_id:
+            # Nothing left to signal (or it would not die): removing the window ends it.
+            self.tmux.kill_window(self.record.window_id)
+
+    def _signal_agent(self, sig: signal.Signals) -> bool:
+        pid = self.record.pid
+        if not pid or not process_alive(pid):
+            return False
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
+    # --- views for the API ------------------------------------------------------------------
+
+    def log_idle_s(self) -> float | None:
+        """Seconds since the transcript last grew (its mtime), as ``status`` reports it."""
+        try:
+            mtime = self.paths.output_log.stat().st_mtime
+        except OSError:
+            return None
+        return round(max(0.0, time.time() - mtime), 3)
+
+    def status_payload(self) -> dict[str, Any]:
+        with self._record_lock:
+            data = self.record.to_dict()
+        data.pop("token", None)
+        data["state"] = self.readiness.state.value
+        data["log_idle_s"] = self.log_idle_s()
+        data["inbox"] = 0
+        if self.exit_record is not None:
+            data["exit"] = self.exit_record.to_dict()
+        return data

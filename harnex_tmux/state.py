@@ -1,0 +1,368 @@
+"""Where a session's files live, and the registry records that let a stateless CLI find it.
+
+Layout under the state root (``$HARNEX_STATE_DIR``, else ``$XDG_STATE_HOME/harnex``, else
+``~/.local/state/harnex``), one file per session key ``<repo_hash>--<id key>``:
+
+- ``sessions/<key>.json``  registry record, present while the sidecar runs
+- ``output/<key>.log``     raw transcript appended by tmux ``pipe-pane``
+- ``events/<key>.jsonl``   event log
+- ``exits/<key>.json``     how the agent ended
+- ``inbox/<key>.jsonl``    persisted message queue
+- ``sidecar/<key>.log``    the sidecar's own diagnostics
+
+Directories are 0700 and files 0600: the registry holds the bearer token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harnex_tmux.errors import UsageError
+
+SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar")
+
+
+def state_root() -> Path:
+    explicit = os.environ.get("HARNEX_STATE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "harnex"
+    return Path.home() / ".local" / "state" / "harnex"
+
+
+def ensure_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def utc_now() -> str:
+    """UTC time, ISO-8601 to the second with a ``Z`` suffix (the events-log format)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# --- ids and keys -----------------------------------------------------------------------------
+
+
+def normalize_id(raw: str) -> str:
+    ident = raw.strip()
+    if not ident:
+        raise UsageError("--id must not be empty")
+    return ident
+
+
+def id_key(ident: str) -> str:
+    key = re.sub(r"[^a-z0-9]+", "-", ident.lower()).strip("-")
+    if not key:
+        raise UsageError(f"id {ident!r} has no letters or digits to name its files by")
+    return key
+
+
+def repo_hash(repo_root: str) -> str:
+    return hashlib.sha256(repo_root.encode()).hexdigest()[:16]
+
+
+def session_key(repo_root: str, ident: str) -> str:
+    return f"{repo_hash(repo_root)}--{id_key(ident)}"
+
+
+_ADJECTIVES = [
+    "amber",
+    "brave",
+    "calm",
+    "clever",
+    "crisp",
+    "eager",
+    "fair",
+    "gentle",
+    "happy",
+    "keen",
+    "lively",
+    "lucky",
+    "mellow",
+    "nimble",
+    "polite",
+    "quiet",
+    "rapid",
+    "sharp",
+    "steady",
+    "swift",
+    "tidy",
+    "vivid",
+    "warm",
+    "witty",
+    "zesty",
+    "bold",
+    "bright",
+    "cosy",
+    "jolly",
+]
+_NOUNS = [
+    "badger",
+    "beacon",
+    "cedar",
+    "comet",
+    "falcon",
+    "fern",
+    "harbor",
+    "heron",
+    "lantern",
+    "maple",
+    "meadow",
+    "otter",
+    "pebble",
+    "quartz",
+    "raven",
+    "river",
+    "sparrow",
+    "spruce",
+    "summit",
+    "thistle",
+    "tiger",
+    "walnut",
+    "willow",
+    "wren",
+    "atlas",
+    "bison",
+]
+
+
+def random_id() -> str:
+    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}"
+
+
+def repo_root_for(path: str | os.PathLike[str] | None = None) -> str:
+    """The git top-level containing ``path`` (default: cwd), else the directory itself.
+
+    Walks up looking for ``.git`` rather than running git: this runs on every CLI call.
+    """
+    start = Path(path if path is not None else os.getcwd()).expanduser().resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists():
+            return str(candidate)
+    return str(start)
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionPaths:
+    """Every file that belongs to one session key."""
+
+    root: Path
+    key: str
+
+    @classmethod
+    def for_session(cls, repo_root: str, ident: str, root: Path | None = None) -> SessionPaths:
+        return cls(root or state_root(), session_key(repo_root, ident))
+
+    @property
+    def registry(self) -> Path:
+        return self.root / "sessions" / f"{self.key}.json"
+
+    @property
+    def output_log(self) -> Path:
+        return self.root / "output" / f"{self.key}.log"
+
+    @property
+    def events_log(self) -> Path:
+        return self.root / "events" / f"{self.key}.jsonl"
+
+    @property
+    def exit_record(self) -> Path:
+        return self.root / "exits" / f"{self.key}.json"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox" / f"{self.key}.jsonl"
+
+    @property
+    def sidecar_log(self) -> Path:
+        return self.root / "sidecar" / f"{self.key}.log"
+
+    def create_dirs(self) -> None:
+        for sub in SUBDIRS:
+            ensure_dir(self.root / sub)
+
+
+def write_private(path: Path, data: str) -> None:
+    """Write atomically with mode 0600: readers never see half a file."""
+    ensure_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionRecord:
+    """The registry record of a live session (``sessions/<key>.json``)."""
+
+    id: str
+    cli: str
+    repo_root: str
+    host: str
+    port: int
+    token: str
+    session_id: str
+    started_at: str
+    output_log_path: str
+    events_log_path: str
+    description: str | None = None
+    pid: int | None = None
+    injected_count: int = 0
+    last_injected_at: str | None = None
+    tmux_socket: str | None = None
+    tmux_session: str | None = None
+    window_id: str | None = None
+    pane_id: str | None = None
+    pane_pid: int | None = None
+    sidecar_pid: int | None = None
+    adapter: str | None = None
+    watch: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionRecord:
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {k: v for k, v in data.items() if k in names}
+        record = cls(**known)
+        record.extra = {k: v for k, v in data.items() if k not in names}
+        return record
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        extra = data.pop("extra")
+        data.update(extra)
+        return data
+
+    @property
+    def key(self) -> str:
+        return session_key(self.repo_root, self.id)
+
+    @property
+    def paths(self) -> SessionPaths:
+        return SessionPaths(state_root(), self.key)
+
+    def save(self, path: Path) -> None:
+        write_private(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def iter_registry(root: Path | None = None) -> Iterator[tuple[Path, SessionRecord]]:
+    folder = (root or state_root()) / "sessions"
+    try:
+        entries = sorted(folder.glob("*.json"))
+    except OSError:
+        return
+    for path in entries:
+        data = read_json(path)
+        if data is None:
+            continue
+        try:
+            yield path, SessionRecord.from_dict(data)
+        except TypeError:
+            continue
+
+
+def list_sessions(
+    repo_root: str | None = None, cli: str | None = None, root: Path | None = None
+) -> list[SessionRecord]:
+    """Registry records, optionally only one repo's and one adapter's."""
+    records = []
+    for _, record in iter_registry(root):
+        if repo_root is not None and record.repo_root != repo_root:
+            continue
+        if cli is not None and cli not in (record.cli, record.adapter):
+            continue
+        records.append(record)
+    return records
+
+
+def process_alive(pid: int | None) -> bool:
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); it has ended for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return fields[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+@dataclass
+class ExitRecord:
+    """How a session's agent ended (``exits/<key>.json``)."""
+
+    id: str
+    code: int | None
+    signal: int | None
+    ended_at: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> ExitRecord | None:
+        data = read_json(path)
+        if data is None or "id" not in data:
+            return None
+        known = {"id", "code", "signal", "ended_at"}
+        return cls(
+            id=str(data["id"]),
+            code=data.get("code"),
+            signal=data.get("signal"),
+            ended_at=str(data.get("ended_at") or ""),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "code": self.code,
+            "signal": self.signal,
+            "ended_at": self.ended_at,
+        }
+        data.update(self.extra)
+        return data
+
+    def save(self, path: Path) -> None:
+        write_private(path, json.dumps(self.to_dict()) + "\n")

@@ -1,0 +1,302 @@
+"""Everything harnex asks of tmux, in one place; the only module that uses libtmux.
+
+Commands are issued through ``libtmux.Server.cmd`` with argument lists, so nothing is parsed
+by a shell except the two command strings tmux itself insists on running through one (the
+``pipe-pane`` command and the pane's launch wrapper), which are quoted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import libtmux
+from libtmux import exc as libtmux_exc
+
+from harnex_tmux.errors import HarnexError, TmuxUnavailable
+
+DEFAULT_SESSION_NAME = "harnex"
+MIN_VERSION = (3, 2)
+# tmux sends each command to its server as one message of at most 16 KiB; longer text goes
+# through a paste buffer loaded from a file.
+_SEND_KEYS_LIMIT = 2048
+
+# Variables describing the caller's own terminal or tmux client must not leak into the pane:
+# tmux sets its own, and a stale TMUX would point ``harnex`` inside the pane at another server.
+_ENV_SKIP = frozenset({"TMUX", "TMUX_PANE", "TERM", "COLUMNS", "LINES", "SHLVL", "PWD", "OLDPWD"})
+
+# The pane runs this wrapper instead of the agent directly. It waits on a tmux channel until
+# the sidecar has set remain-on-exit and pipe-pane (so no early output or early exit is lost),
+# then stays the agent's parent to write its exit record atomically. It ignores Ctrl-C meant
+# for the agent, but not SIGHUP: when the pane is closed the kernel hangs up only on the
+# session leader (this shell), and only its death passes the hangup on to the agent.
+_PANE_WRAPPER = r"""
+exits=$1 idjson=$2 tmuxbin=$3 sock=$4 gate=$5
+shift 5
+trap : INT QUIT TERM
+"$tmuxbin" -S "$sock" wait-for "$gate"
+"$@"
+rc=$?
+sig=null
+[ "$rc" -gt 128 ] && sig=$((rc - 128))
+(
+  umask 077
+  printf '{"id": %s, "code": %s, "signal": %s, "ended_at": "%s"}\n' \
+    "$idjson" "$rc" "$sig" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$exits.tmp" &&
+    mv -f "$exits.tmp" "$exits"
+)
+exit "$rc"
+"""
+
+
+def default_socket_path(name: str = "default") -> str:
+    tmpdir = os.environ.get("TMUX_TMPDIR") or "/tmp"
+    return str(Path(tmpdir) / f"tmux-{os.getuid()}" / name)
+
+
+@dataclass(frozen=True)
+class ServerChoice:
+    """Which tmux server to use, and whether the caller is a client of it."""
+
+    socket_path: str
+    caller_pane: str | None  # $TMUX_PANE when the caller runs inside this server
+
+
+def choose_server(socket: str | None = None, env: Mapping[str, str] | None = None) -> ServerChoice:
+    """``--socket``, else ``$HARNEX_TMUX_SOCKET``, else the caller's tmux server, else default.
+
+    A socket containing ``/`` is a path (tmux ``-S``); otherwise a name (tmux ``-L``).
+    """
+    env = os.environ if env is None else env
+    inside_path = env.get("TMUX", "").split(",")[0] or None
+    caller_pane = env.get("TMUX_PANE") or None
+    name = socket or env.get("HARNEX_TMUX_SOCKET") or None
+    if name:
+        path = name if "/" in name else default_socket_path(name)
+    elif inside_path:
+        path = inside_path
+    else:
+        path = default_socket_path()
+    inside = inside_path is not None and os.path.realpath(inside_path) == os.path.realpath(path)
+    return ServerChoice(socket_path=path, caller_pane=caller_pane if inside else None)
+
+
+@dataclass(frozen=True)
+class PanePlacement:
+    session_id: str
+    session_name: str
+    window_id: str
+    pane_id: str
+    pane_pid: int
+
+
+@dataclass(frozen=True)
+class PaneStatus:
+    pane_id: str
+    window_id: str
+    pid: int | None
+    dead: bool
+    dead_status: int | None
+    dead_signal: int | None
+
+
+class Tmux:
+    """A handle on one tmux server, addressed by socket path."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.socket_path = socket_path
+        self.server = libtmux.Server(socket_path=socket_path)
+        self._bin: str | None = None
+
+    @property
+    def binary(self) -> str:
+        if self._bin is None:
+            found = shutil.which("tmux")
+            if found is None:
+                raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer")
+            self._bin = found
+        return self._bin
+
+    def _run(self, *args: str) -> list[str]:
+        self.binary  # noqa: B018 - raises the clear error before libtmux's generic one
+        try:
+            result = self.server.cmd(*args)
+        except libtmux_exc.TmuxCommandNotFound as exc:
+            raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer") from exc
+        if result.returncode != 0:
+            detail = "; ".join(result.stderr) or f"exit {result.returncode}"
+            raise HarnexError(f"tmux {args[0]} failed: {detail}")
+        return list(result.stdout)
+
+    def _try(self, *args: str) -> list[str] | None:
+        try:
+            return self._run(*args)
+        except TmuxUnavailable:
+            raise
+        except HarnexError:
+            return None
+
+    # --- server ---------------------------------------------------------------------------
+
+    def check_version(self) -> tuple[int, int]:
+        import subprocess
+
+        out = subprocess.run([self.binary, "-V"], capture_output=True, text=True).stdout
+        digits = "".join(ch if ch.isdigit() or ch == "." else " " for ch in out).split()
+        try:
+            major, minor = (int(p) for p in [*digits[0].split("."), "0"][:2])
+        except (IndexError, ValueError):
+            return MIN_VERSION
+        if (major, minor) < MIN_VERSION:
+            raise TmuxUnavailable(f"tmux {major}.{minor} is too old: harnex needs 3.2 or newer")
+        return major, minor
+
+    def session_of_pane(self, pane_id: str) -> str | None:
+        out = self._try("display-message", "-p", "-t", pane_id, "#{session_id}")
+        return out[0] if out else None
+
+    # --- creating the agent's pane --------------------------------------------------------
+
+    def create_agent_window(
+        self,
+        *,
+        command: Sequence[str],
+        window_name: str,
+        cwd: str,
+        env: Mapping[str, str],
+        exit_record: Path,
+        ident: str,
+        gate: str,
+        target_session: str | None,
+        session_name: str = DEFAULT_SESSION_NAME,
+    ) -> PanePlacement:
+        """Open a window whose pane waits at ``gate`` before starting ``command``.
+
+        With ``target_session`` (the caller's own session) the window goes there; otherwise
+        into ``session_name``, created detached when missing. The window is opened in the
+        background so the caller keeps its focus.
+        """
+        argv = [
+            "/bin/sh",
+            "-c",
+            _PANE_WRAPPER,
+            "harnex-pane",
+            str(exit_record),
+            json.dumps(ident),
+            self.binary,
+            self.socket_path,
+            gate,
+            *command,
+        ]
+        env_args: list[str] = []
+        for key, value in env.items():
+            if key in _ENV_SKIP or "=" in key or not key:
+                continue
+            env_args += ["-e", f"{key}={value}"]
+        fmt = "#{session_id}\t#{session_name}\t#{window_id}\t#{pane_id}\t#{pane_pid}"
+        common = ["-P", "-F", fmt, "-n", window_name, "-c", cwd, *env_args]
+        if target_session is None and not self._try("has-session", "-t", f"={session_name}"):
+            out = self._try(
+                "new-session", "-d", "-s", session_name, "-x", "200", "-y", "50", *common, *argv
+            )
+            if out is not None:
+                return self._placement(out)
+            # Lost a race with another ``harnex run`` creating the same session: fall through.
+        target = target_session or f"={session_name}"
+        out = self._run("new-window", "-d", "-t", f"{target}:", *common, *argv)
+        return self._placement(out)
+
+    @staticmethod
+    def _placement(out: list[str]) -> PanePlacement:
+        session_id, session_name, window_id, pane_id, pane_pid = out[0].split("\t")
+        return PanePlacement(session_id, session_name, window_id, pane_id, int(pane_pid))
+
+    def prepare_pane(self, pane_id: str, output_log: Path, key: str) -> None:
+        """Keep the pane after exit, tag it, and stream its output into the transcript."""
+        self._run("set-option", "-p", "-t", pane_id, "remain-on-exit", "on")
+        self._run("set-option", "-p", "-t", pane_id, "@harnex_key", key)
+        self.pipe_output(pane_id, output_log)
+
+    def pipe_output(self, pane_id: str, output_log: Path) -> None:
+        """(Re)attach the transcript pipe; appending keeps earlier output across restarts."""
+        # Created here, private: the shell's ``>>`` would use the umask.
+        fd = os.open(output_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        os.close(fd)
+        self._run("pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(output_log))}")
+
+    def release_gate(self, gate: str) -> None:
+        self._run("wait-for", "-S", gate)
+
+    # --- inspecting -----------------------------------------------------------------------
+
+    def pane_status(self, pane_id: str) -> PaneStatus | None:
+        names = ("pane_id", "window_id", "pane_pid", "pane_dead", "pane_dead_status")
+        fmt = "\t".join("#{" + name + "}" for name in (*names, "pane_dead_signal"))
+        out = self._try("display-message", "-p", "-t", pane_id, fmt)
+        if not out or not out[0].startswith(pane_id + "\t"):
+            return None
+        pid, window, raw_pid, dead, status, signal = out[0].split("\t")
+        return PaneStatus(
+            pane_id=pid,
+            window_id=window,
+            pid=int(raw_pid) if raw_pid.isdigit() else None,
+            dead=dead == "1",
+            dead_status=int(status) if status.lstrip("-").isdigit() else None,
+            dead_signal=int(signal) if signal.isdigit() else None,
+        )
+
+    def capture(self, pane_id: str, scrollback: int = 0) -> str:
+        """The pane's text as a person sees it; ``scrollback`` adds that many history lines
+        (all of the history when negative)."""
+        args = ["capture-pane", "-p", "-t", pane_id]
+        if scrollback < 0:
+            args += ["-S", "-"]
+        elif scrollback > 0:
+            args += ["-S", str(-scrollback)]
+        return "\n".join(self._run(*args))
+
+    # --- typing ---------------------------------------------------------------------------
+
+    def send_keys(self, pane_id: str, *keys: str) -> None:
+        """Press named keys (``Enter``, ``C-c``, ``Up``): tmux key names, not text."""
+        self._run("send-keys", "-t", pane_id, *keys)
+
+    def type_text(self, pane_id: str, text: str) -> None:
+        """Type ``text`` literally: short single lines as keys, anything else as a paste.
+
+        Multi-line text goes through a bracketed paste so the agent sees one prompt rather
+        than a submit at every newline.
+        """
+        if not text:
+            return
+        if "\n" not in text and len(text.encode()) <= _SEND_KEYS_LIMIT:
+            self._run("send-keys", "-l", "-t", pane_id, "--", text)
+            return
+        self.paste(pane_id, text)
+
+    def paste(self, pane_id: str, text: str) -> None:
+        buffer = f"harnex-{os.getpid()}-{pane_id.lstrip('%')}"
+        fd, path = tempfile.mkstemp(prefix="harnex-paste-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode())
+            self._run("load-buffer", "-b", buffer, path)
+        finally:
+            os.unlink(path)
+        self._run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane_id)
+
+    # --- ending ---------------------------------------------------------------------------
+
+    def kill_window(self, window_id: str) -> bool:
+        return self._try("kill-window", "-t", window_id) is not None
+
+    def attach_command(self, window_id: str) -> list[str]:
+        """argv that attaches the current terminal to ``window_id``'s session at that window."""
+        return [self.binary, "-S", self.socket_path, "attach-session", "-t", window_id]

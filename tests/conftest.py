@@ -1,0 +1,151 @@
+"""Shared fixtures: every test gets its own tmux server socket, state dir and repo.
+
+Nothing here touches the user's tmux server: the CLI is pointed at a private socket through
+``HARNEX_TMUX_SOCKET``, and teardown kills that server and the sidecars this test started,
+by socket name and by pid only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PYTHON = sys.executable
+
+
+@dataclass
+class Harnex:
+    """Runs the real CLI in a subprocess against this test's tmux server and state dir."""
+
+    env: dict[str, str]
+    repo: Path
+    state_dir: Path
+    socket: str
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        timeout: float = 60,
+        check: bool = False,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [PYTHON, "-m", "harnex_tmux", *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env or self.env,
+            cwd=cwd or self.repo,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"harnex {' '.join(args)} exited {result.returncode}: {result.stderr}"
+            )
+        return result
+
+    def json(self, *args: str, **kwargs: Any) -> Any:
+        result = self.run(*args, check=True, **kwargs)
+        return json.loads(result.stdout)
+
+    def start_demo(
+        self, ident: str, *extra: str, record: Path | None = None, busy: float = 0.3
+    ) -> dict[str, Any]:
+        agent = [PYTHON, "-m", "harnex_tmux.demo_agent", "--busy", str(busy)]
+        if record is not None:
+            agent += ["--record", str(record)]
+        return self.start(ident, *extra, command=agent)
+
+    def start(self, ident: str, *extra: str, command: list[str]) -> dict[str, Any]:
+        data: dict[str, Any] = self.json(
+            "run", "--id", ident, "--detach", *extra, command[0], "--", *command[1:]
+        )
+        return data
+
+    def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
+
+    def registry(self) -> list[dict[str, Any]]:
+        folder = self.state_dir / "sessions"
+        return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll until ``predicate`` returns something truthy; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def harnex(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harnex]:
+    socket = f"harnex-test-{secrets.token_hex(4)}"
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    state_dir = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "HARNEX_"))}
+    env.update(
+        HARNEX_STATE_DIR=str(state_dir),
+        HARNEX_TMUX_SOCKET=socket,
+        HARNEX_GENERIC_QUIET="0.3",
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    for key in [k for k in os.environ if k.startswith(("TMUX", "HARNEX_"))]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        if key.startswith("HARNEX_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.chdir(repo)
+    h = Harnex(env=env, repo=repo, state_dir=state_dir, socket=socket)
+    try:
+        yield h
+    finally:
+        _teardown(h)
+
+
+def _teardown(h: Harnex) -> None:
+    sidecars = [r.get("sidecar_pid") for r in h.registry()]
+    with contextlib.suppress(Exception):
+        h.tmux("kill-server")
+    deadline = time.monotonic() + 3
+    for pid in sidecars:
+        if not isinstance(pid, int):
+            continue
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False

@@ -1,0 +1,75 @@
+"""The sidecar HTTP API: authentication, errors, and long-polls."""
+
+from __future__ import annotations
+
+import socket
+
+from conftest import Harnex
+
+from harnex_tmux.client import SidecarClient
+
+
+def _client(harnex: Harnex, ident: str, token: str | None = None) -> SidecarClient:
+    (record,) = [r for r in harnex.registry() if r["id"] == ident]
+    return SidecarClient(record["host"], record["port"], token or record["token"])
+
+
+def test_status_and_health_need_the_token(harnex: Harnex) -> None:
+    harnex.start_demo("api")
+    good = _client(harnex, "api")
+    for path in ("/status", "/health"):
+        answer = good.request("GET", path)
+        assert answer.status == 200 and answer.body["ok"] is True
+        assert answer.body["id"] == "api" and "state" in answer.body
+        assert "token" not in answer.body and answer.body["inbox"] == 0
+    bad = _client(harnex, "api", token="0" * 32)
+    answer = bad.request("GET", "/status")
+    assert answer.status == 401 and answer.body == {
+        "ok": False,
+        "error": "missing or wrong bearer token",
+    }
+    assert bad.request("POST", "/stop", {}).status == 401
+    assert good.request("GET", "/status").body["state"] != "exited"
+
+
+def test_missing_authorization_header(harnex: Harnex) -> None:
+    harnex.start_demo("noauth")
+    (record,) = harnex.registry()
+    with socket.create_connection((record["host"], record["port"]), timeout=5) as sock:
+        sock.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b"".join(iter(lambda: sock.recv(4096), b""))
+    assert data.startswith(b"HTTP/1.1 401")
+
+
+def test_malformed_json_unknown_path_and_method(harnex: Harnex) -> None:
+    harnex.start_demo("bad")
+    client = _client(harnex, "bad")
+    (record,) = harnex.registry()
+    with socket.create_connection((record["host"], record["port"]), timeout=5) as sock:
+        body = b"{not json"
+        sock.sendall(
+            b"POST /stop HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + record["token"].encode()
+            + b"\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\nConnection: close\r\n\r\n"
+            + body
+        )
+        data = b"".join(iter(lambda: sock.recv(4096), b""))
+    assert data.startswith(b"HTTP/1.1 400")
+    assert b"malformed JSON" in data
+    assert client.request("GET", "/nowhere").status == 404
+    assert client.request("DELETE", "/status").status == 405
+    assert client.request("GET", "/wait?until=nonsense").status == 400
+    assert client.request("GET", "/pane?lines=0").status == 400
+    # The session is untouched by all of that.
+    assert client.request("GET", "/status").body["state"] in ("prompt", "busy")
+
+
+def test_wait_long_poll(harnex: Harnex) -> None:
+    harnex.start_demo("lp")
+    client = _client(harnex, "lp")
+    answer = client.request("GET", "/wait?until=prompt&timeout=10", timeout=15)
+    assert answer.body == {"ok": True, "state": "prompt", "reached": True}
+    answer = client.request("GET", "/wait?until=confirmation&timeout=0.2")
+    assert answer.body["reached"] is False
