@@ -12,6 +12,7 @@ for S seconds). Ctrl-C at an empty prompt exits 0; while busy it interrupts the 
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import json
 import os
@@ -40,6 +41,8 @@ class DemoAgent:
         self.pending = b""
         self.in_paste = False
         self.count = 0
+        # A paste arrives in chunks that may split a multi-byte character.
+        self.paste_decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def run(self) -> int:
         out("\x1b[?2004h")
@@ -71,7 +74,7 @@ class DemoAgent:
                         return None
                     self._paste(chunk)
                     continue
-                self._paste(self.pending[:end])
+                self._paste(self.pending[:end], final=True)
                 self.pending = self.pending[end + len(PASTE_END) :]
                 self.in_paste = False
                 continue
@@ -108,8 +111,9 @@ class DemoAgent:
                     return None, 0
         return "\ufffd", 1
 
-    def _paste(self, chunk: bytes) -> None:
-        text = chunk.decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    def _paste(self, chunk: bytes, final: bool = False) -> None:
+        text = self.paste_decoder.decode(chunk, final=final)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         self.buffer.append(text)
         out(text)
 

@@ -107,11 +107,26 @@ def start_session(spec: LaunchSpec, timeout: float = 5.0) -> StartedSession:
     paths.create_dirs()
     check_not_running(paths, spec.id, spec.repo_root)
 
+    report = spawn_sidecar([], spec.to_json().encode(), paths, timeout)
+    return StartedSession(SessionRecord.from_dict(report["record"]), report["_proc"])
+
+
+def adopt_session(record: SessionRecord, timeout: float = 5.0) -> StartedSession:
+    """Start a new sidecar for a live session whose sidecar died; it picks up the queue."""
+    if process_alive(record.sidecar_pid):
+        raise HarnexError(f"session {record.id!r} already has a running sidecar")
+    paths = SessionPaths.for_session(record.repo_root, record.id)
+    report = spawn_sidecar(["--adopt", str(paths.registry)], b"", paths, timeout)
+    return StartedSession(SessionRecord.from_dict(report["record"]), report["_proc"])
+
+
+def spawn_sidecar(args: list[str], stdin: bytes, paths: SessionPaths, timeout: float) -> Any:
+    """Start ``python -m harnex_tmux.sidecar ARGS`` detached and read its one-line report."""
     log = open(paths.sidecar_log, "ab")  # noqa: SIM115 - handed to the child
     try:
         os.chmod(paths.sidecar_log, 0o600)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harnex_tmux.sidecar"],
+            [sys.executable, "-m", "harnex_tmux.sidecar", *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -120,13 +135,14 @@ def start_session(spec: LaunchSpec, timeout: float = 5.0) -> StartedSession:
         )
     finally:
         log.close()
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(spec.to_json().encode())
+    assert proc.stdin is not None
+    proc.stdin.write(stdin)
     proc.stdin.close()
     report = _read_report(proc, timeout, paths)
     if not report.get("ok"):
         raise HarnexError(str(report.get("error") or "sidecar failed to start"))
-    return StartedSession(SessionRecord.from_dict(report["record"]), proc)
+    report["_proc"] = proc
+    return report
 
 
 def _read_report(proc: subprocess.Popen[bytes], timeout: float, paths: SessionPaths) -> Any:

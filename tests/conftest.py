@@ -64,16 +64,31 @@ class Harnex:
         return json.loads(result.stdout)
 
     def start_demo(
-        self, ident: str, *extra: str, record: Path | None = None, busy: float = 0.3
+        self,
+        ident: str,
+        *extra: str,
+        record: Path | None = None,
+        busy: float = 0.3,
+        env: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         agent = [PYTHON, "-m", "harnex_tmux.demo_agent", "--busy", str(busy)]
         if record is not None:
             agent += ["--record", str(record)]
-        return self.start(ident, *extra, command=agent)
+        return self.start(ident, *extra, command=agent, env=env)
 
-    def start(self, ident: str, *extra: str, command: list[str]) -> dict[str, Any]:
+    def start(
+        self, ident: str, *extra: str, command: list[str], env: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         data: dict[str, Any] = self.json(
-            "run", "--id", ident, "--detach", *extra, command[0], "--", *command[1:]
+            "run",
+            "--id",
+            ident,
+            "--detach",
+            *extra,
+            command[0],
+            "--",
+            *command[1:],
+            env=dict(self.env, **(env or {})),
         )
         return data
 
@@ -85,6 +100,13 @@ class Harnex:
     def registry(self) -> list[dict[str, Any]]:
         folder = self.state_dir / "sessions"
         return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def recorded(path: Path) -> list[str]:
+    """The messages the demo agent received, in order (its --record file)."""
+    if not path.exists():
+        return []
+    return [json.loads(line)["text"] for line in path.read_text().splitlines()]
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:

@@ -25,10 +25,16 @@ class State(StrEnum):
 
 @dataclass(frozen=True)
 class Observation:
-    """A look at the session: ``screen`` is None for adapters that do not read it."""
+    """A look at the session: ``screen`` is None for adapters that do not read it.
+
+    ``output_seen`` tells whether the agent has printed anything yet, and ``age`` is how long
+    the sidecar has been watching: a program that is still starting is quiet, not ready.
+    """
 
     screen: str | None
     quiet_for: float
+    output_seen: bool = True
+    age: float = float("inf")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ import os
 from harnex_tmux.adapters.base import Adapter, Observation, State
 
 DEFAULT_QUIET_S = 0.5
+# A program that has printed nothing at all is taken as ready only after this long: typing
+# into it while it is still starting (and may still switch its terminal mode) loses input.
+SILENT_START_S = 3.0
 
 
 def quiet_from_env() -> float:
@@ -29,8 +32,13 @@ class GenericAdapter(Adapter):
         self.quiet_s = quiet_s if quiet_s is not None else quiet_from_env()
 
     def detect(self, observation: Observation) -> State:
+        if not observation.output_seen:
+            return State.PROMPT if observation.age >= SILENT_START_S else State.UNKNOWN
         return State.PROMPT if observation.quiet_for >= self.quiet_s else State.BUSY
 
     def recheck_in(self, observation: Observation) -> float | None:
-        remaining = self.quiet_s - observation.quiet_for
+        if not observation.output_seen:
+            remaining = SILENT_START_S - observation.age
+        else:
+            remaining = self.quiet_s - observation.quiet_for
         return remaining if remaining > 0 else None

@@ -18,6 +18,9 @@ COMMANDS = {
     "wait": "harnex_tmux.cli.wait",
     "logs": "harnex_tmux.cli.logs",
     "pane": "harnex_tmux.cli.pane",
+    "send": "harnex_tmux.cli.send",
+    "recover": "harnex_tmux.cli.recover",
+    "demo": "harnex_tmux.cli.demo",
 }
 
 

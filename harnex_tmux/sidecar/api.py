@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harnex_tmux.adapters.base import State
+from harnex_tmux.messages import MessageError, check_size, sanitize
+from harnex_tmux.sidecar.inbox import DELIVERED, QUEUED, InboxFull, Message
 from harnex_tmux.sidecar.server import ApiError, Request, Response, Router
 
 if TYPE_CHECKING:
@@ -59,9 +61,102 @@ def build_router(sidecar: Sidecar) -> Router:
         text = trim_capture(sidecar.tmux.capture(pane_id, scrollback=count or 0), count)
         return 200, snapshot(sidecar.record.id, pane_id, sidecar.readiness.state.value, text)
 
+    def send(request: Request, rest: list[str]) -> Response:
+        body = request.json()
+        text = body.get("text", "")
+        if not isinstance(text, str):
+            raise ApiError(400, "text must be a string")
+        flags = {}
+        for name, default in (
+            ("submit", True),
+            ("enter_only", False),
+            ("force", False),
+            ("queue", True),
+        ):
+            value = body.get(name, default)
+            if not isinstance(value, bool):
+                raise ApiError(400, f"{name} must be true or false")
+            flags[name] = value
+        wait_s = body.get("wait", 0)
+        if not isinstance(wait_s, int | float) or isinstance(wait_s, bool) or wait_s < 0:
+            raise ApiError(400, "wait must be a non-negative number of seconds")
+        try:
+            check_size(text)
+        except MessageError as exc:
+            raise ApiError(exc.status, str(exc)) from exc
+        text = sanitize(text)
+        if not text and not flags["enter_only"]:
+            raise ApiError(400, "text is empty")
+        message = Message(
+            text=text, submit=flags["submit"], enter_only=flags["enter_only"], force=flags["force"]
+        )
+        state = sidecar.readiness.state
+        if state == State.EXITED:
+            raise ApiError(409, "session has exited", state=state.value)
+        if flags["force"] or flags["enter_only"]:
+            # Forced input and bare submits (answering a dialog) skip the queue and readiness,
+            # but still wait their turn behind a delivery that is typing right now.
+            sidecar.inbox.record(message)
+            sidecar.deliverer.deliver(message)
+            return _send_answer(message)
+        if state.is_dialog:
+            raise ApiError(
+                409,
+                f"agent is showing a dialog ({state.value}); answer it first or force the send",
+                state=state.value,
+            )
+        if not flags["queue"] and (state != State.PROMPT or len(sidecar.inbox)):
+            raise ApiError(409, f"agent is not ready ({state.value})", state=state.value)
+        try:
+            sidecar.inbox.add(message)
+        except InboxFull as exc:
+            raise ApiError(503, str(exc)) from exc
+        if wait_s:
+            sidecar.inbox.wait_finished(message.id, min(float(wait_s), MAX_WAIT_S))
+        return _send_answer(message)
+
+    def message_status(request: Request, rest: list[str]) -> Response:
+        if len(rest) != 1:
+            raise ApiError(404, "use /messages/<id>")
+        wait_s = min(_float(request.query, "wait", 0.0), MAX_WAIT_S)
+        message = (
+            sidecar.inbox.wait_finished(rest[0], wait_s) if wait_s else sidecar.inbox.get(rest[0])
+        )
+        if message is None:
+            raise ApiError(404, f"no message {rest[0]!r}")
+        return 200, {"ok": True, **message.public()}
+
+    def inbox_list(request: Request, rest: list[str]) -> Response:
+        return 200, {"ok": True, "messages": [m.public() for m in sidecar.inbox.pending()]}
+
+    def inbox_drop(request: Request, rest: list[str]) -> Response:
+        if len(rest) > 1:
+            raise ApiError(404, "use /inbox or /inbox/<id>")
+        dropped = sidecar.inbox.drop(rest[0] if rest else None)
+        if rest and not dropped:
+            raise ApiError(404, f"no pending message {rest[0]!r}")
+        return 200, {"ok": True, "dropped": [m.id for m in dropped]}
+
+    router.add("POST", "/send", send)
+    router.add("GET", "/messages", message_status)
+    router.add("GET", "/inbox", inbox_list)
+    router.add("DELETE", "/inbox", inbox_drop)
     router.add("GET", "/status", status)
     router.add("GET", "/pane", pane)
     router.add("GET", "/health", status)
     router.add("POST", "/stop", stop)
     router.add("GET", "/wait", wait)
     return router
+
+
+def _send_answer(message: Message) -> Response:
+    data = {
+        "ok": message.status in (DELIVERED, QUEUED),
+        "message_id": message.id,
+        "status": message.status,
+    }
+    if message.status == DELIVERED:
+        return 200, {**data, "delivered": True, "delivered_at": message.delivered_at}
+    if message.status == QUEUED:
+        return 202, {**data, "queued": True}
+    return 500, {**data, "error": message.error or message.status}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -19,6 +20,9 @@ from harnex_tmux.adapters import Adapter, Observation, State, adapter_for
 from harnex_tmux.events import EventLog
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.ports import allocate_listener, bind_listener
+from harnex_tmux.sidecar.delivery import Deliverer
+from harnex_tmux.sidecar.inbox import Inbox
+from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.server import ApiServer
 from harnex_tmux.sidecar.watchers import OutputWatcher, ProcessExitWatcher
@@ -103,6 +107,7 @@ class Sidecar:
         paths: SessionPaths,
         tmux: Tmux,
         api: ApiServer | None = None,
+        resumed: bool = False,
     ) -> None:
         self.record = record
         self.adapter = adapter
@@ -117,7 +122,13 @@ class Sidecar:
         self._stopping = threading.Event()
         self._finished = threading.Event()
         self._record_lock = threading.Lock()
-        self._last_output = time.monotonic()
+        self.output = OutputClock()
+        self._watch_started = time.monotonic()
+        # A sidecar that takes over a running session knows the agent has printed already.
+        self._output_before = resumed
+        ttl = float(record.extra.get("inbox_ttl") or 120.0)
+        self.inbox = Inbox(paths.inbox, ttl_s=ttl)
+        self.deliverer = Deliverer(self, self.inbox)
         self._recheck_in: float | None = None
 
     # --- starting ---------------------------------------------------------------------------
@@ -202,7 +213,7 @@ class Sidecar:
             listener = allocate_listener(record.repo_root, record.id, record.host)
         record.port = listener.getsockname()[1]
         record.sidecar_pid = os.getpid()
-        sidecar = cls(record, adapter, paths, tmux)
+        sidecar = cls(record, adapter, paths, tmux, resumed=True)
         sidecar.api = sidecar._make_api(listener)
         if record.pane_id and tmux.pane_status(record.pane_id) is not None:
             tmux.pipe_output(record.pane_id, paths.output_log)
@@ -221,6 +232,7 @@ class Sidecar:
         api_thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
         api_thread.start()
         OutputWatcher(self.paths.output_log, self._on_output).start()
+        self.deliverer.start()
         if self.record.pane_pid and process_alive(self.record.pane_pid):
             ProcessExitWatcher(self.record.pane_pid, self._on_pane_exit).start()
         else:
@@ -243,7 +255,7 @@ class Sidecar:
         return 0
 
     def _on_output(self) -> None:
-        self._last_output = time.monotonic()
+        self.output.tick()
         self._wake.set()
 
     def _on_pane_exit(self) -> None:
@@ -254,14 +266,19 @@ class Sidecar:
         self._wake.set()
 
     def _evaluate(self) -> None:
-        quiet = time.monotonic() - self._last_output
+        quiet = self.output.quiet_for
         screen = None
         if self.adapter.reads_screen and self.record.pane_id:
             try:
                 screen = self.tmux.capture(self.record.pane_id)
             except Exception:
                 screen = None
-        observation = Observation(screen=screen, quiet_for=quiet)
+        observation = Observation(
+            screen=screen,
+            quiet_for=quiet,
+            output_seen=self._output_before or self.output.count > 0,
+            age=time.monotonic() - self._watch_started,
+        )
         self.readiness.set(self.adapter.detect(observation))
         self._recheck_in = self.adapter.recheck_in(observation)
 
@@ -297,7 +314,8 @@ class Sidecar:
             payload["signal"] = exit_record.signal
         self.events.emit("exited", **payload)
         self.readiness.set(State.EXITED)
-        self.paths.registry.unlink(missing_ok=True)
+        with self._record_lock:
+            self.paths.registry.unlink(missing_ok=True)
         if self._stopping.is_set() and self.record.window_id:
             self.tmux.kill_window(self.record.window_id)
         self._finished.set()
@@ -365,6 +383,17 @@ class Sidecar:
             return False
         return True
 
+    def note_injected(self) -> None:
+        with self._record_lock:
+            self.record.injected_count += 1
+            self.record.last_injected_at = utc_now()
+            if self.paths.registry.exists():
+                self.record.save(self.paths.registry)
+
+    def log(self, line: str) -> None:
+        """A diagnostic line in the sidecar's own log (its stderr)."""
+        print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
+
     # --- views for the API ------------------------------------------------------------------
 
     def log_idle_s(self) -> float | None:
@@ -381,7 +410,7 @@ class Sidecar:
         data.pop("token", None)
         data["state"] = self.readiness.state.value
         data["log_idle_s"] = self.log_idle_s()
-        data["inbox"] = 0
+        data["inbox"] = len(self.inbox)
         if self.exit_record is not None:
             data["exit"] = self.exit_record.to_dict()
         return data

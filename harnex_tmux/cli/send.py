@@ -1,0 +1,106 @@
+"""``harnex send``: queue a message for a session and (by default) wait until it is typed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from harnex_tmux.cli.options import print_json, target_options
+
+
+@click.command()
+@target_options
+@click.argument("words", nargs=-1)
+@click.option("--message", "-m", help="The text (else the words given, else stdin).")
+@click.option(
+    "--wait-for-idle",
+    is_flag=True,
+    help="After delivery, wait for the agent to work and return to its prompt.",
+)
+@click.option("--no-wait", is_flag=True, help="Return once queued, with the message id.")
+@click.option("--submit-only", is_flag=True, help="Only press the submit key.")
+@click.option("--no-submit", is_flag=True, help="Type the text without submitting it.")
+@click.option("--force", is_flag=True, help="Type now, bypassing the queue and readiness.")
+@click.option(
+    "--relay/--no-relay",
+    default=None,
+    help="Prefix the relay header (default: when sent from inside another session).",
+)
+@click.option("--host", default=None, help="With --port/--token: talk to that sidecar.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None)
+@click.option("--token", default=None)
+@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)
+@click.option("--verbose", "-v", is_flag=True, help="Progress on stderr.")
+def command(
+    ident: str | None,
+    repo: str | None,
+    cli_filter: str | None,
+    words: tuple[str, ...],
+    message: str | None,
+    wait_for_idle: bool,
+    no_wait: bool,
+    submit_only: bool,
+    no_submit: bool,
+    force: bool,
+    relay: bool | None,
+    host: str | None,
+    port: int | None,
+    token: str | None,
+    timeout: float,
+    verbose: bool,
+) -> None:
+    """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
+    124 timed out."""
+    from harnex_tmux.errors import UsageError
+    from harnex_tmux.sending import SendRequest, send_message
+
+    text = _message_text(message, words, submit_only)
+    if not text and not submit_only:
+        raise UsageError("the message is empty")
+    if submit_only and no_submit:
+        raise UsageError("--submit-only and --no-submit contradict each other")
+    if (port is None) != (token is None):
+        raise UsageError("--port and --token go together")
+    request = SendRequest(
+        text=text,
+        ident=ident,
+        repo=repo,
+        cli=cli_filter,
+        submit=not no_submit,
+        enter_only=submit_only,
+        force=force,
+        relay=relay,
+        host=host,
+        port=port,
+        token=token,
+        wait=not no_wait,
+        wait_for_idle=wait_for_idle,
+        timeout=timeout,
+    )
+    progress = (lambda line: click.echo(f"harnex: {line}", err=True)) if verbose else None
+    result = send_message(request, progress)
+    print_json(result.to_dict())
+    if result.exit_code:
+        sys.exit(result.exit_code)
+
+
+def _message_text(message: str | None, words: tuple[str, ...], submit_only: bool) -> str:
+    from harnex_tmux.errors import UsageError
+
+    if message is not None:
+        if words:
+            raise UsageError("give the message either with --message or as words, not both")
+        return message
+    if words:
+        return " ".join(words)
+    if submit_only:
+        return ""
+    if not sys.stdin.isatty():
+        data = sys.stdin.buffer.read()
+        try:
+            # Piped text usually ends with the newline of its last line; that is not content.
+            return data.decode("utf-8").rstrip("\n")
+        except UnicodeDecodeError as exc:
+            raise UsageError("the message on stdin is not valid UTF-8") from exc
+    raise UsageError("no message: use --message TEXT, words, or pipe it on stdin")

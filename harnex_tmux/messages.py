@@ -1,0 +1,47 @@
+"""Message text rules shared by ``harnex send`` and the sidecar: size, safety, relay header."""
+
+from __future__ import annotations
+
+import re
+
+MAX_MESSAGE_BYTES = 256 * 1024
+RELAY_PREFIX = "[harnex relay "
+
+# ESC and every other C0 control except tab and newline, DEL, and the C1 range: typed into a
+# terminal these could move the cursor, retitle windows, or drive tmux itself.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+class MessageError(ValueError):
+    """A message that cannot be typed; ``status`` is the HTTP answer the API gives."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def check_size(text: str) -> int:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise MessageError(400, "message is not valid UTF-8 text") from exc
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageError(413, f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    return size
+
+
+def sanitize(text: str) -> str:
+    """Line endings made ``\\n``, then terminal controls removed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSAFE.sub("", text)
+
+
+def relay_header(sender_cli: str, sender_id: str, at: str) -> str:
+    return f"{RELAY_PREFIX}from={sender_cli} id={sender_id} at={at}]"
+
+
+def with_relay(text: str, sender_cli: str, sender_id: str, at: str) -> str:
+    """Prefix the relay header unless the text already carries one."""
+    if text.startswith(RELAY_PREFIX):
+        return text
+    return f"{relay_header(sender_cli, sender_id, at)}\n{text}"

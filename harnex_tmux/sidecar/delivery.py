@@ -1,0 +1,113 @@
+"""Typing messages into the agent's pane, one at a time, and checking that they landed.
+
+The lessons behind the order of steps: text goes in first (multi-line as one bracketed paste),
+the submit key is pressed on its own once the text has landed, and the agent must visibly
+react; if it does not, the submit is pressed once more before the message counts as failed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from harnex_tmux.adapters.base import State
+from harnex_tmux.events import preview
+from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, Inbox, Message
+
+if TYPE_CHECKING:
+    from harnex_tmux.sidecar.app import Sidecar
+
+# How long output must pause after typing before the text counts as landed.
+LANDED_QUIET_S = 0.03
+# Upper bound on that wait: a base plus a little per KiB, as terminals echo large pastes slowly.
+LANDED_BASE_S = 0.075
+LANDED_PER_KIB_S = 0.01
+LANDED_MAX_S = 3.0
+# How long to wait for the agent to react to the submit key before pressing it again.
+SUBMIT_CONFIRM_S = 1.0
+
+
+class Deliverer:
+    def __init__(self, sidecar: Sidecar, inbox: Inbox) -> None:
+        self.sidecar = sidecar
+        self.inbox = inbox
+        self.typing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="deliver", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # --- the queue ----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        readiness = self.sidecar.readiness
+        while not self._stop.is_set():
+            message = self.inbox.head(timeout=1.0)
+            if message is None:
+                continue
+            remaining = message.expires_at - time.time()
+            if remaining <= 0:
+                self._finish(message, EXPIRED, "not delivered before the inbox TTL")
+                continue
+            state = readiness.wait_for(lambda s: s == State.PROMPT, min(remaining, 1.0))
+            if state == State.EXITED:
+                for pending in self.inbox.pending():
+                    self._finish(pending, FAILED, "session exited")
+                return
+            if state != State.PROMPT or message.status != "queued":
+                continue
+            self.deliver(message)
+
+    # --- typing -------------------------------------------------------------------------------
+
+    def deliver(self, message: Message) -> bool:
+        """Type ``message`` now (the caller decided the agent is ready, or forced it)."""
+        with self.typing:
+            if message.status != "queued":
+                return False
+            try:
+                error = self._type(message)
+            except Exception as exc:  # tmux failed under us: report, never crash the thread
+                error = f"typing failed: {exc}"
+            if error is None:
+                self._finish(message, DELIVERED)
+                return True
+            self._finish(message, FAILED, error)
+            return False
+
+    def _type(self, message: Message) -> str | None:
+        tmux, pane = self.sidecar.tmux, self.sidecar.record.pane_id or ""
+        clock = self.sidecar.output
+        submit_keys = self.sidecar.adapter.submit_keys
+        if not message.enter_only and message.text:
+            tmux.type_text(pane, message.text)
+            kib = len(message.text.encode()) / 1024
+            clock.wait_quiet(
+                LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
+            )
+        if not (message.submit or message.enter_only):
+            return None
+        for attempt in range(2):
+            seen = clock.count
+            tmux.send_keys(pane, *submit_keys)
+            if clock.wait_after(seen, SUBMIT_CONFIRM_S):
+                return None
+            if attempt == 0:
+                self.sidecar.log(f"{message.id}: no reaction to submit, pressing it again")
+        return "the agent did not react to the submit key (pressed twice)"
+
+    def _finish(self, message: Message, status: str, error: str | None = None) -> None:
+        self.inbox.finish(message, status, error)
+        events = self.sidecar.events
+        if status == DELIVERED:
+            shown, cut = preview(message.text)
+            events.emit("send", msg=shown, msg_truncated=cut, forced=message.force)
+            events.emit("delivered", message_id=message.id)
+            self.sidecar.note_injected()
+        else:
+            events.emit("failed", message_id=message.id, reason=error or status)

@@ -1,0 +1,158 @@
+"""The session's message queue: FIFO, bounded, expiring, and persisted on every change.
+
+Only pending messages are persisted (``inbox/<key>.jsonl``, rewritten atomically), so a
+sidecar that is killed and restarted delivers what was still waiting, in the same order.
+Finished messages are kept in memory for ``GET /messages/<id>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harnex_tmux.state import utc_now, write_private
+
+DEFAULT_CAPACITY = 64
+FINISHED_KEPT = 1024
+
+QUEUED = "queued"
+DELIVERED = "delivered"
+FAILED = "failed"
+EXPIRED = "expired"
+
+
+class InboxFull(Exception):
+    pass
+
+
+@dataclass
+class Message:
+    text: str
+    submit: bool = True
+    enter_only: bool = False
+    force: bool = False
+    id: str = field(default_factory=lambda: f"msg-{secrets.token_hex(6)}")
+    status: str = QUEUED
+    queued_at: str = field(default_factory=utc_now)
+    expires_at: float = 0.0
+    delivered_at: str | None = None
+    error: str | None = None
+    reply: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "queued_at": self.queued_at,
+            "delivered_at": self.delivered_at,
+            "error": self.error,
+            "chars": len(self.text),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+class Inbox:
+    def __init__(self, path: Path, ttl_s: float, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.path = path
+        self.ttl_s = ttl_s
+        self.capacity = capacity
+        self._cond = threading.Condition()
+        self._pending: list[Message] = []
+        self._finished: OrderedDict[str, Message] = OrderedDict()
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        for line in lines:
+            try:
+                self._pending.append(Message.from_dict(json.loads(line)))
+            except (json.JSONDecodeError, TypeError):
+                continue
+
+    def _persist(self) -> None:
+        write_private(
+            self.path,
+            "".join(
+                json.dumps(dataclasses.asdict(m), ensure_ascii=False) + "\n" for m in self._pending
+            ),
+        )
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def add(self, message: Message) -> Message:
+        with self._cond:
+            if len(self._pending) >= self.capacity:
+                raise InboxFull(f"inbox full ({self.capacity} messages waiting)")
+            message.expires_at = time.time() + self.ttl_s
+            self._pending.append(message)
+            self._persist()
+            self._cond.notify_all()
+        return message
+
+    def record(self, message: Message) -> Message:
+        """Track a message that bypasses the queue (forced), so its status can be asked for."""
+        with self._cond:
+            self._finished[message.id] = message
+        return message
+
+    def head(self, timeout: float | None = None) -> Message | None:
+        """The oldest pending message, waiting up to ``timeout`` for one to arrive."""
+        with self._cond:
+            self._cond.wait_for(lambda: bool(self._pending), timeout)
+            return self._pending[0] if self._pending else None
+
+    def finish(self, message: Message, status: str, error: str | None = None) -> None:
+        with self._cond:
+            message.status = status
+            message.error = error
+            if status == DELIVERED:
+                message.delivered_at = utc_now()
+            if message in self._pending:
+                self._pending.remove(message)
+                self._persist()
+            self._finished[message.id] = message
+            while len(self._finished) > FINISHED_KEPT:
+                self._finished.popitem(last=False)
+            self._cond.notify_all()
+
+    def get(self, message_id: str) -> Message | None:
+        with self._cond:
+            for message in self._pending:
+                if message.id == message_id:
+                    return message
+            return self._finished.get(message_id)
+
+    def wait_finished(self, message_id: str, timeout: float) -> Message | None:
+        with self._cond:
+            self._cond.wait_for(
+                lambda: (m := self.get(message_id)) is None or m.status != QUEUED, timeout
+            )
+            return self.get(message_id)
+
+    def pending(self) -> list[Message]:
+        with self._cond:
+            return list(self._pending)
+
+    def drop(self, message_id: str | None = None) -> list[Message]:
+        """Remove one pending message, or all of them; they end as failed ("dropped")."""
+        with self._cond:
+            dropped = [m for m in self._pending if message_id in (None, m.id)]
+        for message in dropped:
+            self.finish(message, FAILED, "dropped")
+        return dropped

@@ -1,0 +1,280 @@
+"""``harnex send`` and the inbox: exact text, order, queueing, expiry, limits, persistence."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import Harnex, recorded, wait_for
+
+from harnex_tmux.client import SidecarClient
+
+
+def _client(harnex: Harnex, ident: str) -> SidecarClient:
+    (record,) = [r for r in harnex.registry() if r["id"] == ident]
+    return SidecarClient(record["host"], record["port"], record["token"], timeout=30)
+
+
+@pytest.fixture
+def agent(harnex: Harnex, tmp_path: Path) -> Path:
+    """A demo agent at its prompt, recording what it receives."""
+    record = tmp_path / "received.jsonl"
+    harnex.start_demo("agent", record=record, busy=0.2)
+    harnex.run("wait", "--id", "agent", "--until", "prompt", "--timeout", "15", check=True)
+    return record
+
+
+def test_one_line_delivered_and_reported(harnex: Harnex, agent: Path) -> None:
+    result = harnex.json("send", "--id", "agent", "--message", "hello world")
+    assert result["ok"] is True and result["status"] == "delivered"
+    assert result["message_id"].startswith("msg-") and result["error"] is None
+    assert recorded(agent) == ["hello world"]
+    (record,) = harnex.registry()
+    assert record["injected_count"] == 1 and record["last_injected_at"]
+    events = [json.loads(x) for x in Path(record["events_log_path"]).read_text().splitlines()]
+    send = next(e for e in events if e["type"] == "send")
+    assert send["msg"] == "hello world" and send["msg_truncated"] is False
+    assert send["forced"] is False
+    assert any(e["type"] == "delivered" and e["message_id"] == result["message_id"] for e in events)
+
+
+def test_message_sources_positional_and_stdin(harnex: Harnex, agent: Path) -> None:
+    harnex.run("send", "--id", "agent", "two", "words", check=True)
+    harnex.run("send", "--id", "agent", input="from stdin\n", check=True)
+    assert recorded(agent) == ["two words", "from stdin"]
+    result = harnex.run("send", "--id", "agent", "-m", "x", "extra")
+    assert result.returncode == 2
+
+
+def test_multiline_unicode_and_literal_text(harnex: Harnex, agent: Path) -> None:
+    fifty = "\n".join(f"line {i}: {'·' * (i % 7)} end" for i in range(50))
+    unicode = "CJK 日本語 中文 한국어, emoji 🚀🧪👩‍💻, combining e\u0301 n\u0303 a\u030a"
+    literal = "C-c Enter ; $(id) `uname` && rm -rf / ; echo 'q' \"dq\" \\ %s %% {} # M-x"
+    for text in (fifty, unicode, literal):
+        harnex.run("send", "--id", "agent", input=text, check=True)
+    assert recorded(agent) == [fifty, unicode, literal]
+
+
+def test_100_kib_message_arrives_byte_exact(harnex: Harnex, agent: Path) -> None:
+    lines = [f"{i:05d} " + "abcdefghij" * 9 + "é" for i in range(1100)]
+    text = "\n".join(lines)[: 100 * 1024]
+    assert len(text.encode()) > 100 * 1024
+    result = harnex.run("send", "--id", "agent", input=text, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert recorded(agent) == [text]
+
+
+def test_control_characters_are_stripped(harnex: Harnex, agent: Path) -> None:
+    nasty = "safe\x1b[2J\x1b]0;pwned\x07 text\x00\x08\x7f\u0085\u009b end\tok"
+    harnex.json("send", "--id", "agent", input=nasty)  # argv cannot carry NUL; stdin can
+    assert recorded(agent) == ["safe[2J]0;pwned text end\tok"]
+
+
+def test_concurrent_senders_fifo_exactly_once(harnex: Harnex, tmp_path: Path) -> None:
+    record = tmp_path / "many.jsonl"
+    harnex.start_demo("busybee", record=record, busy=0, env={"HARNEX_GENERIC_QUIET": "0.08"})
+    client = _client(harnex, "busybee")
+    errors: list[str] = []
+
+    def sender(n: int) -> None:
+        # Like ``harnex send``: each sender waits for its message before sending the next.
+        for i in range(20):
+            body = {"text": f"sender {n} message {i:02d}", "wait": 30}
+            answer = client.request("POST", "/send", body, timeout=60)
+            if answer.status != 200 or answer.body["status"] != "delivered":
+                errors.append(f"{n}/{i}: {answer.status} {answer.body}")
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    wait_for(lambda: len(recorded(record)) >= 200, timeout=180, interval=0.5)
+    got = recorded(record)
+    assert len(got) == 200 and len(set(got)) == 200
+    for n in range(10):
+        mine = [t for t in got if t.startswith(f"sender {n} ")]
+        assert mine == [f"sender {n} message {i:02d}" for i in range(20)]
+
+
+def test_queued_while_busy_then_delivered_on_ready(harnex: Harnex, agent: Path) -> None:
+    harnex.json("send", "--id", "agent", "--message", "/sleep 2")
+    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "5", check=True)
+    queued = harnex.json("send", "--id", "agent", "--no-wait", "--message", "after the nap")
+    assert queued["status"] == "queued"
+    client = _client(harnex, "agent")
+    status = client.request("GET", f"/messages/{queued['message_id']}").body
+    assert status["status"] == "queued" and status["queued_at"] and status["delivered_at"] is None
+    assert client.request("GET", "/inbox").body["messages"][0]["id"] == queued["message_id"]
+    assert recorded(agent) == ["/sleep 2"]
+    done = client.request("GET", f"/messages/{queued['message_id']}?wait=20", timeout=30).body
+    assert done["status"] == "delivered" and done["delivered_at"]
+    assert recorded(agent) == ["/sleep 2", "after the nap"]
+
+
+def test_default_send_waits_for_delivery(harnex: Harnex, agent: Path) -> None:
+    harnex.json("send", "--id", "agent", "--no-wait", "--message", "/sleep 1.5")
+    result = harnex.json("send", "--id", "agent", "--message", "second")
+    assert result["status"] == "delivered"
+    assert recorded(agent) == ["/sleep 1.5", "second"]
+
+
+def test_send_timeout_is_124(harnex: Harnex, agent: Path) -> None:
+    harnex.json("send", "--id", "agent", "--message", "/sleep 4")
+    result = harnex.run("send", "--id", "agent", "--timeout", "0.5", "--message", "late")
+    assert result.returncode == 124
+    assert json.loads(result.stdout)["status"] == "timeout"
+
+
+def test_inbox_ttl_expiry(harnex: Harnex, tmp_path: Path) -> None:
+    record = tmp_path / "ttl.jsonl"
+    harnex.start_demo("ttl", "--inbox-ttl", "1", record=record)
+    harnex.run("wait", "--id", "ttl", "--until", "prompt", "--timeout", "10", check=True)
+    harnex.json("send", "--id", "ttl", "--message", "/sleep 3")
+    queued = harnex.json("send", "--id", "ttl", "--no-wait", "--message", "too late")
+    client = _client(harnex, "ttl")
+    done = client.request("GET", f"/messages/{queued['message_id']}?wait=10", timeout=20).body
+    assert done["status"] == "expired"
+    wait_for(lambda: harnex.json("status", "--id", "ttl", "--json")[0]["state"] == "prompt")
+    assert recorded(record) == ["/sleep 3"]
+    events = Path(harnex.registry()[0]["events_log_path"]).read_text()
+    assert '"type": "failed"' in events
+
+
+def test_inbox_full_is_503(harnex: Harnex, agent: Path) -> None:
+    harnex.json("send", "--id", "agent", "--message", "/sleep 30")
+    client = _client(harnex, "agent")
+    for i in range(64):
+        assert client.request("POST", "/send", {"text": f"q{i}"}).status == 202
+    full = client.request("POST", "/send", {"text": "one too many"})
+    assert full.status == 503 and "inbox full" in full.body["error"]
+    result = harnex.run("send", "--id", "agent", "--no-wait", "--message", "cli too")
+    assert result.returncode == 1 and "inbox full" in result.stderr
+    dropped = client.request("DELETE", "/inbox").body
+    assert len(dropped["dropped"]) == 64
+
+
+def test_bad_send_requests(harnex: Harnex, agent: Path) -> None:
+    client = _client(harnex, "agent")
+    assert client.request("POST", "/send", {"text": 5}).status == 400
+    assert client.request("POST", "/send", {"text": "x", "force": "yes"}).status == 400
+    assert client.request("POST", "/send", {"text": ""}).status == 400
+    assert client.request("POST", "/send", {"text": "\ud800"}).status == 400
+    big = client.request("POST", "/send", {"text": "x" * (256 * 1024 + 1)})
+    assert big.status == 413
+    assert client.request("POST", "/send", {"text": "x" * (256 * 1024)}).status in (200, 202)
+    result = harnex.run("send", "--id", "agent", input="y" * (256 * 1024 + 10))
+    assert result.returncode == 1 and "limit" in result.stderr
+    proc = harnex.run("send", "--id", "agent", input=None, env=dict(harnex.env))
+    assert proc.returncode == 2  # no message at all
+    assert client.request("GET", "/messages/msg-nope").status == 404
+    assert client.request("DELETE", "/inbox/msg-nope").status == 404
+
+
+def test_invalid_utf8_on_stdin(harnex: Harnex, agent: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "harnex_tmux", "send", "--id", "agent"],
+        input=b"bad \xff\xfe bytes",
+        capture_output=True,
+        env=harnex.env,
+        cwd=harnex.repo,
+        timeout=30,
+    )
+    assert proc.returncode == 2 and b"not valid UTF-8" in proc.stderr
+
+
+def test_not_ready_refusal_and_force(harnex: Harnex, agent: Path) -> None:
+    harnex.json("send", "--id", "agent", "--message", "/sleep 2")
+    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "5", check=True)
+    client = _client(harnex, "agent")
+    refused = client.request("POST", "/send", {"text": "now!", "queue": False})
+    assert refused.status == 409 and refused.body["state"] == "busy"
+    forced = harnex.json("send", "--id", "agent", "--force", "--message", "typed ahead")
+    assert forced["status"] == "delivered"
+    wait_for(lambda: len(recorded(agent)) == 2, timeout=10)
+    assert recorded(agent) == ["/sleep 2", "typed ahead"]
+
+
+def test_no_submit_then_submit_only(harnex: Harnex, agent: Path) -> None:
+    harnex.json("send", "--id", "agent", "--no-submit", "--message", "half")
+    assert recorded(agent) == []
+    harnex.json("send", "--id", "agent", "--submit-only")
+    assert recorded(agent) == ["half"]
+
+
+def test_relay_header_added_once(harnex: Harnex, agent: Path) -> None:
+    env = dict(
+        harnex.env, HARNEX_SESSION_ID="f" * 16, HARNEX_ID="boss", HARNEX_SESSION_CLI="claude"
+    )
+    harnex.run("send", "--id", "agent", "--message", "do the thing", env=env, check=True)
+    relayed = "[harnex relay from=claude id=boss at=2026-01-01T00:00:00Z]\nalready relayed"
+    harnex.run("send", "--id", "agent", "--message", relayed, env=env, check=True)
+    harnex.run("send", "--id", "agent", "--no-relay", "--message", "plain", env=env, check=True)
+    got = recorded(agent)
+    assert got[0].startswith("[harnex relay from=claude id=boss at=")
+    assert got[0].endswith("]\ndo the thing") and got[0].count("[harnex relay") == 1
+    assert got[1] == relayed
+    assert got[2] == "plain"
+    # Not inside a session: no header.
+    harnex.run("send", "--id", "agent", "--message", "direct", check=True)
+    assert recorded(agent)[3] == "direct"
+
+
+def test_send_to_port_and_token(harnex: Harnex, agent: Path) -> None:
+    (record,) = harnex.registry()
+    harnex.run(
+        "send",
+        "--port",
+        str(record["port"]),
+        "--token",
+        record["token"],
+        "--message",
+        "by address",
+        cwd=Path("/"),
+        check=True,
+    )
+    assert recorded(agent) == ["by address"]
+    bad = harnex.run("send", "--port", str(record["port"]), "--token", "0" * 32, "-m", "x")
+    assert bad.returncode == 1 and "bearer token" in bad.stderr
+
+
+def test_send_to_unknown_or_dead_session(harnex: Harnex, agent: Path) -> None:
+    result = harnex.run("send", "--id", "ghost", "-m", "hi")
+    assert result.returncode == 1 and "no session 'ghost'" in result.stderr
+    (record,) = harnex.registry()
+    os.kill(record["sidecar_pid"], signal.SIGKILL)
+    result = harnex.run("send", "--id", "agent", "-m", "hi", timeout=20)
+    assert result.returncode == 1 and "not answering" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_killed_sidecar_restarted_delivers_queued_messages(harnex: Harnex, agent: Path) -> None:
+    harnex.json("send", "--id", "agent", "--message", "/sleep 4")
+    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "5", check=True)
+    ids = [
+        harnex.json("send", "--id", "agent", "--no-wait", "-m", f"queued {i}")["message_id"]
+        for i in range(5)
+    ]
+    (record,) = harnex.registry()
+    os.kill(record["sidecar_pid"], signal.SIGKILL)
+    inbox = next((harnex.state_dir / "inbox").glob("*.jsonl"))
+    assert [json.loads(x)["id"] for x in inbox.read_text().splitlines()] == ids
+    assert harnex.json("status", "--json")[0]["state"] == "sidecar-down"
+    recovered = harnex.json("recover", "--id", "agent")
+    assert recovered["sidecar_pid"] != record["sidecar_pid"]
+    wait_for(lambda: len(recorded(agent)) == 6, timeout=30, interval=0.2)
+    assert recorded(agent) == ["/sleep 4"] + [f"queued {i}" for i in range(5)]
+    client = _client(harnex, "agent")
+    assert client.request("GET", f"/messages/{ids[-1]}").body["status"] == "delivered"
+    events = [json.loads(x) for x in Path(record["events_log_path"]).read_text().splitlines()]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    again = harnex.run("recover", "--id", "agent")
+    assert again.returncode == 1 and "already has a running sidecar" in again.stderr
