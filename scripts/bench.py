@@ -1,0 +1,254 @@
+"""Benchmarks for harnex-tmux, run on a private tmux server and a throw-away state dir.
+
+Usage: python scripts/bench.py [--quick] [--write docs/benchmarks.md]
+
+Every figure is a median/p95 over repeated runs, measured side by side in one run with a
+baseline (a bare ``python -c pass`` and a bare ``tmux`` command), because absolute times on
+shared machines are noisy: compare the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Figure:
+    name: str
+    unit: str
+    median: float
+    p95: float
+    runs: int
+    target: str = ""
+
+    def row(self) -> str:
+        return (
+            f"| {self.name} | {self.median:.1f} {self.unit} | {self.p95:.1f} {self.unit} "
+            f"| {self.runs} | {self.target} |"
+        )
+
+
+def summarize(name: str, samples: list[float], unit: str, target: str = "") -> Figure:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return Figure(name, unit, statistics.median(ordered), p95, len(ordered), target)
+
+
+class Bench:
+    def __init__(self, workdir: Path) -> None:
+        self.socket = f"harnex-bench-{secrets.token_hex(4)}"
+        self.repo = workdir / "repo"
+        (self.repo / ".git").mkdir(parents=True)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "HARNEX_"))}
+        self.env.update(
+            HARNEX_STATE_DIR=str(workdir / "state"),
+            HARNEX_TMUX_SOCKET=self.socket,
+            HARNEX_GENERIC_QUIET="0.2",
+        )
+        script = Path(sys.executable).with_name("harnex")
+        self.harnex = [str(script)] if script.exists() else [sys.executable, "-m", "harnex_tmux"]
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*self.harnex, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.repo,
+            timeout=300,
+            stdin=subprocess.DEVNULL,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"harnex {' '.join(args)}: {result.stderr.strip()}")
+        return result
+
+    def timed(self, argv: list[str], runs: int) -> list[float]:
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            subprocess.run(argv, capture_output=True, env=self.env, cwd=self.repo, check=False)
+            samples.append((time.perf_counter() - start) * 1000)
+        return samples
+
+    def start(self, ident: str, command: list[str]) -> dict[str, Any]:
+        out = self.cli("run", "--id", ident, "--detach", command[0], "--", *command[1:])
+        data: dict[str, Any] = json.loads(out.stdout)
+        return data
+
+    def demo_agent(self, record: Path | None = None, busy: float = 0.0) -> list[str]:
+        argv = [sys.executable, "-m", "harnex_tmux.demo_agent", "--busy", str(busy)]
+        return argv + (["--record", str(record)] if record else [])
+
+    def stop_all(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+def measure(bench: Bench, quick: bool) -> list[Figure]:
+    n = 5 if quick else 20
+    figures = [
+        summarize("baseline: python -c pass", bench.timed([sys.executable, "-c", "pass"], n), "ms"),
+        summarize("baseline: tmux -V", bench.timed(["tmux", "-V"], n), "ms"),
+        summarize(
+            "harnex --version", bench.timed([*bench.harnex, "--version"], n), "ms", "< 150 ms"
+        ),
+    ]
+    first = bench.start("bench-0", bench.demo_agent())
+    figures.append(
+        summarize(
+            "harnex status (1 session)", bench.timed([*bench.harnex, "status"], n), "ms", "< 150 ms"
+        )
+    )
+
+    ready = []
+    for i in range(3 if quick else 10):
+        start = time.perf_counter()
+        bench.start(f"ready-{i}", ["sleep", "600"])
+        ready.append((time.perf_counter() - start) * 1000)
+        bench.cli("stop", "--id", f"ready-{i}")
+    figures.append(summarize("run --detach to sidecar ready", ready, "ms", "< 700 ms"))
+
+    figures += sidecar_footprint(first["sidecar_pid"], 3 if quick else 10)
+    figures += messaging(bench, quick)
+
+    many = 10 if quick else 50
+    for i in range(many):
+        bench.start(f"many-{i}", ["sleep", "600"])
+    figures.append(
+        summarize(
+            f"harnex status ({many + 1} sessions)",
+            bench.timed([*bench.harnex, "status"], 3 if quick else 10),
+            "ms",
+            "< 300 ms (50 sessions)",
+        )
+    )
+    return figures
+
+
+def sidecar_footprint(pid: int, seconds: float) -> list[Figure]:
+    def cpu_ticks() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    rss_kb = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS:")
+    )
+    hz = os.sysconf("SC_CLK_TCK")
+    time.sleep(1.0)
+    before, start = cpu_ticks(), time.monotonic()
+    time.sleep(seconds)
+    used = (cpu_ticks() - before) / hz
+    percent = 100 * used / (time.monotonic() - start)
+    return [
+        Figure("sidecar RSS (idle session)", "MB", rss_kb / 1024, rss_kb / 1024, 1, "< 30 MB"),
+        Figure(f"sidecar idle CPU over {seconds:g}s", "%", percent, percent, 1, "< 0.3 %"),
+    ]
+
+
+def messaging(bench: Bench, quick: bool) -> list[Figure]:
+    from harnex_tmux.client import SidecarClient
+
+    record = Path(tempfile.mkdtemp()) / "received.jsonl"
+    info = bench.start("msg", bench.demo_agent(record))
+    bench.cli("wait", "--id", "msg", "--until", "prompt", "--timeout", "20")
+    registry = json.loads(
+        next((Path(bench.env["HARNEX_STATE_DIR"]) / "sessions").glob("*--msg.json")).read_text()
+    )
+    client = SidecarClient(registry["host"], registry["port"], registry["token"], timeout=60)
+
+    def round_trip(text: str) -> float:
+        client.request("GET", "/wait?until=prompt&timeout=20", timeout=30)
+        start = time.perf_counter()
+        answer = client.request("POST", "/send", {"text": text, "wait": 30}, timeout=60)
+        elapsed = (time.perf_counter() - start) * 1000
+        if answer.body.get("status") != "delivered":
+            raise RuntimeError(f"not delivered: {answer.body}")
+        return elapsed
+
+    one_line = [round_trip(f"ping {i}") for i in range(5 if quick else 30)]
+    big_text = ("0123456789abcdef" * 64 + "\n") * 100  # ~100 KiB
+    big = [round_trip(big_text) for _ in range(2 if quick else 5)]
+    count = 100 if quick else 1000
+    start = time.perf_counter()
+    for i in range(count):
+        round_trip(f"bulk {i}")
+    rate = count / (time.perf_counter() - start)
+    del info
+    return [
+        summarize(
+            "send round trip to delivered (1 line, agent at prompt)",
+            one_line,
+            "ms",
+            "median < 50 ms",
+        ),
+        summarize("send round trip (100 KiB message)", big, "ms", "< 1000 ms"),
+        Figure(
+            f"throughput, {count} messages through one session",
+            "msg/s",
+            rate,
+            rate,
+            1,
+            "each waits for the agent's prompt",
+        ),
+    ]
+
+
+def render(figures: list[Figure], quick: bool) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} by `python scripts/bench.py"
+        f"{' --quick' if quick else ''}` on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, "
+        f"{subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}.",
+        "Absolute times are noisy on shared machines: read them against the baselines measured "
+        "in the same run.",
+        "",
+        "| what | median | p95 | runs | target |",
+        "|---|---|---|---|---|",
+        *(figure.row() for figure in figures),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke check")
+    parser.add_argument("--write", type=Path, help="also write the table to this file")
+    args = parser.parse_args()
+    if shutil.which("tmux") is None:
+        print("bench: tmux not found", file=sys.stderr)
+        return 1
+    sys.path.insert(0, str(ROOT))
+    with tempfile.TemporaryDirectory(prefix="harnex-bench-") as tmp:
+        bench = Bench(Path(tmp))
+        try:
+            figures = measure(bench, args.quick)
+        finally:
+            bench.stop_all()
+    text = render(figures, args.quick)
+    print(text)
+    if args.write:
+        args.write.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
