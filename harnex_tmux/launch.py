@@ -46,6 +46,7 @@ class LaunchSpec:
     env: dict[str, str] = field(default_factory=dict)
     inbox_ttl: float = 120.0
     context: str | None = None
+    auto_accept: bool = False
     watch: dict[str, Any] | None = None
 
     def to_json(self) -> str:
@@ -103,6 +104,9 @@ def start_session(spec: LaunchSpec, timeout: float = 5.0) -> StartedSession:
     if not spec.command or shutil.which(spec.command[0], path=path_env) is None:
         name = spec.command[0] if spec.command else "(none)"
         raise HarnexError(f"agent command not found: {name}")
+    from harnex_tmux.adapters import adapter_for
+
+    adapter_for(spec.adapter).preflight(spec.command, {**os.environ, **spec.env})
     paths = SessionPaths.for_session(spec.repo_root, spec.id)
     paths.create_dirs()
     check_not_running(paths, spec.id, spec.repo_root)

@@ -209,6 +209,76 @@ def messaging(bench: Bench, quick: bool) -> list[Figure]:
     ]
 
 
+def agent_figures(workdir: Path, quick: bool) -> list[Figure]:
+    """Per real CLI (the pinned npm packages, against the e2e mock servers): launch to prompt,
+    and readiness lag from the mock writing the last byte of its reply to /status saying
+    ``prompt`` (seen through a /wait long-poll, so the figure is not a polling interval)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from e2e.agents import claude_launch, codex_launch, install_agents
+    from e2e.mock_anthropic import MockAnthropic
+    from e2e.mock_openai import MockOpenAI
+
+    from harnex_tmux.client import SidecarClient
+
+    agents = install_agents()
+    figures: list[Figure] = []
+    runs = 2 if quick else 5
+    for name in ("claude", "codex"):
+        launches, lags = [], []
+        mock: Any = MockAnthropic() if name == "claude" else MockOpenAI()
+        mock.start()
+        try:
+            for run in range(runs):
+                home, repo = workdir / f"{name}-home-{run}", workdir / f"{name}-repo-{run}"
+                (repo / ".git").mkdir(parents=True)
+                if name == "claude":
+                    launch = claude_launch(agents.claude, mock.url, home, repo, trust=True)
+                else:
+                    launch = codex_launch(agents.codex, mock.url + "/v1", home, repo, trust=True)
+                bench = Bench(workdir / f"{name}-bench-{run}")
+                bench.env = {
+                    **launch.env,
+                    **{k: v for k, v in bench.env.items() if k.startswith("HARNEX_")},
+                }
+                bench.env["PATH"] = f"{Path(sys.executable).parent}:{launch.env['PATH']}"
+                bench.repo = repo
+                try:
+                    start = time.perf_counter()
+                    info = bench.start(f"{name}-{run}", launch.argv)
+                    bench.cli("wait", "--id", info["id"], "--until", "prompt", "--timeout", "90")
+                    launches.append((time.perf_counter() - start) * 1000)
+                    record = json.loads(
+                        next(
+                            (Path(bench.env["HARNEX_STATE_DIR"]) / "sessions").glob("*.json")
+                        ).read_text()
+                    )
+                    client = SidecarClient(record["host"], record["port"], record["token"], 60)
+                    mock.delay_s = 0.5  # long enough to see busy before the reply ends
+                    for i in range(3):
+                        done = len(mock.reply_finished_at)
+                        client.request(
+                            "POST", "/send", {"text": f"lag probe {i}", "wait": 30}, timeout=40
+                        )
+                        client.request("GET", "/wait?until=busy&timeout=10", timeout=20)
+                        client.request("GET", "/wait?until=prompt&timeout=30", timeout=40)
+                        seen = time.monotonic()
+                        if len(mock.reply_finished_at) > done:
+                            lags.append((seen - mock.reply_finished_at[done][0]) * 1000)
+                finally:
+                    mock.delay_s = 0.0
+                    bench.stop_all()
+                    launch.cleanup()
+        finally:
+            mock.stop()
+        figures.append(summarize(f"{name}: launch to prompt", launches, "ms"))
+        figures.append(
+            summarize(
+                f"{name}: readiness lag (reply done -> prompt)", lags, "ms", "median < 100 ms"
+            )
+        )
+    return figures
+
+
 def render(figures: list[Figure], quick: bool) -> str:
     lines = [
         "# Benchmarks",
@@ -232,6 +302,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer runs, for a smoke check")
     parser.add_argument("--write", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--no-agents",
+        action="store_true",
+        help="skip the real Claude Code / Codex figures (they need npm)",
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("bench: tmux not found", file=sys.stderr)
@@ -243,6 +318,8 @@ def main() -> int:
             figures = measure(bench, args.quick)
         finally:
             bench.stop_all()
+        if not args.no_agents:
+            figures += agent_figures(Path(tmp), args.quick)
     text = render(figures, args.quick)
     print(text)
     if args.write:

@@ -6,6 +6,7 @@ into a readiness state, and says how to submit input and how to ask the agent to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -52,10 +53,20 @@ class Adapter:
     name = "base"
     reads_screen = False
     submit_keys: tuple[str, ...] = ("Enter",)
+    trust_accept_keys: tuple[str, ...] = ()
+    # Pause between typed text landing and the submit key (some CLIs debounce pastes).
+    settle_s = 0.0
     stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
 
     def launch_argv(self, command: list[str]) -> list[str]:
         return list(command)
+
+    def preflight(self, command: list[str], env: Mapping[str, str]) -> None:
+        """Refuse (HarnexError) a launch that the CLI would reject, before a pane exists."""
+
+    def input_line(self, screen: str) -> str | None:
+        """What sits in the agent's input box, for adapters that can see it (else None)."""
+        return None
 
     def detect(self, observation: Observation) -> State:
         raise NotImplementedError

@@ -35,6 +35,10 @@ from harnex_tmux.cli.options import print_json, socket_option
 @click.option("--host", envvar="HARNEX_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), help="API port (default: derived).")
 @click.option("--cli", "forced_adapter", help="Adapter to use instead of guessing from CLI.")
+@click.option("--context", help="First message, delivered once the agent is ready.")
+@click.option(
+    "--auto-accept", is_flag=True, help="Answer the agent's folder-trust dialog with yes (opt-in)."
+)
 @click.option("--inbox-ttl", type=click.FloatRange(min=1), default=120.0, show_default=True)
 @click.option(
     "--timeout",
@@ -56,6 +60,8 @@ def command(
     host: str,
     port: int | None,
     forced_adapter: str | None,
+    context: str | None,
+    auto_accept: bool,
     inbox_ttl: float,
     timeout: float,
 ) -> None:
@@ -87,6 +93,8 @@ def command(
         session_name=session_name,
         window_name=window_name or None,
         inbox_ttl=inbox_ttl,
+        context=context or None,
+        auto_accept=auto_accept,
     )
     started = start_session(spec, timeout=timeout)
     record = started.record

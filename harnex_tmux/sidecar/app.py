@@ -19,9 +19,10 @@ from typing import Any
 from harnex_tmux.adapters import Adapter, Observation, State, adapter_for
 from harnex_tmux.events import EventLog
 from harnex_tmux.launch import LaunchSpec
+from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
 from harnex_tmux.sidecar.delivery import Deliverer
-from harnex_tmux.sidecar.inbox import Inbox
+from harnex_tmux.sidecar.inbox import Inbox, Message
 from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.server import ApiServer
@@ -39,9 +40,15 @@ from harnex_tmux.tmux import Tmux
 # How often to look at the pane even when nothing happened: catches a pane that vanished
 # while its process lives on, and any output the watcher could not see.
 SAFETY_NET_S = 5.0
+# Screen-reading adapters capture the pane on output; bursts of output are coalesced so a
+# streaming reply costs a capture per this many seconds, not one per write.
+MIN_CAPTURE_GAP_S = 0.03
+# A folder-trust dialog is answered at most this often with --auto-accept (it redraws).
+AUTO_ACCEPT_GAP_S = 2.0
 # After the agent ends, keep answering for a moment so long-polls can report the exit.
 EXIT_LINGER_S = 0.3
 TERMINATE_GRACE_S = 2.0
+CONTEXT_TTL_S = 600.0
 
 
 def child_env(spec: LaunchSpec, session_id: str) -> dict[str, str]:
@@ -130,6 +137,9 @@ class Sidecar:
         self.inbox = Inbox(paths.inbox, ttl_s=ttl)
         self.deliverer = Deliverer(self, self.inbox)
         self._recheck_in: float | None = None
+        self._last_capture = 0.0
+        self._last_accept = 0.0
+        self.auto_accept = bool(record.extra.get("auto_accept"))
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -181,7 +191,14 @@ class Sidecar:
                 watch=spec.watch,
             )
             record.extra["inbox_ttl"] = spec.inbox_ttl
+            record.extra["auto_accept"] = spec.auto_accept
             sidecar = cls(record, adapter, paths, tmux)
+            if spec.context:
+                # The first prompt waits in the inbox like any message, so it survives a
+                # slow start or a sidecar restart; it gets longer than usual to wait.
+                sidecar.inbox.add(
+                    Message(text=sanitize(spec.context)), ttl_s=max(spec.inbox_ttl, CONTEXT_TTL_S)
+                )
             sidecar.api = sidecar._make_api(listener)
             record.save(paths.registry)
             tmux.release_gate(gate)
@@ -265,22 +282,43 @@ class Sidecar:
     def wake(self) -> None:
         self._wake.set()
 
+    def capture_screen(self) -> str | None:
+        if not self.record.pane_id:
+            return None
+        gap = MIN_CAPTURE_GAP_S - (time.monotonic() - self._last_capture)
+        if gap > 0:
+            time.sleep(gap)
+        self._last_capture = time.monotonic()
+        try:
+            return self.tmux.capture(self.record.pane_id)
+        except Exception:
+            return None
+
     def _evaluate(self) -> None:
         quiet = self.output.quiet_for
-        screen = None
-        if self.adapter.reads_screen and self.record.pane_id:
-            try:
-                screen = self.tmux.capture(self.record.pane_id)
-            except Exception:
-                screen = None
+        screen = self.capture_screen() if self.adapter.reads_screen else None
         observation = Observation(
             screen=screen,
             quiet_for=quiet,
             output_seen=self._output_before or self.output.count > 0,
             age=time.monotonic() - self._watch_started,
         )
-        self.readiness.set(self.adapter.detect(observation))
+        state = self.adapter.detect(observation)
+        self.readiness.set(state)
         self._recheck_in = self.adapter.recheck_in(observation)
+        if state == State.TRUST and self.auto_accept:
+            self._accept_trust()
+
+    def _accept_trust(self) -> None:
+        """``--auto-accept``: answer the folder-trust dialog with its default, trusting."""
+        if time.monotonic() - self._last_accept < AUTO_ACCEPT_GAP_S:
+            return
+        keys = self.adapter.trust_accept_keys
+        if keys and self.record.pane_id:
+            self._last_accept = time.monotonic()
+            self.log("auto-accepting the folder-trust dialog")
+            with self.deliverer.typing:
+                self.tmux.send_keys(self.record.pane_id, *keys)
 
     def _check_pane(self) -> None:
         """The pane vanished or died without the exit watcher noticing: end the session."""

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from harnex_tmux.adapters.base import State
+from harnex_tmux.adapters.base import Observation, State
 from harnex_tmux.events import preview
 from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, Inbox, Message
 
@@ -90,16 +90,45 @@ class Deliverer:
             clock.wait_quiet(
                 LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
             )
+            time.sleep(self.sidecar.adapter.settle_s)
         if not (message.submit or message.enter_only):
             return None
         for attempt in range(2):
             seen = clock.count
+            before = self._input_line()
             tmux.send_keys(pane, *submit_keys)
-            if clock.wait_after(seen, SUBMIT_CONFIRM_S):
+            if self._reacted(seen, before):
                 return None
             if attempt == 0:
                 self.sidecar.log(f"{message.id}: no reaction to submit, pressing it again")
         return "the agent did not react to the submit key (pressed twice)"
+
+    def _input_line(self) -> str | None:
+        adapter = self.sidecar.adapter
+        if not adapter.reads_screen:
+            return None
+        screen = self.sidecar.capture_screen()
+        return adapter.input_line(screen) if screen is not None else None
+
+    def _reacted(self, seen: int, before: str | None) -> bool:
+        """Did the submit land? With a visible input box: the agent went busy or the box no
+        longer holds what we typed. Otherwise: the agent printed anything at all."""
+        clock = self.sidecar.output
+        if not before:
+            return clock.wait_after(seen, SUBMIT_CONFIRM_S)
+        adapter = self.sidecar.adapter
+        deadline = time.monotonic() + SUBMIT_CONFIRM_S
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not clock.wait_after(seen, remaining):
+                return False
+            seen = clock.count
+            screen = self.sidecar.capture_screen()
+            if screen is None:
+                continue
+            state = adapter.detect(Observation(screen=screen, quiet_for=0.0))
+            if state == State.BUSY or adapter.input_line(screen) != before:
+                return True
+        return False
 
     def _finish(self, message: Message, status: str, error: str | None = None) -> None:
         self.inbox.finish(message, status, error)

@@ -95,11 +95,11 @@ class Inbox:
         with self._cond:
             return len(self._pending)
 
-    def add(self, message: Message) -> Message:
+    def add(self, message: Message, ttl_s: float | None = None) -> Message:
         with self._cond:
             if len(self._pending) >= self.capacity:
                 raise InboxFull(f"inbox full ({self.capacity} messages waiting)")
-            message.expires_at = time.time() + self.ttl_s
+            message.expires_at = time.time() + (self.ttl_s if ttl_s is None else ttl_s)
             self._pending.append(message)
             self._persist()
             self._cond.notify_all()

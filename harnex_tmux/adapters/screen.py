@@ -1,0 +1,66 @@
+"""Adapters that read the agent's screen: the shared matching rules.
+
+Each CLI is described by data (the texts that mark each state), so the next UI change is a
+one-line edit in ``claude.py`` or ``codex.py``. Rules, in order:
+
+1. a dialog's texts anywhere on the screen win (they block input whatever else shows);
+2. the busy marker in the bottom part of the screen means busy (the prompt glyph stays
+   visible while both CLIs work, so it never means ready on its own);
+3. the input line plus an idle footer means ready;
+4. anything else (starting up, a screen we do not know) is unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from harnex_tmux.adapters.base import Adapter, Observation, State
+
+# How much of the bottom of the screen the busy/idle markers are looked for in: the agent's
+# own transcript above may quote them.
+STATUS_REGION_LINES = 12
+
+
+@dataclass(frozen=True)
+class Dialog:
+    state: State
+    # Every pattern must match (case-insensitive) for the dialog to be recognised.
+    patterns: tuple[str, ...]
+
+    def matches(self, screen: str) -> bool:
+        return all(re.search(p, screen, re.IGNORECASE) for p in self.patterns)
+
+
+class ScreenAdapter(Adapter):
+    reads_screen = True
+    prompt_glyph = "❯"
+    idle_markers: tuple[str, ...] = ("? for shortcuts",)
+    busy_markers: tuple[str, ...] = ("esc to interrupt",)
+    dialogs: tuple[Dialog, ...] = ()
+    # The key that accepts the folder-trust dialog (its default choice is "trust").
+    trust_accept_keys: tuple[str, ...] = ("Enter",)
+    # Pause between the text landing and the submit key: both CLIs debounce pastes.
+    settle_s = 0.15
+
+    def detect(self, observation: Observation) -> State:
+        screen = observation.screen
+        if screen is None:
+            return State.UNKNOWN
+        for dialog in self.dialogs:
+            if dialog.matches(screen):
+                return dialog.state
+        bottom = "\n".join(screen.rstrip().splitlines()[-STATUS_REGION_LINES:])
+        if any(marker in bottom for marker in self.busy_markers):
+            return State.BUSY
+        if self.input_line(screen) is not None and any(m in bottom for m in self.idle_markers):
+            return State.PROMPT
+        return State.UNKNOWN
+
+    def input_line(self, screen: str) -> str | None:
+        """The text after the prompt glyph on the last input line, or None when there is none."""
+        for line in reversed(screen.rstrip().splitlines()[-STATUS_REGION_LINES:]):
+            stripped = line.strip().strip("│").strip()
+            if stripped.startswith(self.prompt_glyph):
+                return stripped[len(self.prompt_glyph) :].strip()
+        return None

@@ -1,0 +1,383 @@
+"""Shared plumbing for the loopback mock model servers (standard library only).
+
+A mock answers HTTP on 127.0.0.1 (an ephemeral port by default), records every request it gets,
+and replies deterministically to the user's turn. The API-specific parts (paths, JSON shapes, SSE
+event names) live in ``mock_anthropic.py`` and ``mock_openai.py``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+log = logging.getLogger("harnex.e2e.mock")
+
+ReplyFn = Callable[[str], str]
+"""Maps the user's typed text to the assistant's reply text."""
+
+
+def default_reply(user_text: str) -> str:
+    """The default reply: ``MOCK REPLY: <first 60 characters of the user text>``."""
+    return f"MOCK REPLY: {user_text[:60]}"
+
+
+def split_into_deltas(text: str, parts: int = 4) -> list[str]:
+    """Cut ``text`` into up to ``parts`` consecutive non-empty pieces (one piece if it is short)."""
+    if len(text) <= parts:
+        return [text] if text else []
+    size = -(-len(text) // parts)  # ceiling division
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+@dataclass
+class RecordedRequest:
+    """One HTTP request the mock received, and what it answered."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    raw_body: bytes
+    body: Any
+    """The parsed JSON body, or None when the body was empty or not JSON."""
+    is_user_turn: bool = False
+    """True for the request that carries ``tools`` (the agent's main turn)."""
+    user_text: str | None = None
+    """The last text the user typed (the last text block of the last user message)."""
+    reply_text: str | None = None
+    status: int = 0
+    received_monotonic: float = field(default_factory=time.monotonic)
+    received_wall: float = field(default_factory=time.time)
+    finished_monotonic: float | None = None
+    """time.monotonic() right after the last byte of the reply was written."""
+    finished_wall: float | None = None
+    """time.time() right after the last byte of the reply was written."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes every request to the owning :class:`MockModelServer`."""
+
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = 120  # an idle keep-alive connection is dropped after this many seconds
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            raw = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                raw += self.rfile.read(size)
+                self.rfile.readline()  # the CRLF after each chunk
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length > 0 else b""
+        encoding = (self.headers.get("Content-Encoding") or "").lower().strip()
+        if raw and encoding in ("gzip", "x-gzip"):
+            raw = gzip.decompress(raw)
+        elif raw and encoding == "deflate":
+            raw = zlib.decompress(raw)
+        elif raw and encoding not in ("", "identity"):
+            log.warning("mock: cannot decode a %s request body; recording it raw", encoding)
+        return raw
+
+    def _dispatch(self) -> None:
+        raw = self._read_body()
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+        parts = urlsplit(self.path)
+        rec = RecordedRequest(
+            method=self.command,
+            path=parts.path,
+            query=parts.query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            raw_body=raw,
+            body=body,
+        )
+        self.server.owner._handle_request(self, rec)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
+
+    def do_HEAD(self) -> None:
+        parts = urlsplit(self.path)
+        rec = RecordedRequest(
+            method="HEAD",
+            path=parts.path,
+            query=parts.query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            raw_body=b"",
+            body=None,
+        )
+        self.server.owner._record(rec)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        rec.status = 200
+        rec.finished_monotonic, rec.finished_wall = time.monotonic(), time.time()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    # --- writing helpers used by the API-specific subclasses -------------------------------
+
+    def send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def start_sse(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+
+    def send_sse_event(self, event: str, data: Any) -> None:
+        payload = f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+        self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+        self.wfile.flush()
+
+    def end_sse(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: MockModelServer
+
+
+class MockModelServer:
+    """Base class: a recording loopback HTTP server. Subclasses implement :meth:`route`.
+
+    Attributes meant for tests:
+
+    - ``delay_s``: seconds to hold each user-turn reply after its first event (keeps the agent
+      busy); :meth:`release` cuts a running hold short.
+    - ``reply``: callable mapping the user's text to the reply text.
+    - ``requests``: every :class:`RecordedRequest`, in arrival order.
+    - ``user_turns``: the exact user texts of the requests that carry ``tools``.
+    - ``reply_finished_at``: ``(time.monotonic(), time.time())`` when the last byte of each
+      user-turn reply was written, in the same order as ``user_turns`` completed.
+    - ``unknown_requests``: requests to paths the mock does not know (also logged).
+    """
+
+    name = "mock"
+
+    def __init__(
+        self,
+        reply: ReplyFn | None = None,
+        delay_s: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.reply: ReplyFn = reply or default_reply
+        self.delay_s = delay_s
+        self.host = host
+        self.port = port
+        self.requests: list[RecordedRequest] = []
+        self.reply_finished_at: list[tuple[float, float]] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._release = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        server = _Server((self.host, self.port), _Handler)
+        server.owner = self
+        self.port = server.server_address[1]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.name}-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._release.set()  # let any held reply finish
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` (no trailing slash, no ``/v1``)."""
+        if self._server is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return f"http://{self.host}:{self.port}"
+
+    # --- what tests read ----------------------------------------------------------------
+
+    @property
+    def user_turns(self) -> list[str]:
+        with self._lock:
+            return [r.user_text or "" for r in self.requests if r.is_user_turn]
+
+    @property
+    def user_turn_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.is_user_turn]
+
+    @property
+    def side_calls(self) -> list[RecordedRequest]:
+        """Model calls that carry no ``tools`` (titles, summaries and the like)."""
+        with self._lock:
+            return [r for r in self.requests if self.is_model_call(r) and not r.is_user_turn]
+
+    @property
+    def unknown_requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.status == 404]
+
+    def is_model_call(self, rec: RecordedRequest) -> bool:
+        raise NotImplementedError
+
+    def wait_for_user_turns(self, count: int, timeout: float = 30.0) -> list[str]:
+        """Block until at least ``count`` user turns were recorded; return them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                turns = [r.user_text or "" for r in self.requests if r.is_user_turn]
+                if len(turns) >= count:
+                    return turns
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"{self.name}: expected {count} user turn(s) within {timeout}s, got "
+                        f"{len(turns)}: {turns!r}"
+                    )
+                self._changed.wait(left)
+
+    def wait_for_replies(self, count: int, timeout: float = 30.0) -> None:
+        """Block until at least ``count`` user-turn replies were written in full."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(self.reply_finished_at) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"{self.name}: expected {count} finished replies within {timeout}s, "
+                        f"got {len(self.reply_finished_at)}"
+                    )
+                self._changed.wait(left)
+
+    def release(self) -> None:
+        """End the hold of every reply currently waiting out ``delay_s``."""
+        self._release.set()
+
+    def clear(self) -> None:
+        """Forget every recorded request (the server keeps running)."""
+        with self._lock:
+            self.requests.clear()
+            self.reply_finished_at.clear()
+
+    # --- used by handlers ---------------------------------------------------------------
+
+    def _record(self, rec: RecordedRequest) -> None:
+        with self._changed:
+            self.requests.append(rec)
+            self._changed.notify_all()
+
+    def _finished(self, rec: RecordedRequest, status: int) -> None:
+        now_m, now_w = time.monotonic(), time.time()
+        with self._changed:
+            rec.status = status
+            rec.finished_monotonic, rec.finished_wall = now_m, now_w
+            if rec.is_user_turn:
+                self.reply_finished_at.append((now_m, now_w))
+            self._changed.notify_all()
+
+    def hold(self, rec: RecordedRequest) -> None:
+        """Wait out ``delay_s`` for a user turn (cut short by :meth:`release`)."""
+        if not rec.is_user_turn or self.delay_s <= 0:
+            return
+        self._release.clear()
+        self._release.wait(self.delay_s)
+
+    def _handle_request(self, handler: _Handler, rec: RecordedRequest) -> None:
+        try:
+            status = self.route(handler, rec)
+        except (BrokenPipeError, ConnectionResetError):
+            log.info("%s: client went away during %s %s", self.name, rec.method, rec.path)
+            status = 499
+        except Exception:
+            log.exception("%s: failed to answer %s %s", self.name, rec.method, rec.path)
+            self._record_if_missing(rec)
+            handler.send_json(500, {"error": {"type": "mock_error", "message": "mock failed"}})
+            status = 500
+        self._record_if_missing(rec)
+        self._finished(rec, status)
+
+    def _record_if_missing(self, rec: RecordedRequest) -> None:
+        with self._changed:
+            if not any(r is rec for r in self.requests):
+                self.requests.append(rec)
+                self._changed.notify_all()
+
+    def not_found(self, handler: _Handler, rec: RecordedRequest) -> int:
+        log.warning("%s: unknown request %s %s", self.name, rec.method, rec.path)
+        self._record(rec)
+        handler.send_json(404, {"error": {"type": "not_found_error", "message": "unknown path"}})
+        return 404
+
+    def route(self, handler: _Handler, rec: RecordedRequest) -> int:
+        """Answer one request; record it (``self._record``) and return the HTTP status."""
+        raise NotImplementedError
+
+    def pick_reply(self, rec: RecordedRequest) -> str:
+        """The reply text for ``rec``: ``self.reply`` for user turns, a fixed title otherwise."""
+        if rec.is_user_turn:
+            return self.reply(rec.user_text or "")
+        return "Mock title"
+
+
+@contextmanager
+def running(mock: MockModelServer) -> Iterator[MockModelServer]:
+    """``with running(MockAnthropic()) as m: ...`` starts and always stops the mock."""
+    mock.start()
+    try:
+        yield mock
+    finally:
+        mock.stop()

@@ -1,0 +1,505 @@
+"""Install the pinned agent CLIs and build throw-away homes that point them at the mock servers.
+
+- :func:`install_agents` installs ``@anthropic-ai/claude-code`` and ``@openai/codex`` at the
+  versions pinned below with npm into ``<repo>/.cache/agents/`` (once; later calls reuse it while
+  the versions match; a lock file keeps parallel pytest workers from racing).
+- :func:`claude_launch` and :func:`codex_launch` write a fresh HOME for one run and return an
+  :class:`AgentLaunch` (``argv``, ``env``, ``home``, ``cwd``) to start the CLI with.
+
+To bump a version, change the constant below and re-run the end-to-end suite (see README.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
+CLAUDE_VERSION = "2.1.197"
+CODEX_PACKAGE = "@openai/codex"
+CODEX_VERSION = "0.169.0"
+
+PINNED: dict[str, str] = {CLAUDE_PACKAGE: CLAUDE_VERSION, CODEX_PACKAGE: CODEX_VERSION}
+
+DUMMY_API_KEY = "sk-harnex-e2e-dummy-key-0123456789abcdef"
+"""A fake key: the mocks accept anything, the CLIs only need one to be set."""
+
+CODEX_KEY_ENV = "HARNEX_MOCK_OPENAI_KEY"
+"""The environment variable Codex's mock provider reads its (dummy) key from."""
+
+_MARKER = ".harnex-installed.json"
+_NETWORK_HINTS = (
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "ENETUNREACH",
+    "EHOSTUNREACH",
+    "network",
+    "socket hang up",
+    "request to http",
+)
+
+
+class AgentsUnavailableError(RuntimeError):
+    """npm is missing or cannot reach its registry: the end-to-end tests cannot run here."""
+
+
+class AgentInstallError(RuntimeError):
+    """npm reached the registry but the install (or its check) failed."""
+
+
+@dataclass(frozen=True)
+class InstalledAgents:
+    prefix: Path
+    claude: Path
+    codex: Path
+    versions: dict[str, str]
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def default_prefix() -> Path:
+    """``$HARNEX_E2E_AGENTS_DIR`` if set, else ``<repo>/.cache/agents``."""
+    override = os.environ.get("HARNEX_E2E_AGENTS_DIR")
+    return Path(override) if override else repo_root() / ".cache" / "agents"
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path, timeout: float) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise AgentInstallError(
+                        f"timed out after {timeout:.0f}s waiting for the install lock {path}"
+                    ) from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _installed_version(prefix: Path, package: str) -> str | None:
+    manifest = prefix / "node_modules" / package / "package.json"
+    try:
+        return str(json.loads(manifest.read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _bins(prefix: Path) -> tuple[Path, Path]:
+    bin_dir = prefix / "node_modules" / ".bin"
+    return bin_dir / "claude", bin_dir / "codex"
+
+
+def _already_installed(prefix: Path) -> InstalledAgents | None:
+    claude, codex = _bins(prefix)
+    try:
+        marker = json.loads((prefix / _MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+    if marker != PINNED or not (claude.exists() and codex.exists()):
+        return None
+    if any(_installed_version(prefix, p) != v for p, v in PINNED.items()):
+        return None
+    return InstalledAgents(prefix, claude, codex, dict(PINNED))
+
+
+def _npm_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "npm_config_update_notifier": "false",
+            "npm_config_fund": "false",
+            "npm_config_audit": "false",
+            "npm_config_loglevel": "error",
+        }
+    )
+    return env
+
+
+def _looks_like_network_failure(output: str) -> bool:
+    low = output.lower()
+    return any(h.lower() in low for h in _NETWORK_HINTS)
+
+
+def _summarize(output: str, lines: int = 4) -> str:
+    """The gist of npm's error output: its first few lines, without stack frames."""
+    kept = [ln for ln in output.splitlines() if ln.strip() and "    at " not in ln]
+    return "\n".join(kept[:lines])
+
+
+def _run_npm(args: Sequence[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AgentsUnavailableError("npm is not on PATH: cannot install the agent CLIs")
+    try:
+        return subprocess.run(
+            [npm, *args],
+            cwd=cwd,
+            env=_npm_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AgentsUnavailableError(
+            f"`npm {' '.join(args)}` did not finish within {timeout:.0f}s "
+            "(is the npm registry reachable?)"
+        ) from exc
+
+
+def _probe_registry(cwd: Path, timeout: float = 60.0) -> None:
+    """Ask the registry for one pinned version, without retries, so an unreachable registry
+    is reported in seconds rather than after npm's retry back-off (minutes)."""
+    package, version = next(iter(PINNED.items()))
+    result = _run_npm(
+        ["view", f"{package}@{version}", "version", "--fetch-retries=0", "--fetch-timeout=30000"],
+        cwd=cwd,
+        timeout=timeout,
+    )
+    output = (result.stdout + "\n" + result.stderr).strip()
+    if result.returncode != 0 or version not in result.stdout:
+        tail = _summarize(output)
+        if result.returncode != 0 and _looks_like_network_failure(output):
+            raise AgentsUnavailableError(f"npm cannot reach its registry:\n{tail}")
+        raise AgentInstallError(f"npm view {package}@{version} failed:\n{tail}")
+
+
+def _check_version(binary: Path, expected: str, scratch_home: Path) -> None:
+    scratch_home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HOME": str(scratch_home), "CODEX_HOME": str(scratch_home / ".codex")}
+    try:
+        out = subprocess.run(
+            [str(binary), "--version"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AgentInstallError(f"{binary} --version failed: {exc}") from exc
+    if expected not in out.stdout + out.stderr:
+        raise AgentInstallError(
+            f"{binary} --version printed {out.stdout.strip()!r} {out.stderr.strip()!r}, "
+            f"expected version {expected}"
+        )
+
+
+def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> InstalledAgents:
+    """Install the pinned CLIs into ``prefix`` (default ``<repo>/.cache/agents``) unless present.
+
+    Raises :class:`AgentsUnavailableError` when npm is missing or cannot reach its registry and
+    :class:`AgentInstallError` for any other failure.
+    """
+    prefix = (prefix or default_prefix()).resolve()
+    found = _already_installed(prefix)
+    if found is not None:
+        return found
+    with _file_lock(prefix.with_name(prefix.name + ".lock"), timeout=timeout):
+        found = _already_installed(prefix)  # another worker may have finished meanwhile
+        if found is not None:
+            return found
+        prefix.mkdir(parents=True, exist_ok=True)
+        (prefix / _MARKER).unlink(missing_ok=True)
+        manifest = {
+            "name": "harnex-e2e-agents",
+            "private": True,
+            "description": "Pinned agent CLIs for harnex-tmux end-to-end tests (generated).",
+            "dependencies": dict(PINNED),
+        }
+        (prefix / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        specs = [f"{p}@{v}" for p, v in PINNED.items()]
+        _probe_registry(prefix)
+        result = _run_npm(
+            ["install", "--prefix", str(prefix), "--save-exact", "--no-package-lock", *specs],
+            cwd=prefix,
+            timeout=timeout,
+        )
+        if result.returncode != 0:
+            output = (result.stdout + "\n" + result.stderr).strip()
+            tail = _summarize(output, lines=25)
+            if _looks_like_network_failure(output):
+                raise AgentsUnavailableError(
+                    f"npm could not reach its registry to install {' '.join(specs)}:\n{tail}"
+                )
+            raise AgentInstallError(f"npm install {' '.join(specs)} failed:\n{tail}")
+        claude, codex = _bins(prefix)
+        for package, version in PINNED.items():
+            got = _installed_version(prefix, package)
+            if got != version:
+                raise AgentInstallError(f"npm installed {package}@{got}, expected {version}")
+        scratch_home = prefix / ".version-check-home"  # keep `--version` off the real HOME
+        _check_version(claude, CLAUDE_VERSION, scratch_home)
+        _check_version(codex, CODEX_VERSION, scratch_home)
+        shutil.rmtree(scratch_home, ignore_errors=True)
+        (prefix / _MARKER).write_text(json.dumps(PINNED) + "\n")
+        return InstalledAgents(prefix, claude, codex, dict(PINNED))
+
+
+# --- throw-away homes ----------------------------------------------------------------------
+
+
+@dataclass
+class AgentLaunch:
+    """How to start one agent CLI against a mock: run ``argv`` in ``cwd`` with exactly ``env``."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    home: Path
+    cwd: Path
+    pass_through: tuple[str, ...] = field(default=("TERM", "COLORTERM", "TMUX", "TMUX_PANE"))
+    """Variables :meth:`shell_command` keeps from the pane it runs in (tmux sets them)."""
+
+    def shell_command(self, status_file: Path | None = None) -> str:
+        """A ``/bin/sh`` command line that runs ``argv`` in ``cwd`` with only ``env`` (plus the
+        variables tmux gives the pane, see :attr:`pass_through`), so nothing leaks in from the
+        test runner's environment or the tmux server's global environment.
+
+        Without ``status_file`` the shell ``exec``s the CLI (the pane's pid is the CLI's).
+        With it, the shell stays, waits for the CLI and writes its exit status to that file:
+        tmux 3.3a's ``#{pane_dead_status}`` is not reliable (see ``screen.wait_for_exit``).
+        """
+        keep = " ".join(f'{k}="${{{k}:-}}"' for k in self.pass_through)
+        assigns = " ".join(shlex.quote(f"{k}={v}") for k, v in sorted(self.env.items()))
+        run = f"env -i {keep} {assigns} {shlex.join(self.argv)}"
+        cd = f"cd {shlex.quote(str(self.cwd))}"
+        if status_file is None:
+            return f"{cd} && exec {run}"
+        return f"{cd} && {run}; echo $? > {shlex.quote(str(status_file))}"
+
+    def cleanup(self) -> None:
+        """Stop whatever the CLI left running under this throw-away home: Codex's daemon (by
+        the pids in its pid files), then any other process whose ``HOME`` is this home."""
+        if self.name == "codex":
+            stop_codex_daemon(self.home)
+        _stop_pids(processes_with_home(self.home), self.home)
+
+
+def _base_env(home: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
+    node_dir = str(Path(shutil.which("node") or "/usr/bin/node").parent)
+    path = os.pathsep.join(dict.fromkeys([node_dir, "/usr/local/bin", "/usr/bin", "/bin"]))
+    env = {
+        "HOME": str(home),
+        "USER": os.environ.get("USER", "harnex"),
+        "LOGNAME": os.environ.get("LOGNAME", os.environ.get("USER", "harnex")),
+        "SHELL": "/bin/bash",
+        "PATH": path,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "TMPDIR": str(home / "tmp"),
+        "NO_UPDATE_NOTIFIER": "1",
+    }
+    for sub in (".config", ".cache", ".local/share", ".local/state", "tmp"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def claude_launch(
+    binary: Path | str,
+    mock_url: str,
+    home: Path,
+    cwd: Path,
+    *,
+    trust: bool = False,
+    approve_api_key: bool = True,
+    skip_permissions: bool = False,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> AgentLaunch:
+    """A throw-away HOME for Claude Code pointed at a :class:`MockAnthropic` at ``mock_url``.
+
+    ``trust=False`` (the default) leaves the folder-trust dialog in place so a test can see it;
+    ``approve_api_key=True`` pre-answers the "use this API key?" dialog with yes.
+    """
+    home = Path(home).resolve()
+    cwd = Path(cwd).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".claude").mkdir(exist_ok=True)
+    state: dict[str, object] = {
+        "hasCompletedOnboarding": True,
+        "numStartups": 1,
+        "theme": "dark",
+        "autoUpdates": False,
+        "hasSeenTasksHint": True,
+    }
+    if approve_api_key:
+        state["customApiKeyResponses"] = {"approved": [DUMMY_API_KEY[-20:]], "rejected": []}
+    if trust:
+        state["projects"] = {
+            str(cwd): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}
+        }
+    if skip_permissions:
+        state["bypassPermissionsModeAccepted"] = True
+    (home / ".claude.json").write_text(json.dumps(state, indent=2) + "\n")
+    env = _base_env(
+        home,
+        {
+            "ANTHROPIC_BASE_URL": mock_url,
+            "ANTHROPIC_API_KEY": DUMMY_API_KEY,
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_ERROR_REPORTING": "1",
+            # Keep it from looking up outside hosts (plugin marketplace, installer checks).
+            "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL": "1",
+            "DISABLE_INSTALLATION_CHECKS": "1",
+        },
+    )
+    argv = [str(binary)]
+    if skip_permissions:
+        argv.append("--dangerously-skip-permissions")
+        if os.geteuid() == 0:
+            env["IS_SANDBOX"] = "1"
+    if extra_env:
+        env.update(extra_env)
+    argv.extend(extra_args)
+    return AgentLaunch("claude", argv, env, home, cwd)
+
+
+def codex_launch(
+    binary: Path | str,
+    mock_base_url: str,
+    home: Path,
+    cwd: Path,
+    *,
+    trust: bool = False,
+    no_daemon: bool = True,
+    model: str = "gpt-mock-1",
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> AgentLaunch:
+    """A throw-away HOME for Codex pointed at a :class:`MockOpenAI` (``mock_base_url`` ends in
+    ``/v1``). ``trust=False`` (the default) leaves the trust dialog in place. Codex is started
+    with ``--no-alt-screen`` and, by default, ``--no-daemon`` (no shared app-server daemon that
+    would outlive the test); call :meth:`AgentLaunch.cleanup` afterwards in any case."""
+    home = Path(home).resolve()
+    cwd = Path(cwd).resolve()
+    codex_home = home / ".codex"
+    codex_home.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"model = {json.dumps(model)}",
+        'model_provider = "mock"',
+        "check_for_update_on_startup = false",
+        "",
+        "[model_providers.mock]",
+        'name = "harnex mock"',
+        f"base_url = {json.dumps(mock_base_url)}",
+        'wire_api = "responses"',
+        f"env_key = {json.dumps(CODEX_KEY_ENV)}",
+        "",
+        # Keep it from reaching outside hosts (plugin sync, the announcement tip).
+        "[features]",
+        "plugins = false",
+        "remote_plugin = false",
+        "",
+        "[tui]",
+        "show_tooltips = false",
+        "",
+    ]
+    if trust:
+        lines += [f"[projects.{json.dumps(str(cwd))}]", 'trust_level = "trusted"', ""]
+    (codex_home / "config.toml").write_text("\n".join(lines))
+    env = _base_env(home, {"CODEX_HOME": str(codex_home), CODEX_KEY_ENV: DUMMY_API_KEY})
+    if extra_env:
+        env.update(extra_env)
+    argv = [str(binary), "--no-alt-screen"]
+    if no_daemon:
+        argv.append("--no-daemon")
+    argv.extend(extra_args)
+    return AgentLaunch("codex", argv, env, home, cwd)
+
+
+def _process_home(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    for entry in raw.split(b"\0"):
+        if entry.startswith(b"HOME="):
+            return entry[5:].decode(errors="replace")
+    return None
+
+
+def processes_with_home(home: Path) -> list[int]:
+    """Pids of live processes whose environment says ``HOME=<home>`` (zombies excluded)."""
+    home_str = str(Path(home).resolve())
+    me = os.getpid()
+    pids: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if (
+            entry.name.isdigit()
+            and int(entry.name) != me
+            and _process_home(int(entry.name)) == home_str
+        ):
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def _stop_pids(pids: Sequence[int], home: Path, timeout: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``, each pid still running with ``HOME=<home>``."""
+    home_str = str(Path(home).resolve())
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while _process_home(pid) == home_str and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _process_home(pid) == home_str:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def stop_codex_daemon(home: Path, timeout: float = 5.0) -> list[int]:
+    """Stop the app-server daemon processes a Codex run under ``home`` left behind.
+
+    Only pids listed in ``$HOME/.codex/app-server-daemon/*.pid`` whose own environment says
+    ``HOME=<home>`` are signalled, so a user's own daemon (another HOME) is never touched.
+    Returns the pids that were signalled.
+    """
+    home = Path(home).resolve()
+    pids: list[int] = []
+    for pid_file in sorted((home / ".codex" / "app-server-daemon").glob("*.pid")):
+        try:
+            text = pid_file.read_text().strip()
+            data = json.loads(text) if text.startswith("{") else {"pid": int(text)}
+            pid = int(data["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if pid > 1 and _process_home(pid) == str(home):
+            pids.append(pid)
+    _stop_pids(pids, home, timeout)
+    return pids

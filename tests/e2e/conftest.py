@@ -1,0 +1,106 @@
+"""Fixtures for the end-to-end tests: the pinned agent CLIs, the mock model servers, and a
+private tmux server per test (never the user's default one)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import libtmux
+import pytest
+
+from .agents import AgentInstallError, AgentsUnavailableError, InstalledAgents, install_agents
+from .mock_anthropic import MockAnthropic
+from .mock_openai import MockOpenAI
+from .screen import tmux
+
+_SKIP_KEY = pytest.StashKey[str]()
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def agents(request: pytest.FixtureRequest) -> InstalledAgents:
+    """The pinned CLIs, installed with npm into ``<repo>/.cache/agents`` (once).
+
+    If npm cannot reach its registry the e2e tests are skipped with a loud reason, except under
+    ``CI=true``, where that is a failure: CI must not go green without running them.
+    """
+    try:
+        return install_agents()
+    except AgentsUnavailableError as exc:
+        reason = f"E2E TESTS NOT RUN: the pinned agent CLIs could not be installed: {exc}"
+        if _in_ci():
+            pytest.fail(f"{reason}\n(CI=true: failing instead of skipping)", pytrace=False)
+        request.config.stash[_SKIP_KEY] = reason
+        pytest.skip(reason)
+    except AgentInstallError as exc:
+        pytest.fail(f"installing the pinned agent CLIs failed: {exc}", pytrace=False)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    reason = config.stash.get(_SKIP_KEY, None)
+    if reason:
+        terminalreporter.write_sep("!", "END-TO-END TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(reason, red=True)
+
+
+@pytest.fixture
+def mock_anthropic() -> Iterator[MockAnthropic]:
+    with MockAnthropic() as mock:
+        yield mock
+
+
+@pytest.fixture
+def mock_openai() -> Iterator[MockOpenAI]:
+    with MockOpenAI() as mock:
+        yield mock
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """An empty git repository to run an agent in."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=env)
+    (repo / "README.md").write_text("# scratch repo for harnex end-to-end tests\n")
+    return repo
+
+
+@pytest.fixture
+def tmux_server() -> Iterator[libtmux.Server]:
+    """A private tmux server on its own socket (``harnex-e2e-<random>``), killed at teardown.
+
+    It reads no config file, keeps dead panes (``remain-on-exit on``) so tests can read exit
+    statuses, and holds one session ``e2e`` (200x50) whose first window idles.
+    """
+    server = libtmux.Server(
+        socket_name=f"harnex-e2e-{uuid.uuid4().hex[:12]}", config_file=os.devnull
+    )
+    socket_path = ""
+    try:
+        server.new_session(
+            session_name="e2e",
+            window_name="idle",
+            window_command="exec sleep 86400",
+            x=200,
+            y=50,
+        )
+        socket_path = tmux(server, "display-message", "-p", "#{socket_path}")[0]
+        tmux(server, "set-option", "-g", "remain-on-exit", "on")
+        tmux(server, "set-option", "-g", "history-limit", "20000")
+        yield server
+    finally:
+        if server.is_alive():
+            server.kill()
+        # tmux 3.3a leaves its socket file behind after kill-server.
+        if socket_path and Path(socket_path).name.startswith("harnex-e2e-"):
+            Path(socket_path).unlink(missing_ok=True)

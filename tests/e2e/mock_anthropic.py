@@ -1,0 +1,200 @@
+"""A loopback mock of the Anthropic Messages API, enough for Claude Code to hold a conversation.
+
+``POST /v1/messages`` answers with SSE when the body says ``"stream": true`` and with one JSON
+message otherwise. The user's turn is the request that carries ``tools``; its typed text is the
+last text block of the last user message (earlier blocks are system reminders). Requests without
+``tools`` are side calls (titles and the like) and get a short fixed reply.
+
+Run it by hand from the ``tests`` folder: ``python -m e2e.mock_anthropic --port 8123``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import time
+import uuid
+from typing import Any
+
+from ._mock_http import MockModelServer, RecordedRequest, _Handler, split_into_deltas
+
+__all__ = ["MockAnthropic", "extract_user_text"]
+
+_ids = itertools.count(1)
+
+
+def extract_user_text(body: Any) -> str | None:
+    """The last text block of the last user message in a Messages API request body."""
+    if not isinstance(body, dict):
+        return None
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return None
+    for message in reversed(messages):
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            texts = [
+                b.get("text", "")
+                for b in content
+                if isinstance(b, dict) and b.get("type") == "text" and "text" in b
+            ]
+            if texts:
+                return str(texts[-1])
+        return None
+    return None
+
+
+def _rough_tokens(body: Any) -> int:
+    """A made-up but stable token count (about 4 characters a token)."""
+    return max(1, len(str(body)) // 4)
+
+
+class MockAnthropic(MockModelServer):
+    """Mock Anthropic server. Point Claude Code at it with ``ANTHROPIC_BASE_URL=<.url>``."""
+
+    name = "mock-anthropic"
+    model = "claude-mock-1"
+
+    def is_model_call(self, rec: RecordedRequest) -> bool:
+        return rec.method == "POST" and rec.path == "/v1/messages"
+
+    def route(self, handler: _Handler, rec: RecordedRequest) -> int:
+        path = rec.path.rstrip("/")
+        if rec.method == "POST" and path == "/v1/messages":
+            return self._messages(handler, rec)
+        if rec.method == "POST" and path == "/v1/messages/count_tokens":
+            self._record(rec)
+            handler.send_json(200, {"input_tokens": _rough_tokens(rec.body)})
+            return 200
+        if rec.method == "GET" and path in ("", "/", "/v1", "/health", "/api/hello"):
+            self._record(rec)
+            handler.send_json(200, {"ok": True})
+            return 200
+        if rec.method == "GET" and path == "/v1/models":
+            self._record(rec)
+            handler.send_json(
+                200,
+                {
+                    "data": [
+                        {
+                            "type": "model",
+                            "id": self.model,
+                            "display_name": "Claude Mock",
+                            "created_at": "2025-01-01T00:00:00Z",
+                        }
+                    ],
+                    "has_more": False,
+                    "first_id": self.model,
+                    "last_id": self.model,
+                },
+            )
+            return 200
+        return self.not_found(handler, rec)
+
+    def _messages(self, handler: _Handler, rec: RecordedRequest) -> int:
+        body = rec.body if isinstance(rec.body, dict) else {}
+        rec.is_user_turn = bool(body.get("tools"))
+        rec.user_text = extract_user_text(body)
+        self._record(rec)
+        text = self.pick_reply(rec)
+        rec.reply_text = text
+        model = str(body.get("model") or self.model)
+        msg_id = f"msg_mock{next(_ids):06d}{uuid.uuid4().hex[:8]}"
+        input_tokens = _rough_tokens(body.get("messages"))
+        output_tokens = max(1, len(text) // 4)
+        if not body.get("stream"):
+            self.hold(rec)
+            handler.send_json(
+                200,
+                {
+                    "id": msg_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+                },
+            )
+            return 200
+
+        handler.start_sse()
+        handler.send_sse_event(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": msg_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {
+                        "input_tokens": input_tokens,
+                        "cache_creation_input_tokens": 0,
+                        "cache_read_input_tokens": 0,
+                        "output_tokens": 1,
+                    },
+                },
+            },
+        )
+        handler.send_sse_event(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        )
+        handler.send_sse_event("ping", {"type": "ping"})
+        self.hold(rec)
+        for piece in split_into_deltas(text):
+            handler.send_sse_event(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": piece},
+                },
+            )
+        handler.send_sse_event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        handler.send_sse_event(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens},
+            },
+        )
+        handler.send_sse_event("message_stop", {"type": "message_stop"})
+        handler.end_sse()
+        return 200
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.DEBUG)
+    with MockAnthropic(delay_s=args.delay, port=args.port) as mock:
+        print(f"ANTHROPIC_BASE_URL={mock.url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        for r in mock.requests:
+            print(r.method, r.path, "user_turn" if r.is_user_turn else "", repr(r.user_text))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""A loopback mock of the OpenAI Responses API, enough for Codex to hold a conversation.
+
+``POST /v1/responses`` answers with SSE (the event sequence Codex reads) or, when the body does
+not ask for a stream, with one JSON response object. ``GET /v1/models`` answers with a model
+list. The user's turn is the request that carries ``tools``; its typed text is the last
+``input_text`` of the last user message. Requests without ``tools`` are side calls (title
+generation) and get a short fixed reply.
+
+Run it by hand from the ``tests`` folder: ``python -m e2e.mock_openai --port 8124``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import time
+import uuid
+from typing import Any
+
+from ._mock_http import MockModelServer, RecordedRequest, _Handler, split_into_deltas
+
+__all__ = ["MockOpenAI", "extract_user_text"]
+
+_ids = itertools.count(1)
+
+
+def extract_user_text(body: Any) -> str | None:
+    """The last ``input_text`` of the last user message in a Responses API request body."""
+    if not isinstance(body, dict):
+        return None
+    items = body.get("input")
+    if isinstance(items, str):
+        return items
+    if not isinstance(items, list):
+        return None
+    for item in reversed(items):
+        if not isinstance(item, dict) or item.get("role") != "user":
+            continue
+        if item.get("type", "message") != "message":
+            continue
+        content = item.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            texts = [
+                c.get("text", "")
+                for c in content
+                if isinstance(c, dict) and c.get("type") in ("input_text", "text") and "text" in c
+            ]
+            if texts:
+                return str(texts[-1])
+        return None
+    return None
+
+
+def _rough_tokens(obj: Any) -> int:
+    return max(1, len(str(obj)) // 4)
+
+
+class MockOpenAI(MockModelServer):
+    """Mock OpenAI server. Codex's provider ``base_url`` is ``<.url>/v1`` (see :attr:`base_url`)."""
+
+    name = "mock-openai"
+    model = "gpt-mock-1"
+
+    @property
+    def base_url(self) -> str:
+        """The URL with ``/v1`` appended, as an OpenAI client's base URL."""
+        return f"{self.url}/v1"
+
+    def is_model_call(self, rec: RecordedRequest) -> bool:
+        return rec.method == "POST" and rec.path == "/v1/responses"
+
+    def route(self, handler: _Handler, rec: RecordedRequest) -> int:
+        path = rec.path.rstrip("/")
+        if rec.method == "POST" and path == "/v1/responses":
+            return self._responses(handler, rec)
+        if rec.method == "GET" and path == "/v1/models":
+            self._record(rec)
+            handler.send_json(200, self._model_list())
+            return 200
+        if rec.method == "GET" and path in ("", "/", "/v1", "/health"):
+            self._record(rec)
+            handler.send_json(200, {"ok": True})
+            return 200
+        return self.not_found(handler, rec)
+
+    def _model_list(self) -> dict[str, Any]:
+        # The OpenAI list shape ("object"/"data"); Codex 0.169.0 also reads a "models" key
+        # (its own catalogue format) and accepts an empty one, keeping its built-in defaults.
+        return {
+            "object": "list",
+            "data": [{"id": self.model, "object": "model", "created": 0, "owned_by": "mock"}],
+            "models": [],
+        }
+
+    def _responses(self, handler: _Handler, rec: RecordedRequest) -> int:
+        body = rec.body if isinstance(rec.body, dict) else {}
+        rec.is_user_turn = bool(body.get("tools"))
+        rec.user_text = extract_user_text(body)
+        self._record(rec)
+        text = self.pick_reply(rec)
+        rec.reply_text = text
+        model = str(body.get("model") or self.model)
+        n = next(_ids)
+        resp_id = f"resp_mock{n:06d}{uuid.uuid4().hex[:8]}"
+        item_id = f"msg_mock{n:06d}{uuid.uuid4().hex[:8]}"
+        created = int(time.time())
+        input_tokens = _rough_tokens(body.get("input"))
+        output_tokens = max(1, len(text) // 4)
+        usage = {
+            "input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input_tokens + output_tokens,
+        }
+        part_done = {"type": "output_text", "text": text, "annotations": []}
+        item_done = {
+            "id": item_id,
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [part_done],
+        }
+
+        def response(status: str, output: list[Any], with_usage: bool) -> dict[str, Any]:
+            return {
+                "id": resp_id,
+                "object": "response",
+                "created_at": created,
+                "status": status,
+                "model": model,
+                "output": output,
+                "usage": usage if with_usage else None,
+            }
+
+        if body.get("stream") is False:
+            self.hold(rec)
+            handler.send_json(200, response("completed", [item_done], True))
+            return 200
+
+        seq = itertools.count(0)
+
+        def send(event: str, data: dict[str, Any]) -> None:
+            handler.send_sse_event(event, {"type": event, "sequence_number": next(seq), **data})
+
+        handler.start_sse()
+        send("response.created", {"response": response("in_progress", [], False)})
+        send("response.in_progress", {"response": response("in_progress", [], False)})
+        self.hold(rec)
+        send(
+            "response.output_item.added",
+            {
+                "output_index": 0,
+                "item": {
+                    "id": item_id,
+                    "type": "message",
+                    "status": "in_progress",
+                    "role": "assistant",
+                    "content": [],
+                },
+            },
+        )
+        where = {"item_id": item_id, "output_index": 0, "content_index": 0}
+        send(
+            "response.content_part.added",
+            {**where, "part": {"type": "output_text", "text": "", "annotations": []}},
+        )
+        for piece in split_into_deltas(text):
+            send("response.output_text.delta", {**where, "delta": piece, "logprobs": []})
+        send("response.output_text.done", {**where, "text": text, "logprobs": []})
+        send("response.content_part.done", {**where, "part": part_done})
+        send("response.output_item.done", {"output_index": 0, "item": item_done})
+        send("response.completed", {"response": response("completed", [item_done], True)})
+        handler.end_sse()
+        return 200
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.DEBUG)
+    with MockOpenAI(delay_s=args.delay, port=args.port) as mock:
+        print(f"base_url={mock.base_url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        for r in mock.requests:
+            print(r.method, r.path, "user_turn" if r.is_user_turn else "", repr(r.user_text))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""harnex driving the real Claude Code and Codex CLIs (pinned npm versions) against the
+project's loopback mock model servers: what the adapters claim about each screen is checked
+here, so a UI change in a new CLI version fails these tests instead of users' sends."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .agents import AgentLaunch, InstalledAgents, claude_launch, codex_launch
+from .mock_anthropic import MockAnthropic
+from .mock_openai import MockOpenAI
+
+pytestmark = pytest.mark.e2e
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MULTILINE = "\n".join(f"line {i:02d}: ünï 日本 🚀 C-c Enter ; $(id)" for i in range(30))
+UNICODE = "Unicode: 日本語 中文 한국어 · emoji 🚀🧪👩‍💻 · combining e\u0301 n\u0303"
+
+
+@dataclass
+class Harness:
+    """A harnex CLI pointed at a private tmux server, a state dir, and one agent's home."""
+
+    launch: AgentLaunch
+    env: dict[str, str]
+    socket: str
+
+    def run(self, *args: str, timeout: float = 90, input: str | None = None) -> Any:
+        result = subprocess.run(
+            [sys.executable, "-m", "harnex_tmux", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.launch.cwd,
+            timeout=timeout,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+        return result
+
+    def json(self, *args: str, timeout: float = 90, input: str | None = None) -> Any:
+        result = self.run(*args, timeout=timeout, input=input)
+        assert result.returncode == 0, f"harnex {args} -> {result.returncode}: {result.stderr}"
+        return json.loads(result.stdout)
+
+    def screen(self, ident: str) -> str:
+        return str(self.json("pane", "--id", ident, "--json")["text"])
+
+
+def _harness(launch: AgentLaunch, tmp_path: Path) -> Iterator[Harness]:
+    socket = f"harnex-e2e-h-{secrets.token_hex(4)}"
+    env = dict(launch.env)
+    env.update(
+        HARNEX_STATE_DIR=str(tmp_path / "state"),
+        HARNEX_TMUX_SOCKET=socket,
+        PYTHONPATH=str(REPO_ROOT),
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]]),
+    )
+    harness = Harness(launch, env, socket)
+    try:
+        yield harness
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
+        launch.cleanup()
+
+
+@pytest.fixture
+def claude(
+    agents: InstalledAgents, mock_anthropic: MockAnthropic, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    launch = claude_launch(agents.claude, mock_anthropic.url, tmp_path / "home", git_repo)
+    yield from _harness(launch, tmp_path)
+
+
+@pytest.fixture
+def codex(
+    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    launch = codex_launch(agents.codex, mock_openai.url + "/v1", tmp_path / "home", git_repo)
+    yield from _harness(launch, tmp_path)
+
+
+def _start(h: Harness, ident: str, *flags: str) -> dict[str, Any]:
+    argv = h.launch.argv
+    args = ["run", "--id", ident, "--detach", "--timeout", "20", *flags, argv[0]]
+    if len(argv) > 1:
+        args += ["--", *argv[1:]]
+    info: dict[str, Any] = h.json(*args)
+    return info
+
+
+def _walk_through(h: Harness, mock: MockAnthropic | MockOpenAI, ident: str) -> None:
+    """Trust dialog -> prompt -> three exact messages -> a queued one -> pane -> stop."""
+    info = _start(h, ident)
+    dialog = h.run("wait", "--id", ident, "--until", "workspace-trust-prompt", "--timeout", "60")
+    assert dialog.returncode == 0, dialog.stderr + h.screen(ident)
+    assert h.json("status", "--id", ident, "--json")[0]["state"] == "workspace-trust-prompt"
+    refused = h.run("send", "--id", ident, "--message", "too early", "--timeout", "5")
+    assert refused.returncode == 1 and "dialog" in refused.stderr
+    h.json("send", "--id", ident, "--submit-only")  # Enter answers the dialog: trust
+    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "60")
+    assert ready.returncode == 0, ready.stderr + h.screen(ident)
+
+    for text in ("one line from harnex", MULTILINE, UNICODE):
+        count = len(mock.user_turns)
+        sent = h.json("send", "--id", ident, "--message", text, "--wait-for-idle")
+        assert sent["status"] == "delivered", sent
+        turns = mock.wait_for_user_turns(count + 1, timeout=30)
+        # Claude Code composes combining marks itself (NFC) before sending; harnex types them
+        # as given, which the fake-agent tests check byte for byte.
+        expected = unicodedata.normalize("NFC", text) if h.launch.name == "claude" else text
+        assert turns[count:] == [expected], "the model must get the exact text as one turn"
+    assert f"MOCK REPLY: {UNICODE[:20]}" in h.screen(ident)
+
+    mock.delay_s = 5.0
+    count = len(mock.user_turns)
+    h.json("send", "--id", ident, "--message", "first, slow")
+    busy = h.run("wait", "--id", ident, "--until", "busy", "--timeout", "10")
+    assert busy.returncode == 0, busy.stderr + h.screen(ident)
+    queued = h.json("send", "--id", ident, "--no-wait", "--message", "second, queued")
+    assert queued["status"] == "queued"
+    mock.wait_for_user_turns(count + 1, timeout=30)
+    assert mock.user_turns[count:] == ["first, slow"]  # not typed into the busy agent
+    mock.delay_s = 0.0
+    done = h.json("send", "--id", ident, "--message", "third", "--timeout", "60")
+    assert done["status"] == "delivered"
+    assert mock.wait_for_user_turns(count + 3, timeout=30)[count:] == [
+        "first, slow",
+        "second, queued",
+        "third",
+    ]
+
+    h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "30")
+    snap = h.json("pane", "--id", ident, "--json")
+    assert snap["ok"] and snap["state"] == "prompt" and snap["pane_id"] == info["pane_id"]
+    assert "MOCK REPLY: third" in snap["text"]
+
+    stopped = h.json("stop", "--id", ident, "--timeout", "20")
+    assert stopped["code"] == 0, stopped
+    state = Path(h.env["HARNEX_STATE_DIR"])
+    ended = json.loads(next((state / "exits").glob(f"*--{ident}.json")).read_text())
+    assert ended["code"] == 0 and ended["stopped"] is True
+    events = [json.loads(x) for x in Path(info["events_log_path"]).read_text().splitlines()]
+    assert events[-1]["type"] in ("exited", "state")
+    assert any(e["type"] == "exited" and e["code"] == 0 for e in events)
+
+
+def test_claude_walk_through(claude: Harness, mock_anthropic: MockAnthropic) -> None:
+    _walk_through(claude, mock_anthropic, "cl-1")
+
+
+def test_codex_walk_through(codex: Harness, mock_openai: MockOpenAI) -> None:
+    _walk_through(codex, mock_openai, "cx-1")
+
+
+@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_auto_accept_context_and_outside_kill(which: str, request: pytest.FixtureRequest) -> None:
+    h: Harness = request.getfixturevalue(which)
+    mock = request.getfixturevalue("mock_anthropic" if which == "claude" else "mock_openai")
+    info = _start(h, "ctx", "--auto-accept", "--context", "hello from --context")
+    assert mock.wait_for_user_turns(1, timeout=60) == ["hello from --context"]
+    h.run("wait", "--id", "ctx", "--until", "prompt", "--timeout", "30")
+    os.kill(info["pid"], signal.SIGKILL)
+    waited = h.json("wait", "--id", "ctx", "--timeout", "20")
+    assert waited["state"] == "exited"
+    state = Path(h.env["HARNEX_STATE_DIR"])
+    ended = json.loads(next((state / "exits").glob("*--ctx.json")).read_text())
+    assert ended["signal"] == signal.SIGKILL and ended["code"] == 128 + signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while list((state / "sessions").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list((state / "sessions").glob("*.json"))
+
+
+def test_claude_skip_permissions_as_root_needs_sandbox_flag(claude: Harness) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only root is refused")
+    env = {k: v for k, v in claude.env.items() if k != "IS_SANDBOX"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harnex_tmux",
+            "run",
+            "--id",
+            "sk",
+            "--detach",
+            claude.launch.argv[0],
+            "--",
+            "--dangerously-skip-permissions",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=claude.launch.cwd,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "IS_SANDBOX=1" in result.stderr and result.stderr.count("\n") == 1

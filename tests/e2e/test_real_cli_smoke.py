@@ -1,0 +1,238 @@
+"""Smoke test the real agent CLIs in tmux against the loopback mocks.
+
+For each CLI: start it in a private tmux server with a throw-away HOME and a fresh git repo,
+pass the folder-trust dialog, wait for the idle prompt, paste a multi-line unicode message with
+bracketed paste, press Enter once, and check that the mock got exactly that text as one user
+turn and that the reply shows on screen. Then quit and check that the process exited with 0 and
+left nothing running under its HOME (for Codex: no app-server daemon).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import libtmux
+import pytest
+
+from ._mock_http import MockModelServer
+from .agents import AgentLaunch, InstalledAgents, claude_launch, codex_launch, processes_with_home
+from .mock_anthropic import MockAnthropic
+from .mock_openai import MockOpenAI
+from .screen import (
+    SCREENS,
+    AgentScreens,
+    capture,
+    paste,
+    send_keys,
+    wait_for_exit,
+    wait_for_screen,
+)
+
+pytestmark = [pytest.mark.e2e]
+
+CLIS = ["claude", "codex"]
+STARTUP_TIMEOUT = 60.0
+REPLY_TIMEOUT = 30.0
+EXIT_TIMEOUT = 20.0
+
+
+@dataclass
+class RunningAgent:
+    name: str
+    launch: AgentLaunch
+    mock: MockModelServer
+    screens: AgentScreens
+    server: libtmux.Server
+    pane_id: str
+    status_file: Path
+    scratch: Path
+
+    def screen(self) -> str:
+        return capture(self.server, self.pane_id)
+
+    def wait(
+        self, predicate: Callable[[str], bool], what: str, timeout: float = REPLY_TIMEOUT
+    ) -> str:
+        return wait_for_screen(self.server, self.pane_id, predicate, what, timeout)
+
+    def submit(self, text: str) -> None:
+        """Bracketed paste, a short pause, then Enter on its own."""
+        paste(self.server, self.pane_id, text, self.scratch)
+        time.sleep(0.3)
+        send_keys(self.server, self.pane_id, "Enter")
+
+    def quit(self) -> str:
+        """Type the quit command, let its menu settle, press Enter; return the exit status."""
+        send_keys(self.server, self.pane_id, self.screens.quit_command, literal=True)
+        time.sleep(0.7)  # "/" opens a command menu; give it a moment before Enter
+        send_keys(self.server, self.pane_id, "Enter")
+        return wait_for_exit(self.server, self.pane_id, EXIT_TIMEOUT, self.status_file)
+
+
+@contextmanager
+def started_agent(
+    name: str,
+    agents: InstalledAgents,
+    mock_anthropic: MockAnthropic,
+    mock_openai: MockOpenAI,
+    server: libtmux.Server,
+    repo: Path,
+    tmp_path: Path,
+    trust: bool = False,
+) -> Iterator[RunningAgent]:
+    """Start ``name`` in a new window, pass its trust dialog and wait for its idle prompt.
+
+    With ``trust`` the throw-away home pre-trusts the repo and the dialog must never show.
+    """
+    mock: MockModelServer
+    home = tmp_path / "home"
+    if name == "claude":
+        launch = claude_launch(agents.claude, mock_anthropic.url, home, repo, trust=trust)
+        mock = mock_anthropic
+    else:
+        launch = codex_launch(agents.codex, mock_openai.base_url, home, repo, trust=trust)
+        mock = mock_openai
+    status_file = tmp_path / "exit-status"
+    window = server.sessions[0].new_window(
+        window_name=name, window_shell=launch.shell_command(status_file=status_file)
+    )
+    pane = window.active_pane
+    assert pane is not None and pane.pane_id, "tmux gave the new window no pane"
+    agent = RunningAgent(
+        name, launch, mock, SCREENS[name], server, pane.pane_id, status_file, tmp_path
+    )
+    try:
+        if trust:
+
+            def idle_without_dialog(screen: str) -> bool:
+                assert not agent.screens.shows_trust_dialog(screen), screen
+                return agent.screens.is_idle(screen)
+
+            agent.wait(idle_without_dialog, f"{name}'s idle prompt", STARTUP_TIMEOUT)
+        else:
+            agent.wait(agent.screens.shows_trust_dialog, f"{name}'s trust dialog", STARTUP_TIMEOUT)
+            send_keys(server, agent.pane_id, "Enter")
+            agent.wait(agent.screens.is_idle, f"{name}'s idle prompt", STARTUP_TIMEOUT)
+        yield agent
+    finally:
+        mock.release()
+        if server.is_alive() and window.window_id:
+            server.cmd("kill-window", "-t", window.window_id)
+        launch.cleanup()
+
+
+def _message() -> str:
+    token = uuid.uuid4().hex[:8]
+    return (
+        f"harnex e2e {token}: ünï 日本 🚀\n"
+        "second line: C-c Enter ; $(id) `uname` 'quoted' \"double\"\n"
+        "third line — the end"
+    )
+
+
+def _assert_nothing_left(agent: RunningAgent) -> None:
+    deadline = time.monotonic() + 5
+    while processes_with_home(agent.launch.home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = processes_with_home(agent.launch.home)
+    assert not left, f"{agent.name} left processes running under its HOME: {left}"
+
+
+@pytest.mark.parametrize("name", CLIS)
+def test_paste_arrives_as_one_turn_then_quit(
+    name: str,
+    agents: InstalledAgents,
+    mock_anthropic: MockAnthropic,
+    mock_openai: MockOpenAI,
+    tmux_server: libtmux.Server,
+    git_repo: Path,
+    tmp_path: Path,
+) -> None:
+    with started_agent(
+        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path
+    ) as agent:
+        mock = agent.mock
+        message = _message()
+        paste(agent.server, agent.pane_id, message, agent.scratch)
+        time.sleep(0.3)
+        assert mock.user_turns == [], "the paste alone must not submit anything"
+        send_keys(agent.server, agent.pane_id, "Enter")
+
+        assert mock.wait_for_user_turns(1, timeout=REPLY_TIMEOUT) == [message]
+        expected_reply = mock.reply(message).splitlines()[0]
+        agent.wait(
+            lambda s: expected_reply in s and agent.screens.is_idle(s),
+            f"the reply {expected_reply!r} and {name}'s idle prompt again",
+        )
+        assert mock.user_turns == [message], "the message must arrive as exactly one turn"
+        assert len(mock.reply_finished_at) == 1
+
+        status = agent.quit()
+        assert status == "0", f"{name} exited with {status!r}; screen:\n{agent.screen()}"
+        assert mock.user_turns == [message]
+        _assert_nothing_left(agent)
+
+
+@pytest.mark.parametrize("name", CLIS)
+def test_busy_while_the_mock_holds_its_reply(
+    name: str,
+    agents: InstalledAgents,
+    mock_anthropic: MockAnthropic,
+    mock_openai: MockOpenAI,
+    tmux_server: libtmux.Server,
+    git_repo: Path,
+    tmp_path: Path,
+) -> None:
+    with started_agent(
+        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path
+    ) as agent:
+        mock = agent.mock
+        mock.delay_s = 30.0
+        agent.submit("hold on a moment")
+        assert mock.wait_for_user_turns(1, timeout=REPLY_TIMEOUT) == ["hold on a moment"]
+        screen = agent.wait(agent.screens.is_busy, f"{name}'s busy marker")
+        assert not agent.screens.is_idle(screen)
+        # Still busy a moment later: the reply is held, the prompt glyph is not "ready".
+        time.sleep(1.0)
+        screen = agent.screen()
+        assert agent.screens.is_busy(screen) and not agent.screens.is_idle(screen), screen
+        assert mock.reply_finished_at == []
+
+        released_at = time.monotonic()
+        mock.release()
+        agent.wait(
+            lambda s: "MOCK REPLY: hold on a moment" in s and agent.screens.is_idle(s),
+            f"the reply and {name}'s idle prompt after release",
+        )
+        assert len(mock.reply_finished_at) == 1
+        assert mock.reply_finished_at[0][0] >= released_at
+        assert agent.quit() == "0"
+        _assert_nothing_left(agent)
+
+
+@pytest.mark.parametrize("name", CLIS)
+def test_pretrusted_home_skips_the_trust_dialog(
+    name: str,
+    agents: InstalledAgents,
+    mock_anthropic: MockAnthropic,
+    mock_openai: MockOpenAI,
+    tmux_server: libtmux.Server,
+    git_repo: Path,
+    tmp_path: Path,
+) -> None:
+    with started_agent(
+        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path, trust=True
+    ) as agent:
+        agent.submit("trusted already")
+        assert agent.mock.wait_for_user_turns(1, timeout=REPLY_TIMEOUT) == ["trusted already"]
+        agent.wait(
+            lambda s: "MOCK REPLY: trusted already" in s and agent.screens.is_idle(s),
+            f"the reply and {name}'s idle prompt",
+        )
+        assert agent.quit() == "0"
+        _assert_nothing_left(agent)
