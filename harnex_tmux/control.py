@@ -120,6 +120,35 @@ def wait_until(record: SessionRecord, until: str, timeout: float | None = None) 
             raise HarnexError(f"session {record.id!r} exited before reaching {until!r}")
 
 
+def wait_turn(record: SessionRecord, timeout: float | None = None) -> dict[str, Any]:
+    """Block until the agent finishes its next turn; the answer carries the reply."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    client = SidecarClient.for_record(record)
+    after = ""
+    while True:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise TimedOut(f"session {record.id!r} finished no turn within {timeout:g}s")
+        slice_s = 30.0 if remaining is None else min(30.0, remaining)
+        try:
+            answer = client.expect(
+                client.request(
+                    "GET",
+                    f"/wait?until=task_complete&timeout={slice_s:.3f}{after}",
+                    timeout=slice_s + 5,
+                )
+            )
+        except SidecarUnreachable as exc:
+            if exit_of(record) is not None:
+                raise HarnexError(f"session {record.id!r} exited before finishing a turn") from exc
+            raise
+        if answer.get("reached"):
+            return answer
+        if answer.get("state") == "exited":
+            raise HarnexError(f"session {record.id!r} exited before finishing a turn")
+        after = f"&after={answer.get('turn', 0)}"
+
+
 def stop_session(record: SessionRecord, timeout: float = 5.0) -> ExitRecord:
     """Ask the sidecar to run the stop sequence, then wait for the exit."""
     client = SidecarClient.for_record(record)

@@ -7,8 +7,10 @@ reading the last line back.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -34,7 +36,7 @@ def last_seq(path: Path) -> int:
             size = handle.tell()
             handle.seek(max(0, size - 65536))
             tail = handle.read()
-    except FileNotFoundError:
+    except OSError:  # missing, or unreadable: emit() reports the problem when it writes
         return 0
     for line in reversed(tail.splitlines()):
         try:
@@ -53,6 +55,7 @@ class EventLog:
         self.path = path
         self.session_id = session_id
         self._lock = threading.Lock()
+        self._write_failed = False
         ensure_dir(path.parent)
         self._seq = last_seq(path)
 
@@ -66,12 +69,31 @@ class EventLog:
                 "id": self.session_id,
                 "type": event_type,
             }
-            event.update(payload)
+            # The envelope is the contract: a payload field never overwrites it.
+            event.update((k, v) for k, v in payload.items() if k not in event)
             line = (json.dumps(event, ensure_ascii=False) + "\n").encode()
-            # One write() on an O_APPEND descriptor keeps each line whole for concurrent readers.
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+                self._append(line)
+            except OSError as exc:
+                # A full disk must not take the session down with it: say so once, go on.
+                if not self._write_failed:
+                    self._write_failed = True
+                    print(f"harnex: cannot write events log {self.path}: {exc}", file=sys.stderr)
             return event
+
+    def _append(self, line: bytes) -> None:
+        # One write() on an O_APPEND descriptor keeps each line whole for concurrent readers.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+def start_new_log(path: Path) -> None:
+    """Give a new session that reuses an id a log of its own, so its ``seq`` starts at 1 and
+    ``harnex events`` shows this run only; the previous run's log stays as ``*.prev.jsonl``.
+    (A restarted sidecar of the same session keeps appending instead; see :class:`EventLog`.)
+    """
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(path, path.with_name(f"{path.stem}.prev.jsonl"))

@@ -32,6 +32,7 @@ class SendRequest:
     token: str | None = None
     wait: bool = True
     wait_for_idle: bool = False
+    reply: bool = False
     timeout: float = 120.0
 
 
@@ -104,6 +105,9 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
         timeout=first_wait + 10,
     )
     body = answer.body
+    if body.get("message_id") and body.get("status") == "failed":
+        # Typed (forced) and not confirmed: a result to report, not a transport error.
+        return SendResult(target_id, "failed", str(body["message_id"]), str(body.get("error")))
     if answer.status not in (200, 202):
         raise HarnexError(str(body.get("error") or f"sidecar answered HTTP {answer.status}"))
     message_id = body.get("message_id")
@@ -129,11 +133,35 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
         say(f"{message_id} {status}")
     if status not in ("delivered", "queued"):
         return SendResult(target_id, status, message_id, str(body.get("error") or status))
+    if request.reply and status == "delivered":
+        return _wait_reply(client, target_id, str(message_id), deadline, request.timeout)
     if request.wait_for_idle and status == "delivered":
         idle = _wait_for_idle(client, deadline)
         if idle is not None:
             return SendResult(target_id, "timeout", message_id, idle)
     return SendResult(target_id, status, message_id)
+
+
+def _wait_reply(
+    client: SidecarClient, target_id: str, message_id: str, deadline: float, timeout: float
+) -> SendResult:
+    """Wait for the turn this message started to finish; the result carries the reply."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return SendResult(
+                target_id, "timeout", message_id, f"delivered, but no reply within {timeout:g}s"
+            )
+        slice_s = min(remaining, 30.0)
+        answer = client.request(
+            "GET", f"/messages/{message_id}?wait={slice_s:.3f}&until=reply", timeout=slice_s + 10
+        )
+        body = answer.body
+        if answer.status != 200:
+            raise HarnexError(str(body.get("error") or f"HTTP {answer.status}"))
+        if body.get("completed_at"):
+            extra = {k: body.get(k) for k in ("delivered_at", "completed_at", "reply")}
+            return SendResult(target_id, "delivered", message_id, extra=extra)
 
 
 def _wait_for_idle(client: SidecarClient, deadline: float) -> str | None:

@@ -223,24 +223,28 @@ def agent_figures(workdir: Path, quick: bool) -> list[Figure]:
     agents = install_agents()
     figures: list[Figure] = []
     runs = 2 if quick else 5
-    for name in ("claude", "codex"):
+    for name, hooks in (("claude", True), ("claude", False), ("codex", True), ("codex", False)):
+        label = f"{name} ({'hooks' if hooks else 'screen only'})"
         launches, lags = [], []
         mock: Any = MockAnthropic() if name == "claude" else MockOpenAI()
         mock.start()
         try:
             for run in range(runs):
-                home, repo = workdir / f"{name}-home-{run}", workdir / f"{name}-repo-{run}"
+                tag = f"{name}-{'h' if hooks else 's'}-{run}"
+                home, repo = workdir / f"{tag}-home", workdir / f"{tag}-repo"
                 (repo / ".git").mkdir(parents=True)
                 if name == "claude":
                     launch = claude_launch(agents.claude, mock.url, home, repo, trust=True)
                 else:
                     launch = codex_launch(agents.codex, mock.url + "/v1", home, repo, trust=True)
-                bench = Bench(workdir / f"{name}-bench-{run}")
+                bench = Bench(workdir / f"{tag}-bench")
                 bench.env = {
                     **launch.env,
                     **{k: v for k, v in bench.env.items() if k.startswith("HARNEX_")},
                 }
                 bench.env["PATH"] = f"{Path(sys.executable).parent}:{launch.env['PATH']}"
+                if not hooks:
+                    bench.env["HARNEX_NO_HOOKS"] = "1"
                 bench.repo = repo
                 try:
                     start = time.perf_counter()
@@ -270,13 +274,34 @@ def agent_figures(workdir: Path, quick: bool) -> list[Figure]:
                     launch.cleanup()
         finally:
             mock.stop()
-        figures.append(summarize(f"{name}: launch to prompt", launches, "ms"))
+        figures.append(summarize(f"{label}: launch to prompt", launches, "ms"))
         figures.append(
             summarize(
-                f"{name}: readiness lag (reply done -> prompt)", lags, "ms", "median < 100 ms"
+                f"{label}: readiness lag (reply done -> prompt)",
+                lags,
+                "ms",
+                "median < 50 ms" if hooks else "median < 100 ms",
             )
         )
+    figures.append(hook_cost(workdir, 5 if quick else 20))
     return figures
+
+
+def hook_cost(workdir: Path, runs: int) -> Figure:
+    """Wall time of one hook run as the agents run it (no sidecar listening: the connection
+    attempt fails at once on loopback, so this is the cost of starting and reporting)."""
+    from harnex_tmux import hook
+
+    registry = workdir / "hook-registry.json"
+    registry.write_text(json.dumps({"host": "127.0.0.1", "port": 9, "token": "x"}))
+    argv = [sys.executable, "-S", "-P", hook.__file__, "claude", "Stop"]
+    env = {"HARNEX_REGISTRY": str(registry), "PATH": os.environ.get("PATH", "")}
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, input=b'{"last_assistant_message": "x"}', env=env, check=False)
+        samples.append((time.perf_counter() - start) * 1000)
+    return summarize("hook run (python -S -P hook.py)", samples, "ms", "< 50 ms")
 
 
 def render(figures: list[Figure], quick: bool) -> str:

@@ -50,6 +50,17 @@ CLAUDE_BUSY = f"""
   esc to interrupt · ← for agents
 """
 
+CLAUDE_BUSY_NOTICE = f"""
+❯ slow one
+
+✢ Catapulting…
+
+{RULE}
+❯
+{RULE}
+  ? for shortcuts · ← for agents      tmux focus-events off · add 'set -g focus-events on'
+"""
+
 CLAUDE_TYPED = CLAUDE_IDLE.replace("❯\n", "❯ hello there\n")
 
 CLAUDE_API_KEY = """
@@ -109,6 +120,9 @@ def _state(name: str, screen: str) -> State:
         ("claude", CLAUDE_IDLE, State.PROMPT),
         ("claude", CLAUDE_TYPED, State.PROMPT),
         ("claude", CLAUDE_BUSY, State.BUSY),
+        ("claude", CLAUDE_BUSY_NOTICE, State.BUSY),
+        ("claude", CLAUDE_IDLE.replace("? for shortcuts", "paste again to expand"), State.PROMPT),
+        ("claude", CLAUDE_TYPED.replace("? for shortcuts", "paste again to expand"), State.UNKNOWN),
         ("claude", CLAUDE_API_KEY, State.CONFIRMATION),
         ("claude", "Welcome to Claude Code\n", State.UNKNOWN),
         ("codex", CODEX_TRUST, State.TRUST),

@@ -58,7 +58,15 @@ class Adapter:
     settle_s = 0.0
     stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
 
-    def launch_argv(self, command: list[str]) -> list[str]:
+    # Whether this CLI reports its turns to harnex through its own hook system, and whether
+    # it reports each accepted prompt (so a submit is proven, not inferred from the screen).
+    has_hooks = False
+    proves_submit = False
+
+    def launch_argv(
+        self, command: list[str], hook: list[str] | None = None, env: Mapping[str, str] = {}
+    ) -> list[str]:
+        """The argv to run; ``hook`` is the command prefix that reports events to harnex."""
         return list(command)
 
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:

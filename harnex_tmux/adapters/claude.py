@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 from collections.abc import Mapping
 
 from harnex_tmux.adapters.base import State, StopStep
@@ -10,6 +12,7 @@ from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
 from harnex_tmux.errors import HarnexError
 
 SKIP_PERMISSIONS_FLAG = "--dangerously-skip-permissions"
+HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "Notification")
 
 
 class ClaudeAdapter(ScreenAdapter):
@@ -22,6 +25,10 @@ class ClaudeAdapter(ScreenAdapter):
         "plan mode on",
     )
     busy_markers = ("esc to interrupt",)
+    empty_box_is_idle = True
+    # The spinner line above the input box while it works ("✢ Catapulting…"); the line left
+    # when it is done has no ellipsis ("✻ Brewed for 5s").
+    busy_patterns = (r"^\s*[·✢✳✶✻✽*]\s+\S+…",)
     dialogs = (
         Dialog(State.TRUST, (r"trust this folder|project you created or one you trust",)),
         Dialog(State.CONFIRMATION, (r"custom API key", r"use this API key")),
@@ -34,6 +41,27 @@ class ClaudeAdapter(ScreenAdapter):
         StopStep(keys=("C-c",), wait_s=0.5),
         StopStep(keys=("C-c",), wait_s=1.5),
     )
+
+    has_hooks = True
+    proves_submit = True
+
+    def launch_argv(
+        self, command: list[str], hook: list[str] | None = None, env: Mapping[str, str] = {}
+    ) -> list[str]:
+        """Add per-session hooks through ``--settings`` (never the user's settings files).
+
+        A user who passes their own ``--settings`` keeps it untouched; the session then
+        falls back to reading the screen.
+        """
+        argv = list(command)
+        if hook is None or "--settings" in argv[1:]:
+            return argv
+        prefix = " ".join(shlex.quote(part) for part in [*hook, "claude"])
+        hooks = {
+            event: [{"hooks": [{"type": "command", "command": f"{prefix} {event}"}]}]
+            for event in HOOK_EVENTS
+        }
+        return [argv[0], "--settings", json.dumps({"hooks": hooks}), *argv[1:]]
 
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:
         """As root, Claude Code refuses its skip-permissions flag unless told it is sandboxed:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+
 from harnex_tmux.adapters.base import State, StopStep
 from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
 
@@ -25,9 +30,34 @@ class CodexAdapter(ScreenAdapter):
         StopStep(keys=("C-c",), wait_s=1.5),
     )
 
-    def launch_argv(self, command: list[str]) -> list[str]:
-        """Keep the transcript in the normal screen so pipe-pane and scrollback can read it."""
+    has_hooks = True
+
+    def launch_argv(
+        self, command: list[str], hook: list[str] | None = None, env: Mapping[str, str] = {}
+    ) -> list[str]:
+        """Keep the transcript in the normal screen (so pipe-pane and scrollback can read it)
+        and have Codex report each finished turn through ``notify``, chaining the user's own
+        notify program when their config has one."""
         argv = list(command)
         if NO_ALT_SCREEN_FLAG not in argv[1:]:
             argv.insert(1, NO_ALT_SCREEN_FLAG)
+        if hook is not None and not any("notify" in a for a in argv[1:]):
+            notify = [*hook, "codex"]
+            users = user_notify(env)
+            if users:
+                notify += ["--chain", json.dumps(users)]
+            argv[2:2] = ["-c", f"notify={json.dumps(notify)}"]
         return argv
+
+
+def user_notify(env: Mapping[str, str]) -> list[str] | None:
+    """The ``notify`` program of the user's own Codex config, if any."""
+    home = env.get("CODEX_HOME") or os.path.join(env.get("HOME", os.path.expanduser("~")), ".codex")
+    try:
+        with open(os.path.join(home, "config.toml"), "rb") as handle:
+            value = tomllib.load(handle).get("notify")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    return None

@@ -6,7 +6,8 @@ one-line edit in ``claude.py`` or ``codex.py``. Rules, in order:
 1. a dialog's texts anywhere on the screen win (they block input whatever else shows);
 2. the busy marker in the bottom part of the screen means busy (the prompt glyph stays
    visible while both CLIs work, so it never means ready on its own);
-3. the input line plus an idle footer means ready;
+3. the input line plus an idle footer (or, where the CLI has no placeholder, an empty input
+   line) means ready;
 4. anything else (starting up, a screen we do not know) is unknown.
 """
 
@@ -37,7 +38,13 @@ class ScreenAdapter(Adapter):
     prompt_glyph = "❯"
     idle_markers: tuple[str, ...] = ("? for shortcuts",)
     busy_markers: tuple[str, ...] = ("esc to interrupt",)
+    # Regular expressions (per line) that also mean busy, for when a transient notice
+    # replaces the footer that carries the busy marker.
+    busy_patterns: tuple[str, ...] = ()
     dialogs: tuple[Dialog, ...] = ()
+    # An empty input box with no busy sign is ready even when a transient notice has taken
+    # the footer's place (Claude shows "paste again to expand" there after a paste).
+    empty_box_is_idle = False
     # The key that accepts the folder-trust dialog (its default choice is "trust").
     trust_accept_keys: tuple[str, ...] = ("Enter",)
     # Pause between the text landing and the submit key: both CLIs debounce pastes.
@@ -53,7 +60,12 @@ class ScreenAdapter(Adapter):
         bottom = "\n".join(screen.rstrip().splitlines()[-STATUS_REGION_LINES:])
         if any(marker in bottom for marker in self.busy_markers):
             return State.BUSY
-        if self.input_line(screen) is not None and any(m in bottom for m in self.idle_markers):
+        if any(re.search(p, bottom, re.MULTILINE) for p in self.busy_patterns):
+            return State.BUSY
+        line = self.input_line(screen)
+        if line is not None and (
+            any(m in bottom for m in self.idle_markers) or (line == "" and self.empty_box_is_idle)
+        ):
             return State.PROMPT
         return State.UNKNOWN
 

@@ -21,6 +21,12 @@ COMMANDS = {
     "send": "harnex_tmux.cli.send",
     "recover": "harnex_tmux.cli.recover",
     "demo": "harnex_tmux.cli.demo",
+    "events": "harnex_tmux.cli.events",
+    "report": "harnex_tmux.cli.report",
+    "skills": "harnex_tmux.cli.skills",
+    "guide": "harnex_tmux.cli.guide",
+    "recipes": "harnex_tmux.cli.recipes",
+    "hook": "harnex_tmux.cli.hook",
 }
 
 

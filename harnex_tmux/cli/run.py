@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import click
 
 from harnex_tmux.cli.options import print_json, socket_option
+from harnex_tmux.cli.watch_options import RunCommand, watch_options
 
 
-@click.command(context_settings={"allow_interspersed_args": True})
+@click.command(cls=RunCommand, context_settings={"allow_interspersed_args": True})
 @click.argument("agent", metavar="CLI")
 @click.argument("agent_args", nargs=-1, metavar="[-- ARGS...]")
 @click.option("--id", "ident", help="Session id (default: a random two-word id).")
@@ -47,6 +49,7 @@ from harnex_tmux.cli.options import print_json, socket_option
     show_default=True,
     help="Seconds to wait for the sidecar to start.",
 )
+@watch_options
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -64,6 +67,7 @@ def command(
     auto_accept: bool,
     inbox_ttl: float,
     timeout: float,
+    watch: dict[str, Any] | None,
 ) -> None:
     """Start CLI (claude, codex, or any command) in a tmux window owned by a sidecar.
 
@@ -95,6 +99,7 @@ def command(
         inbox_ttl=inbox_ttl,
         context=context or None,
         auto_accept=auto_accept,
+        watch=watch,
     )
     started = start_session(spec, timeout=timeout)
     record = started.record

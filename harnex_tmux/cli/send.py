@@ -30,6 +30,13 @@ from harnex_tmux.cli.options import print_json, target_options
 @click.option("--host", default=None, help="With --port/--token: talk to that sidecar.")
 @click.option("--port", type=click.IntRange(1, 65535), default=None)
 @click.option("--token", default=None)
+@click.option(
+    "--reply",
+    "want_reply",
+    is_flag=True,
+    help="Wait for the turn to finish and print the agent's reply (claude, codex).",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --reply: print a JSON object.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Progress on stderr.")
 def command(
@@ -47,6 +54,8 @@ def command(
     host: str | None,
     port: int | None,
     token: str | None,
+    want_reply: bool,
+    as_json: bool,
     timeout: float,
     verbose: bool,
 ) -> None:
@@ -76,11 +85,17 @@ def command(
         token=token,
         wait=not no_wait,
         wait_for_idle=wait_for_idle,
+        reply=want_reply,
         timeout=timeout,
     )
     progress = (lambda line: click.echo(f"harnex: {line}", err=True)) if verbose else None
+    if want_reply and no_wait:
+        raise UsageError("--reply waits for the reply; it cannot be combined with --no-wait")
     result = send_message(request, progress)
-    print_json(result.to_dict())
+    if want_reply and not as_json and result.exit_code == 0:
+        click.echo(result.extra.get("reply") or "")
+    else:
+        print_json(result.to_dict())
     if result.exit_code:
         sys.exit(result.exit_code)
 

@@ -34,7 +34,15 @@ def command(
     from harnex_tmux.errors import SessionNotFound, UsageError
     from harnex_tmux.lookup import find_ended, find_session
 
-    allowed = {"exit", "exited", "prompt", "busy", "workspace-trust-prompt", "confirmation"}
+    allowed = {
+        "exit",
+        "exited",
+        "prompt",
+        "busy",
+        "workspace-trust-prompt",
+        "confirmation",
+        "task_complete",
+    }
     if until not in allowed:
         raise UsageError(f"--until must be one of {', '.join(sorted(allowed))}")
     until = "exit" if until == "exited" else until
@@ -47,6 +55,21 @@ def command(
         if until != "exit":
             raise
         print_json({"ok": True, "id": ended.exit.id, "state": "exited", "code": ended.exit.code})
+        return
+    if until == "task_complete":
+        from harnex_tmux.control import wait_turn
+
+        turn = wait_turn(record, timeout)
+        print_json(
+            {
+                "ok": True,
+                "id": record.id,
+                "state": "task_complete",
+                "message_id": turn.get("message_id"),
+                "reply": turn.get("reply"),
+                "completed_at": turn.get("completed_at"),
+            }
+        )
         return
     state = wait_until(record, until, timeout)
     result = {"ok": True, "id": record.id, "state": state}

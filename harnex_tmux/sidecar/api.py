@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 # A long-poll answers at least this often, so clients notice a vanished sidecar quickly.
 MAX_WAIT_S = 30.0
-WAITABLE = {s.value for s in State} | {"exit"}
+WAITABLE = {s.value for s in State} | {"exit", "task_complete"}
 
 
 def _float(query: dict[str, str], name: str, default: float) -> float:
@@ -46,6 +46,24 @@ def build_router(sidecar: Sidecar) -> Router:
         if until not in WAITABLE:
             raise ApiError(400, f"cannot wait until {until!r}; one of {sorted(WAITABLE)}")
         timeout = min(_float(request.query, "timeout", MAX_WAIT_S), MAX_WAIT_S)
+        if until == "task_complete":
+            after = request.query.get("after")
+            if after is not None and not after.isdigit():
+                raise ApiError(400, "after must be a turn number")
+            seen = int(after) if after is not None else sidecar.turns.turn_count
+            turn = sidecar.turns.wait_turn(seen, timeout)
+            if turn is None:
+                state = sidecar.readiness.state.value
+                return 200, {"ok": True, "state": state, "reached": False, "turn": seen}
+            return 200, {
+                "ok": True,
+                "state": sidecar.readiness.state.value,
+                "reached": True,
+                "turn": turn.number,
+                "reply": turn.reply,
+                "message_id": turn.message_id,
+                "completed_at": turn.completed_at,
+            }
         target = State.EXITED.value if until == "exit" else until
         state = sidecar.readiness.wait_for(lambda s: s.value == target, timeout)
         return 200, {"ok": True, "state": state.value, "reached": state.value == target}
@@ -137,6 +155,15 @@ def build_router(sidecar: Sidecar) -> Router:
             raise ApiError(404, f"no pending message {rest[0]!r}")
         return 200, {"ok": True, "dropped": [m.id for m in dropped]}
 
+    def hook(request: Request, rest: list[str]) -> Response:
+        body = request.json()
+        source, event, payload = body.get("source"), body.get("event"), body.get("payload")
+        if not isinstance(source, str) or not isinstance(event, str):
+            raise ApiError(400, "source and event must be strings")
+        sidecar.on_hook(source, event, payload if isinstance(payload, dict) else {})
+        return 200, {"ok": True}
+
+    router.add("POST", "/hook", hook)
     router.add("POST", "/send", send)
     router.add("GET", "/messages", message_status)
     router.add("GET", "/inbox", inbox_list)

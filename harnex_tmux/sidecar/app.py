@@ -8,6 +8,7 @@ loop, which alone decides the readiness state and finishes the session.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.adapters import Adapter, Observation, State, adapter_for
-from harnex_tmux.events import EventLog
+from harnex_tmux.events import EventLog, preview, start_new_log
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
@@ -26,6 +27,8 @@ from harnex_tmux.sidecar.inbox import Inbox, Message
 from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.server import ApiServer
+from harnex_tmux.sidecar.turns import Turns
+from harnex_tmux.sidecar.watch import SessionWatch, start_watch
 from harnex_tmux.sidecar.watchers import OutputWatcher, ProcessExitWatcher
 from harnex_tmux.state import (
     ExitRecord,
@@ -48,14 +51,30 @@ AUTO_ACCEPT_GAP_S = 2.0
 # After the agent ends, keep answering for a moment so long-polls can report the exit.
 EXIT_LINGER_S = 0.3
 TERMINATE_GRACE_S = 2.0
+HOOK_HOLD_S = 1.5
+STARTUP_SETTLE_S = 0.8
 CONTEXT_TTL_S = 600.0
 
 
-def child_env(spec: LaunchSpec, session_id: str) -> dict[str, str]:
+def hook_command() -> list[str]:
+    """How the agent runs harnex's hook: the bare interpreter on the hook file, without
+    site-packages (-S) or the script's folder on the path (-P), so it starts in milliseconds."""
+    from harnex_tmux import hook
+
+    return [sys.executable, "-S", "-P", os.path.abspath(hook.__file__)]
+
+
+def _hooks_wanted() -> list[str] | None:
+    """``HARNEX_NO_HOOKS=1`` turns the agents' hooks off (harnex then reads only the screen)."""
+    return None if os.environ.get("HARNEX_NO_HOOKS") in ("1", "true", "yes") else hook_command()
+
+
+def child_env(spec: LaunchSpec, session_id: str, registry: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(spec.env)
     env.update(
         {
+            "HARNEX_REGISTRY": str(registry),
             "HARNEX_ID": spec.id,
             "HARNEX_SESSION_ID": session_id,
             "HARNEX_SESSION_CLI": spec.cli,
@@ -135,7 +154,15 @@ class Sidecar:
         self._output_before = resumed
         ttl = float(record.extra.get("inbox_ttl") or 120.0)
         self.inbox = Inbox(paths.inbox, ttl_s=ttl)
+        self.turns = Turns()
+        if record.extra.get("hooks_seen"):
+            self.turns.saw_hook()
         self.deliverer = Deliverer(self, self.inbox)
+        self.watch: SessionWatch | None = None
+        # The end of a turn as a hook reported it (see _report_state).
+        self._hold: tuple[State, float] | None = None
+        self._ready_once = resumed
+        self._codex_thread: str | None = None
         self._recheck_in: float | None = None
         self._last_capture = 0.0
         self._last_accept = 0.0
@@ -150,17 +177,19 @@ class Sidecar:
         paths = SessionPaths.for_session(spec.repo_root, spec.id)
         paths.create_dirs()
         paths.exit_record.unlink(missing_ok=True)
+        start_new_log(paths.events_log)
         listener = allocate_listener(spec.repo_root, spec.id, spec.host, spec.port)
         tmux = Tmux(spec.socket_path)
         tmux.check_version()
         session_id = secrets.token_hex(8)
         target = tmux.session_of_pane(spec.caller_pane) if spec.caller_pane else None
         gate = f"harnex-gate-{session_id}"
+        env = child_env(spec, session_id, paths.registry)
         placement = tmux.create_agent_window(
-            command=adapter.launch_argv(spec.command),
+            command=adapter.launch_argv(spec.command, _hooks_wanted(), env),
             window_name=spec.window_name or spec.id,
             cwd=spec.cwd,
-            env=child_env(spec, session_id),
+            env=env,
             exit_record=paths.exit_record,
             ident=spec.id,
             gate=gate,
@@ -250,6 +279,7 @@ class Sidecar:
         api_thread.start()
         OutputWatcher(self.paths.output_log, self._on_output).start()
         self.deliverer.start()
+        self.watch = start_watch(self)
         if self.record.pane_pid and process_alive(self.record.pane_pid):
             ProcessExitWatcher(self.record.pane_pid, self._on_pane_exit).start()
         else:
@@ -304,8 +334,29 @@ class Sidecar:
             age=time.monotonic() - self._watch_started,
         )
         state = self.adapter.detect(observation)
+        if state == State.PROMPT and not self._ready_once and self.adapter.reads_screen:
+            # Both CLIs draw their prompt for a moment before deciding to show a first-launch
+            # dialog over it: the first prompt counts once the screen has held still.
+            if quiet < STARTUP_SETTLE_S:
+                state = State.UNKNOWN
+                self._recheck_in = STARTUP_SETTLE_S - quiet
+                self.readiness.set(state)
+                return
+            self._ready_once = True
+        if self._hold is not None:
+            held, until = self._hold
+            if state == held or state.is_dialog or time.monotonic() > until:
+                self._hold = None
+            else:
+                state = held
+        previous = self.readiness.state
         self.readiness.set(state)
         self._recheck_in = self.adapter.recheck_in(observation)
+        if state == State.UNKNOWN and previous in (State.PROMPT, State.BUSY) and screen:
+            # A screen the adapter does not recognise is what the next UI change looks like.
+            lines = [re.sub(r"─{4,}", "───", line.strip()) for line in screen.splitlines()]
+            tail = " | ".join(line for line in lines[-8:] if line)
+            self.log(f"unrecognised screen after {previous.value}: {tail[:400]}")
         if state == State.TRUST and self.auto_accept:
             self._accept_trust()
 
@@ -320,6 +371,66 @@ class Sidecar:
             with self.deliverer.typing:
                 self.tmux.send_keys(self.record.pane_id, *keys)
 
+    # --- hooks ------------------------------------------------------------------------------
+
+    def on_hook(self, source: str, event: str, payload: dict[str, Any]) -> None:
+        """An event the agent's own hook system reported (see :mod:`harnex_tmux.hook`)."""
+        if not self.turns.hooks_seen:
+            self.turns.saw_hook()
+            # Remembered in the registry so a restarted sidecar still requires hook proof.
+            with self._record_lock:
+                self.record.extra["hooks_seen"] = True
+                if self.paths.registry.exists():
+                    self.record.save(self.paths.registry)
+        if source == "claude":
+            if event == "UserPromptSubmit":
+                self.turns.prompt_submitted(str(payload.get("prompt") or ""))
+                self.readiness.set(State.BUSY)
+            elif event == "Stop":
+                self._complete_turn(_text_or_none(payload.get("last_assistant_message")))
+            elif event == "Notification":
+                text = str(payload.get("message") or "").lower()
+                if "permission" in text:
+                    self.readiness.set(State.CONFIRMATION)
+        elif source == "codex" and event == "agent-turn-complete":
+            inputs = payload.get("input-messages") or []
+            last_input = str(inputs[-1]) if isinstance(inputs, list) and inputs else ""
+            thread = str(payload.get("thread-id") or "")
+            if self._codex_thread is None:
+                # Codex also reports its own side calls (titles) on other threads; the user's
+                # thread is the one whose input is exactly a message we delivered.
+                if self.deliverer.match_delivered(last_input) is None:
+                    return
+                self._codex_thread = thread
+            elif thread != self._codex_thread:
+                return
+            self._complete_turn(
+                _text_or_none(payload.get("last-assistant-message")), received=last_input
+            )
+
+    def _report_state(self, state: State) -> None:
+        """A state the agent reported itself: it holds against a screen that still shows the
+        previous one (a redraw behind), until the screen agrees, harnex types again, or
+        HOOK_HOLD_S passes."""
+        self._hold = (state, time.monotonic() + HOOK_HOLD_S)
+        self.readiness.set(state)
+
+    def release_hold(self) -> None:
+        self._hold = None
+
+    def _complete_turn(self, reply: str | None, received: str | None = None) -> None:
+        message = self.deliverer.turn_finished(reply, received)
+        turn = self.turns.turn_completed(reply, message.id if message else None, utc_now())
+        shown, cut = preview(reply or "")
+        self.events.emit(
+            "turn_complete",
+            message_id=turn.message_id,
+            reply=shown,
+            reply_truncated=cut,
+        )
+        self._report_state(State.PROMPT)
+        self._wake.set()
+
     def _check_pane(self) -> None:
         """The pane vanished or died without the exit watcher noticing: end the session."""
         status = self.tmux.pane_status(self.record.pane_id or "")
@@ -327,7 +438,8 @@ class Sidecar:
             self._pane_exited.set()
 
     def _state_changed(self, previous: State, current: State) -> None:
-        self.events.emit("state", **{"from": previous.value, "to": current.value})
+        if current != State.EXITED:  # _finish records that one, before `exited`
+            self.events.emit("state", **{"from": previous.value, "to": current.value})
 
     # --- ending -----------------------------------------------------------------------------
 
@@ -350,6 +462,10 @@ class Sidecar:
         payload: dict[str, Any] = {"code": exit_record.code}
         if exit_record.signal is not None:
             payload["signal"] = exit_record.signal
+        # `exited` is the last event of a session: followers stop reading there.
+        if self.watch is not None:
+            self.watch.stop("exited")
+        self.events.emit("state", **{"from": self.readiness.state.value, "to": "exited"})
         self.events.emit("exited", **payload)
         self.readiness.set(State.EXITED)
         with self._record_lock:
@@ -452,3 +568,7 @@ class Sidecar:
         if self.exit_record is not None:
             data["exit"] = self.exit_record.to_dict()
         return data
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from harnex_tmux.adapters.base import Observation, State
 from harnex_tmux.events import preview
 from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, Inbox, Message
+from harnex_tmux.sidecar.turns import same_text
+from harnex_tmux.state import utc_now
 
 if TYPE_CHECKING:
     from harnex_tmux.sidecar.app import Sidecar
@@ -26,6 +29,8 @@ LANDED_PER_KIB_S = 0.01
 LANDED_MAX_S = 3.0
 # How long to wait for the agent to react to the submit key before pressing it again.
 SUBMIT_CONFIRM_S = 1.0
+# How long the agent's hook gets to report the prompt after the submit key.
+HOOK_CONFIRM_S = 3.0
 
 
 class Deliverer:
@@ -33,6 +38,11 @@ class Deliverer:
         self.sidecar = sidecar
         self.inbox = inbox
         self.typing = threading.Lock()
+        # Delivered messages whose turn has not finished yet, oldest first, and a short
+        # memory of delivered texts to recognise the agent's reports by.
+        self._awaiting: list[Message] = []
+        self._recent: deque[Message] = deque(maxlen=32)
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="deliver", daemon=True)
 
@@ -70,10 +80,17 @@ class Deliverer:
         with self.typing:
             if message.status != "queued":
                 return False
+            # Typing starts a new turn: a finished turn's reported state no longer holds.
+            self.sidecar.release_hold()
+            # Expect the turn before pressing submit: a fast agent can report it finished
+            # before the submit has been confirmed here.
+            self._expect_turn(message)
             try:
                 error = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
                 error = f"typing failed: {exc}"
+            if error is not None:
+                self._forget_turn(message)
             if error is None:
                 self._finish(message, DELIVERED)
                 return True
@@ -84,6 +101,7 @@ class Deliverer:
         tmux, pane = self.sidecar.tmux, self.sidecar.record.pane_id or ""
         clock = self.sidecar.output
         submit_keys = self.sidecar.adapter.submit_keys
+        dialog = self._dialog_showing() if message.text and not message.enter_only else None
         if not message.enter_only and message.text:
             tmux.type_text(pane, message.text)
             kib = len(message.text.encode()) / 1024
@@ -93,6 +111,10 @@ class Deliverer:
             time.sleep(self.sidecar.adapter.settle_s)
         if not (message.submit or message.enter_only):
             return None
+        if dialog is not None:
+            return self._submit_into_dialog(message, dialog)
+        if self.sidecar.adapter.proves_submit and self.sidecar.turns.hooks_seen and message.text:
+            return self._submit_proven(message)
         for attempt in range(2):
             seen = clock.count
             before = self._input_line()
@@ -102,6 +124,91 @@ class Deliverer:
             if attempt == 0:
                 self.sidecar.log(f"{message.id}: no reaction to submit, pressing it again")
         return "the agent did not react to the submit key (pressed twice)"
+
+    def _dialog_showing(self) -> State | None:
+        adapter = self.sidecar.adapter
+        if not adapter.reads_screen:
+            return None
+        screen = self.sidecar.capture_screen()
+        if screen is None:
+            return None
+        state = adapter.detect(Observation(screen=screen, quiet_for=0.0))
+        return state if state.is_dialog else None
+
+    def _submit_into_dialog(self, message: Message, dialog: State) -> str | None:
+        """A forced message typed while a dialog shows: the dialog reacts to the submit key,
+        so only the agent's own report of the prompt can confirm the text arrived."""
+        turns = self.sidecar.turns
+        seen = turns.prompt_count
+        self.sidecar.tmux.send_keys(
+            self.sidecar.record.pane_id or "", *self.sidecar.adapter.submit_keys
+        )
+        if self.sidecar.adapter.proves_submit:
+            received = turns.wait_prompt(seen, HOOK_CONFIRM_S)
+            if received is not None and same_text(message.text, received):
+                message.proven = True
+                return None
+        return f"a dialog was showing ({dialog.value}); the text was not confirmed as a prompt"
+
+    def _submit_proven(self, message: Message) -> str | None:
+        """Submit, then wait for the agent's own report of the prompt it accepted."""
+        turns, pane = self.sidecar.turns, self.sidecar.record.pane_id or ""
+        for attempt in range(2):
+            seen = turns.prompt_count
+            self.sidecar.tmux.send_keys(pane, *self.sidecar.adapter.submit_keys)
+            received = turns.wait_prompt(seen, HOOK_CONFIRM_S)
+            if received is None:
+                if attempt == 0:
+                    self.sidecar.log(f"{message.id}: no prompt report, pressing submit again")
+                continue
+            if same_text(message.text, received):
+                message.proven = True
+                return None
+            message.received = received
+            return "the agent reported a different prompt than the text typed"
+        return "the agent did not report accepting the prompt (submit pressed twice)"
+
+    # --- turns --------------------------------------------------------------------------------
+
+    def _expect_turn(self, message: Message) -> None:
+        if not message.text or message.enter_only or not message.submit:
+            return
+        with self._lock:
+            self._recent.append(message)
+            if self.sidecar.adapter.has_hooks:
+                self._awaiting.append(message)
+                del self._awaiting[:-16]
+
+    def _forget_turn(self, message: Message) -> None:
+        with self._lock:
+            if message in self._recent:
+                self._recent.remove(message)
+            if message in self._awaiting:
+                self._awaiting.remove(message)
+
+    def match_delivered(self, text: str) -> Message | None:
+        with self._lock:
+            for message in reversed(self._recent):
+                if same_text(message.text, text):
+                    return message
+        return None
+
+    def turn_finished(self, reply: str | None, received: str | None) -> Message | None:
+        """Attach a finished turn's reply to the message that started it, if one did."""
+        with self._lock:
+            if received is not None:
+                found = [m for m in self._awaiting if same_text(m.text, received)]
+                message = found[0] if found else None
+            else:
+                message = self._awaiting[0] if self._awaiting else None
+            if message is not None:
+                self._awaiting.remove(message)
+        if message is None:
+            return None
+        message.reply = reply
+        message.completed_at = utc_now()
+        self.inbox.changed()
+        return message
 
     def _input_line(self) -> str | None:
         adapter = self.sidecar.adapter

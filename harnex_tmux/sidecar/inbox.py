@@ -44,17 +44,29 @@ class Message:
     expires_at: float = 0.0
     delivered_at: str | None = None
     error: str | None = None
+    # Filled in from the agent's hooks: whether it reported getting exactly this text, what
+    # it got instead, and how the turn this message started ended.
+    proven: bool = False
+    received: str | None = None
     reply: str | None = None
+    completed_at: str | None = None
 
     def public(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "status": self.status,
             "queued_at": self.queued_at,
             "delivered_at": self.delivered_at,
             "error": self.error,
             "chars": len(self.text),
+            "proven": self.proven,
+            "completed_at": self.completed_at,
+            "reply": self.reply,
         }
+        if self.received is not None:
+            data["typed"] = self.text
+            data["received"] = self.received
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
@@ -137,6 +149,23 @@ class Inbox:
                 if message.id == message_id:
                     return message
             return self._finished.get(message_id)
+
+    def changed(self) -> None:
+        """Wake waiters after a message was updated in place (its reply arrived)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_reply(self, message_id: str, timeout: float) -> Message | None:
+        with self._cond:
+            self._cond.wait_for(
+                lambda: (
+                    (m := self.get(message_id)) is None
+                    or m.completed_at is not None
+                    or m.status not in (QUEUED, DELIVERED)
+                ),
+                timeout,
+            )
+            return self.get(message_id)
 
     def wait_finished(self, message_id: str, timeout: float) -> Message | None:
         with self._cond:

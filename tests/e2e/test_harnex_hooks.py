@@ -1,0 +1,125 @@
+"""The agents' own hooks as harnex's primary signal, with the real CLIs: proven delivery,
+replies, turn completion, side calls ignored, and a sidecar restart mid-session."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harnex_tmux.client import SidecarClient
+
+from .mock_anthropic import MockAnthropic
+from .mock_openai import MockOpenAI
+from .test_harnex_agents import Harness, _start, claude, codex  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.e2e
+
+
+def _client(h: Harness, ident: str) -> SidecarClient:
+    state = Path(h.env["HARNEX_STATE_DIR"])
+    record = json.loads(next((state / "sessions").glob(f"*--{ident}.json")).read_text())
+    return SidecarClient(record["host"], record["port"], record["token"], timeout=60)
+
+
+def _ready(h: Harness, ident: str) -> dict[str, Any]:
+    info = _start(h, ident, "--auto-accept")
+    result = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "60")
+    assert result.returncode == 0, result.stderr + h.screen(ident)
+    return info
+
+
+@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_reply_turn_complete_and_proven_delivery(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    h: Harness = request.getfixturevalue(which)
+    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
+        "mock_anthropic" if which == "claude" else "mock_openai"
+    )
+    _ready(h, "hk")
+    text = "Please answer with a reply\nsecond line ünï 🚀"
+    out = h.json("send", "--id", "hk", "--message", text, "--reply", "--json", "--timeout", "60")
+    assert out["status"] == "delivered" and out["completed_at"] and out["delivered_at"]
+    assert out["reply"] == mock.reply(text)
+    plain = h.run("send", "--id", "hk", "--message", "short one", "--reply", "--timeout", "60")
+    assert plain.returncode == 0 and plain.stdout.strip() == mock.reply("short one")
+
+    message = _client(h, "hk").request("GET", f"/messages/{out['message_id']}").body
+    assert message["reply"] == out["reply"]
+    # Claude reports each accepted prompt; Codex only reports finished turns.
+    assert message["proven"] is (which == "claude")
+
+    waited: dict[str, Any] = {}
+
+    def wait_turn() -> None:
+        waited.update(h.json("wait", "--id", "hk", "--until", "task_complete", "--timeout", "60"))
+
+    waiter = threading.Thread(target=wait_turn)
+    waiter.start()
+    h.json("send", "--id", "hk", "--message", "third message")
+    waiter.join(70)
+    assert waited["reply"] == mock.reply("third message")
+
+    events = [
+        json.loads(x)
+        for x in Path(h.env["HARNEX_STATE_DIR"], "events")
+        .glob("*--hk.jsonl")
+        .__next__()
+        .read_text()
+        .splitlines()
+    ]
+    done = [e for e in events if e["type"] == "turn_complete"]
+    assert len(done) == 3, "one turn_complete per user turn; side calls never count"
+    assert done[0]["message_id"] == out["message_id"]
+
+
+@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_sidecar_killed_mid_session(which: str, request: pytest.FixtureRequest) -> None:
+    h: Harness = request.getfixturevalue(which)
+    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
+        "mock_anthropic" if which == "claude" else "mock_openai"
+    )
+    info = _ready(h, "sk")
+    assert h.run("send", "--id", "sk", "-m", "before the kill", "--reply").returncode == 0
+    os.kill(info["sidecar_pid"], signal.SIGKILL)
+    # Typed by hand while no sidecar listens: the agent must keep working (its hook fails
+    # quietly).
+    count = len(mock.user_turns)
+    tmux = ["tmux", "-L", h.socket]
+    subprocess.run([*tmux, "send-keys", "-t", info["pane_id"], "-l", "typed by hand"], check=True)
+    time.sleep(0.5)  # Codex takes a fast Enter after typed text as part of a paste
+    subprocess.run([*tmux, "send-keys", "-t", info["pane_id"], "Enter"], check=True)
+    assert mock.wait_for_user_turns(count + 1, timeout=30)[count:] == ["typed by hand"]
+
+    h.json("recover", "--id", "sk")
+    h.run("wait", "--id", "sk", "--until", "prompt", "--timeout", "30")
+    out = h.json("send", "--id", "sk", "--message", "after recovery", "--reply", "--json")
+    assert out["reply"] == mock.reply("after recovery")
+    message = _client(h, "sk").request("GET", f"/messages/{out['message_id']}").body
+    assert message["proven"] is (which == "claude")
+
+
+def test_claude_message_typed_into_a_dialog_is_not_confirmed(
+    claude: Harness,  # noqa: F811 - the fixture
+    mock_anthropic: MockAnthropic,
+) -> None:
+    info = _start(claude, "dlg")
+    ready = claude.run(
+        "wait", "--id", "dlg", "--until", "workspace-trust-prompt", "--timeout", "60"
+    )
+    assert ready.returncode == 0, ready.stderr
+    # Pressing Enter here answers the dialog (trust), which the screen shows as a change:
+    # only the agent's own prompt report could confirm the text, and none comes.
+    forced = claude.run("send", "--id", "dlg", "--force", "--message", "into the dialog")
+    assert forced.returncode == 1, forced.stdout
+    assert json.loads(forced.stdout)["status"] == "failed"
+    assert mock_anthropic.user_turns == []
+    del info
