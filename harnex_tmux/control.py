@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harnex_tmux.client import SidecarClient
@@ -95,58 +96,53 @@ def wait_until(record: SessionRecord, until: str, timeout: float | None = None) 
     if until == "exit":
         wait_exit(record, timeout)
         return "exited"
-    deadline = None if timeout is None else time.monotonic() + timeout
-    client = SidecarClient.for_record(record)
-    while True:
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
-            raise TimedOut(f"session {record.id!r} did not reach {until!r} within {timeout:g}s")
-        slice_s = 30.0 if remaining is None else min(30.0, remaining)
-        try:
-            answer = client.expect(
-                client.request(
-                    "GET", f"/wait?until={until}&timeout={slice_s:.3f}", timeout=slice_s + 5
-                )
-            )
-        except SidecarUnreachable as exc:
-            if exit_of(record) is not None:
-                raise HarnexError(
-                    f"session {record.id!r} exited before reaching {until!r}"
-                ) from exc
-            raise
-        if answer.get("reached"):
-            return str(answer["state"])
-        if answer.get("state") == "exited":
-            raise HarnexError(f"session {record.id!r} exited before reaching {until!r}")
+    answer = _long_poll(
+        record,
+        lambda last: f"until={until}",
+        timeout,
+        f"did not reach {until!r}",
+        f"exited before reaching {until!r}",
+    )
+    return str(answer["state"])
 
 
 def wait_turn(record: SessionRecord, timeout: float | None = None) -> dict[str, Any]:
     """Block until the agent finishes its next turn; the answer carries the reply."""
+
+    def query(last: dict[str, Any] | None) -> str:
+        # The first answer names the turn count it started from; later polls wait past it.
+        return "until=task_complete" + (f"&after={last.get('turn', 0)}" if last else "")
+
+    return _long_poll(record, query, timeout, "finished no turn", "exited before finishing a turn")
+
+
+def _long_poll(
+    record: SessionRecord,
+    query: Callable[[dict[str, Any] | None], str],
+    timeout: float | None,
+    timed_out: str,
+    ended: str,
+) -> dict[str, Any]:
+    """Repeat the sidecar's ``/wait`` long-poll until it answers ``reached``."""
     deadline = None if timeout is None else time.monotonic() + timeout
     client = SidecarClient.for_record(record)
-    after = ""
+    last: dict[str, Any] | None = None
     while True:
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
-            raise TimedOut(f"session {record.id!r} finished no turn within {timeout:g}s")
+            raise TimedOut(f"session {record.id!r} {timed_out} within {timeout:g}s")
         slice_s = 30.0 if remaining is None else min(30.0, remaining)
+        path = f"/wait?{query(last)}&timeout={slice_s:.3f}"
         try:
-            answer = client.expect(
-                client.request(
-                    "GET",
-                    f"/wait?until=task_complete&timeout={slice_s:.3f}{after}",
-                    timeout=slice_s + 5,
-                )
-            )
+            last = client.expect(client.request("GET", path, timeout=slice_s + 5))
         except SidecarUnreachable as exc:
             if exit_of(record) is not None:
-                raise HarnexError(f"session {record.id!r} exited before finishing a turn") from exc
+                raise HarnexError(f"session {record.id!r} {ended}") from exc
             raise
-        if answer.get("reached"):
-            return answer
-        if answer.get("state") == "exited":
-            raise HarnexError(f"session {record.id!r} exited before finishing a turn")
-        after = f"&after={answer.get('turn', 0)}"
+        if last.get("reached"):
+            return last
+        if last.get("state") == "exited":
+            raise HarnexError(f"session {record.id!r} {ended}")
 
 
 def stop_session(record: SessionRecord, timeout: float = 5.0) -> ExitRecord:

@@ -428,7 +428,10 @@ class Sidecar:
             reply=shown,
             reply_truncated=cut,
         )
-        self._report_state(State.PROMPT)
+        if not self.deliverer.typed_since(message):
+            # A report that arrives after harnex typed the next message is about an older
+            # turn: the agent is busy with the new one.
+            self._report_state(State.PROMPT)
         self._wake.set()
 
     def _check_pane(self) -> None:

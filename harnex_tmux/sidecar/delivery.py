@@ -43,6 +43,8 @@ class Deliverer:
         self._awaiting: list[Message] = []
         self._recent: deque[Message] = deque(maxlen=32)
         self._lock = threading.Lock()
+        self._typed = 0
+        self._typed_order: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="deliver", daemon=True)
 
@@ -85,6 +87,10 @@ class Deliverer:
             # Expect the turn before pressing submit: a fast agent can report it finished
             # before the submit has been confirmed here.
             self._expect_turn(message)
+            self._typed += 1
+            self._typed_order[message.id] = self._typed
+            if len(self._typed_order) > 512:
+                del self._typed_order[next(iter(self._typed_order))]
             try:
                 error = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
@@ -185,6 +191,12 @@ class Deliverer:
                 self._recent.remove(message)
             if message in self._awaiting:
                 self._awaiting.remove(message)
+
+    def typed_since(self, message: Message | None) -> bool:
+        """Whether another message was typed after ``message`` (its turn report is late)."""
+        if message is None:
+            return False
+        return self._typed_order.get(message.id, self._typed) < self._typed
 
     def match_delivered(self, text: str) -> Message | None:
         with self._lock:
