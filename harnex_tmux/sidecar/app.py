@@ -309,9 +309,6 @@ class Sidecar:
         self._pane_exited.set()
         self._wake.set()
 
-    def wake(self) -> None:
-        self._wake.set()
-
     def capture_screen(self) -> str | None:
         if not self.record.pane_id:
             return None

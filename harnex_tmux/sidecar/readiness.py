@@ -6,7 +6,6 @@ Waiters (API long-polls, the delivery loop) block on the condition instead of po
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from harnex_tmux.adapters.base import State
@@ -16,8 +15,6 @@ class Readiness:
     def __init__(self, on_change: Callable[[State, State], None] | None = None) -> None:
         self._cond = threading.Condition()
         self._state = State.UNKNOWN
-        self._changed_at = time.monotonic()
-        self._generation = 0
         self._on_change = on_change
 
     @property
@@ -25,20 +22,12 @@ class Readiness:
         with self._cond:
             return self._state
 
-    @property
-    def generation(self) -> int:
-        """Counts transitions, so a waiter can ask for "a change after the one I saw"."""
-        with self._cond:
-            return self._generation
-
     def set(self, state: State) -> bool:
         with self._cond:
             previous = self._state
             if previous == state or previous == State.EXITED:
                 return False
             self._state = state
-            self._changed_at = time.monotonic()
-            self._generation += 1
             self._cond.notify_all()
         if self._on_change is not None:
             self._on_change(previous, state)
@@ -52,12 +41,3 @@ class Readiness:
             )
             return self._state
 
-    def wait_change(self, generation: int, timeout: float | None) -> State:
-        with self._cond:
-            self._cond.wait_for(lambda: self._generation != generation, timeout)
-            return self._state
-
-    def poke(self) -> None:
-        """Wake every waiter so it re-checks conditions that are not the state itself."""
-        with self._cond:
-            self._cond.notify_all()
