@@ -319,6 +319,21 @@ def render(figures: list[Figure], quick: bool) -> str:
         "|---|---|---|---|---|",
         *(figure.row() for figure in figures),
         "",
+        "## Reading the figures",
+        "",
+        "- CLI times include the interpreter's own start-up: compare them with the "
+        "`python -c pass` baseline of the same run.",
+        "- The send round trip runs from the HTTP request to the sidecar confirming the "
+        "submit (the demo agent echoing it); throughput is bound by the generic adapter's "
+        "quiet window (0.2 s here), since every message waits for the agent's prompt.",
+        "- Readiness lag is the time from the mock model server writing the last byte of its "
+        "reply to the sidecar reporting `prompt`, seen through a `/wait` long-poll. With hooks "
+        "on, Claude Code shows its `Stop` hook running and redraws its idle screen only after "
+        "the hook returns, so its lag is the screen lag plus one hook run; Codex runs its "
+        "notify program without waiting, so the screen and the hook race and the earlier "
+        "wins.",
+        "- A hook run is dominated by the interpreter starting without site-packages.",
+        "",
     ]
     return "\n".join(lines)
 

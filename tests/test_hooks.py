@@ -1,0 +1,107 @@
+"""The hook wiring without the real CLIs: launch arguments, and the hook script itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harnex_tmux import hook
+from harnex_tmux.adapters import adapter_for
+
+HOOK = [sys.executable, "-S", "-P", hook.__file__]
+
+
+def test_claude_gets_per_session_settings_hooks() -> None:
+    argv = adapter_for("claude").launch_argv(["claude", "--model", "x"], HOOK, {})
+    assert argv[0] == "claude" and argv[1] == "--settings" and argv[-2:] == ["--model", "x"]
+    hooks = json.loads(argv[2])["hooks"]
+    assert set(hooks) == {"SessionStart", "UserPromptSubmit", "Stop", "Notification"}
+    command = hooks["Stop"][0]["hooks"][0]["command"]
+    assert command.endswith(" claude Stop") and hook.__file__ in command
+    # A user's own --settings is left alone (the session then reads only the screen).
+    own = ["claude", "--settings", "mine.json"]
+    assert adapter_for("claude").launch_argv(own, HOOK, {}) == own
+    assert adapter_for("claude").launch_argv(["claude"], None, {}) == ["claude"]
+
+
+def test_codex_notify_chains_the_users_own(tmp_path: Path) -> None:
+    codex = adapter_for("codex")
+    argv = codex.launch_argv(["codex"], HOOK, {"HOME": str(tmp_path)})
+    assert argv[:3] == ["codex", "--no-alt-screen", "-c"]
+    assert json.loads(argv[3].removeprefix("notify=")) == [*HOOK, "codex"]
+    (tmp_path / ".codex").mkdir()
+    (tmp_path / ".codex" / "config.toml").write_text('notify = ["notify-send", "-a", "codex"]\n')
+    argv = codex.launch_argv(["codex"], HOOK, {"HOME": str(tmp_path)})
+    notify = json.loads(argv[3].removeprefix("notify="))
+    assert notify[-3:] == ["codex", "--chain", '["notify-send", "-a", "codex"]']
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        _Recorder.received.append(
+            {"auth": self.headers["Authorization"], "body": json.loads(self.rfile.read(length))}
+        )
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _run_hook(args: list[str], registry: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {"HARNEX_REGISTRY": str(registry), "PATH": os.environ["PATH"]}
+    return subprocess.run(
+        [*HOOK, *args], input=stdin, capture_output=True, text=True, env=env, timeout=20
+    )
+
+
+def test_hook_posts_events_and_chains(tmp_path: Path) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    registry = tmp_path / "session.json"
+    registry.write_text(
+        json.dumps({"host": "127.0.0.1", "port": server.server_port, "token": "t" * 32})
+    )
+    try:
+        done = _run_hook(["claude", "Stop"], registry, '{"last_assistant_message": "hi"}')
+        assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
+        marker = tmp_path / "chained.json"
+        chain = json.dumps(
+            [sys.executable, "-c", f"import sys; open({str(marker)!r}, 'w').write(sys.argv[1])"]
+        )
+        payload = json.dumps({"type": "agent-turn-complete", "thread-id": "t1"})
+        assert _run_hook(["codex", "--chain", chain, payload], registry).returncode == 0
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert json.loads(marker.read_text())["thread-id"] == "t1"
+    finally:
+        server.shutdown()
+    first, second = _Recorder.received[-2:]
+    assert first["auth"] == "Bearer " + "t" * 32
+    assert first["body"] == {
+        "source": "claude",
+        "event": "Stop",
+        "payload": {"last_assistant_message": "hi"},
+    }
+    assert second["body"]["event"] == "agent-turn-complete"
+
+
+def test_hook_never_fails_the_agent(tmp_path: Path) -> None:
+    dead = tmp_path / "gone.json"
+    assert _run_hook(["claude", "Stop"], dead, "{}").returncode == 0  # no registry
+    dead.write_text(json.dumps({"host": "127.0.0.1", "port": 9, "token": "x"}))
+    result = _run_hook(["claude", "UserPromptSubmit"], dead, "not json")
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+    assert _run_hook(["nonsense"], dead).returncode == 0
