@@ -57,8 +57,10 @@ class ClaudeAdapter(ScreenAdapter):
         if hook is None or "--settings" in argv[1:]:
             return argv
         prefix = " ".join(shlex.quote(part) for part in [*hook, "claude"])
+        # async: Claude Code does not wait for them, so reporting never slows a turn down or
+        # holds back its idle screen.
         hooks = {
-            event: [{"hooks": [{"type": "command", "command": f"{prefix} {event}"}]}]
+            event: [{"hooks": [{"type": "command", "command": f"{prefix} {event}", "async": True}]}]
             for event in HOOK_EVENTS
         }
         return [argv[0], "--settings", json.dumps({"hooks": hooks}), *argv[1:]]

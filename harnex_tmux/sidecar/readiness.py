@@ -40,4 +40,3 @@ class Readiness:
                 lambda: predicate(self._state) or self._state == State.EXITED, timeout
             )
             return self._state
-
