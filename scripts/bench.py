@@ -95,7 +95,10 @@ class Bench:
         return argv + (["--record", str(record)] if record else [])
 
     def stop_all(self) -> None:
+        from harnex_tmux.tmux import default_socket_path
+
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        Path(default_socket_path(self.socket)).unlink(missing_ok=True)
 
 
 def measure(bench: Bench, quick: bool) -> list[Figure]:

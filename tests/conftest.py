@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from harnex_tmux.tmux import default_socket_path
+
 PYTHON = sys.executable
 
 
@@ -151,6 +153,8 @@ def _teardown(h: Harnex) -> None:
     sidecars = [r.get("sidecar_pid") for r in h.registry()]
     with contextlib.suppress(Exception):
         h.tmux("kill-server")
+    # tmux leaves its socket file behind; this one is ours by its unique name.
+    Path(default_socket_path(h.socket)).unlink(missing_ok=True)
     deadline = time.monotonic() + 3
     for pid in sidecars:
         if not isinstance(pid, int):

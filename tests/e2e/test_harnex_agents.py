@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from harnex_tmux.tmux import default_socket_path
+
 from .agents import AgentLaunch, InstalledAgents, claude_launch, codex_launch
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
@@ -73,6 +75,7 @@ def _harness(launch: AgentLaunch, tmp_path: Path) -> Iterator[Harness]:
         yield harness
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
+        Path(default_socket_path(socket)).unlink(missing_ok=True)
         launch.cleanup()
 
 
