@@ -217,6 +217,10 @@ class Deliverer:
                 self._awaiting.remove(message)
         if message is None:
             return None
+        if received is not None:
+            # The agent reported this exact text as the input of the finished turn (Codex
+            # reports it only then, not when the prompt is submitted).
+            message.proven = True
         message.reply = reply
         message.completed_at = utc_now()
         self.inbox.changed()
