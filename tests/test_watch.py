@@ -285,6 +285,25 @@ def test_stalled_agent_is_nudged_then_escalated(harnex: Harnex, tmp_path: Path) 
     assert _types(info, "stall") == ["stall", "stall"] and recorded(record) == ["resume"]
 
 
+def test_recovered_sidecar_keeps_the_nudge_count(harnex: Harnex, tmp_path: Path) -> None:
+    record = tmp_path / "received.jsonl"
+    info = harnex.start_demo(
+        "again", "--watch", "--stall-after", "2s", "--max-resumes", "2", record=record
+    )
+    wait_for(lambda: recorded(record) == ["resume"], timeout=20, interval=0.2)
+    (entry,) = harnex.registry()
+    assert entry["watch_resumes"] == 1
+    os.kill(entry["sidecar_pid"], 9)
+    harnex.json("recover", "--id", "again")
+    wait_for(lambda: "watch_stop" in _types(info, "watch_stop"), timeout=30, interval=0.2)
+    assert recorded(record) == ["resume", "resume"]
+    assert [e["n"] for e in _events(info) if e["type"] == "resume"] == [1, 2]
+    stop = next(e for e in _events(info) if e["type"] == "watch_stop")
+    assert stop["reason"] == "escalated" and stop["resumes"] == 2
+    (entry,) = harnex.registry()
+    assert entry["watch_escalated"] is True
+
+
 def test_busy_agent_is_not_nudged(harnex: Harnex, tmp_path: Path) -> None:
     record = tmp_path / "received.jsonl"
     info = harnex.start_demo(

@@ -374,11 +374,8 @@ class Sidecar:
         """An event the agent's own hook system reported (see :mod:`harnex_tmux.hook`)."""
         if not self.turns.hooks_seen:
             self.turns.saw_hook()
-            # Remembered in the registry so a restarted sidecar still requires hook proof.
-            with self._record_lock:
-                self.record.extra["hooks_seen"] = True
-                if self.paths.registry.exists():
-                    self.record.save(self.paths.registry)
+            # Remembered so a recovered sidecar still requires hook proof.
+            self.remember("hooks_seen", True)
         if source == "claude":
             if event == "UserPromptSubmit":
                 self.turns.prompt_submitted(str(payload.get("prompt") or ""))
@@ -536,6 +533,13 @@ class Sidecar:
         except ProcessLookupError:
             return False
         return True
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep a fact in the registry record, where a recovered sidecar will find it."""
+        with self._record_lock:
+            self.record.extra[key] = value
+            if self.paths.registry.exists():
+                self.record.save(self.paths.registry)
 
     def note_injected(self) -> None:
         with self._record_lock:

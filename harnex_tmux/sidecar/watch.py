@@ -73,9 +73,13 @@ class Babysitter:
         nudge: Callable[[], bool],
         emit: Emit,
         log: Callable[[str], None] | None = None,
+        resumes: int = 0,
+        remember: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.config = config
-        self.resumes = 0
+        # Nudges already used (by an earlier sidecar of this session, before a recover).
+        self.resumes = resumes
+        self._remember = remember
         self.stop_reason: str | None = None
         self._state = state
         self._quiet_for = quiet_for
@@ -103,6 +107,8 @@ class Babysitter:
                 return False
             self.stop_reason = reason
             self._emit("watch_stop", reason=reason, resumes=self.resumes, **details)
+            if self._remember is not None and reason == "escalated":
+                self._remember("watch_escalated", True)
             self._stopped.set()
         return True
 
@@ -138,6 +144,8 @@ class Babysitter:
             else:
                 escalate = False
                 self.resumes += 1
+                if self._remember is not None:
+                    self._remember("watch_resumes", self.resumes)
                 self._emit("resume", n=self.resumes)
         if escalate:
             self.stop("escalated", idle_s=round(idle, 1), max_resumes=self.config.max_resumes)
@@ -198,7 +206,9 @@ def start_watch(sidecar: Sidecar) -> SessionWatch | None:
     watch = sidecar.record.watch or {}
     config = WatchConfig.from_record(watch)
     babysitter = None
-    if config is not None:
+    # A recovered sidecar carries on where the last one stopped: same nudge count, and no
+    # watching again after an escalation.
+    if config is not None and not sidecar.record.extra.get("watch_escalated"):
         babysitter = Babysitter(
             config,
             state=lambda: sidecar.readiness.state,
@@ -206,6 +216,8 @@ def start_watch(sidecar: Sidecar) -> SessionWatch | None:
             nudge=lambda: send_resume(sidecar),
             emit=sidecar.events.emit,
             log=sidecar.log,
+            resumes=int(sidecar.record.extra.get("watch_resumes") or 0),
+            remember=sidecar.remember,
         )
     file_hook = None
     if watch.get("file"):
