@@ -1,0 +1,98 @@
+"""Proven delivery in the sidecar's deliverer, with the agent's hook reports simulated: the
+typed text must equal the prompt the agent reports, or the message fails with both texts."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harnex_tmux.adapters import adapter_for
+from harnex_tmux.events import EventLog
+from harnex_tmux.sidecar.delivery import Deliverer
+from harnex_tmux.sidecar.inbox import Inbox, Message
+from harnex_tmux.sidecar.output_clock import OutputClock
+from harnex_tmux.sidecar.turns import Turns
+
+IDLE = "─" * 20 + "\n❯\n" + "─" * 20 + "\n  ? for shortcuts\n"
+
+
+@dataclass
+class FakeTmux:
+    """Records what would be typed; pressing Enter makes the 'agent' report a prompt."""
+
+    report: Any = None
+    typed: list[str] = field(default_factory=list)
+    keys: list[tuple[str, ...]] = field(default_factory=list)
+
+    def type_text(self, pane: str, text: str) -> None:
+        self.typed.append(text)
+
+    def send_keys(self, pane: str, *keys: str) -> None:
+        self.keys.append(keys)
+        if self.report is not None:
+            threading.Timer(0.05, self.report).start()
+
+
+@dataclass
+class FakeRecord:
+    pane_id: str = "%1"
+
+
+class FakeSidecar:
+    def __init__(self, tmp: Path) -> None:
+        self.adapter = adapter_for("claude")
+        self.tmux = FakeTmux()
+        self.record = FakeRecord()
+        self.output = OutputClock()
+        self.turns = Turns()
+        self.turns.saw_hook()
+        self.events = EventLog(tmp / "events.jsonl", "s1")
+        self.lines: list[str] = []
+
+    def capture_screen(self) -> str:
+        return IDLE
+
+    def log(self, line: str) -> None:
+        self.lines.append(line)
+
+    def note_injected(self) -> None:
+        pass
+
+    def release_hold(self) -> None:
+        pass
+
+
+def _deliver(tmp_path: Path, text: str, reported: str | None) -> tuple[Message, FakeSidecar]:
+    sidecar = FakeSidecar(tmp_path)
+    if reported is not None:
+        sidecar.tmux.report = lambda: sidecar.turns.prompt_submitted(reported)
+    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
+    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
+    message = inbox.add(Message(text=text))
+    deliverer.deliver(message)
+    return message, sidecar
+
+
+def test_matching_report_proves_delivery(tmp_path: Path) -> None:
+    text = "line one\r\nline two e\u0301"
+    message, sidecar = _deliver(tmp_path, text, "line one\nline two \u00e9\n")
+    assert message.status == "delivered" and message.proven is True
+    assert sidecar.tmux.typed == [text] and sidecar.tmux.keys == [("Enter",)]
+
+
+def test_different_report_fails_with_both_texts(tmp_path: Path) -> None:
+    message, _ = _deliver(tmp_path, "deploy to staging", "deploy to production")
+    assert message.status == "failed" and message.proven is False
+    public = message.public()
+    assert public["typed"] == "deploy to staging"
+    assert public["received"] == "deploy to production"
+    assert "different prompt" in (public["error"] or "")
+
+
+def test_no_report_presses_submit_twice_then_fails(tmp_path: Path) -> None:
+    message, sidecar = _deliver(tmp_path, "hello", None)
+    assert message.status == "failed"
+    assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
+    assert any("pressing submit again" in line for line in sidecar.lines)
