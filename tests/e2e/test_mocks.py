@@ -130,6 +130,10 @@ def test_anthropic_probes_and_unknown_paths() -> None:
         status, _, raw = _request(mock.url, "POST", "/v1/messages/count_tokens", _claude_body("x"))
         assert status == 200 and json.loads(raw)["input_tokens"] > 0
         assert _request(mock.url, "GET", "/no/such/thing")[0] == 404
+        # The server records a request's status just after answering it.
+        deadline = time.monotonic() + 5
+        while not mock.unknown_requests and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert [r.path for r in mock.unknown_requests] == ["/no/such/thing"]
         assert [r.method for r in mock.requests] == ["HEAD", "POST", "GET"]
 
