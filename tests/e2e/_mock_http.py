@@ -7,6 +7,7 @@ event names) live in ``mock_anthropic.py`` and ``mock_openai.py``.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import logging
@@ -381,3 +382,28 @@ def running(mock: MockModelServer) -> Iterator[MockModelServer]:
         yield mock
     finally:
         mock.stop()
+
+
+def rough_tokens(obj: Any) -> int:
+    """A made-up but stable token count (about 4 characters a token)."""
+    return max(1, len(str(obj)) // 4)
+
+
+def serve_from_command_line(
+    server: type[MockModelServer], doc: str | None, show: Callable[[Any], str]
+) -> None:
+    """Run a mock by hand until Ctrl-C, then list what it was asked."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.DEBUG)
+    with server(delay_s=args.delay, port=args.port) as mock:
+        print(show(mock), flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        for r in mock.requests:
+            print(r.method, r.path, "user_turn" if r.is_user_turn else "", repr(r.user_text))

@@ -10,14 +10,18 @@ Run it by hand from the ``tests`` folder: ``python -m e2e.mock_anthropic --port 
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import logging
-import time
 import uuid
 from typing import Any
 
-from ._mock_http import MockModelServer, RecordedRequest, _Handler, split_into_deltas
+from ._mock_http import (
+    MockModelServer,
+    RecordedRequest,
+    _Handler,
+    rough_tokens,
+    serve_from_command_line,
+    split_into_deltas,
+)
 
 __all__ = ["MockAnthropic", "extract_user_text"]
 
@@ -49,11 +53,6 @@ def extract_user_text(body: Any) -> str | None:
     return None
 
 
-def _rough_tokens(body: Any) -> int:
-    """A made-up but stable token count (about 4 characters a token)."""
-    return max(1, len(str(body)) // 4)
-
-
 class MockAnthropic(MockModelServer):
     """Mock Anthropic server. Point Claude Code at it with ``ANTHROPIC_BASE_URL=<.url>``."""
 
@@ -69,7 +68,7 @@ class MockAnthropic(MockModelServer):
             return self._messages(handler, rec)
         if rec.method == "POST" and path == "/v1/messages/count_tokens":
             self._record(rec)
-            handler.send_json(200, {"input_tokens": _rough_tokens(rec.body)})
+            handler.send_json(200, {"input_tokens": rough_tokens(rec.body)})
             return 200
         if rec.method == "GET" and path in ("", "/", "/v1", "/health", "/api/hello"):
             self._record(rec)
@@ -105,7 +104,7 @@ class MockAnthropic(MockModelServer):
         rec.reply_text = text
         model = str(body.get("model") or self.model)
         msg_id = f"msg_mock{next(_ids):06d}{uuid.uuid4().hex[:8]}"
-        input_tokens = _rough_tokens(body.get("messages"))
+        input_tokens = rough_tokens(body.get("messages"))
         output_tokens = max(1, len(text) // 4)
         if not body.get("stream"):
             self.hold(rec)
@@ -180,20 +179,7 @@ class MockAnthropic(MockModelServer):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--delay", type=float, default=0.0)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.DEBUG)
-    with MockAnthropic(delay_s=args.delay, port=args.port) as mock:
-        print(f"ANTHROPIC_BASE_URL={mock.url}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        for r in mock.requests:
-            print(r.method, r.path, "user_turn" if r.is_user_turn else "", repr(r.user_text))
+    serve_from_command_line(MockAnthropic, __doc__, lambda mock: f"ANTHROPIC_BASE_URL={mock.url}")
 
 
 if __name__ == "__main__":

@@ -11,14 +11,19 @@ Run it by hand from the ``tests`` folder: ``python -m e2e.mock_openai --port 812
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import logging
 import time
 import uuid
 from typing import Any
 
-from ._mock_http import MockModelServer, RecordedRequest, _Handler, split_into_deltas
+from ._mock_http import (
+    MockModelServer,
+    RecordedRequest,
+    _Handler,
+    rough_tokens,
+    serve_from_command_line,
+    split_into_deltas,
+)
 
 __all__ = ["MockOpenAI", "extract_user_text"]
 
@@ -52,10 +57,6 @@ def extract_user_text(body: Any) -> str | None:
                 return str(texts[-1])
         return None
     return None
-
-
-def _rough_tokens(obj: Any) -> int:
-    return max(1, len(str(obj)) // 4)
 
 
 class MockOpenAI(MockModelServer):
@@ -107,7 +108,7 @@ class MockOpenAI(MockModelServer):
         resp_id = f"resp_mock{n:06d}{uuid.uuid4().hex[:8]}"
         item_id = f"msg_mock{n:06d}{uuid.uuid4().hex[:8]}"
         created = int(time.time())
-        input_tokens = _rough_tokens(body.get("input"))
+        input_tokens = rough_tokens(body.get("input"))
         output_tokens = max(1, len(text) // 4)
         usage = {
             "input_tokens": input_tokens,
@@ -179,20 +180,7 @@ class MockOpenAI(MockModelServer):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--delay", type=float, default=0.0)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.DEBUG)
-    with MockOpenAI(delay_s=args.delay, port=args.port) as mock:
-        print(f"base_url={mock.base_url}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        for r in mock.requests:
-            print(r.method, r.path, "user_turn" if r.is_user_turn else "", repr(r.user_text))
+    serve_from_command_line(MockOpenAI, __doc__, lambda mock: f"base_url={mock.base_url}")
 
 
 if __name__ == "__main__":
