@@ -189,20 +189,9 @@ def record_orphan_exit(record: SessionRecord) -> ExitRecord:
     if ended is None:
         ended = ExitRecord(id=record.id, code=129, signal=1, ended_at=utc_now())
         ended.extra["reason"] = "pane closed"
-    ended.extra.update(
-        {
-            "cli": record.cli,
-            "repo_root": record.repo_root,
-            "tmux_socket": record.tmux_socket,
-            "window_id": record.window_id,
-            "pane_id": record.pane_id,
-            "sidecar": "down",
-        }
-    )
+    ended.locate(record)
+    ended.extra["sidecar"] = "down"
     ended.save(paths.exit_record)
-    payload: dict[str, Any] = {"code": ended.code}
-    if ended.signal is not None:
-        payload["signal"] = ended.signal
-    EventLog(paths.events_log, record.id).emit("exited", **payload)
+    EventLog(paths.events_log, record.id).emit("exited", **ended.event_payload())
     paths.registry.unlink(missing_ok=True)
     return ended

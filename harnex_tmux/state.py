@@ -354,6 +354,25 @@ class ExitRecord:
             extra={k: v for k, v in data.items() if k not in known},
         )
 
+    def locate(self, session: SessionRecord) -> None:
+        """Note where the session ran, so ``pane`` and ``stop`` find its kept pane later."""
+        self.extra.update(
+            {
+                "cli": session.cli,
+                "repo_root": session.repo_root,
+                "tmux_socket": session.tmux_socket,
+                "window_id": session.window_id,
+                "pane_id": session.pane_id,
+            }
+        )
+
+    def event_payload(self) -> dict[str, Any]:
+        """The ``exited`` event's payload: the code, and the signal only when there was one."""
+        payload: dict[str, Any] = {"code": self.code}
+        if self.signal is not None:
+            payload["signal"] = self.signal
+        return payload
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,

@@ -444,26 +444,15 @@ class Sidecar:
         exit_record = ExitRecord.load(self.paths.exit_record)
         if exit_record is None:
             exit_record = self._exit_without_record()
-        exit_record.extra.update(
-            {
-                "cli": self.record.cli,
-                "repo_root": self.record.repo_root,
-                "tmux_socket": self.record.tmux_socket,
-                "window_id": self.record.window_id,
-                "pane_id": self.record.pane_id,
-                "stopped": self._stopping.is_set(),
-            }
-        )
+        exit_record.locate(self.record)
+        exit_record.extra["stopped"] = self._stopping.is_set()
         exit_record.save(self.paths.exit_record)
         self.exit_record = exit_record
-        payload: dict[str, Any] = {"code": exit_record.code}
-        if exit_record.signal is not None:
-            payload["signal"] = exit_record.signal
         # `exited` is the last event of a session: followers stop reading there.
         if self.watch is not None:
             self.watch.stop("exited")
         self.events.emit("state", **{"from": self.readiness.state.value, "to": "exited"})
-        self.events.emit("exited", **payload)
+        self.events.emit("exited", **exit_record.event_payload())
         self.readiness.set(State.EXITED)
         with self._record_lock:
             self.paths.registry.unlink(missing_ok=True)
