@@ -144,25 +144,19 @@ class Deliverer:
     def _submit_into_dialog(self, message: Message, dialog: State) -> str | None:
         """A forced message typed while a dialog shows: the dialog reacts to the submit key,
         so only the agent's own report of the prompt can confirm the text arrived."""
-        turns = self.sidecar.turns
-        seen = turns.prompt_count
-        self.sidecar.tmux.send_keys(
-            self.sidecar.record.pane_id or "", *self.sidecar.adapter.submit_keys
-        )
         if self.sidecar.adapter.proves_submit:
-            received = turns.wait_prompt(seen, HOOK_CONFIRM_S)
+            received = self._submit_for_report()
             if received is not None and same_text(message.text, received):
                 message.proven = True
                 return None
+        else:
+            self._press_submit()
         return f"a dialog was showing ({dialog.value}); the text was not confirmed as a prompt"
 
     def _submit_proven(self, message: Message) -> str | None:
         """Submit, then wait for the agent's own report of the prompt it accepted."""
-        turns, pane = self.sidecar.turns, self.sidecar.record.pane_id or ""
         for attempt in range(2):
-            seen = turns.prompt_count
-            self.sidecar.tmux.send_keys(pane, *self.sidecar.adapter.submit_keys)
-            received = turns.wait_prompt(seen, HOOK_CONFIRM_S)
+            received = self._submit_for_report()
             if received is None:
                 if attempt == 0:
                     self.sidecar.log(f"{message.id}: no prompt report, pressing submit again")
@@ -173,6 +167,18 @@ class Deliverer:
             message.received = received
             return "the agent reported a different prompt than the text typed"
         return "the agent did not report accepting the prompt (submit pressed twice)"
+
+    def _press_submit(self) -> None:
+        self.sidecar.tmux.send_keys(
+            self.sidecar.record.pane_id or "", *self.sidecar.adapter.submit_keys
+        )
+
+    def _submit_for_report(self) -> str | None:
+        """Press submit; the prompt the agent then reports accepting, if it does in time."""
+        turns = self.sidecar.turns
+        seen = turns.prompt_count
+        self._press_submit()
+        return turns.wait_prompt(seen, HOOK_CONFIRM_S)
 
     # --- turns --------------------------------------------------------------------------------
 
