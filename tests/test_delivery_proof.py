@@ -1,5 +1,6 @@
 """Proven delivery in the sidecar's deliverer, with the agent's hook reports simulated: the
-typed text must equal the prompt the agent reports, or the message fails with both texts."""
+typed text must equal the prompt the agent reports, or the message fails with both texts.
+Also ``--submit-only`` at a dialog, which counts once the dialog has gone."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.turns import Turns
 
 IDLE = "─" * 20 + "\n❯\n" + "─" * 20 + "\n  ? for shortcuts\n"
+TRUST = """
+ Quick safety check: Is this a project you created or one you trust? (Like your own code)
+
+ ❯ 1. Yes, I trust this folder
+   2. No, exit
+
+ Enter to confirm · Esc to cancel
+"""
 
 
 @dataclass
@@ -50,9 +59,10 @@ class FakeSidecar:
         self.turns.saw_hook()
         self.events = EventLog(tmp / "events.jsonl", "s1")
         self.lines: list[str] = []
+        self.screen = IDLE
 
     def capture_screen(self) -> str:
-        return IDLE
+        return self.screen
 
     def log(self, line: str) -> None:
         self.lines.append(line)
@@ -96,3 +106,40 @@ def test_no_report_presses_submit_twice_then_fails(tmp_path: Path) -> None:
     assert message.status == "failed"
     assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
     assert any("pressing submit again" in line for line in sidecar.lines)
+
+
+def _submit_only_at_trust_dialog(tmp_path: Path, ignored: int) -> tuple[Message, FakeSidecar]:
+    """The dialog ignores the first ``ignored`` Enter presses, then gives way to the prompt."""
+    sidecar = FakeSidecar(tmp_path)
+    sidecar.screen = TRUST
+
+    def dialog_reacts() -> None:
+        if len(sidecar.tmux.keys) > ignored:
+            sidecar.screen = IDLE
+
+    sidecar.tmux.report = dialog_reacts
+    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
+    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
+    message = inbox.add(Message(text="", submit=False, enter_only=True))
+    deliverer.deliver(message)
+    return message, sidecar
+
+
+def test_submit_only_at_a_dialog_counts_once_the_dialog_is_gone(tmp_path: Path) -> None:
+    message, sidecar = _submit_only_at_trust_dialog(tmp_path, ignored=0)
+    assert message.status == "delivered"
+    assert sidecar.tmux.keys == [("Enter",)]
+
+
+def test_submit_only_presses_again_when_the_dialog_ignored_the_key(tmp_path: Path) -> None:
+    message, sidecar = _submit_only_at_trust_dialog(tmp_path, ignored=1)
+    assert message.status == "delivered"
+    assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
+    assert any("dialog stayed" in line for line in sidecar.lines)
+
+
+def test_submit_only_fails_when_the_dialog_never_reacts(tmp_path: Path) -> None:
+    message, sidecar = _submit_only_at_trust_dialog(tmp_path, ignored=2)
+    assert message.status == "failed"
+    assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
+    assert "workspace-trust-prompt dialog did not react" in (message.error or "")

@@ -356,6 +356,9 @@ class Sidecar:
             self.log(f"unrecognised screen after {previous.value}: {tail[:400]}")
         if state == State.TRUST and self.auto_accept:
             self._accept_trust()
+            # A dialog that ignored the key prints nothing: look again rather than wait for
+            # the safety net.
+            self._recheck_in = AUTO_ACCEPT_GAP_S
 
     def _accept_trust(self) -> None:
         """``--auto-accept``: answer the folder-trust dialog with its default, trusting."""

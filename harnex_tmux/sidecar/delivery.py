@@ -31,6 +31,9 @@ LANDED_MAX_S = 3.0
 SUBMIT_CONFIRM_S = 1.0
 # How long the agent's hook gets to report the prompt after the submit key.
 HOOK_CONFIRM_S = 3.0
+# How often a dialog is looked at while waiting for it to go (a dialog may not print as it
+# closes: the next screen can be drawn over it without much output).
+DIALOG_POLL_S = 0.05
 
 
 class Deliverer:
@@ -119,6 +122,8 @@ class Deliverer:
             return None
         if dialog is not None:
             return self._submit_into_dialog(message, dialog)
+        if message.enter_only and (dialog := self._dialog_showing()) is not None:
+            return self._answer_dialog(dialog)
         if self.sidecar.adapter.proves_submit and self.sidecar.turns.hooks_seen and message.text:
             return self._submit_proven(message)
         for attempt in range(2):
@@ -152,6 +157,21 @@ class Deliverer:
         else:
             self._press_submit()
         return f"a dialog was showing ({dialog.value}); the text was not confirmed as a prompt"
+
+    def _answer_dialog(self, dialog: State) -> str | None:
+        """``--submit-only`` at a dialog: the key counts once the dialog has gone. A dialog
+        drawn a moment ago may not take keys yet (seen with Codex's folder-trust dialog),
+        so a key it ignored is pressed once more."""
+        for attempt in range(2):
+            self._press_submit()
+            deadline = time.monotonic() + SUBMIT_CONFIRM_S
+            while time.monotonic() < deadline:
+                if self._dialog_showing() != dialog:
+                    return None
+                time.sleep(DIALOG_POLL_S)
+            if attempt == 0:
+                self.sidecar.log(f"the {dialog.value} dialog stayed; pressing submit again")
+        return f"the {dialog.value} dialog did not react to the submit key (pressed twice)"
 
     def _submit_proven(self, message: Message) -> str | None:
         """Submit, then wait for the agent's own report of the prompt it accepted."""

@@ -62,6 +62,34 @@ def wait_for_screen(
         time.sleep(interval)
 
 
+def answer_dialog(
+    server: libtmux.Server,
+    pane_id: str,
+    showing: Callable[[str], bool],
+    key: str = "Enter",
+    timeout: float = 30.0,
+    retry_after: float = 2.0,
+) -> None:
+    """Press ``key`` until the dialog that ``showing`` recognises has gone.
+
+    A dialog can be on screen a moment before it takes keys (Codex's folder-trust dialog once
+    ignored an Enter sent right after it appeared), so one press is not enough.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        send_keys(server, pane_id, key)
+        retry = time.monotonic() + retry_after
+        while time.monotonic() < retry:
+            if not showing(capture(server, pane_id)):
+                return
+            time.sleep(0.1)
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"the dialog stayed after {timeout:.0f}s of pressing {key}; last screen:\n"
+                f"{capture(server, pane_id)}"
+            )
+
+
 def pane_state(server: libtmux.Server, pane_id: str) -> tuple[bool, str, str]:
     """``(dead, exit status, signal)`` of a pane (needs ``remain-on-exit on`` to see the dead)."""
     out = tmux(

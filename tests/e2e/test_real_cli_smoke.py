@@ -26,6 +26,7 @@ from .mock_openai import MockOpenAI
 from .screen import (
     SCREENS,
     AgentScreens,
+    answer_dialog,
     capture,
     paste,
     send_keys,
@@ -116,7 +117,7 @@ def started_agent(
             agent.wait(idle_without_dialog, f"{name}'s idle prompt", STARTUP_TIMEOUT)
         else:
             agent.wait(agent.screens.shows_trust_dialog, f"{name}'s trust dialog", STARTUP_TIMEOUT)
-            send_keys(server, agent.pane_id, "Enter")
+            answer_dialog(server, agent.pane_id, agent.screens.shows_trust_dialog)
             agent.wait(agent.screens.is_idle, f"{name}'s idle prompt", STARTUP_TIMEOUT)
         yield agent
     finally:
