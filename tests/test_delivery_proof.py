@@ -143,3 +143,44 @@ def test_submit_only_fails_when_the_dialog_never_reacts(tmp_path: Path) -> None:
     assert message.status == "failed"
     assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
     assert "workspace-trust-prompt dialog did not react" in (message.error or "")
+
+
+def _codex_turn(tmp_path: Path, typed: str, received: str) -> tuple[Message, Message | None]:
+    """A message Codex took (the screen said so); its turn then ends with ``received``, the
+    input Codex reports only at the end of a turn."""
+    sidecar = FakeSidecar(tmp_path)
+    sidecar.adapter = adapter_for("codex")
+    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
+    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
+    message = inbox.add(Message(text=typed))
+    deliverer._expect_turn(message)
+    inbox.finish(message, "delivered")
+    return message, deliverer.turn_finished("the reply", received)
+
+
+def test_codex_turn_with_the_typed_text_proves_the_message(tmp_path: Path) -> None:
+    message, matched = _codex_turn(tmp_path, "one\ntwo", "one\r\ntwo\n")
+    assert matched is message
+    assert message.status == "delivered" and message.proven is True
+    assert message.reply == "the reply"
+
+
+def test_codex_turn_with_part_of_the_text_fails_the_message(tmp_path: Path) -> None:
+    message, matched = _codex_turn(tmp_path, "first half\nsecond half", "first half")
+    assert matched is message
+    assert message.status == "failed" and message.proven is False
+    assert message.public()["received"] == "first half"
+    assert message.public()["typed"] == "first half\nsecond half"
+    events = (tmp_path / "events.jsonl").read_text()
+    assert '"failed"' in events and message.id in events
+
+
+def test_codex_turn_typed_onto_a_draft_fails_the_message(tmp_path: Path) -> None:
+    message, _ = _codex_turn(tmp_path, "run the tests", "half-written draft run the tests")
+    assert message.status == "failed"
+
+
+def test_codex_turn_with_unrelated_input_leaves_the_message_waiting(tmp_path: Path) -> None:
+    message, matched = _codex_turn(tmp_path, "run the tests", "typed by a person")
+    assert matched is None
+    assert message.status == "delivered" and message.proven is False and message.reply is None

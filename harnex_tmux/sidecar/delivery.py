@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from harnex_tmux.adapters.base import Observation, State
 from harnex_tmux.events import preview
 from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, Inbox, Message
-from harnex_tmux.sidecar.turns import same_text
+from harnex_tmux.sidecar.turns import garbled_text, same_text
 from harnex_tmux.state import utc_now
 
 if TYPE_CHECKING:
@@ -232,10 +232,18 @@ class Deliverer:
         return None
 
     def turn_finished(self, reply: str | None, received: str | None) -> Message | None:
-        """Attach a finished turn's reply to the message that started it, if one did."""
+        """Attach a finished turn's reply to the message that started it, if one did.
+
+        ``received`` is the turn's input when the agent reports it only now (Codex): equal to
+        a typed message it proves that one; a damaged form of one fails it after the fact,
+        with both texts, as a mismatch reported at submit time would have."""
+        garbled = False
         with self._lock:
             if received is not None:
                 found = [m for m in self._awaiting if same_text(m.text, received)]
+                if not found:
+                    found = [m for m in self._awaiting if garbled_text(m.text, received)]
+                    garbled = bool(found)
                 message = found[0] if found else None
             else:
                 message = self._awaiting[0] if self._awaiting else None
@@ -243,9 +251,12 @@ class Deliverer:
                 self._awaiting.remove(message)
         if message is None:
             return None
-        if received is not None:
-            # The agent reported this exact text as the input of the finished turn (Codex
-            # reports it only then, not when the prompt is submitted).
+        if garbled:
+            message.received = received
+            self._finish(
+                message, FAILED, "the agent reported a different prompt than the text typed"
+            )
+        elif received is not None:
             message.proven = True
         message.reply = reply
         message.completed_at = utc_now()

@@ -11,15 +11,23 @@ import unicodedata
 from dataclasses import dataclass
 
 
+def _norm(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", text).strip()
+
+
 def same_text(typed: str, received: str) -> bool:
     """Equal up to line endings, trailing white space, and Unicode composition (Claude Code
     composes combining characters before it reports the prompt)."""
+    return _norm(typed) == _norm(received)
 
-    def norm(text: str) -> str:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return unicodedata.normalize("NFC", text).strip()
 
-    return norm(typed) == norm(received)
+def garbled_text(typed: str, received: str) -> bool:
+    """``received`` is a damaged form of ``typed``: a part of it (a paste split into two
+    prompts) or it inside more (typed onto a draft left in the input box). An unrelated
+    prompt, such as one a person typed by hand, is not."""
+    t, r = _norm(typed), _norm(received)
+    return bool(t and r) and t != r and (r in t or t in r)
 
 
 @dataclass(frozen=True)
