@@ -1,6 +1,7 @@
 """What the agent CLIs run on their own events, reporting them to the session's sidecar.
 
-Claude Code runs ``<python> -S hook.py claude <Event>`` with the event as JSON on stdin;
+Claude Code (with ``HARNEX_CLAUDE_HOOKS=command``; by default it posts to the sidecar itself)
+runs ``<python> -S hook.py claude <Event>`` with the event as JSON on stdin;
 Codex runs ``<python> -S hook.py codex [--chain JSON-ARGV] <payload JSON>`` after each turn.
 This runs on every turn, so it imports only the standard library (the sidecars started it
 with ``-S``, skipping site-packages, and by file path), and it must never break the agent:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import socket
+from pathlib import Path
 
 from conftest import Harnex
 
@@ -73,3 +75,21 @@ def test_wait_long_poll(harnex: Harnex) -> None:
     assert answer.body == {"ok": True, "state": "prompt", "reached": True}
     answer = client.request("GET", "/wait?until=confirmation&timeout=0.2")
     assert answer.body["reached"] is False
+
+
+def test_claude_http_hook_reports_a_finished_turn(harnex: Harnex) -> None:
+    info = harnex.start_demo("hooked")
+    client = _client(harnex, "hooked")
+    stop = {"hook_event_name": "Stop", "session_id": "s", "last_assistant_message": "all done"}
+    answer = client.request("POST", "/hook/claude", stop)
+    # Claude reads the answer as the hook's output: an empty object asks it for nothing.
+    assert answer.status == 200 and answer.body == {}
+    lines = Path(info["events_log_path"]).read_text().splitlines()
+    (done,) = [e for e in map(json.loads, lines) if e["type"] == "turn_complete"]
+    assert done["reply"] == "all done"
+    assert client.request("POST", "/hook/claude", {"session_id": "s"}).status == 400
+    assert client.request("POST", "/hook/other", stop).status == 404
+    assert (
+        _client(harnex, "hooked", token="0" * 32).request("POST", "/hook/claude", stop).status
+        == 401
+    )

@@ -184,3 +184,50 @@ def test_codex_turn_with_unrelated_input_leaves_the_message_waiting(tmp_path: Pa
     message, matched = _codex_turn(tmp_path, "run the tests", "typed by a person")
     assert matched is None
     assert message.status == "delivered" and message.proven is False and message.reply is None
+
+
+def _first_message(tmp_path: Path, reported: str, late: bool) -> Message:
+    """A session's first message: no hook seen yet, so the screen confirms it; the agent's
+    prompt report comes while that check runs, or only after it."""
+    sidecar = FakeSidecar(tmp_path)
+    sidecar.turns = Turns()
+    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
+    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
+
+    def report() -> None:
+        sidecar.turns.prompt_submitted(reported)
+        deliverer.prompt_reported(reported)
+
+    def screen_reacts() -> None:
+        if not late:
+            report()  # before the screen shows it: the typist finds it when it checks
+        sidecar.output.tick()
+
+    sidecar.tmux.report = screen_reacts
+    message = inbox.add(Message(text="first message\nline two"))
+    deliverer.deliver(message)
+    assert sidecar.tmux.keys == [("Enter",)]
+    if late:
+        assert message.status == "delivered" and message.proven is False
+        report()
+    return message
+
+
+def test_first_message_is_proven_by_a_report_during_the_screen_check(tmp_path: Path) -> None:
+    message = _first_message(tmp_path, "first message\nline two", late=False)
+    assert message.status == "delivered" and message.proven is True
+
+
+def test_first_message_is_proven_by_a_later_report(tmp_path: Path) -> None:
+    message = _first_message(tmp_path, "first message\nline two", late=True)
+    assert message.status == "delivered" and message.proven is True
+
+
+def test_first_message_fails_when_the_agent_reports_part_of_it(tmp_path: Path) -> None:
+    message = _first_message(tmp_path, "first message", late=True)
+    assert message.status == "failed" and message.received == "first message"
+
+
+def test_an_unrelated_report_leaves_the_first_message_unproven(tmp_path: Path) -> None:
+    message = _first_message(tmp_path, "typed by a person", late=True)
+    assert message.status == "delivered" and message.proven is False

@@ -13,32 +13,46 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harnex_tmux import hook
-from harnex_tmux.adapters import adapter_for
+from harnex_tmux.adapters import HookTarget, adapter_for
 
 HOOK = [sys.executable, "-S", "-P", hook.__file__]
+TARGET = HookTarget(command=HOOK, url="http://127.0.0.1:4711/hook")
 
 
-def test_claude_gets_per_session_settings_hooks() -> None:
-    argv = adapter_for("claude").launch_argv(["claude", "--model", "x"], HOOK, {})
+def test_claude_posts_its_events_to_the_sidecar() -> None:
+    argv = adapter_for("claude").launch_argv(["claude", "--model", "x"], TARGET, {})
     assert argv[0] == "claude" and argv[1] == "--settings" and argv[-2:] == ["--model", "x"]
     hooks = json.loads(argv[2])["hooks"]
-    assert set(hooks) == {"SessionStart", "UserPromptSubmit", "Stop", "Notification"}
-    command = hooks["Stop"][0]["hooks"][0]["command"]
-    assert command.endswith(" claude Stop") and hook.__file__ in command
+    assert set(hooks) == {"UserPromptSubmit", "Stop", "Notification"}
+    stop = hooks["Stop"][0]["hooks"][0]
+    assert stop["type"] == "http" and stop["url"] == "http://127.0.0.1:4711/hook/claude"
+    # The token comes from the agent's environment, never from its command line.
+    assert stop["headers"] == {"Authorization": "Bearer $HARNEX_HOOK_TOKEN"}
+    assert stop["allowedEnvVars"] == ["HARNEX_HOOK_TOKEN"]
     # A user's own --settings is left alone (the session then reads only the screen).
     own = ["claude", "--settings", "mine.json"]
-    assert adapter_for("claude").launch_argv(own, HOOK, {}) == own
+    assert adapter_for("claude").launch_argv(own, TARGET, {}) == own
     assert adapter_for("claude").launch_argv(["claude"], None, {}) == ["claude"]
+
+
+def test_claude_command_hooks_on_request() -> None:
+    env = {"HARNEX_CLAUDE_HOOKS": "command"}
+    argv = adapter_for("claude").launch_argv(["claude"], TARGET, env)
+    hooks = json.loads(argv[2])["hooks"]
+    assert set(hooks) == {"SessionStart", "UserPromptSubmit", "Stop", "Notification"}
+    stop = hooks["Stop"][0]["hooks"][0]
+    assert stop["type"] == "command" and stop["async"] is True
+    assert stop["command"].endswith(" claude Stop") and hook.__file__ in stop["command"]
 
 
 def test_codex_notify_chains_the_users_own(tmp_path: Path) -> None:
     codex = adapter_for("codex")
-    argv = codex.launch_argv(["codex"], HOOK, {"HOME": str(tmp_path)})
+    argv = codex.launch_argv(["codex"], TARGET, {"HOME": str(tmp_path)})
     assert argv[:3] == ["codex", "--no-alt-screen", "-c"]
     assert json.loads(argv[3].removeprefix("notify=")) == [*HOOK, "codex"]
     (tmp_path / ".codex").mkdir()
     (tmp_path / ".codex" / "config.toml").write_text('notify = ["notify-send", "-a", "codex"]\n')
-    argv = codex.launch_argv(["codex"], HOOK, {"HOME": str(tmp_path)})
+    argv = codex.launch_argv(["codex"], TARGET, {"HOME": str(tmp_path)})
     notify = json.loads(argv[3].removeprefix("notify="))
     assert notify[-3:] == ["codex", "--chain", '["notify-send", "-a", "codex"]']
 

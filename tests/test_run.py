@@ -60,6 +60,9 @@ def test_agent_environment(harnex: Harnex, tmp_path: Path) -> None:
     assert "HARNEX_SPAWNER_PANE" not in env
     assert env["HARNEX_STATE_DIR"] == str(harnex.state_dir)
     assert env["TMUX_PANE"] == info["pane_id"]
+    # What an agent's own http hooks authenticate with (see test_api's /hook/claude).
+    (record,) = harnex.registry()
+    assert env["HARNEX_HOOK_TOKEN"] == record["token"]
 
 
 def test_run_from_inside_tmux_uses_callers_session_and_sets_spawner(

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import os
 
-from harnex_tmux.adapters.base import Adapter, Observation, State, StopStep
+from harnex_tmux.adapters.base import Adapter, HookTarget, Observation, State, StopStep
 from harnex_tmux.adapters.claude import ClaudeAdapter
 from harnex_tmux.adapters.codex import CodexAdapter
 from harnex_tmux.adapters.generic import GenericAdapter
 from harnex_tmux.errors import UsageError
 
-__all__ = ["Adapter", "GenericAdapter", "Observation", "State", "StopStep", "adapter_for"]
+__all__ = [
+    "Adapter",
+    "GenericAdapter",
+    "HookTarget",
+    "Observation",
+    "State",
+    "StopStep",
+    "adapter_for",
+]
 
 _ADAPTERS: dict[str, type[Adapter]] = {
     "claude": ClaudeAdapter,

@@ -39,6 +39,21 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class HookTarget:
+    """Where an agent's own hooks report to.
+
+    ``command`` runs harnex's hook script, which finds the sidecar through
+    ``$HARNEX_REGISTRY``. ``url`` is the sidecar's hook endpoint, for CLIs that can post
+    there themselves (no process to start, so the report is there sooner); they send the
+    bearer token from the variable named by ``token_env``, so it never shows in ``ps``.
+    """
+
+    command: list[str]
+    url: str
+    token_env: str = "HARNEX_HOOK_TOKEN"
+
+
+@dataclass(frozen=True)
 class StopStep:
     """One step of a graceful stop: type ``text`` and/or press ``keys``, then wait."""
 
@@ -64,9 +79,9 @@ class Adapter:
     proves_submit = False
 
     def launch_argv(
-        self, command: list[str], hook: list[str] | None = None, env: Mapping[str, str] = {}
+        self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
     ) -> list[str]:
-        """The argv to run; ``hook`` is the command prefix that reports events to harnex."""
+        """The argv to run; with ``hooks``, wired so the agent reports its events there."""
         return list(command)
 
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:

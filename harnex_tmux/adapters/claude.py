@@ -7,12 +7,18 @@ import os
 import shlex
 from collections.abc import Mapping
 
-from harnex_tmux.adapters.base import State, StopStep
+from harnex_tmux.adapters.base import HookTarget, State, StopStep
 from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
 from harnex_tmux.errors import HarnexError
 
 SKIP_PERMISSIONS_FLAG = "--dangerously-skip-permissions"
-HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "Notification")
+HOOK_MODE_VARIABLE = "HARNEX_CLAUDE_HOOKS"
+# SessionStart takes command hooks only; the others report to the sidecar's URL directly.
+COMMAND_HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Stop", "Notification")
+HTTP_HOOK_EVENTS = ("UserPromptSubmit", "Stop", "Notification")
+# Claude waits this long at most for the sidecar's answer (it answers in about a
+# millisecond; a stopped sidecar must not hold a turn up for long).
+HTTP_HOOK_TIMEOUT_S = 2
 
 
 class ClaudeAdapter(ScreenAdapter):
@@ -46,24 +52,25 @@ class ClaudeAdapter(ScreenAdapter):
     proves_submit = True
 
     def launch_argv(
-        self, command: list[str], hook: list[str] | None = None, env: Mapping[str, str] = {}
+        self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
     ) -> list[str]:
         """Add per-session hooks through ``--settings`` (never the user's settings files).
 
-        A user who passes their own ``--settings`` keeps it untouched; the session then
-        falls back to reading the screen.
+        By default Claude Code posts its events to the sidecar itself (``http`` hooks): no
+        process starts per event, so a finished turn is reported some 40 ms sooner. While the
+        sidecar is down it then shows a one-line hook error per turn and carries on.
+        ``HARNEX_CLAUDE_HOOKS=command`` runs harnex's hook script instead (``async``, so
+        Claude never waits for it, and silent when the sidecar is gone). A user who passes
+        their own ``--settings`` keeps it untouched; the session then reads the screen only.
         """
         argv = list(command)
-        if hook is None or "--settings" in argv[1:]:
+        if hooks is None or "--settings" in argv[1:]:
             return argv
-        prefix = " ".join(shlex.quote(part) for part in [*hook, "claude"])
-        # async: Claude Code does not wait for them, so reporting never slows a turn down or
-        # holds back its idle screen.
-        hooks = {
-            event: [{"hooks": [{"type": "command", "command": f"{prefix} {event}", "async": True}]}]
-            for event in HOOK_EVENTS
-        }
-        return [argv[0], "--settings", json.dumps({"hooks": hooks}), *argv[1:]]
+        if env.get(HOOK_MODE_VARIABLE) == "command":
+            settings = _command_hooks(hooks)
+        else:
+            settings = _http_hooks(hooks)
+        return [argv[0], "--settings", json.dumps({"hooks": settings}), *argv[1:]]
 
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:
         """As root, Claude Code refuses its skip-permissions flag unless told it is sandboxed:
@@ -75,3 +82,26 @@ class ClaudeAdapter(ScreenAdapter):
                 f"claude refuses {SKIP_PERMISSIONS_FLAG} when run as root unless IS_SANDBOX=1 "
                 "is set (do that only inside a sandbox)"
             )
+
+
+HookSettings = dict[str, list[dict[str, list[dict[str, object]]]]]
+
+
+def _command_hooks(hooks: HookTarget) -> HookSettings:
+    prefix = " ".join(shlex.quote(part) for part in [*hooks.command, "claude"])
+    # async: Claude Code does not wait for them, so reporting never slows a turn down.
+    return {
+        event: [{"hooks": [{"type": "command", "command": f"{prefix} {event}", "async": True}]}]
+        for event in COMMAND_HOOK_EVENTS
+    }
+
+
+def _http_hooks(hooks: HookTarget) -> HookSettings:
+    hook: dict[str, object] = {
+        "type": "http",
+        "url": f"{hooks.url}/claude",
+        "headers": {"Authorization": f"Bearer ${hooks.token_env}"},
+        "allowedEnvVars": [hooks.token_env],
+        "timeout": HTTP_HOOK_TIMEOUT_S,
+    }
+    return {event: [{"hooks": [hook]}] for event in HTTP_HOOK_EVENTS}

@@ -7,7 +7,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 
-from harnex_tmux.adapters.base import State, StopStep
+from harnex_tmux.adapters.base import HookTarget, State, StopStep
 from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
 
 NO_ALT_SCREEN_FLAG = "--no-alt-screen"
@@ -33,7 +33,7 @@ class CodexAdapter(ScreenAdapter):
     has_hooks = True
 
     def launch_argv(
-        self, command: list[str], hook: list[str] | None = None, env: Mapping[str, str] = {}
+        self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
     ) -> list[str]:
         """Keep the transcript in the normal screen (so pipe-pane and scrollback can read it)
         and have Codex report each finished turn through ``notify``, chaining the user's own
@@ -41,8 +41,8 @@ class CodexAdapter(ScreenAdapter):
         argv = list(command)
         if NO_ALT_SCREEN_FLAG not in argv[1:]:
             argv.insert(1, NO_ALT_SCREEN_FLAG)
-        if hook is not None and not any("notify" in a for a in argv[1:]):
-            notify = [*hook, "codex"]
+        if hooks is not None and not any("notify" in a for a in argv[1:]):
+            notify = [*hooks.command, "codex"]
             users = user_notify(env)
             if users:
                 notify += ["--chain", json.dumps(users)]

@@ -157,6 +157,16 @@ def build_router(sidecar: Sidecar) -> Router:
 
     def hook(request: Request, rest: list[str]) -> Response:
         body = request.json()
+        if rest == ["claude"]:
+            # Claude Code's own http hook: the body is the event, and the answer is read as
+            # the hook's output, where an empty object asks for nothing.
+            event = body.get("hook_event_name")
+            if not isinstance(event, str):
+                raise ApiError(400, "hook_event_name must be a string")
+            sidecar.on_hook("claude", event, body)
+            return 200, {}
+        if rest:
+            raise ApiError(404, "use /hook or /hook/claude")
         source, event, payload = body.get("source"), body.get("event"), body.get("payload")
         if not isinstance(source, str) or not isinstance(event, str):
             raise ApiError(400, "source and event must be strings")

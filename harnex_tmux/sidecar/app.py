@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.adapters import Adapter, Observation, State, adapter_for
+from harnex_tmux.adapters import Adapter, HookTarget, Observation, State, adapter_for
 from harnex_tmux.events import EventLog, preview, start_new_log
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
@@ -64,9 +64,17 @@ def hook_command() -> list[str]:
     return [sys.executable, "-S", "-P", os.path.abspath(hook.__file__)]
 
 
-def _hooks_wanted() -> list[str] | None:
-    """``HARNEX_NO_HOOKS=1`` turns the agents' hooks off (harnex then reads only the screen)."""
-    return None if os.environ.get("HARNEX_NO_HOOKS") in ("1", "true", "yes") else hook_command()
+def hook_target(host: str, port: int) -> HookTarget | None:
+    """Where the agent's hooks report to; ``HARNEX_NO_HOOKS=1`` turns them off (harnex then
+    reads only the screen)."""
+    if os.environ.get("HARNEX_NO_HOOKS") in ("1", "true", "yes"):
+        return None
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return HookTarget(command=hook_command(), url=f"http://{netloc}/hook")
 
 
 def child_env(spec: LaunchSpec, session_id: str, registry: Path) -> dict[str, str]:
@@ -184,9 +192,13 @@ class Sidecar:
         session_id = secrets.token_hex(8)
         target = tmux.session_of_pane(spec.caller_pane) if spec.caller_pane else None
         gate = f"harnex-gate-{session_id}"
+        token = secrets.token_hex(16)
         env = child_env(spec, session_id, paths.registry)
+        hooks = hook_target(spec.host, listener.getsockname()[1])
+        if hooks is not None:
+            env[hooks.token_env] = token
         placement = tmux.create_agent_window(
-            command=adapter.launch_argv(spec.command, _hooks_wanted(), env),
+            command=adapter.launch_argv(spec.command, hooks, env),
             window_name=spec.window_name or spec.id,
             cwd=spec.cwd,
             env=env,
@@ -204,7 +216,7 @@ class Sidecar:
                 repo_root=spec.repo_root,
                 host=spec.host,
                 port=listener.getsockname()[1],
-                token=secrets.token_hex(16),
+                token=token,
                 session_id=session_id,
                 started_at=utc_now(),
                 output_log_path=str(paths.output_log),
@@ -221,6 +233,8 @@ class Sidecar:
             )
             record.extra["inbox_ttl"] = spec.inbox_ttl
             record.extra["auto_accept"] = spec.auto_accept
+            if hooks is not None:
+                record.extra["hook_port"] = record.port
             sidecar = cls(record, adapter, paths, tmux)
             if spec.context:
                 # The first prompt waits in the inbox like any message, so it survives a
@@ -259,6 +273,11 @@ class Sidecar:
             listener = allocate_listener(record.repo_root, record.id, record.host)
         record.port = listener.getsockname()[1]
         record.sidecar_pid = os.getpid()
+        if record.extra.get("hook_port") not in (None, record.port):
+            # The agent's hooks may post to the old port (Claude's do): the screen has to
+            # do, and delivery must not wait for proof that can no longer come.
+            record.extra["hook_port"] = None
+            record.extra["hooks_seen"] = False
         sidecar = cls(record, adapter, paths, tmux, resumed=True)
         sidecar.api = sidecar._make_api(listener)
         if record.pane_id and tmux.pane_status(record.pane_id) is not None:
@@ -381,7 +400,9 @@ class Sidecar:
             self.remember("hooks_seen", True)
         if source == "claude":
             if event == "UserPromptSubmit":
-                self.turns.prompt_submitted(str(payload.get("prompt") or ""))
+                prompt = str(payload.get("prompt") or "")
+                self.turns.prompt_submitted(prompt)
+                self.deliverer.prompt_reported(prompt)
                 self.readiness.set(State.BUSY)
             elif event == "Stop":
                 self._complete_turn(_text_or_none(payload.get("last_assistant_message")))

@@ -31,6 +31,7 @@ LANDED_MAX_S = 3.0
 SUBMIT_CONFIRM_S = 1.0
 # How long the agent's hook gets to report the prompt after the submit key.
 HOOK_CONFIRM_S = 3.0
+MISMATCH = "the agent reported a different prompt than the text typed"
 # How often a dialog is looked at while waiting for it to go (a dialog may not print as it
 # closes: the next screen can be drawn over it without much output).
 DIALOG_POLL_S = 0.05
@@ -45,6 +46,8 @@ class Deliverer:
         # memory of delivered texts to recognise the agent's reports by.
         self._awaiting: list[Message] = []
         self._recent: deque[Message] = deque(maxlen=32)
+        # Messages the screen confirmed whose prompt report has not come yet.
+        self._unreported: list[Message] = []
         self._lock = threading.Lock()
         self._typed = 0
         self._typed_order: dict[str, int] = {}
@@ -94,6 +97,7 @@ class Deliverer:
             self._typed_order[message.id] = self._typed
             if len(self._typed_order) > 512:
                 del self._typed_order[next(iter(self._typed_order))]
+            reports_before = self.sidecar.turns.prompt_count
             try:
                 error = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
@@ -102,6 +106,8 @@ class Deliverer:
                 self._forget_turn(message)
             if error is None:
                 self._finish(message, DELIVERED)
+                if self._reportable(message) and not message.proven:
+                    self._note_report(message, reports_before)
                 return True
             self._finish(message, FAILED, error)
             return False
@@ -185,7 +191,7 @@ class Deliverer:
                 message.proven = True
                 return None
             message.received = received
-            return "the agent reported a different prompt than the text typed"
+            return MISMATCH
         return "the agent did not report accepting the prompt (submit pressed twice)"
 
     def _press_submit(self) -> None:
@@ -201,6 +207,15 @@ class Deliverer:
         return turns.wait_prompt(seen, HOOK_CONFIRM_S)
 
     # --- turns --------------------------------------------------------------------------------
+
+    def _reportable(self, message: Message) -> bool:
+        """Whether the agent will report this message's prompt when it submits it."""
+        return bool(
+            self.sidecar.adapter.proves_submit
+            and message.text
+            and message.submit
+            and not message.enter_only
+        )
 
     def _expect_turn(self, message: Message) -> None:
         if not message.text or message.enter_only or not message.submit:
@@ -231,6 +246,35 @@ class Deliverer:
                     return message
         return None
 
+    def prompt_reported(self, text: str) -> None:
+        """The agent reported a prompt: if the screen already confirmed the message it is
+        for (typed before any hook was seen, so nobody waited for the report), prove it, or
+        fail it when the agent got a damaged copy."""
+        with self._lock:
+            waiting, self._unreported = self._unreported, []
+        self._judge_report(waiting, [text])
+
+    def _note_report(self, message: Message, reports_before: int) -> None:
+        """After the screen confirmed ``message``: judge it by a report that already came,
+        or leave it for :meth:`prompt_reported`."""
+        with self._lock:
+            reports = self.sidecar.turns.prompts_after(reports_before)
+            if not reports:
+                self._unreported = [*self._unreported[-7:], message]
+                return
+        self._judge_report([message], reports)
+
+    def _judge_report(self, messages: list[Message], reports: list[str]) -> None:
+        for message in messages:
+            if any(same_text(message.text, r) for r in reports):
+                message.proven = True
+                self.inbox.changed()
+                continue
+            damaged = [r for r in reports if garbled_text(message.text, r)]
+            if damaged:
+                message.received = damaged[0]
+                self._finish(message, FAILED, MISMATCH)
+
     def turn_finished(self, reply: str | None, received: str | None) -> Message | None:
         """Attach a finished turn's reply to the message that started it, if one did.
 
@@ -253,9 +297,7 @@ class Deliverer:
             return None
         if garbled:
             message.received = received
-            self._finish(
-                message, FAILED, "the agent reported a different prompt than the text typed"
-            )
+            self._finish(message, FAILED, MISMATCH)
         elif received is not None:
             message.proven = True
         message.reply = reply

@@ -30,6 +30,9 @@ def garbled_text(typed: str, received: str) -> bool:
     return bool(t and r) and t != r and (r in t or t in r)
 
 
+PROMPTS_KEPT = 32
+
+
 @dataclass(frozen=True)
 class Turn:
     number: int
@@ -41,7 +44,10 @@ class Turn:
 class Turns:
     def __init__(self) -> None:
         self._cond = threading.Condition()
+        # Only recent prompts are kept (they can be large); ``_dropped`` counts the older
+        # ones so prompt numbers stay stable.
         self._prompts: list[str] = []
+        self._dropped = 0
         self._turns: list[Turn] = []
         self.hooks_seen = False
 
@@ -52,18 +58,27 @@ class Turns:
     @property
     def prompt_count(self) -> int:
         with self._cond:
-            return len(self._prompts)
+            return self._dropped + len(self._prompts)
 
     def prompt_submitted(self, text: str) -> None:
         with self._cond:
             self._prompts.append(text)
+            if len(self._prompts) > PROMPTS_KEPT:
+                self._dropped += len(self._prompts) - PROMPTS_KEPT
+                del self._prompts[:-PROMPTS_KEPT]
             self._cond.notify_all()
+
+    def prompts_after(self, after: int) -> list[str]:
+        """The prompts reported after the first ``after`` ones (as many as are kept)."""
+        with self._cond:
+            return self._prompts[max(0, after - self._dropped) :]
 
     def wait_prompt(self, after: int, timeout: float) -> str | None:
         """The first prompt reported after the first ``after`` ones, if one comes in time."""
         with self._cond:
-            self._cond.wait_for(lambda: len(self._prompts) > after, timeout)
-            return self._prompts[after] if len(self._prompts) > after else None
+            self._cond.wait_for(lambda: self._dropped + len(self._prompts) > after, timeout)
+            later = self._prompts[max(0, after - self._dropped) :]
+            return later[0] if later else None
 
     @property
     def turn_count(self) -> int:
