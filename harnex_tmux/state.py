@@ -194,6 +194,11 @@ class SessionPaths:
         return self.root / "inbox" / f"{self.key}.jsonl"
 
     @property
+    def launch_env(self) -> Path:
+        """The agent's environment, read and removed by its pane as it starts."""
+        return self.root / "sidecar" / f"{self.key}.env"
+
+    @property
     def sidecar_log(self) -> Path:
         return self.root / "sidecar" / f"{self.key}.log"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import tempfile
@@ -30,29 +31,54 @@ _SEND_KEYS_LIMIT = 2048
 # Variables describing the caller's own terminal or tmux client must not leak into the pane:
 # tmux sets its own, and a stale TMUX would point ``harnex`` inside the pane at another server.
 _ENV_SKIP = frozenset({"TMUX", "TMUX_PANE", "TERM", "COLUMNS", "LINES", "SHLVL", "PWD", "OLDPWD"})
+_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Read-only in some shells that /bin/sh may be: assigning one would stop the wrapper.
+_SHELL_READONLY = frozenset({"SHELLOPTS", "BASHOPTS", "BASH_VERSINFO", "EUID", "PPID", "UID"})
 
-# The pane runs this wrapper instead of the agent directly. It waits on a tmux channel until
+# The pane runs this wrapper instead of the agent directly. It takes the agent's environment
+# from a private file (never tmux's command line, which any local user can read in ``ps``,
+# and which would show API keys and the session token). It waits on a tmux channel until
 # the sidecar has set remain-on-exit and pipe-pane (so no early output or early exit is lost),
 # then stays the agent's parent to write its exit record atomically. It ignores Ctrl-C meant
 # for the agent, but not SIGHUP: when the pane is closed the kernel hangs up only on the
 # session leader (this shell), and only its death passes the hangup on to the agent.
 _PANE_WRAPPER = r"""
-exits=$1 idjson=$2 tmuxbin=$3 sock=$4 gate=$5
-shift 5
+set -a
+. "$6" || exit 127
+set +a
+rm -f "$6"
+_hx_exits=$1 _hx_id=$2 _hx_tmux=$3 _hx_sock=$4 _hx_gate=$5
+shift 6
 trap : INT QUIT TERM
-"$tmuxbin" -S "$sock" wait-for "$gate"
+"$_hx_tmux" -S "$_hx_sock" wait-for "$_hx_gate"
 "$@"
-rc=$?
-sig=null
-[ "$rc" -gt 128 ] && sig=$((rc - 128))
+_hx_rc=$?
+_hx_sig=null
+[ "$_hx_rc" -gt 128 ] && _hx_sig=$((_hx_rc - 128))
 (
   umask 077
   printf '{"id": %s, "code": %s, "signal": %s, "ended_at": "%s"}\n' \
-    "$idjson" "$rc" "$sig" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$exits.tmp" &&
-    mv -f "$exits.tmp" "$exits"
+    "$_hx_id" "$_hx_rc" "$_hx_sig" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$_hx_exits.tmp" &&
+    mv -f "$_hx_exits.tmp" "$_hx_exits"
 )
-exit "$rc"
+exit "$_hx_rc"
 """
+
+
+def write_env_file(path: Path, env: Mapping[str, str]) -> None:
+    """``env`` as shell assignments for the pane wrapper to source, private to the user.
+
+    Names a shell cannot assign (exported functions, odd characters) are left out.
+    """
+    lines = [
+        f"{key}={shlex.quote(value)}"
+        for key, value in env.items()
+        if key not in _ENV_SKIP and key not in _SHELL_READONLY and _SHELL_NAME.fullmatch(key)
+    ]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+        handle.write("\n".join(lines) + "\n")
 
 
 def default_socket_path(name: str = "default") -> str:
@@ -170,6 +196,7 @@ class Tmux:
         window_name: str,
         cwd: str,
         env: Mapping[str, str],
+        env_file: Path,
         exit_record: Path,
         ident: str,
         gate: str,
@@ -180,8 +207,10 @@ class Tmux:
 
         With ``target_session`` (the caller's own session) the window goes there; otherwise
         into ``session_name``, created detached when missing. The window is opened in the
-        background so the caller keeps its focus.
+        background so the caller keeps its focus. ``env`` reaches the pane through
+        ``env_file`` (written private here, removed by the pane).
         """
+        write_env_file(env_file, env)
         argv = [
             "/bin/sh",
             "-c",
@@ -192,25 +221,25 @@ class Tmux:
             self.binary,
             self.socket_path,
             gate,
+            str(env_file),
             *command,
         ]
-        env_args: list[str] = []
-        for key, value in env.items():
-            if key in _ENV_SKIP or "=" in key or not key:
-                continue
-            env_args += ["-e", f"{key}={value}"]
         fmt = "#{session_id}\t#{session_name}\t#{window_id}\t#{pane_id}\t#{pane_pid}"
-        common = ["-P", "-F", fmt, "-n", window_name, "-c", cwd, *env_args]
-        if target_session is None and not self._try("has-session", "-t", f"={session_name}"):
-            out = self._try(
-                "new-session", "-d", "-s", session_name, "-x", "200", "-y", "50", *common, *argv
-            )
-            if out is not None:
-                return self._placement(out)
-            # Lost a race with another ``harnex run`` creating the same session: fall through.
-        target = target_session or f"={session_name}"
-        out = self._run("new-window", "-d", "-t", f"{target}:", *common, *argv)
-        return self._placement(out)
+        common = ["-P", "-F", fmt, "-n", window_name, "-c", cwd]
+        try:
+            if target_session is None and not self._try("has-session", "-t", f"={session_name}"):
+                out = self._try(
+                    "new-session", "-d", "-s", session_name, "-x", "200", "-y", "50", *common, *argv
+                )
+                if out is not None:
+                    return self._placement(out)
+                # Lost a race with another ``harnex run`` creating the same session.
+            target = target_session or f"={session_name}"
+            out = self._run("new-window", "-d", "-t", f"{target}:", *common, *argv)
+            return self._placement(out)
+        except BaseException:
+            env_file.unlink(missing_ok=True)
+            raise
 
     @staticmethod
     def _placement(out: list[str]) -> PanePlacement:

@@ -48,11 +48,29 @@ def test_tmux_name_sets_window_name(harnex: Harnex) -> None:
     assert out.stdout.strip() == "custom-name"
 
 
+TRICKY = 'it\'s $(touch pwned) `id` "quoted" \\ ünï 🚀\nsecond line; rc=1'
+
+
 def test_agent_environment(harnex: Harnex, tmp_path: Path) -> None:
-    env_file = tmp_path / "env.txt"
-    info = harnex.start("envy", command=["sh", "-c", 'env > "$0"; exec sleep 60', str(env_file)])
-    text = wait_for(lambda: env_file.exists() and env_file.read_text())
-    env = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    env_file = tmp_path / "env.json"
+    dump = tmp_path / "dump_env.py"
+    dump.write_text(
+        "import json, os, sys\n"
+        "with open(sys.argv[1] + '.tmp', 'w') as f:\n"
+        "    json.dump(dict(os.environ), f)\n"
+        "os.rename(sys.argv[1] + '.tmp', sys.argv[1])\n"
+    )
+    info = harnex.start(
+        "envy",
+        command=["sh", "-c", f'{PYTHON} {dump} "$0"; exec sleep 60', str(env_file)],
+        env={"HARNEX_TEST_TRICKY": TRICKY, "_hx_rc": "mine"},
+    )
+    env = json.loads(wait_for(lambda: env_file.exists() and env_file.read_text()))
+    # Values arrive byte for byte (they pass through a file the pane sources, not tmux's
+    # command line), and the pane's own variables do not clobber the agent's.
+    assert env["HARNEX_TEST_TRICKY"] == TRICKY and env["_hx_rc"] == "mine"
+    assert not (harnex.repo / "pwned").exists()
+    assert not list((harnex.state_dir / "sidecar").glob("*.env")), "the env file is removed"
     assert env["HARNEX_ID"] == "envy"
     assert env["HARNEX_SESSION_CLI"] == "sh"
     assert env["HARNEX_SESSION_REPO_ROOT"] == str(harnex.repo)

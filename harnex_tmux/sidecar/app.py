@@ -202,6 +202,7 @@ class Sidecar:
             window_name=spec.window_name or spec.id,
             cwd=spec.cwd,
             env=env,
+            env_file=paths.launch_env,
             exit_record=paths.exit_record,
             ident=spec.id,
             gate=gate,
@@ -250,6 +251,7 @@ class Sidecar:
             sidecar.events.emit("started", pid=record.pid)
         except BaseException:
             tmux.kill_window(placement.window_id)
+            paths.launch_env.unlink(missing_ok=True)
             paths.registry.unlink(missing_ok=True)
             listener.close()
             raise
