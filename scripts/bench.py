@@ -330,11 +330,13 @@ def render(figures: list[Figure], quick: bool) -> str:
         "submit (the demo agent echoing it); throughput is bound by the generic adapter's "
         "quiet window (0.2 s here), since every message waits for the agent's prompt.",
         "- Readiness lag is the time from the mock model server writing the last byte of its "
-        "reply to the sidecar reporting `prompt`, seen through a `/wait` long-poll. With hooks "
-        "configured (async), Claude Code redraws its idle screen about 40 ms later than "
-        "without, and its `Stop` report comes after a hook start-up; Codex runs its notify "
-        "program without waiting, so the screen and the hook race and the earlier wins.",
-        "- A hook run is dominated by the interpreter starting without site-packages.",
+        "reply to the sidecar reporting `prompt`, seen through a `/wait` long-poll. Claude "
+        "Code posts its `Stop` event to the sidecar itself (an http hook, no process "
+        "start-up); Codex runs harnex's notify script without waiting, so its screen and the "
+        "hook race and the earlier wins.",
+        "- A hook run (what Codex starts after each turn, and Claude with "
+        "`HARNEX_CLAUDE_HOOKS=command`) is dominated by the interpreter starting without "
+        "site-packages: compare it with the `python -c pass` baseline.",
         "",
     ]
     return "\n".join(lines)
