@@ -16,6 +16,7 @@ import codecs
 import contextlib
 import json
 import os
+import re
 import select
 import sys
 import termios
@@ -146,7 +147,8 @@ class DemoAgent:
         if self.record:
             with open(self.record, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"n": self.count, "text": text, "ts": time.time()}) + "\n")
-        words = text.strip().split()
+        # A command may follow the session header that harnex puts before --context.
+        words = re.sub(r"^\[harnex session id=[^\]]*\]\s*", "", text.strip()).split()
         if words[:1] == ["/exit"]:
             out("bye\n")
             return int(words[1]) if len(words) > 1 and words[1].isdigit() else 0

@@ -61,11 +61,12 @@ class LaunchSpec:
 class StartedSession:
     record: SessionRecord
     sidecar: subprocess.Popen[bytes]
+    window_name: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The object ``run --detach`` prints."""
         rec = self.record
-        return {
+        data: dict[str, Any] = {
             "ok": True,
             "id": rec.id,
             "cli": rec.cli,
@@ -76,12 +77,16 @@ class StartedSession:
             "mode": "tmux",
             "tmux_socket": rec.tmux_socket,
             "tmux_session": rec.tmux_session,
+            "window": self.window_name,
             "window_id": rec.window_id,
             "pane_id": rec.pane_id,
             "sidecar_pid": rec.sidecar_pid,
             "output_log_path": rec.output_log_path,
             "events_log_path": rec.events_log_path,
         }
+        if rec.description:
+            data["description"] = rec.description
+        return data
 
 
 def check_not_running(paths: SessionPaths, ident: str, repo_root: str) -> None:
@@ -112,7 +117,8 @@ def start_session(spec: LaunchSpec, timeout: float = 5.0) -> StartedSession:
     check_not_running(paths, spec.id, spec.repo_root)
 
     report = spawn_sidecar([], spec.to_json().encode(), paths, timeout)
-    return StartedSession(SessionRecord.from_dict(report["record"]), report["_proc"])
+    record = SessionRecord.from_dict(report["record"])
+    return StartedSession(record, report["_proc"], spec.window_name or record.id)
 
 
 def adopt_session(record: SessionRecord, timeout: float = 5.0) -> StartedSession:

@@ -149,7 +149,7 @@ def test_every_doc_shows_commands() -> None:
 def test_the_checker_catches_mistakes() -> None:
     """The parser above must reject what the docs must not contain."""
     for bad in (
-        ["run", "claude", "--no-such-flag"],
+        ["run", "--no-such-flag", "claude"],  # after the CLI it would be the agent's
         ["pane", "--id", "x", "--lines", "PLACEHOLDER"],
         ["no-such-command"],
         ["skills", "reinstall"],

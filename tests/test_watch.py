@@ -316,7 +316,7 @@ def test_busy_agent_is_not_nudged(harnex: Harnex, tmp_path: Path) -> None:
         record=record,
     )
     wait_for(lambda: len(recorded(record)) == 2, timeout=25, interval=0.2)
-    assert recorded(record) == ["/sleep 4", "resume"]
+    assert recorded(record) == ["[harnex session id=busy] /sleep 4", "resume"]
     lines = [json.loads(x) for x in record.read_text().splitlines()]
     # Four seconds of spinner output, then a full quiet window before the nudge.
     assert lines[1]["ts"] - lines[0]["ts"] >= 4 + 2 - 0.3

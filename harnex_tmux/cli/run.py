@@ -10,12 +10,13 @@ from typing import Any
 import click
 
 from harnex_tmux.cli.options import print_json, socket_option
-from harnex_tmux.cli.watch_options import RunCommand, watch_options
+from harnex_tmux.cli.run_args import RunArguments
+from harnex_tmux.cli.watch_options import watch_options
 
 
-@click.command(cls=RunCommand, context_settings={"allow_interspersed_args": True})
+@click.command(cls=RunArguments, context_settings={"allow_interspersed_args": True})
 @click.argument("agent", metavar="CLI")
-@click.argument("agent_args", nargs=-1, metavar="[-- ARGS...]")
+@click.argument("agent_args", nargs=-1, metavar="[--] [ARGS...]")
 @click.option("--id", "ident", help="Session id (default: a random two-word id).")
 @click.option("--description", help="Free text shown by status.")
 @click.option(
@@ -25,7 +26,7 @@ from harnex_tmux.cli.watch_options import RunCommand, watch_options
     flag_value="",
     default=None,
     metavar="[NAME]",
-    help="Window name (default: the id). Sessions always run in tmux.",
+    help="Window name (default: the id); implies --detach, as in harnex 0.4.0.",
 )
 @click.option(
     "--session-name",
@@ -71,8 +72,10 @@ def command(
 ) -> None:
     """Start CLI (claude, codex, or any command) in a tmux window owned by a sidecar.
 
-    Without --detach, wait for the agent and exit with its exit code; from a terminal
-    outside tmux, attach to its window (detach with the tmux prefix + d).
+    harnex's options may come before or after CLI; other words after CLI go to the agent
+    (use -- before agent options that share a name with harnex's). Without --detach or
+    --tmux, wait for the agent and exit with its exit code; from a terminal outside tmux,
+    attach to its window (detach with the tmux prefix + d).
     """
     from harnex_tmux.adapters import adapter_name_for
     from harnex_tmux.control import wait_exit
@@ -82,8 +85,14 @@ def command(
 
     choice = choose_server(socket_option(ctx))
     cwd = os.getcwd()
+    ident = ident if ident is not None else random_id()
+    if window_name is not None:
+        detach = True  # 0.4.0 scripts start with --tmux and go on to send
+    if context:
+        # As in 0.4.0: the agent learns its own id, so it can tell others where to reply.
+        context = f"[harnex session id={ident.strip()}] {context}"
     spec = LaunchSpec(
-        id=ident if ident is not None else random_id(),
+        id=ident,
         command=[agent, *agent_args],
         repo_root=repo_root_for(cwd),
         cwd=cwd,

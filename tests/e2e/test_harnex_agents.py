@@ -173,7 +173,8 @@ def test_auto_accept_context_and_outside_kill(which: str, request: pytest.Fixtur
     h: Harness = request.getfixturevalue(which)
     mock = request.getfixturevalue("mock_anthropic" if which == "claude" else "mock_openai")
     info = _start(h, "ctx", "--auto-accept", "--context", "hello from --context")
-    assert mock.wait_for_user_turns(1, timeout=60) == ["hello from --context"]
+    turns = mock.wait_for_user_turns(1, timeout=60)
+    assert turns == ["[harnex session id=ctx] hello from --context"]
     h.run("wait", "--id", "ctx", "--until", "prompt", "--timeout", "30")
     os.kill(info["pid"], signal.SIGKILL)
     waited = h.json("wait", "--id", "ctx", "--timeout", "20")

@@ -1,0 +1,100 @@
+"""How ``harnex run`` reads its command line, the way harnex 0.4.0 scripts wrote it.
+
+harnex's own options may come before or after the CLI word; any other word after the CLI
+belongs to the agent, with or without ``--`` (``harnex run claude --id a --model opus``).
+``--tmux`` takes the next word as its window name only when that word is not the CLI:
+``harnex run --tmux claude`` names no window, ``harnex run --tmux w1 claude`` does.
+"""
+
+from __future__ import annotations
+
+import click
+
+from harnex_tmux.cli.watch_options import RunCommand, rewrite_legacy_watch
+
+TMUX = "--tmux"
+
+
+def _options(command: click.Command) -> tuple[set[str], set[str]]:
+    """(options that take a value, flags) of ``command``; ``--tmux`` is handled apart."""
+    valued: set[str] = set()
+    flags: set[str] = {"-h", "--help"}
+    for param in command.params:
+        if not isinstance(param, click.Option):
+            continue
+        names = [*param.opts, *param.secondary_opts]
+        (flags if param.is_flag else valued).update(names)
+    valued.discard(TMUX)
+    return valued, flags
+
+
+def split_run_args(args: list[str], valued: set[str], flags: set[str]) -> list[str]:
+    """Reorder ``args`` into ``[harnex options..., CLI, "--", agent args...]`` for click.
+
+    Words before the CLI that are not harnex's are left for click to reject.
+    """
+    ours: list[str] = []
+    cli: str | None = None
+    agent: list[str] = []
+    index = 0
+
+    def is_ours(word: str) -> bool:
+        name = word.split("=", 1)[0]
+        return word in flags or name in valued or name == TMUX
+
+    def cli_follows(start: int) -> bool:
+        """Whether a CLI word comes after ``start`` among harnex's own options."""
+        at = start
+        while at < len(args):
+            word = args[at]
+            if word == "--":
+                return False
+            if word in valued:
+                at += 2
+                continue
+            if not is_ours(word):
+                return True
+            at += 1
+        return False
+
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            agent += args[index + 1 :]
+            break
+        if word == TMUX:
+            following = args[index + 1] if index + 1 < len(args) else None
+            named = (
+                following is not None
+                and not following.startswith("-")
+                and (cli is not None or cli_follows(index + 2))
+            )
+            if named:
+                ours.append(f"{TMUX}={following}")
+                index += 2
+                continue
+            ours.append(f"{TMUX}=")
+        elif word in valued:
+            ours += args[index : index + 2]
+            index += 2
+            continue
+        elif is_ours(word):
+            ours.append(word)
+        elif cli is None and not word.startswith("-"):
+            cli = word
+        elif cli is None:
+            ours.append(word)  # an unknown option before the CLI: click reports it
+        else:
+            agent.append(word)
+        index += 1
+    if cli is None:
+        return ours + (["--", *agent] if agent else [])
+    return [*ours, cli, "--", *agent]
+
+
+class RunArguments(RunCommand):
+    """``run``'s command class: 0.4.0 argument order, then the legacy ``--watch PATH``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        valued, flags = _options(self)
+        return super().parse_args(ctx, split_run_args(rewrite_legacy_watch(args), valued, flags))
