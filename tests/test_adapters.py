@@ -108,6 +108,85 @@ CODEX_BUSY = """
   ← for agents · ? for shortcuts
 """
 
+# Tool-permission dialogs as tests/e2e/test_permission_dialogs.py brings them up (the mock
+# model asks for a Bash / exec_command call), and the screens once they were answered.
+PERM_CMD = "echo harnex-permission-check > perm.txt"
+CLAUDE_BASH_PERMISSION = f"""
+❯ please write perm.txt
+
+● Bash(echo harnex-permission-check > perm.txt)
+  ⎿  Waiting…
+
+{RULE}
+ Bash command
+
+   echo harnex-permission-check > perm.txt
+   Write perm.txt for the harnex test
+
+ Do you want to proceed?
+ ❯ 1. Yes
+   2. Yes, and always allow access to repo/ from this project
+   3. No
+
+ Esc to cancel · Tab to amend · ctrl+e to explain
+"""
+
+CLAUDE_AFTER_PERMISSION = f"""
+❯ please write perm.txt
+
+● Bash(echo harnex-permission-check > perm.txt)
+  ⎿  (No output)
+
+● MOCK TOOL DONE
+
+✻ Crunched for 0s
+
+{RULE}
+❯
+{RULE}
+  ? for shortcuts · ← for agents
+"""
+
+# Codex draws the dialog under its working line, which can still show the busy marker.
+CODEX_EXEC_APPROVAL = f"""
+› please write perm.txt
+
+◦ Running echo harnex-permission-check > perm.txt
+◦ Working (0s • esc to interrupt)
+
+  Would you like to run the following command?
+
+  Environment: local
+
+  Reason: Write perm.txt for the harnex test?
+
+  $ echo harnex-permission-check > perm.txt
+
+› 1. Yes, proceed (y)
+  2. Yes, and don't ask again for commands that start with `{PERM_CMD}` (p)
+  3. No, and tell Codex what to do differently (esc)
+
+  Press enter to confirm or esc to cancel
+"""
+
+CODEX_AFTER_APPROVAL = """
+› please write perm.txt
+
+✔ You approved codex to run echo harnex-permission-check > perm.txt this time
+
+• Ran echo harnex-permission-check > perm.txt
+  └ (no output)
+
+• MOCK TOOL DONE
+
+  Worked for 1s • 15:12
+
+› Ask Codex to do anything
+
+  gpt-mock-1 default · /tmp/repo
+  ← for agents · ? for shortcuts                          ⚠ 2 warnings · f2 to view
+"""
+
 
 def _state(name: str, screen: str) -> State:
     return adapter_for(name).detect(Observation(screen=screen, quiet_for=0.0))
@@ -124,10 +203,14 @@ def _state(name: str, screen: str) -> State:
         ("claude", CLAUDE_IDLE.replace("? for shortcuts", "paste again to expand"), State.PROMPT),
         ("claude", CLAUDE_TYPED.replace("? for shortcuts", "paste again to expand"), State.UNKNOWN),
         ("claude", CLAUDE_API_KEY, State.CONFIRMATION),
+        ("claude", CLAUDE_BASH_PERMISSION, State.CONFIRMATION),
+        ("claude", CLAUDE_AFTER_PERMISSION, State.PROMPT),
         ("claude", "Welcome to Claude Code\n", State.UNKNOWN),
         ("codex", CODEX_TRUST, State.TRUST),
         ("codex", CODEX_IDLE, State.PROMPT),
         ("codex", CODEX_BUSY, State.BUSY),
+        ("codex", CODEX_EXEC_APPROVAL, State.CONFIRMATION),
+        ("codex", CODEX_AFTER_APPROVAL, State.PROMPT),
         ("codex", "\n\n", State.UNKNOWN),
     ],
 )

@@ -409,8 +409,13 @@ class Sidecar:
             elif event == "Stop":
                 self._complete_turn(_text_or_none(payload.get("last_assistant_message")))
             elif event == "Notification":
-                text = str(payload.get("message") or "").lower()
-                if "permission" in text:
+                text = str(payload.get("message") or "")
+                # Logged because it lags the screen: Claude Code 2.1.197 sends its permission
+                # notification only after the dialog has waited 6 s untouched.
+                kind = payload.get("notification_type")
+                shown = self.readiness.state.value
+                self.log(f"Notification hook ({kind}, state {shown}): {text[:200]!r}")
+                if "permission" in text.lower():
                     self.readiness.set(State.CONFIRMATION)
         elif source == "codex" and event == "agent-turn-complete":
             inputs = payload.get("input-messages") or []

@@ -3,6 +3,11 @@
 A mock answers HTTP on 127.0.0.1 (an ephemeral port by default), records every request it gets,
 and replies deterministically to the user's turn. The API-specific parts (paths, JSON shapes, SSE
 event names) live in ``mock_anthropic.py`` and ``mock_openai.py``.
+
+A test can also make the mock ask the agent to run a tool (``tool_call_next``): the next user
+turn is answered with that tool call, the agent's follow-up request that carries the tool's
+result is answered with ``tool_done_reply``. That is how the agents' permission dialogs are
+brought up without a real model.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +36,24 @@ ReplyFn = Callable[[str], str]
 def default_reply(user_text: str) -> str:
     """The default reply: ``MOCK REPLY: <first 60 characters of the user text>``."""
     return f"MOCK REPLY: {user_text[:60]}"
+
+
+TOOL_DONE_REPLY = "MOCK TOOL DONE"
+"""The default answer to a request that carries a tool's result."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call a mock answers a user turn with instead of text.
+
+    ``name`` must be a tool the agent advertises in its request's ``tools`` (the agent rejects
+    calls to tools it does not have); ``arguments`` follows that tool's input schema.
+    """
+
+    name: str
+    arguments: dict[str, Any]
+    call_id: str = field(default_factory=lambda: f"call_mock{uuid.uuid4().hex[:16]}")
+    """The id the agent echoes back with the tool's result."""
 
 
 def split_into_deltas(text: str, parts: int = 4) -> list[str]:
@@ -52,9 +76,15 @@ class RecordedRequest:
     body: Any
     """The parsed JSON body, or None when the body was empty or not JSON."""
     is_user_turn: bool = False
-    """True for the request that carries ``tools`` (the agent's main turn)."""
+    """True for the request that carries ``tools`` (the agent's main turn), unless it only
+    brings back a tool's result (see ``tool_output``)."""
     user_text: str | None = None
     """The last text the user typed (the last text block of the last user message)."""
+    tool_output: str | None = None
+    """The tool result this request carries as its newest input (a follow-up within a turn
+    after a :class:`ToolCall`), else None."""
+    tool_call: ToolCall | None = None
+    """The tool call the mock answered with, if it answered with one."""
     reply_text: str | None = None
     status: int = 0
     received_monotonic: float = field(default_factory=time.monotonic)
@@ -184,6 +214,10 @@ class MockModelServer:
     - ``reply_finished_at``: ``(time.monotonic(), time.time())`` when the last byte of each
       user-turn reply was written, in the same order as ``user_turns`` completed.
     - ``unknown_requests``: requests to paths the mock does not know (also logged).
+    - ``tool_call_next``: set it to a :class:`ToolCall` and the next user turn is answered with
+      that call (stop reason "tool use") instead of text; it is cleared as that turn takes it.
+    - ``tool_done_reply``: the text that answers a request carrying a tool's result.
+    - ``tool_results``: the tool results the agent sent back, in order; ``wait_for_tool_results``.
     """
 
     name = "mock"
@@ -201,6 +235,8 @@ class MockModelServer:
         self.port = port
         self.requests: list[RecordedRequest] = []
         self.reply_finished_at: list[tuple[float, float]] = []
+        self.tool_call_next: ToolCall | None = None
+        self.tool_done_reply: str = TOOL_DONE_REPLY
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._release = threading.Event()
@@ -265,7 +301,33 @@ class MockModelServer:
     def side_calls(self) -> list[RecordedRequest]:
         """Model calls that carry no ``tools`` (titles, summaries and the like)."""
         with self._lock:
-            return [r for r in self.requests if self.is_model_call(r) and not r.is_user_turn]
+            return [
+                r
+                for r in self.requests
+                if self.is_model_call(r) and not r.is_user_turn and r.tool_output is None
+            ]
+
+    @property
+    def tool_results(self) -> list[str]:
+        """The tool results the agent sent back after the mock's tool calls, in arrival order."""
+        with self._lock:
+            return [r.tool_output for r in self.requests if r.tool_output is not None]
+
+    def wait_for_tool_results(self, count: int, timeout: float = 30.0) -> list[str]:
+        """Block until at least ``count`` tool results came back; return them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                outputs = [r.tool_output for r in self.requests if r.tool_output is not None]
+                if len(outputs) >= count:
+                    return outputs
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"{self.name}: expected {count} tool result(s) within {timeout}s, got "
+                        f"{len(outputs)}: {outputs!r}"
+                    )
+                self._changed.wait(left)
 
     @property
     def unknown_requests(self) -> list[RecordedRequest]:
@@ -367,10 +429,25 @@ class MockModelServer:
         """Answer one request; record it (``self._record``) and return the HTTP status."""
         raise NotImplementedError
 
+    def take_tool_call(self, rec: RecordedRequest) -> ToolCall | None:
+        """The pending ``tool_call_next`` if ``rec`` is a user turn (clearing it), else None.
+
+        Called once per request, so two turns racing never both get the same call.
+        """
+        if not rec.is_user_turn:
+            return None
+        with self._lock:
+            call, self.tool_call_next = self.tool_call_next, None
+        rec.tool_call = call
+        return call
+
     def pick_reply(self, rec: RecordedRequest) -> str:
-        """The reply text for ``rec``: ``self.reply`` for user turns, a fixed title otherwise."""
+        """The reply text for ``rec``: ``self.reply`` for user turns, ``tool_done_reply`` for a
+        tool's result, a fixed title otherwise."""
         if rec.is_user_turn:
             return self.reply(rec.user_text or "")
+        if rec.tool_output is not None:
+            return self.tool_done_reply
         return "Mock title"
 
 

@@ -6,12 +6,18 @@ list. The user's turn is the request that carries ``tools``; its typed text is t
 ``input_text`` of the last user message. Requests without ``tools`` are side calls (title
 generation) and get a short fixed reply.
 
+With ``tool_call_next`` set (see :class:`~._mock_http.ToolCall`; :meth:`MockOpenAI.exec_command`
+builds one for the shell tool Codex 0.169.0 advertises) the next user turn is answered with a
+``function_call`` output item; the request that brings its ``function_call_output`` back gets
+``tool_done_reply``.
+
 Run it by hand from the ``tests`` folder: ``python -m e2e.mock_openai --port 8124``.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from typing import Any
@@ -19,13 +25,16 @@ from typing import Any
 from ._mock_http import (
     MockModelServer,
     RecordedRequest,
+    ToolCall,
     _Handler,
     rough_tokens,
     serve_from_command_line,
     split_into_deltas,
 )
 
-__all__ = ["MockOpenAI", "extract_user_text"]
+__all__ = ["MockOpenAI", "extract_tool_output", "extract_user_text"]
+
+_TOOL_OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output")
 
 _ids = itertools.count(1)
 
@@ -59,6 +68,26 @@ def extract_user_text(body: Any) -> str | None:
     return None
 
 
+def extract_tool_output(body: Any) -> str | None:
+    """The output of the tool call that is the newest input item (newer than any user
+    message), or None: a follow-up within a turn, not a turn the user typed."""
+    if not isinstance(body, dict) or not isinstance(body.get("input"), list):
+        return None
+    for item in reversed(body["input"]):
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") in _TOOL_OUTPUT_TYPES:
+            output = item.get("output")
+            if isinstance(output, list):  # content items instead of one string
+                return "".join(
+                    str(c.get("text", "")) for c in output if isinstance(c, dict) and "text" in c
+                )
+            return str(output or "")
+        if item.get("role") == "user" and item.get("type", "message") == "message":
+            return None
+    return None
+
+
 class MockOpenAI(MockModelServer):
     """Mock OpenAI server. Codex's provider ``base_url`` is ``<.url>/v1`` (see :attr:`base_url`)."""
 
@@ -72,6 +101,12 @@ class MockOpenAI(MockModelServer):
 
     def is_model_call(self, rec: RecordedRequest) -> bool:
         return rec.method == "POST" and rec.path == "/v1/responses"
+
+    @staticmethod
+    def exec_command(cmd: str, **extra: Any) -> ToolCall:
+        """A call to Codex's ``exec_command`` shell tool (its input: ``cmd`` plus optional
+        keys such as ``sandbox_permissions`` and ``justification``)."""
+        return ToolCall("exec_command", {"cmd": cmd, **extra})
 
     def route(self, handler: _Handler, rec: RecordedRequest) -> int:
         path = rec.path.rstrip("/")
@@ -98,18 +133,21 @@ class MockOpenAI(MockModelServer):
 
     def _responses(self, handler: _Handler, rec: RecordedRequest) -> int:
         body = rec.body if isinstance(rec.body, dict) else {}
-        rec.is_user_turn = bool(body.get("tools"))
+        rec.tool_output = extract_tool_output(body)
+        rec.is_user_turn = bool(body.get("tools")) and rec.tool_output is None
         rec.user_text = extract_user_text(body)
         self._record(rec)
-        text = self.pick_reply(rec)
-        rec.reply_text = text
+        call = self.take_tool_call(rec)
+        text = "" if call else self.pick_reply(rec)
+        rec.reply_text = None if call else text
         model = str(body.get("model") or self.model)
         n = next(_ids)
         resp_id = f"resp_mock{n:06d}{uuid.uuid4().hex[:8]}"
-        item_id = f"msg_mock{n:06d}{uuid.uuid4().hex[:8]}"
+        item_id = f"{'fc' if call else 'msg'}_mock{n:06d}{uuid.uuid4().hex[:8]}"
         created = int(time.time())
+        arguments = json.dumps(call.arguments) if call else ""
         input_tokens = rough_tokens(body.get("input"))
-        output_tokens = max(1, len(text) // 4)
+        output_tokens = max(1, len(arguments or text) // 4)
         usage = {
             "input_tokens": input_tokens,
             "input_tokens_details": {"cached_tokens": 0},
@@ -118,13 +156,24 @@ class MockOpenAI(MockModelServer):
             "total_tokens": input_tokens + output_tokens,
         }
         part_done = {"type": "output_text", "text": text, "annotations": []}
-        item_done = {
-            "id": item_id,
-            "type": "message",
-            "status": "completed",
-            "role": "assistant",
-            "content": [part_done],
-        }
+        item_done: dict[str, Any]
+        if call:
+            item_done = {
+                "id": item_id,
+                "type": "function_call",
+                "status": "completed",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": arguments,
+            }
+        else:
+            item_done = {
+                "id": item_id,
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": [part_done],
+            }
 
         def response(status: str, output: list[Any], with_usage: bool) -> dict[str, Any]:
             return {
@@ -151,28 +200,25 @@ class MockOpenAI(MockModelServer):
         send("response.created", {"response": response("in_progress", [], False)})
         send("response.in_progress", {"response": response("in_progress", [], False)})
         self.hold(rec)
-        send(
-            "response.output_item.added",
-            {
-                "output_index": 0,
-                "item": {
-                    "id": item_id,
-                    "type": "message",
-                    "status": "in_progress",
-                    "role": "assistant",
-                    "content": [],
-                },
-            },
-        )
-        where = {"item_id": item_id, "output_index": 0, "content_index": 0}
-        send(
-            "response.content_part.added",
-            {**where, "part": {"type": "output_text", "text": "", "annotations": []}},
-        )
-        for piece in split_into_deltas(text):
-            send("response.output_text.delta", {**where, "delta": piece, "logprobs": []})
-        send("response.output_text.done", {**where, "text": text, "logprobs": []})
-        send("response.content_part.done", {**where, "part": part_done})
+        if call:
+            added = {**item_done, "status": "in_progress", "arguments": ""}
+            send("response.output_item.added", {"output_index": 0, "item": added})
+            where = {"item_id": item_id, "output_index": 0}
+            for piece in split_into_deltas(arguments):
+                send("response.function_call_arguments.delta", {**where, "delta": piece})
+            send("response.function_call_arguments.done", {**where, "arguments": arguments})
+        else:
+            added = {**item_done, "status": "in_progress", "content": []}
+            send("response.output_item.added", {"output_index": 0, "item": added})
+            where = {"item_id": item_id, "output_index": 0, "content_index": 0}
+            send(
+                "response.content_part.added",
+                {**where, "part": {"type": "output_text", "text": "", "annotations": []}},
+            )
+            for piece in split_into_deltas(text):
+                send("response.output_text.delta", {**where, "delta": piece, "logprobs": []})
+            send("response.output_text.done", {**where, "text": text, "logprobs": []})
+            send("response.content_part.done", {**where, "part": part_done})
         send("response.output_item.done", {"output_index": 0, "item": item_done})
         send("response.completed", {"response": response("completed", [item_done], True)})
         handler.end_sse()

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ._mock_http import TOOL_DONE_REPLY
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
 
@@ -226,6 +227,96 @@ def test_openai_side_call_and_models() -> None:
         models = json.loads(raw)
         assert models["data"][0]["id"] == mock.model
         assert models["models"] == []
+
+
+def test_anthropic_tool_call_then_tool_result() -> None:
+    with MockAnthropic() as mock:
+        call = mock.bash("touch x", "Create x")
+        mock.tool_call_next = call
+        _, _, raw = _request(mock.url, "POST", "/v1/messages", _claude_body("run it"))
+        events = _sse(raw)
+        start = dict(events)["content_block_start"]["content_block"]
+        assert start == {"type": "tool_use", "id": call.call_id, "name": "Bash", "input": {}}
+        parts = [d["delta"] for n, d in events if n == "content_block_delta"]
+        assert {p["type"] for p in parts} == {"input_json_delta"}
+        assert json.loads("".join(p["partial_json"] for p in parts)) == {
+            "command": "touch x",
+            "description": "Create x",
+        }
+        assert dict(events)["message_delta"]["delta"]["stop_reason"] == "tool_use"
+        assert mock.tool_call_next is None, "the call is used up by the turn that took it"
+
+        # The agent runs the tool and sends its result back: a follow-up, not a new user turn.
+        follow_up = _claude_body("run it")
+        follow_up["messages"] += [
+            {"role": "assistant", "content": [{**start, "input": call.arguments}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": call.call_id, "content": "done!"},
+                    {"type": "text", "text": "<system-reminder>ignore</system-reminder>"},
+                ],
+            },
+        ]
+        _, _, raw = _request(mock.url, "POST", "/v1/messages", follow_up)
+        deltas = [d["delta"]["text"] for n, d in _sse(raw) if n == "content_block_delta"]
+        assert "".join(deltas) == TOOL_DONE_REPLY == mock.tool_done_reply
+        assert mock.wait_for_tool_results(1, timeout=5) == ["done!"]
+        assert mock.user_turns == ["run it"] and mock.side_calls == []
+        assert [r.tool_call for r in mock.requests] == [call, None]
+
+        # Back to text for the next turn; a plain JSON answer carries the call whole.
+        _, _, raw = _request(mock.url, "POST", "/v1/messages", _claude_body("again"))
+        assert "".join(d["delta"]["text"] for n, d in _sse(raw) if n == "content_block_delta") == (
+            "MOCK REPLY: again"
+        )
+        mock.tool_call_next = call
+        _, _, raw = _request(mock.url, "POST", "/v1/messages", _claude_body("json", stream=False))
+        reply = json.loads(raw)
+        assert reply["stop_reason"] == "tool_use"
+        assert reply["content"] == [{**start, "input": call.arguments}]
+
+
+def test_openai_function_call_then_output() -> None:
+    with MockOpenAI() as mock:
+        call = mock.exec_command("touch x", sandbox_permissions="require_escalated")
+        mock.tool_call_next = call
+        _, _, raw = _request(mock.url, "POST", "/v1/responses", _codex_body("run it"))
+        events = _sse(raw)
+        names = [name for name, _ in events]
+        assert names[2] == "response.output_item.added"
+        assert names[-3:] == [
+            "response.function_call_arguments.done",
+            "response.output_item.done",
+            "response.completed",
+        ]
+        item = dict(events)["response.output_item.done"]["item"]
+        assert item["type"] == "function_call" and item["status"] == "completed"
+        assert item["name"] == "exec_command" and item["call_id"] == call.call_id
+        arguments = {"cmd": "touch x", "sandbox_permissions": "require_escalated"}
+        assert json.loads(item["arguments"]) == arguments
+        deltas = [d["delta"] for n, d in events if n == "response.function_call_arguments.delta"]
+        assert json.loads("".join(deltas)) == arguments
+        assert dict(events)["response.completed"]["response"]["output"] == [item]
+        assert mock.tool_call_next is None
+
+        follow_up = _codex_body("run it")
+        follow_up["input"] += [
+            {k: item[k] for k in ("type", "call_id", "name", "arguments")},
+            {"type": "function_call_output", "call_id": call.call_id, "output": "exit 0"},
+        ]
+        _, _, raw = _request(mock.url, "POST", "/v1/responses", follow_up)
+        deltas = [d["delta"] for n, d in _sse(raw) if n == "response.output_text.delta"]
+        assert "".join(deltas) == mock.tool_done_reply
+        assert mock.wait_for_tool_results(1, timeout=5) == ["exit 0"]
+        assert mock.user_turns == ["run it"] and mock.side_calls == []
+        # A side call (title) never takes a pending tool call: only the user's turn does.
+        mock.tool_call_next = call
+        _, _, raw = _request(
+            mock.url, "POST", "/v1/responses", _codex_body("make a title", tools=False)
+        )
+        assert [n for n, _ in _sse(raw)].count("response.output_text.delta") > 0
+        assert len(mock.side_calls) == 1 and mock.tool_call_next is call
 
 
 @pytest.mark.parametrize("mock_cls", [MockAnthropic, MockOpenAI])
