@@ -26,13 +26,12 @@ def public_record(record: SessionRecord) -> dict[str, Any]:
     return data
 
 
-def log_times(record: SessionRecord) -> tuple[float | None, float | None]:
-    """(mtime, seconds idle) of the transcript: when the agent last printed anything."""
-    try:
-        mtime = SessionPaths.for_session(record.repo_root, record.id).output_log.stat().st_mtime
-    except OSError:
-        return None, None
-    return mtime, round(max(0.0, time.time() - mtime), 3)
+def log_times(record: SessionRecord) -> tuple[str | None, int | None]:
+    """(``log_mtime``, ``log_idle_s``) of the transcript: when the agent last printed
+    anything, in 0.4.0's types (ISO-8601 text, whole seconds)."""
+    from harnex_tmux.transcript import log_activity
+
+    return log_activity(SessionPaths.for_session(record.repo_root, record.id).output_log)
 
 
 def live_status(record: SessionRecord, timeout: float = 1.0) -> dict[str, Any]:

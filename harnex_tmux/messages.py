@@ -42,6 +42,6 @@ def relay_header(sender_cli: str, sender_id: str, at: str) -> str:
 
 def with_relay(text: str, sender_cli: str, sender_id: str, at: str) -> str:
     """Prefix the relay header unless the text already carries one."""
-    if text.startswith(RELAY_PREFIX):
+    if text.lstrip().startswith(RELAY_PREFIX):
         return text
     return f"{relay_header(sender_cli, sender_id, at)}\n{text}"

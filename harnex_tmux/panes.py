@@ -36,7 +36,8 @@ def capture_session(
     query = f"/pane?lines={lines}" if lines else "/pane"
     try:
         client = SidecarClient.for_record(record, timeout=3.0)
-        return client.expect(client.request("GET", query))
+        # A sidecar started by an older harnex-tmux counted the lines instead.
+        return {**client.expect(client.request("GET", query)), "lines": lines}
     except SidecarUnreachable:
         if not record.tmux_socket or not record.pane_id:
             raise
@@ -59,15 +60,17 @@ def _direct(ident: str, socket: str, pane: str, lines: int | None, state: str) -
         text = trim_capture("\n".join(rows), lines)
     else:
         text = trim_capture(tmux.capture(pane, scrollback=lines or 0), lines)
-    return snapshot(ident, pane, state, text)
+    return snapshot(ident, pane, state, text, lines)
 
 
-def snapshot(ident: str, pane: str, state: str, text: str) -> dict[str, Any]:
+def snapshot(ident: str, pane: str, state: str, text: str, lines: int | None) -> dict[str, Any]:
+    """``pane --json``'s object; ``lines`` echoes the ``--lines`` asked for (None: the whole
+    pane), as 0.4.0 did."""
     return {
         "ok": True,
         "id": ident,
         "captured_at": utc_now(),
-        "lines": text.count("\n") + 1 if text else 0,
+        "lines": lines,
         "text": text,
         "pane_id": pane,
         "state": state,

@@ -8,13 +8,59 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harnex_tmux.client import SidecarClient
-from harnex_tmux.errors import EXIT_ERROR, EXIT_OK, EXIT_TIMEOUT, HarnexError, UsageError
+from harnex_tmux.client import ApiResponse, SidecarClient
+from harnex_tmux.errors import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_TIMEOUT,
+    HarnexError,
+    SidecarUnreachable,
+    UsageError,
+)
 from harnex_tmux.lookup import find_session
 from harnex_tmux.messages import MessageError, check_size, with_relay
 from harnex_tmux.state import utc_now
 
 IDLE_START_S = 30.0
+AGENT_EXITED = "the agent exited while waiting for it to return to its prompt"
+
+
+class SendFailed(HarnexError):
+    """The sidecar refused the send or answered with an error; ``body`` is its JSON answer,
+    which ``harnex send`` reports as 0.4.0 did (it printed the sidecar's answer)."""
+
+    def __init__(self, message: str, body: dict[str, Any], http_status: int | None) -> None:
+        super().__init__(message)
+        self.body = body
+        self.http_status = http_status
+
+    @classmethod
+    def from_answer(cls, answer: ApiResponse, message_id: str | None = None) -> SendFailed:
+        text = str(answer.body.get("error") or f"sidecar answered HTTP {answer.status}")
+        body = dict(answer.body)
+        if message_id is not None:
+            body["message_id"] = message_id  # a poll's 404 names no message; we know it
+        return cls(text, body, answer.status)
+
+
+def failure_report(ident: str | None, exc: HarnexError) -> dict[str, Any]:
+    """The JSON object ``harnex send`` prints when it fails before it has a result: the same
+    fields as a result, ``error`` being the text of the stderr line, plus what the sidecar
+    answered (its ``state``, for example) when it refused."""
+    body = dict(exc.body) if isinstance(exc, SendFailed) else {}
+    report: dict[str, Any] = {
+        "ok": False,
+        "id": ident,
+        "status": "timeout" if exc.exit_code == EXIT_TIMEOUT else "failed",
+        "message_id": body.pop("message_id", None),
+        "error": str(exc),
+    }
+    if isinstance(exc, SendFailed):
+        if exc.http_status is not None:
+            report["http_status"] = exc.http_status
+        for key, value in body.items():
+            report.setdefault(key, value)
+    return report
 
 
 @dataclass
@@ -43,9 +89,13 @@ class SendResult:
     message_id: str | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set when the status alone does not decide it (delivered, then the agent exited).
+    exit_override: int | None = None
 
     @property
     def exit_code(self) -> int:
+        if self.exit_override is not None:
+            return self.exit_override
         if self.status in ("delivered", "queued"):
             return EXIT_OK
         return EXIT_TIMEOUT if self.status == "timeout" else EXIT_ERROR
@@ -63,10 +113,13 @@ class SendResult:
 
 def _relay_text(request: SendRequest, target_session_id: str | None) -> str:
     sender_session = os.environ.get("HARNEX_SESSION_ID")
-    wanted = request.relay
-    if wanted is None:
-        wanted = bool(sender_session) and sender_session != target_session_id
-    if not wanted or not request.text:
+    if not sender_session or not request.text or request.relay is False:
+        return request.text  # a header names the sending session: outside one there is none
+    # With --port/--token the target is unknown, so only --relay adds the header (as 0.4.0).
+    wanted = request.relay or (
+        target_session_id is not None and target_session_id != sender_session
+    )
+    if not wanted:
         return request.text
     return with_relay(
         request.text,
@@ -78,6 +131,7 @@ def _relay_text(request: SendRequest, target_session_id: str | None) -> str:
 
 def send_message(request: SendRequest, progress: Callable[[str], None] | None = None) -> SendResult:
     say = progress or (lambda line: None)
+    started = time.monotonic()
     if request.port is not None and request.token is not None:
         client = SidecarClient(request.host or "127.0.0.1", request.port, request.token)
         target_id, target_session = request.ident or f"port {request.port}", None
@@ -109,10 +163,29 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
         # Typed (forced) and not confirmed: a result to report, not a transport error.
         return SendResult(target_id, "failed", str(body["message_id"]), str(body.get("error")))
     if answer.status not in (200, 202):
-        raise HarnexError(str(body.get("error") or f"sidecar answered HTTP {answer.status}"))
+        raise SendFailed.from_answer(answer)
     message_id = body.get("message_id")
     status = str(body.get("status"))
     say(f"{message_id} {status}")
+    try:
+        return _follow(request, client, target_id, message_id, status, body, deadline, started, say)
+    except SidecarUnreachable as exc:
+        # Queued, then the sidecar went away: the report still names the message.
+        raise SendFailed(str(exc), {"message_id": message_id}, None) from exc
+
+
+def _follow(
+    request: SendRequest,
+    client: SidecarClient,
+    target_id: str,
+    message_id: str | None,
+    status: str,
+    body: dict[str, Any],
+    deadline: float,
+    started: float,
+    say: Callable[[str], None],
+) -> SendResult:
+    """After the sidecar took the message: wait for its delivery, then what was asked for."""
     while request.wait and status == "queued":
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -127,7 +200,7 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
             "GET", f"/messages/{message_id}?wait={slice_s:.3f}", timeout=slice_s + 10
         )
         if poll.status != 200:
-            raise HarnexError(str(poll.body.get("error") or f"HTTP {poll.status}"))
+            raise SendFailed.from_answer(poll, message_id)
         status = str(poll.body.get("status"))
         body = poll.body
         say(f"{message_id} {status}")
@@ -136,9 +209,14 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
     if request.reply and status == "delivered":
         return _wait_reply(client, target_id, str(message_id), deadline, request.timeout)
     if request.wait_for_idle and status == "delivered":
-        idle = _wait_for_idle(client, deadline)
-        if idle is not None:
-            return SendResult(target_id, "timeout", message_id, idle)
+        state, problem = _wait_for_idle(client, deadline)
+        # 0.4.0 answered --wait-for-idle with {ok, id, state, waited_seconds}.
+        idle = {"state": state, "waited_seconds": round(time.monotonic() - started, 1)}
+        if problem is None:
+            return SendResult(target_id, status, message_id, extra=idle)
+        if state == "exited":
+            return SendResult(target_id, status, message_id, problem, idle, EXIT_ERROR)
+        return SendResult(target_id, "timeout", message_id, problem, idle)
     return SendResult(target_id, status, message_id)
 
 
@@ -158,24 +236,43 @@ def _wait_reply(
         )
         body = answer.body
         if answer.status != 200:
-            raise HarnexError(str(body.get("error") or f"HTTP {answer.status}"))
+            raise SendFailed.from_answer(answer, message_id)
+        extra = {k: body.get(k) for k in ("delivered_at", "completed_at", "reply")}
+        if body.get("status") not in ("queued", "delivered"):
+            # Failed after delivery: the agent reported a damaged copy of the text.
+            return SendResult(
+                target_id, str(body.get("status")), message_id, body.get("error"), extra
+            )
         if body.get("completed_at"):
-            extra = {k: body.get(k) for k in ("delivered_at", "completed_at", "reply")}
             return SendResult(target_id, "delivered", message_id, extra=extra)
 
 
-def _wait_for_idle(client: SidecarClient, deadline: float) -> str | None:
-    """See the agent leave its prompt (up to 30 s), then wait until it is back at it."""
+def _wait_for_idle(client: SidecarClient, deadline: float) -> tuple[str, str | None]:
+    """See the agent leave its prompt (up to 30 s), then wait until it is back at it.
+
+    Returns the last state seen and, when it did not get back to the prompt, why not (the
+    agent exited, or the time ran out). A sidecar that stops answering meanwhile went away
+    with its agent, as 0.4.0 also took it.
+    """
     start_by = min(deadline, time.monotonic() + IDLE_START_S)
     left = max(0.0, start_by - time.monotonic())
-    client.request("GET", f"/wait?until=busy&timeout={left:.3f}", timeout=left + 10)
-    while True:
+    try:
+        first = client.request("GET", f"/wait?until=busy&timeout={left:.3f}", timeout=left + 10)
+    except SidecarUnreachable:
+        return "exited", AGENT_EXITED
+    state = str(first.body.get("state") or "unknown")
+    while state != "exited":
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return "delivered, but the agent did not return to its prompt in time"
+            return state, "delivered, but the agent did not return to its prompt in time"
         slice_s = min(remaining, 30.0)
-        answer = client.request(
-            "GET", f"/wait?until=prompt&timeout={slice_s:.3f}", timeout=slice_s + 10
-        ).body
-        if answer.get("reached") or answer.get("state") == "exited":
-            return None
+        try:
+            answer = client.request(
+                "GET", f"/wait?until=prompt&timeout={slice_s:.3f}", timeout=slice_s + 10
+            ).body
+        except SidecarUnreachable:
+            return "exited", AGENT_EXITED
+        state = str(answer.get("state") or state)
+        if answer.get("reached"):
+            return "prompt", None
+    return state, AGENT_EXITED

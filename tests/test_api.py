@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 
 from conftest import Harnex
@@ -93,3 +94,18 @@ def test_claude_http_hook_reports_a_finished_turn(harnex: Harnex) -> None:
         _client(harnex, "hooked", token="0" * 32).request("POST", "/hook/claude", stop).status
         == 401
     )
+
+
+def test_message_long_poll_until_reply_waits_for_the_turn(harnex: Harnex) -> None:
+    """``until=reply`` holds the request while the message has no reply yet, instead of
+    answering at once (which made ``send --reply`` poll in a tight loop)."""
+    harnex.start_demo("rp")
+    client = _client(harnex, "rp")
+    sent = client.request("POST", "/send", {"text": "hello", "wait": 10}).body
+    assert sent["status"] == "delivered"
+    path = f"/messages/{sent['message_id']}"
+    started = time.monotonic()
+    answer = client.request("GET", f"{path}?wait=1&until=reply", timeout=10)
+    assert answer.status == 200 and answer.body["completed_at"] is None
+    assert time.monotonic() - started >= 0.9
+    assert client.request("GET", f"{path}?wait=1&until=nonsense").status == 400

@@ -9,6 +9,7 @@ import stat
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import PYTHON, Harnex, wait_for
 
 from harnex_tmux.ports import preferred_port
@@ -107,6 +108,28 @@ def test_run_from_inside_tmux_uses_callers_session_and_sets_spawner(
     assert harnex.tmux("has-session", "-t", "=harnex").returncode != 0
 
 
+def test_child_env_has_description_and_inbox_ttl_default_comes_from_env(
+    harnex: Harnex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / "env.txt"
+    command = ["sh", "-c", 'env > "$0"; exec sleep 60', str(env_file)]
+    harnex.start("described", "--description", "the task", command=command)
+    text = wait_for(lambda: env_file.exists() and env_file.read_text(), timeout=20)
+    child_env = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    assert child_env["HARNEX_DESCRIPTION"] == "the task"
+    other = tmp_path / "env2.txt"
+    harnex.start("plain", command=["sh", "-c", 'env > "$0"; exec sleep 60', str(other)])
+    text = wait_for(lambda: other.exists() and other.read_text(), timeout=20)
+    assert "HARNEX_DESCRIPTION=" not in text
+    # HARNEX_INBOX_TTL is the default of --inbox-ttl, as in 0.4.0.
+    from harnex_tmux.cli.run import command as run_command
+
+    assert run_command.make_context("run", ["sh"]).params["inbox_ttl"] == 120.0
+    monkeypatch.setenv("HARNEX_INBOX_TTL", "7.5")
+    assert run_command.make_context("run", ["sh"]).params["inbox_ttl"] == 7.5
+    assert run_command.make_context("run", ["--inbox-ttl", "9", "sh"]).params["inbox_ttl"] == 9
+
+
 def test_duplicate_live_id_is_refused(harnex: Harnex) -> None:
     harnex.start_demo("dup")
     before = harnex.tmux("list-windows", "-a").stdout.count("\n")
@@ -169,8 +192,11 @@ def test_explicit_port_taken_is_an_error(harnex: Harnex) -> None:
 def test_agent_that_exits_immediately(harnex: Harnex) -> None:
     info = harnex.start("quick", command=["sh", "-c", "echo bye-now; exit 3"])
     waited = harnex.run("wait", "--id", "quick", "--timeout", "10")
-    assert waited.returncode == 0, waited.stderr
+    assert waited.returncode == 3, waited.stderr  # the agent's own exit code, as 0.4.0
     assert json.loads(waited.stdout)["code"] == 3
+    # Waiting again on the ended session gives the same answer.
+    again = harnex.run("wait", "--id", "quick", "--timeout", "10")
+    assert again.returncode == 3 and json.loads(again.stdout)["code"] == 3
     exit_file = next((harnex.state_dir / "exits").glob("*quick.json"))
     data = json.loads(exit_file.read_text())
     assert data["code"] == 3 and data["signal"] is None and data["id"] == "quick"

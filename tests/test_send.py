@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Harnex, recorded, wait_for
@@ -155,8 +157,11 @@ def test_inbox_full_is_503(harnex: Harnex, agent: Path) -> None:
     assert full.status == 503 and "inbox full" in full.body["error"]
     result = harnex.run("send", "--id", "agent", "--no-wait", "--message", "cli too")
     assert result.returncode == 1 and "inbox full" in result.stderr
+    report = _failure(result)
+    assert report["http_status"] == 503 and "inbox full" in report["error"]
     dropped = client.request("DELETE", "/inbox").body
     assert len(dropped["dropped"]) == 64
+    assert dropped["cleared"] == 64  # 0.4.0's field, a count
 
 
 def test_bad_send_requests(harnex: Harnex, agent: Path) -> None:
@@ -170,6 +175,7 @@ def test_bad_send_requests(harnex: Harnex, agent: Path) -> None:
     assert client.request("POST", "/send", {"text": "x" * (256 * 1024)}).status in (200, 202)
     result = harnex.run("send", "--id", "agent", input="y" * (256 * 1024 + 10))
     assert result.returncode == 1 and "limit" in result.stderr
+    assert "limit" in _failure(result)["error"]
     proc = harnex.run("send", "--id", "agent", input=None, env=dict(harnex.env))
     assert proc.returncode == 2  # no message at all
     assert client.request("GET", "/messages/msg-nope").status == 404
@@ -244,16 +250,52 @@ def test_send_to_port_and_token(harnex: Harnex, agent: Path) -> None:
     assert recorded(agent) == ["by address"]
     bad = harnex.run("send", "--port", str(record["port"]), "--token", "0" * 32, "-m", "x")
     assert bad.returncode == 1 and "bearer token" in bad.stderr
+    assert _failure(bad)["http_status"] == 401
 
 
 def test_send_to_unknown_or_dead_session(harnex: Harnex, agent: Path) -> None:
     result = harnex.run("send", "--id", "ghost", "-m", "hi")
     assert result.returncode == 1 and "no session 'ghost'" in result.stderr
+    assert _failure(result)["id"] == "ghost"
     (record,) = harnex.registry()
     os.kill(record["sidecar_pid"], signal.SIGKILL)
     result = harnex.run("send", "--id", "agent", "-m", "hi", timeout=20)
     assert result.returncode == 1 and "not answering" in result.stderr
     assert result.stderr.count("\n") == 1
+    assert _failure(result)["id"] == "agent"
+
+
+def _failure(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """A failed send still prints one JSON object, its error the text of the stderr line."""
+    (line,) = result.stdout.splitlines()
+    report: dict[str, Any] = json.loads(line)
+    assert report["ok"] is False and report["status"] == "failed"
+    assert report["message_id"] is None
+    assert f"harnex: {report['error']}\n" == result.stderr
+    return report
+
+
+def test_wait_for_idle_reports_state_and_time(harnex: Harnex, agent: Path) -> None:
+    result = harnex.json("send", "--id", "agent", "--wait-for-idle", "-m", "/sleep 1")
+    assert result["ok"] is True and result["status"] == "delivered" and result["message_id"]
+    assert result["state"] == "prompt" and 1.0 <= result["waited_seconds"] < 30
+    assert isinstance(result["waited_seconds"], float)
+
+
+def test_wait_for_idle_when_the_agent_exits_is_exit_1(harnex: Harnex, agent: Path) -> None:
+    result = harnex.run("send", "--id", "agent", "--wait-for-idle", "-m", "/exit 0", timeout=60)
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["state"] == "exited"
+    assert report["status"] == "delivered" and "waited_seconds" in report
+    assert result.stderr == f"harnex: {report['error']}\n" and "exited" in report["error"]
+
+
+def test_submit_only_with_text_is_a_usage_error(harnex: Harnex, agent: Path) -> None:
+    for args in (["--submit-only", "-m", "x"], ["--submit-only", "word"]):
+        result = harnex.run("send", "--id", "agent", *args)
+        assert result.returncode == 2 and "does not accept message text" in result.stderr
+    assert recorded(agent) == []
 
 
 def test_killed_sidecar_restarted_delivers_queued_messages(harnex: Harnex, agent: Path) -> None:
@@ -278,3 +320,38 @@ def test_killed_sidecar_restarted_delivers_queued_messages(harnex: Harnex, agent
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     again = harnex.run("recover", "--id", "agent")
     assert again.returncode == 1 and "already has a running sidecar" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "relay", "target", "headed"),
+    [
+        ({"HARNEX_SESSION_ID": "a" * 16}, None, "b" * 16, True),  # another session
+        ({"HARNEX_SESSION_ID": "a" * 16}, None, "a" * 16, False),  # itself
+        ({"HARNEX_SESSION_ID": "a" * 16}, None, None, False),  # --port/--token: unknown
+        ({"HARNEX_SESSION_ID": "a" * 16}, True, None, True),  # ... unless --relay
+        ({"HARNEX_SESSION_ID": "a" * 16}, False, "b" * 16, False),  # --no-relay
+        ({}, True, "b" * 16, False),  # outside a session there is no sender to name
+    ],
+)
+def test_relay_rules(
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    relay: bool | None,
+    target: str | None,
+    headed: bool,
+) -> None:
+    from harnex_tmux.sending import SendRequest, _relay_text
+
+    monkeypatch.delenv("HARNEX_SESSION_ID", raising=False)
+    for key, value in {**env, "HARNEX_ID": "boss", "HARNEX_SESSION_CLI": "codex"}.items():
+        monkeypatch.setenv(key, value)
+    text = _relay_text(SendRequest(text="hi", relay=relay), target)
+    assert text.startswith("[harnex relay from=codex id=boss at=") == headed
+    assert text.endswith("hi")
+
+
+def test_relay_header_is_recognised_after_leading_space() -> None:
+    from harnex_tmux.messages import with_relay
+
+    text = "  \n[harnex relay from=claude id=x at=2026-01-01T00:00:00Z]\nhi"
+    assert with_relay(text, "codex", "boss", "2026-01-02T00:00:00Z") == text

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
+from datetime import datetime
 from pathlib import Path
 
 from conftest import Harnex, wait_for
+
+from harnex_tmux.client import SidecarClient
 
 
 def test_status_table_and_json(harnex: Harnex) -> None:
@@ -17,15 +21,26 @@ def test_status_table_and_json(harnex: Harnex) -> None:
     harnex.run("wait", "--id", "s1", "--until", "prompt", "--timeout", "10", check=True)
     table = harnex.run("status", check=True).stdout.splitlines()
     assert table[0].split() == ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE", "REPO", "DESC"]
-    rows = {line.split()[0]: line for line in table[1:]}
+    # 0.4.0's layout: a row of dashes as wide as each column under the header.
+    starts = [m.start() for m in re.finditer(r"\S+", table[0])]
+    assert [m.start() for m in re.finditer(r"-+", table[1])] == starts
+    assert set(table[1].replace(" ", "")) == {"-"}
+    rows = {line.split()[0]: line for line in table[2:]}
     assert set(rows) == {"s1", "s2"}
     assert "first one" in rows["s1"] and "prompt" in rows["s1"]
+    assert rows["s2"].split()[-1] == "-"  # no description
     data = harnex.json("status", "--json")
     assert {d["id"] for d in data} == {"s1", "s2"}
     for entry in data:
         assert "token" not in entry
-        assert entry["log_mtime"] > 0 and entry["log_idle_s"] >= 0
+        # 0.4.0's types: ISO-8601 text with the local offset, whole seconds.
+        assert datetime.fromisoformat(entry["log_mtime"]).tzinfo is not None
+        assert len(entry["log_mtime"]) == 25
+        assert isinstance(entry["log_idle_s"], int) and entry["log_idle_s"] >= 0
         assert entry["state"] in ("prompt", "busy")
+    (record,) = [r for r in harnex.registry() if r["id"] == "s1"]
+    live = SidecarClient(record["host"], record["port"], record["token"]).status()
+    assert isinstance(live["log_mtime"], str) and isinstance(live["log_idle_s"], int)
     one = harnex.json("status", "--id", "s2", "--json")
     assert [d["id"] for d in one] == ["s2"]
 
@@ -34,7 +49,11 @@ def test_status_other_repo_and_all(harnex: Harnex, tmp_path: Path) -> None:
     harnex.start_demo("here")
     other = tmp_path / "other"
     (other / ".git").mkdir(parents=True)
-    assert "no harnex sessions" in harnex.run("status", cwd=other, check=True).stdout
+    out = harnex.run("status", cwd=other, check=True).stdout
+    assert out == f"No active harnex sessions for {other}.\n"
+    empty = dict(harnex.env, HARNEX_STATE_DIR=str(tmp_path / "void"))
+    out = harnex.run("status", "--all", env=empty, check=True).stdout
+    assert out == "No active harnex sessions.\n"
     assert [d["id"] for d in harnex.json("status", "--json", cwd=other)] == []
     assert [d["id"] for d in harnex.json("status", "--all", "--json", cwd=other)] == ["here"]
     assert [
@@ -44,7 +63,6 @@ def test_status_other_repo_and_all(harnex: Harnex, tmp_path: Path) -> None:
 
 def test_unknown_id_is_a_clear_error(harnex: Harnex) -> None:
     for args in (
-        ["status", "--id", "ghost"],
         ["stop", "--id", "ghost"],
         ["wait", "--id", "ghost"],
         ["logs", "--id", "ghost"],
@@ -54,6 +72,45 @@ def test_unknown_id_is_a_clear_error(harnex: Harnex) -> None:
         assert result.returncode == 1, args
         assert result.stderr.startswith("harnex: no session 'ghost'"), (args, result.stderr)
         assert result.stderr.count("\n") == 1
+
+
+def test_status_of_a_missing_id_is_empty_not_an_error(harnex: Harnex) -> None:
+    # Scripts check liveness with `harnex status --id X --json | jq length`.
+    result = harnex.run("status", "--id", "ghost", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout) == [] and not result.stderr
+    result = harnex.run("status", "--id", "ghost")
+    assert result.returncode == 0
+    assert result.stdout == f"No active harnex sessions for {harnex.repo}.\n"
+
+
+def test_status_table_cells_follow_0_4_0() -> None:
+    from harnex_tmux.cli.status import _table
+
+    home = os.path.expanduser("~")
+    row = {
+        "id": "t",
+        "cli": "codex",
+        "pid": None,
+        "port": 43001,
+        "started_at": None,
+        "log_idle_s": None,
+        "state": "",
+        "repo_root": home + "/src/a-very-long-project-name",
+        "description": "x" * 31,
+    }
+    header, dashes, line = _table([row]).splitlines()
+    cells = line.split()
+    assert cells[:7] == ["t", "codex", "-", "43001", "-", "-", "-"]
+    # REPO keeps its last 18 characters after "..", DESC its first 27 before "...".
+    assert cells[7] == ".." + "~/src/a-very-long-project-name"[-18:] and len(cells[7]) == 20
+    assert cells[8] == "x" * 27 + "..." and len(cells[8]) == 30
+    assert dashes.split() == ["-" * len(h) for h in ("ID", "codex", "PID", "43001")] + [
+        "-" * w for w in (3, 4, 5, 20, 30)
+    ]
+    assert header.split() == ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE", "REPO", "DESC"]
+    row.update(repo_root=home + "/r", description="exactly thirty characters long")
+    line = _table([row]).splitlines()[2]
+    assert " ~/r " in line and line.endswith("  exactly thirty characters long")
 
 
 def test_no_session_without_id(harnex: Harnex) -> None:
@@ -122,7 +179,9 @@ def test_stop_times_out_with_124(harnex: Harnex) -> None:
 def test_pane_killed_by_hand_is_recorded(harnex: Harnex) -> None:
     info = harnex.start_demo("victim")
     harnex.tmux("kill-pane", "-t", info["pane_id"])
-    waited = harnex.json("wait", "--id", "victim", "--timeout", "10")
+    result = harnex.run("wait", "--id", "victim", "--timeout", "10")
+    assert result.returncode == 128 + signal.SIGHUP, result.stderr
+    waited = json.loads(result.stdout)
     assert waited["state"] == "exited"
     data = json.loads(next((harnex.state_dir / "exits").glob("*victim.json")).read_text())
     # The demo agent exits 129 when its terminal disappears (the kernel's hangup).
@@ -162,6 +221,8 @@ def test_logs_strip_control_sequences(harnex: Harnex, tmp_path: Path) -> None:
     out = harnex.run("logs", "--id", "lg", check=True).stdout
     assert "red line" in out and "\x1b" not in out
     assert harnex.run("logs", "--id", "lg", "--lines", "2", check=True).stdout == "n4\nn5\n"
+    # As 0.4.0: --lines 0 prints none of the old output (with --follow: only new output).
+    assert harnex.run("logs", "--id", "lg", "--lines", "0", check=True).stdout == ""
 
 
 def test_logs_follow_ends_when_session_exits(harnex: Harnex) -> None:
@@ -176,7 +237,10 @@ def test_pane_json_and_lines(harnex: Harnex) -> None:
     wait_for(lambda: "row4" in harnex.json("pane", "--id", "pn", "--json")["text"])
     snap = harnex.json("pane", "--id", "pn", "--json", "--lines", "2")
     assert snap["text"] == "row3\nrow4"
+    # `lines` echoes the --lines asked for, as 0.4.0 (null without it).
     assert snap["lines"] == 2 and snap["ok"] is True and snap["id"] == "pn"
+    assert harnex.json("pane", "--id", "pn", "--json", "--lines", "3")["lines"] == 3
+    assert harnex.json("pane", "--id", "pn", "--json")["lines"] is None
     assert snap["pane_id"].startswith("%") and snap["captured_at"].endswith("Z")
     assert snap["state"] in ("unknown", "prompt", "busy")
     assert harnex.run("pane", "--id", "pn", check=True).stdout.splitlines()[-1] == "row4"
@@ -192,4 +256,41 @@ def test_pane_finds_session_in_another_repo(harnex: Harnex, tmp_path: Path) -> N
 def test_version(harnex: Harnex) -> None:
     from harnex_tmux import __version__
 
-    assert harnex.run("--version", check=True).stdout.strip() == f"harnex, version {__version__}"
+    # 0.4.0 printed "harnex 0.4.0 (date)" for --version, -v and `version`.
+    for args in (["--version"], ["-v"], ["version"]):
+        assert harnex.run(*args, check=True).stdout == f"harnex {__version__}\n", args
+
+
+def test_help_command_and_bare_harnex(harnex: Harnex) -> None:
+    bare = harnex.run()
+    assert bare.returncode == 0 and bare.stdout.startswith("Usage: harnex")
+    assert "send" in bare.stdout and "status" in bare.stdout
+    assert harnex.run("help", check=True).stdout == bare.stdout
+    for command in ("send", "status"):
+        shown = harnex.run("help", command, check=True).stdout
+        assert shown == harnex.run(command, "--help", check=True).stdout
+        assert shown.startswith(f"Usage: harnex {command} ")
+
+
+def test_recipes_list_and_show(harnex: Harnex) -> None:
+    from harnex_tmux.cli.recipes import load_recipes
+
+    recipes = load_recipes()
+    assert len(recipes) >= 5 and recipes[0].name.startswith("01_")
+    listed = harnex.run("recipes", "list", check=True).stdout
+    assert listed.startswith("Recipes:\n\n")
+    for recipe in recipes:
+        assert f"  {recipe.name}" in listed and recipe.title in listed
+    second = recipes[1]
+    by_number = harnex.run("recipes", "show", "02", check=True).stdout
+    assert by_number == second.text.rstrip("\n") + "\n"
+    assert by_number.startswith("## 2. ") and "## 3. " not in by_number
+    assert harnex.run("recipes", second.name, check=True).stdout == by_number
+    assert harnex.run("recipes", "show", "buddy", check=True).stdout.count("buddy") > 0
+    # A 0.4.0 recipe file name finds ours by its words.
+    assert harnex.run("recipes", "03_buddy", check=True).stdout == (
+        harnex.run("recipes", "show", "buddy", check=True).stdout
+    )
+    missing = harnex.run("recipes", "show", "no-such-recipe")
+    assert missing.returncode == 1 and "no recipe matching" in missing.stderr
+    assert harnex.run("recipes", "show").returncode == 1

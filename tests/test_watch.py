@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -206,12 +207,26 @@ def test_build_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "stall_after_s": 5.0,
         "max_resumes": 0,
     }
-    monkeypatch.chdir(tmp_path)
-    assert build_watch(False, None, None, None, "n.md") == {"file": str(tmp_path / "n.md")}
-    with pytest.raises(UsageError, match="need --watch"):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "sub").mkdir()
+    monkeypatch.chdir(repo / "sub")
+    # As 0.4.0: relative to the repo root (not the current folder), named as given.
+    assert build_watch(False, None, None, None, "n.md") == {
+        "file": str(repo / "n.md"),
+        "file_shown": "n.md",
+    }
+    # Its folder is created.
+    assert build_watch(False, None, None, None, "tmp/deep/tick.jsonl")["file"] == str(
+        repo / "tmp" / "deep" / "tick.jsonl"
+    )
+    assert (repo / "tmp" / "deep").is_dir()
+    with pytest.raises(UsageError, match="is a folder"):
+        build_watch(False, None, None, None, "sub")
+    with pytest.raises(UsageError, match="needs --watch"):
         build_watch(False, "plan", None, None, None)
-    with pytest.raises(UsageError, match="missing"):
-        build_watch(False, None, None, None, "nowhere/n.md")
+    # 0.4.0 ignored the limits without --watch; scripts pass them anyway.
+    assert build_watch(False, None, 60.0, 2, None) is None
 
 
 @pytest.mark.parametrize(
@@ -222,7 +237,7 @@ def test_build_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         (["--watch", "--stall-after", "soon"], "invalid duration"),
         (["--watch", "--stall-after", "0"], "more than zero"),
         (["--watch", "--max-resumes", "-1"], "--max-resumes"),
-        (["--preset", "impl"], "need --watch"),
+        (["--preset", "impl"], "needs --watch"),
     ],
 )
 def test_bad_watch_options_are_usage_errors(harnex: Harnex, args: list[str], problem: str) -> None:
@@ -230,6 +245,14 @@ def test_bad_watch_options_are_usage_errors(harnex: Harnex, args: list[str], pro
     assert result.returncode == 2, result.stderr
     assert problem in result.stderr
     assert not harnex.registry()
+
+
+def test_limits_without_watch_are_accepted_and_ignored(harnex: Harnex) -> None:
+    args = ("--stall-after", "5m", "--max-resumes", "2")
+    info = harnex.start("calm", *args, command=["sh", "-c", "sleep 60"])
+    assert info["ok"] is True
+    (record,) = harnex.registry()
+    assert record["watch"] is None
 
 
 def test_a_broken_user_preset_file_is_one_clear_line(harnex: Harnex, tmp_path: Path) -> None:
@@ -329,7 +352,7 @@ def test_watch_file_queues_one_hook_message(harnex: Harnex, tmp_path: Path) -> N
     # The 0.4.0 spelling: --watch PATH.
     info = harnex.start_demo("hooked", "--watch", "./notes.md", record=record)
     (entry,) = harnex.registry()
-    assert entry["watch"] == {"file": str(notes)}
+    assert entry["watch"] == {"file": str(notes), "file_shown": "./notes.md"}
     harnex.run("wait", "--id", "hooked", "--until", "prompt", "--timeout", "10", check=True)
     time.sleep(0.3)
     for i in range(10):
@@ -337,7 +360,7 @@ def test_watch_file_queues_one_hook_message(harnex: Harnex, tmp_path: Path) -> N
         time.sleep(0.1)
     wait_for(lambda: recorded(record), timeout=10, interval=0.1)
     time.sleep(1.5)
-    assert recorded(record) == [f"file-change-hook: read {notes}"]
+    assert recorded(record) == ["file-change-hook: read ./notes.md"]  # as given, like 0.4.0
     changes = [e for e in _events(info) if e["type"] == "file_change"]
     assert len(changes) == 1 and changes[0]["path"] == str(notes)
     assert "watch_stop" not in _types(info, "watch_stop")  # no babysitter without --watch
@@ -364,14 +387,15 @@ def test_status_idle_comes_from_the_transcript(harnex: Harnex) -> None:
     time.sleep(2.2)
     (row,) = harnex.json("status", "--json")
     mtime = Path(info["output_log_path"]).stat().st_mtime
-    assert row["log_mtime"] == pytest.approx(mtime, abs=0.01)
-    assert 2.0 <= row["log_idle_s"] < 30
+    # ISO-8601 to the second, as 0.4.0 reported it.
+    assert datetime.fromisoformat(row["log_mtime"]).timestamp() == int(mtime)
+    assert 2 <= row["log_idle_s"] < 30
     table = harnex.run("status", check=True).stdout.splitlines()
-    header, line = table[0].split(), table[1].split()
+    header, line = table[0].split(), table[2].split()
     assert line[header.index("IDLE")] in {"2s", "3s", "4s", "5s"}
     harnex.run("send", "--id", "idle", "--message", "wake up", check=True)
     (row,) = harnex.json("status", "--json")
-    assert row["log_idle_s"] < 2.0
+    assert row["log_idle_s"] < 2
 
 
 def test_watch_stop_on_exit_comes_before_exited(harnex: Harnex) -> None:

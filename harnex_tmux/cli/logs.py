@@ -16,7 +16,7 @@ from harnex_tmux.cli.options import target_options
     type=click.IntRange(min=0),
     default=200,
     show_default=True,
-    help="How many trailing lines to print (0: all).",
+    help="How many trailing lines to print (0: none, e.g. with --follow for new output only).",
 )
 @click.option(
     "--follow", "-f", is_flag=True, help="Keep printing new output until the session ends."

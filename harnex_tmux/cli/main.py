@@ -37,9 +37,11 @@ class GlobalOptions:
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+        return [*COMMANDS, *BUILTIN]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in BUILTIN:
+            return BUILTIN[cmd_name]
         module = COMMANDS.get(cmd_name)
         if module is None:
             return None
@@ -58,8 +60,14 @@ class LazyGroup(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="harnex")
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(
+    __version__, "--version", "-v", prog_name="harnex", message="%(prog)s %(version)s"
+)
 @click.option(
     "--socket",
     envvar="HARNEX_TMUX_SOCKET",
@@ -69,6 +77,35 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, socket: str | None) -> None:
     """Run AI coding agents in visible tmux windows and talk to them."""
     ctx.obj = GlobalOptions(socket=socket)
+    if ctx.invoked_subcommand is None:
+        # Bare `harnex` is a question, not a mistake: usage, exit 0 (as 0.4.0).
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+
+
+@click.command("help")
+@click.argument("topic", required=False, metavar="[COMMAND]")
+@click.pass_context
+def help_command(ctx: click.Context, topic: str | None) -> None:
+    """Show the help of harnex or of one command (like `harnex COMMAND --help`)."""
+    group = ctx.parent.command if ctx.parent is not None else None
+    assert isinstance(group, click.Group) and ctx.parent is not None
+    found = group.get_command(ctx.parent, topic) if topic else None
+    if found is None:
+        # As 0.4.0: an unknown topic shows the general usage.
+        click.echo(ctx.parent.get_help())
+        return
+    with click.Context(found, info_name=topic, parent=ctx.parent) as sub_ctx:
+        click.echo(found.get_help(sub_ctx))
+
+
+@click.command("version")
+def version_command() -> None:
+    """Print the version (same as --version)."""
+    click.echo(f"harnex {__version__}")
+
+
+BUILTIN: dict[str, click.Command] = {"help": help_command, "version": version_command}
 
 
 def main() -> None:

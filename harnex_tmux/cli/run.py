@@ -42,7 +42,14 @@ from harnex_tmux.cli.watch_options import watch_options
 @click.option(
     "--auto-accept", is_flag=True, help="Answer the agent's folder-trust dialog with yes (opt-in)."
 )
-@click.option("--inbox-ttl", type=click.FloatRange(min=1), default=120.0, show_default=True)
+@click.option(
+    "--inbox-ttl",
+    type=click.FloatRange(min=1),
+    envvar="HARNEX_INBOX_TTL",
+    default=120.0,
+    show_default=True,
+    help="Seconds an undelivered message waits (default from HARNEX_INBOX_TTL).",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),

@@ -60,9 +60,9 @@ def command(
     verbose: bool,
 ) -> None:
     """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
-    124 timed out."""
-    from harnex_tmux.errors import UsageError
-    from harnex_tmux.sending import SendRequest, send_message
+    124 timed out; one JSON object on stdout either way."""
+    from harnex_tmux.errors import HarnexError, UsageError
+    from harnex_tmux.sending import SendRequest, failure_report, send_message
 
     text = _message_text(message, words, submit_only)
     if not text and not submit_only:
@@ -91,18 +91,29 @@ def command(
     progress = (lambda line: click.echo(f"harnex: {line}", err=True)) if verbose else None
     if want_reply and no_wait:
         raise UsageError("--reply waits for the reply; it cannot be combined with --no-wait")
-    result = send_message(request, progress)
+    try:
+        result = send_message(request, progress)
+    except UsageError:
+        raise
+    except HarnexError as exc:
+        # Scripts parse stdout: a failure is a JSON object too, next to the stderr line.
+        print_json(failure_report(ident, exc))
+        click.echo(f"harnex: {exc}", err=True)
+        sys.exit(exc.exit_code)
     if want_reply and not as_json and result.exit_code == 0:
         click.echo(result.extra.get("reply") or "")
     else:
         print_json(result.to_dict())
     if result.exit_code:
+        click.echo(f"harnex: {result.error or result.status}", err=True)
         sys.exit(result.exit_code)
 
 
 def _message_text(message: str | None, words: tuple[str, ...], submit_only: bool) -> str:
     from harnex_tmux.errors import UsageError
 
+    if submit_only and (message is not None or words):
+        raise UsageError("--submit-only does not accept message text")
     if message is not None:
         if words:
             raise UsageError("give the message either with --message or as words, not both")

@@ -28,7 +28,12 @@ def command(
     from harnex_tmux.state import list_sessions, repo_root_for
 
     if ident is not None:
-        records = [find_session(ident, repo, cli_filter, any_repo=all_repos)]
+        # A missing id is an empty list, not an error: scripts test liveness with
+        # `harnex status --id X --json | jq length`, as with 0.4.0.
+        try:
+            records = [find_session(ident, repo, cli_filter, any_repo=all_repos)]
+        except SessionNotFound:
+            records = []
     else:
         records = list_sessions(None if all_repos else repo_root_for(repo), cli_filter)
     rows: list[dict[str, Any]] = [{} for _ in records]
@@ -45,10 +50,11 @@ def command(
         print_json(rows)
         return
     if not rows:
-        if ident is not None:
-            raise SessionNotFound(f"no session {ident!r}")
-        where = "any repo" if all_repos else repo_root_for(repo)
-        click.echo(f"no harnex sessions in {where}")
+        # 0.4.0's wording, which scripts may look for.
+        if all_repos:
+            click.echo("No active harnex sessions.")
+        else:
+            click.echo(f"No active harnex sessions for {repo_root_for(repo)}.")
         return
     click.echo(_table(rows))
 
@@ -64,28 +70,51 @@ def _age(started_at: str | None) -> str:
         return "-"
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+# 0.4.0's limits: a longer description keeps its start, a longer repo path its end.
+DESC_WIDTH = 30
+REPO_WIDTH = 20
+
+
+def _desc_cell(text: str) -> str:
+    if len(text) <= DESC_WIDTH:
+        return text or "-"
+    return text[: DESC_WIDTH - 3] + "..."
+
+
+def _repo_cell(path: str) -> str:
     home = os.path.expanduser("~")
+    if home not in ("", os.sep) and (path == home or path.startswith(home + os.sep)):
+        path = "~" + path[len(home) :]
+    if len(path) <= REPO_WIDTH:
+        return path or "-"
+    return ".." + path[-(REPO_WIDTH - 2) :]
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text or "-"
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """0.4.0's layout: header, a row of dashes, then one row per session; every empty cell
+    shows ``-``, columns two spaces apart."""
     header = ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE", "REPO", "DESC"]
-    lines = [header]
-    for row in rows:
-        repo = str(row.get("repo_root") or "")
-        if repo.startswith(home + os.sep):
-            repo = "~" + repo[len(home) :]
-        lines.append(
-            [
-                str(row.get("id")),
-                str(row.get("cli")),
-                str(row.get("pid") or "-"),
-                str(row.get("port")),
-                _age(row.get("started_at")),
-                human_seconds(row.get("log_idle_s")),
-                str(row.get("state")),
-                repo,
-                str(row.get("description") or ""),
-            ]
-        )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    body = [
+        [
+            _cell(row.get("id")),
+            _cell(row.get("cli")),
+            _cell(row.get("pid")),
+            _cell(row.get("port")),
+            _age(row.get("started_at")),
+            human_seconds(row.get("log_idle_s")),
+            _cell(row.get("state")),
+            _repo_cell(str(row.get("repo_root") or "")),
+            _desc_cell(str(row.get("description") or "")),
+        ]
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = [header, ["-" * width for width in widths], *body]
     return "\n".join(
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines
     )

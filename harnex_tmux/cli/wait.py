@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from harnex_tmux.cli.options import print_json, target_options
@@ -29,7 +31,8 @@ def command(
     until: str,
     timeout: float | None,
 ) -> None:
-    """Wait for a state; exit 1 if the session ends first, 124 on timeout."""
+    """Wait for a state; exit 1 if the session ends first, 124 on timeout. Waiting for the
+    exit (the default) exits with the agent's own exit code."""
     from harnex_tmux.control import wait_until
     from harnex_tmux.errors import SessionNotFound, UsageError
     from harnex_tmux.lookup import find_ended, find_session
@@ -55,7 +58,7 @@ def command(
         if until != "exit":
             raise
         print_json({"ok": True, "id": ended.exit.id, "state": "exited", "code": ended.exit.code})
-        return
+        sys.exit(_exit_status(ended.exit.code))
     if until == "task_complete":
         from harnex_tmux.control import wait_turn
 
@@ -72,10 +75,19 @@ def command(
         )
         return
     state = wait_until(record, until, timeout)
-    result = {"ok": True, "id": record.id, "state": state}
+    result: dict[str, object] = {"ok": True, "id": record.id, "state": state}
     if state == "exited":
         from harnex_tmux.control import exit_of
 
         ended_record = exit_of(record)
-        result["code"] = ended_record.code if ended_record else None
+        code = ended_record.code if ended_record else None
+        result["code"] = code
+        print_json(result)
+        # As 0.4.0: `harnex wait --id X && next-step` must not go on when the agent failed.
+        sys.exit(_exit_status(code))
     print_json(result)
+
+
+def _exit_status(code: int | None) -> int:
+    """The agent's exit code as ours; 1 when it is unknown."""
+    return code if code is not None and 0 <= code <= 255 else 1

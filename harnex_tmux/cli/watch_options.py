@@ -88,17 +88,10 @@ def build_watch(
     from harnex_tmux.errors import UsageError
     from harnex_tmux.watch_presets import DEFAULT_PRESET, get_preset
 
-    tuning = [
-        name
-        for name, value in (
-            ("--preset", preset_name),
-            ("--stall-after", stall_after),
-            ("--max-resumes", max_resumes),
-        )
-        if value is not None
-    ]
-    if tuning and not enabled:
-        raise UsageError(f"{', '.join(tuning)} need --watch (e.g. --watch --preset impl)")
+    # As in 0.4.0: --preset without --watch is a mistake, while --stall-after and
+    # --max-resumes without it are checked and then ignored.
+    if preset_name is not None and not enabled:
+        raise UsageError("--preset needs --watch (e.g. --watch --preset impl)")
     watch: dict[str, Any] = {}
     if enabled:
         preset = get_preset(preset_name or DEFAULT_PRESET)
@@ -108,12 +101,22 @@ def build_watch(
             max_resumes=max_resumes if max_resumes is not None else preset.max_resumes,
         )
     if watch_file is not None:
-        path = os.path.abspath(os.path.expanduser(watch_file))
-        if not os.path.isdir(os.path.dirname(path)):
-            raise UsageError(f"--watch-file {watch_file}: folder {os.path.dirname(path)} missing")
+        from harnex_tmux.state import repo_root_for
+
+        # As in 0.4.0: relative to the repo root, its folder created, and named to the agent
+        # as it was given.
+        base = repo_root_for(os.getcwd())
+        path = os.path.abspath(os.path.join(base, os.path.expanduser(watch_file)))
         if os.path.isdir(path):
             raise UsageError(f"--watch-file {watch_file} is a folder; name a file")
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"--watch-file {watch_file}: cannot create its folder: {exc}"
+            ) from None
         watch["file"] = path
+        watch["file_shown"] = watch_file
     return watch or None
 
 

@@ -77,7 +77,7 @@ def build_router(sidecar: Sidecar) -> Router:
         count = int(lines) if lines else None
         pane_id = sidecar.record.pane_id or ""
         text = trim_capture(sidecar.tmux.capture(pane_id, scrollback=count or 0), count)
-        return 200, snapshot(sidecar.record.id, pane_id, sidecar.readiness.state.value, text)
+        return 200, snapshot(sidecar.record.id, pane_id, sidecar.readiness.state.value, text, count)
 
     def send(request: Request, rest: list[str]) -> Response:
         body = request.json()
@@ -137,9 +137,15 @@ def build_router(sidecar: Sidecar) -> Router:
         if len(rest) != 1:
             raise ApiError(404, "use /messages/<id>")
         wait_s = min(_float(request.query, "wait", 0.0), MAX_WAIT_S)
-        message = (
-            sidecar.inbox.wait_finished(rest[0], wait_s) if wait_s else sidecar.inbox.get(rest[0])
-        )
+        until = request.query.get("until", "delivery")
+        if until not in ("delivery", "reply"):
+            raise ApiError(400, "until must be delivery or reply")
+        if not wait_s:
+            message = sidecar.inbox.get(rest[0])
+        elif until == "reply":
+            message = sidecar.inbox.wait_reply(rest[0], wait_s)
+        else:
+            message = sidecar.inbox.wait_finished(rest[0], wait_s)
         if message is None:
             raise ApiError(404, f"no message {rest[0]!r}")
         return 200, {"ok": True, **message.public()}
@@ -153,7 +159,12 @@ def build_router(sidecar: Sidecar) -> Router:
         dropped = sidecar.inbox.drop(rest[0] if rest else None)
         if rest and not dropped:
             raise ApiError(404, f"no pending message {rest[0]!r}")
-        return 200, {"ok": True, "dropped": [m.id for m in dropped]}
+        answer = {"ok": True, "dropped": [m.id for m in dropped]}
+        if rest:
+            answer["message"] = dropped[0].public()  # 0.4.0's field
+        else:
+            answer["cleared"] = len(dropped)  # 0.4.0's field: how many were dropped
+        return 200, answer
 
     def hook(request: Request, rest: list[str]) -> Response:
         body = request.json()

@@ -87,6 +87,7 @@ def child_env(spec: LaunchSpec, session_id: str, registry: Path) -> dict[str, st
             "HARNEX_SESSION_ID": session_id,
             "HARNEX_SESSION_CLI": spec.cli,
             "HARNEX_SESSION_REPO_ROOT": spec.repo_root,
+            **({"HARNEX_DESCRIPTION": spec.description} if spec.description else {}),
         }
     )
     env.pop("HARNEX_SPAWNER_PANE", None)
@@ -574,20 +575,15 @@ class Sidecar:
 
     # --- views for the API ------------------------------------------------------------------
 
-    def log_idle_s(self) -> float | None:
-        """Seconds since the transcript last grew (its mtime), as ``status`` reports it."""
-        try:
-            mtime = self.paths.output_log.stat().st_mtime
-        except OSError:
-            return None
-        return round(max(0.0, time.time() - mtime), 3)
-
     def status_payload(self) -> dict[str, Any]:
+        from harnex_tmux.transcript import log_activity
+
         with self._record_lock:
             data = self.record.to_dict()
         data.pop("token", None)
         data["state"] = self.readiness.state.value
-        data["log_idle_s"] = self.log_idle_s()
+        # The same types as `harnex status --json` (and 0.4.0): ISO-8601 text, whole seconds.
+        data["log_mtime"], data["log_idle_s"] = log_activity(self.paths.output_log)
         data["inbox"] = len(self.inbox)
         if self.exit_record is not None:
             data["exit"] = self.exit_record.to_dict()

@@ -183,13 +183,13 @@ def send_resume(sidecar: Sidecar) -> bool:
     return sidecar.deliverer.deliver(message)
 
 
-def queue_file_hook(sidecar: Sidecar, path: Path) -> None:
+def queue_file_hook(sidecar: Sidecar, path: Path, shown: str | None = None) -> None:
     """Queue the hook message like a normal send: it waits while the agent is busy.
 
     A hook for the same file that is still waiting is not queued twice: the agent reads the
     file once and sees every change.
     """
-    text = HOOK_TEMPLATE.format(path=path)
+    text = HOOK_TEMPLATE.format(path=shown or path)
     waiting = next((m for m in sidecar.inbox.pending() if m.text == text), None)
     if waiting is None:
         try:
@@ -221,9 +221,10 @@ def start_watch(sidecar: Sidecar) -> SessionWatch | None:
         )
     file_hook = None
     if watch.get("file"):
+        shown = str(watch.get("file_shown") or watch["file"])
         file_hook = FileHook(
             Path(str(watch["file"])),
-            lambda path: queue_file_hook(sidecar, path),
+            lambda path: queue_file_hook(sidecar, path, shown),
             log=sidecar.log,
         )
     if babysitter is None and file_hook is None:
