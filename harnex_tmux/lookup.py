@@ -9,6 +9,7 @@ from harnex_tmux.state import (
     ExitRecord,
     SessionPaths,
     SessionRecord,
+    cli_key,
     id_key,
     list_sessions,
     normalize_id,
@@ -42,7 +43,7 @@ def find_session(
     data = read_json(SessionPaths.for_session(repo_root, ident).registry)
     if data is not None:
         record = SessionRecord.from_dict(data)
-        if cli is None or cli in (record.cli, record.adapter):
+        if cli is None or cli_key(cli) in (cli_key(record.cli), cli_key(record.adapter)):
             return record
     if any_repo:
         matches = [r for r in list_sessions(None, cli) if id_key(r.id) == id_key(ident)]

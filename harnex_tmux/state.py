@@ -22,7 +22,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,8 +143,15 @@ _NOUNS = [
 ]
 
 
-def random_id() -> str:
-    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}"
+def random_id(taken: Collection[str] = ()) -> str:
+    """A two-word id not in ``taken`` (the ids in use in the repo)."""
+    free = [f"{a}-{n}" for a in _ADJECTIVES for n in _NOUNS if f"{a}-{n}" not in taken]
+    return secrets.choice(free) if free else f"session-{secrets.token_hex(4)}"
+
+
+def cli_key(name: str | None) -> str:
+    """An agent name as filters compare it (``Claude`` and ``claude`` are one)."""
+    return re.sub(r"[^a-z0-9]+", "-", (name or "").strip().lower()).strip("-")
 
 
 def repo_root_for(path: str | os.PathLike[str] | None = None) -> str:
@@ -203,6 +210,7 @@ class SessionPaths:
         return self.root / "sidecar" / f"{self.key}.log"
 
     def create_dirs(self) -> None:
+        ensure_dir(self.root)  # itself private too, not only what is inside it
         for sub in SUBDIRS:
             ensure_dir(self.root / sub)
 
@@ -311,7 +319,7 @@ def list_sessions(
     for _, record in iter_registry(root):
         if repo_root is not None and record.repo_root != repo_root:
             continue
-        if cli is not None and cli not in (record.cli, record.adapter):
+        if cli is not None and cli_key(cli) not in (cli_key(record.cli), cli_key(record.adapter)):
             continue
         records.append(record)
     return records

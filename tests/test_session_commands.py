@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import stat
 import time
 from datetime import datetime
 from pathlib import Path
@@ -294,3 +295,26 @@ def test_recipes_list_and_show(harnex: Harnex) -> None:
     missing = harnex.run("recipes", "show", "no-such-recipe")
     assert missing.returncode == 1 and "no recipe matching" in missing.stderr
     assert harnex.run("recipes", "show").returncode == 1
+
+
+def test_cli_filter_ignores_case(harnex: Harnex) -> None:
+    harnex.start_demo("cased")
+    cli = harnex.registry()[0]["cli"]
+    assert [r["id"] for r in harnex.json("status", "--json", "--cli", cli.upper())] == ["cased"]
+    assert harnex.json("status", "--json", "--cli", "nope") == []
+
+
+def test_random_id_avoids_ids_in_use() -> None:
+    from harnex_tmux.state import _ADJECTIVES, _NOUNS, random_id
+
+    every = [f"{a}-{n}" for a in _ADJECTIVES for n in _NOUNS]
+    assert random_id(every[1:]) == every[0]  # the one left
+    assert random_id(every).startswith("session-")  # all taken: still a fresh id
+
+
+def test_state_root_itself_is_private(tmp_path: Path) -> None:
+    from harnex_tmux.state import SessionPaths
+
+    root = tmp_path / "fresh-state"
+    SessionPaths(root, "k").create_dirs()
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700

@@ -200,3 +200,8 @@ def test_config_dir_variables_move_the_global_targets(tmp_path: Path) -> None:
     assert [c.action for c in changes] == ["installed"]
     link = targets.codex / "harnex-dispatch"
     assert link.resolve() == (targets.claude / "harnex-dispatch").resolve()
+
+
+def test_bare_skills_shows_its_usage(home: Path) -> None:
+    result = harnex("skills", home=home)
+    assert result.returncode == 0 and "install" in result.stdout and "uninstall" in result.stdout

@@ -92,7 +92,10 @@ def command(
 
     choice = choose_server(socket_option(ctx))
     cwd = os.getcwd()
-    ident = ident if ident is not None else random_id()
+    if ident is None:
+        from harnex_tmux.state import list_sessions
+
+        ident = random_id({r.id for r in list_sessions(repo_root_for(cwd))})
     if window_name is not None:
         detach = True  # 0.4.0 scripts start with --tmux and go on to send
     if context:

@@ -15,13 +15,16 @@ _NAMES_HELP = (
 )
 
 
-@click.group()
-def command() -> None:
+@click.group(invoke_without_command=True)
+@click.pass_context
+def command(ctx: click.Context) -> None:
     """Install or remove the harnex skills for Claude Code and Codex.
 
     Global: ~/.claude/skills/<name>/ with a link at ~/.codex/skills/<name>. With --local:
     the same under this repository's .claude/skills/ and .codex/skills/.
     """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())  # a question, not a mistake (as 0.4.0)
 
 
 def _targets(local: bool) -> Targets:
