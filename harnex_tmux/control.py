@@ -13,7 +13,7 @@ from typing import Any
 
 from harnex_tmux.client import SidecarClient
 from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut
-from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive
+from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive, read_json
 
 SIDECAR_DOWN = "sidecar-down"
 UNRESPONSIVE = "unresponsive"
@@ -58,6 +58,19 @@ def live_status(record: SessionRecord, timeout: float = 1.0) -> dict[str, Any]:
 
 def exit_of(record: SessionRecord) -> ExitRecord | None:
     return ExitRecord.load(SessionPaths.for_session(record.repo_root, record.id).exit_record)
+
+
+def wait_exit_or_escalation(record: SessionRecord, check_s: float = 2.0) -> ExitRecord | None:
+    """Block until the agent has ended (its exit record), or until the session's watch gave
+    up after its last nudge (None; the agent keeps running). The sidecar notes an
+    escalation in the registry record, looked at between waits of ``check_s``."""
+    while True:
+        try:
+            return wait_exit(record, timeout=check_s)
+        except TimedOut:
+            data = read_json(SessionPaths.for_session(record.repo_root, record.id).registry)
+            if data is not None and data.get("watch_escalated"):
+                return None
 
 
 def wait_exit(record: SessionRecord, timeout: float | None = None) -> ExitRecord:

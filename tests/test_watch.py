@@ -421,3 +421,27 @@ def test_babysitter_does_not_spin(harnex: Harnex) -> None:
     before = cpu()
     time.sleep(2)
     assert cpu() - before < 0.3
+
+
+def test_foreground_watch_exits_2_when_it_gives_up(harnex: Harnex) -> None:
+    """As 0.4.0's watch mode: a foreground ``run --watch`` returns 2 on escalation, so a
+    script can call for help, and the agent keeps running."""
+    result = harnex.run(
+        "run",
+        "--id",
+        "fg",
+        "--watch",
+        "--stall-after",
+        "1s",
+        "--max-resumes",
+        "0",
+        PYTHON,
+        "--",
+        "-m",
+        "harnex_tmux.demo_agent",
+        timeout=30,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "watch gave up" in result.stderr
+    (entry,) = harnex.json("status", "--id", "fg", "--json")
+    assert entry["watch_escalated"] is True and entry["state"] != "exited"

@@ -13,6 +13,9 @@ from harnex_tmux.cli.options import print_json, socket_option
 from harnex_tmux.cli.run_args import RunArguments
 from harnex_tmux.cli.watch_options import watch_options
 
+# A foreground `run --watch` whose babysitter gave up (0.4.0's code for it).
+EXIT_ESCALATED = 2
+
 
 @click.command(cls=RunArguments, context_settings={"allow_interspersed_args": True})
 @click.argument("agent", metavar="CLI")
@@ -85,7 +88,7 @@ def command(
     attach to its window (detach with the tmux prefix + d).
     """
     from harnex_tmux.adapters import adapter_name_for
-    from harnex_tmux.control import wait_exit
+    from harnex_tmux.control import wait_exit, wait_exit_or_escalation
     from harnex_tmux.launch import LaunchSpec, start_session
     from harnex_tmux.state import random_id, repo_root_for
     from harnex_tmux.tmux import choose_server
@@ -145,5 +148,18 @@ def command(
             f"(session {record.tmux_session}); waiting for it to exit",
             err=True,
         )
-        ended = wait_exit(record)
+        if watch and watch.get("preset"):
+            maybe_ended = wait_exit_or_escalation(record)
+            if maybe_ended is None:
+                # As 0.4.0's watch mode: exit 2 when the babysitter gives up, so a script
+                # can call for help; the agent keeps running.
+                click.echo(
+                    f"harnex: watch gave up on {record.id!r} after its last resume; the agent "
+                    f"keeps running (harnex pane --id {record.id}, harnex stop --id {record.id})",
+                    err=True,
+                )
+                ctx.exit(EXIT_ESCALATED)
+            ended = maybe_ended
+        else:
+            ended = wait_exit(record)
     ctx.exit(ended.code if ended.code is not None else 1)
