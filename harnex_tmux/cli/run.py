@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from harnex_tmux.cli.options import print_json, socket_option
 from harnex_tmux.cli.run_args import RunArguments
 from harnex_tmux.cli.watch_options import watch_options
+
+if TYPE_CHECKING:
+    from harnex_tmux.state import SessionRecord
+    from harnex_tmux.tmux import ServerChoice
 
 # A foreground `run --watch` whose babysitter gave up (0.4.0's code for it).
 EXIT_ESCALATED = 2
@@ -88,7 +92,6 @@ def command(
     attach to its window (detach with the tmux prefix + d).
     """
     from harnex_tmux.adapters import adapter_name_for
-    from harnex_tmux.control import wait_exit, wait_exit_or_escalation
     from harnex_tmux.launch import LaunchSpec, start_session
     from harnex_tmux.state import random_id, repo_root_for
     from harnex_tmux.tmux import choose_server
@@ -124,42 +127,42 @@ def command(
         watch=watch,
     )
     started = start_session(spec, timeout=timeout)
-    record = started.record
     if detach:
         print_json(started.summary())
         return
+    ctx.exit(_stay_with(started.record, choice, watching=bool(watch and watch.get("preset"))))
+
+
+def _stay_with(record: SessionRecord, choice: ServerChoice, watching: bool) -> int:
+    """A foreground run: attach a person at a terminal to the window, or wait for the agent.
+    Returns the exit code: the agent's, 0 after a tmux detach, 2 when the watch gave up."""
+    from harnex_tmux.control import exit_of, wait_exit, wait_exit_or_escalation
+    from harnex_tmux.tmux import Tmux
+
     if choice.caller_pane is None and sys.stdin.isatty() and sys.stdout.isatty():
-        from harnex_tmux.tmux import Tmux
-
         subprocess.call(Tmux(choice.socket_path).attach_command(record.window_id or ""))
-        from harnex_tmux.control import exit_of
-
         ended = exit_of(record)
         if ended is None:
-            click.echo(
-                f"harnex: detached; {record.id!r} keeps running "
-                f"(harnex status --id {record.id}, harnex stop --id {record.id})",
-                err=True,
-            )
-            return
+            _still_running(record, "detached", "status")
+            return 0
     else:
         click.echo(
             f"harnex: {record.id!r} running in tmux window {record.window_id} "
             f"(session {record.tmux_session}); waiting for it to exit",
             err=True,
         )
-        if watch and watch.get("preset"):
-            maybe_ended = wait_exit_or_escalation(record)
-            if maybe_ended is None:
-                # As 0.4.0's watch mode: exit 2 when the babysitter gives up, so a script
-                # can call for help; the agent keeps running.
-                click.echo(
-                    f"harnex: watch gave up on {record.id!r} after its last resume; the agent "
-                    f"keeps running (harnex pane --id {record.id}, harnex stop --id {record.id})",
-                    err=True,
-                )
-                ctx.exit(EXIT_ESCALATED)
-            ended = maybe_ended
-        else:
-            ended = wait_exit(record)
-    ctx.exit(ended.code if ended.code is not None else 1)
+        ended = wait_exit_or_escalation(record) if watching else wait_exit(record)
+        if ended is None:
+            # As 0.4.0's watch mode: exit 2 when the babysitter gives up, so a script can
+            # call for help.
+            _still_running(record, "watch gave up after its last resume", "pane")
+            return EXIT_ESCALATED
+    return ended.code if ended.code is not None else 1
+
+
+def _still_running(record: SessionRecord, why: str, look: str) -> None:
+    click.echo(
+        f"harnex: {why}; {record.id!r} keeps running "
+        f"(harnex {look} --id {record.id}, harnex stop --id {record.id})",
+        err=True,
+    )

@@ -315,17 +315,28 @@ class MockModelServer:
 
     def wait_for_tool_results(self, count: int, timeout: float = 30.0) -> list[str]:
         """Block until at least ``count`` tool results came back; return them all."""
+        return self._wait_for_texts(
+            lambda: [r.tool_output for r in self.requests if r.tool_output is not None],
+            count,
+            "tool result(s)",
+            timeout,
+        )
+
+    def _wait_for_texts(
+        self, collect: Callable[[], list[str]], count: int, what: str, timeout: float
+    ) -> list[str]:
+        """Block until ``collect()`` (called under the lock) has ``count`` items; return it."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                outputs = [r.tool_output for r in self.requests if r.tool_output is not None]
-                if len(outputs) >= count:
-                    return outputs
+                found = collect()
+                if len(found) >= count:
+                    return found
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(
-                        f"{self.name}: expected {count} tool result(s) within {timeout}s, got "
-                        f"{len(outputs)}: {outputs!r}"
+                        f"{self.name}: expected {count} {what} within {timeout}s, got "
+                        f"{len(found)}: {found!r}"
                     )
                 self._changed.wait(left)
 
@@ -339,19 +350,12 @@ class MockModelServer:
 
     def wait_for_user_turns(self, count: int, timeout: float = 30.0) -> list[str]:
         """Block until at least ``count`` user turns were recorded; return them all."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                turns = [r.user_text or "" for r in self.requests if r.is_user_turn]
-                if len(turns) >= count:
-                    return turns
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        f"{self.name}: expected {count} user turn(s) within {timeout}s, got "
-                        f"{len(turns)}: {turns!r}"
-                    )
-                self._changed.wait(left)
+        return self._wait_for_texts(
+            lambda: [r.user_text or "" for r in self.requests if r.is_user_turn],
+            count,
+            "user turn(s)",
+            timeout,
+        )
 
     def wait_for_replies(self, count: int, timeout: float = 30.0) -> None:
         """Block until at least ``count`` user-turn replies were written in full."""

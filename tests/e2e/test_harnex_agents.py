@@ -95,6 +95,17 @@ def codex(
     yield from _harness(launch, tmp_path)
 
 
+def harness_and_mock(
+    which: str, request: pytest.FixtureRequest
+) -> tuple[Harness, MockAnthropic | MockOpenAI]:
+    """The harness fixture for ``which`` CLI and the mock model server it talks to."""
+    h: Harness = request.getfixturevalue(which)
+    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
+        "mock_anthropic" if which == "claude" else "mock_openai"
+    )
+    return h, mock
+
+
 def _start(h: Harness, ident: str, *flags: str) -> dict[str, Any]:
     argv = h.launch.argv
     args = ["run", "--id", ident, "--detach", "--timeout", "20", *flags, argv[0]]
@@ -170,8 +181,7 @@ def test_codex_walk_through(codex: Harness, mock_openai: MockOpenAI) -> None:
 
 @pytest.mark.parametrize("which", ["claude", "codex"])
 def test_auto_accept_context_and_outside_kill(which: str, request: pytest.FixtureRequest) -> None:
-    h: Harness = request.getfixturevalue(which)
-    mock = request.getfixturevalue("mock_anthropic" if which == "claude" else "mock_openai")
+    h, mock = harness_and_mock(which, request)
     info = _start(h, "ctx", "--auto-accept", "--context", "hello from --context")
     turns = mock.wait_for_user_turns(1, timeout=60)
     assert turns == ["[harnex session id=ctx] hello from --context"]

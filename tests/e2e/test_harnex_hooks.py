@@ -18,8 +18,7 @@ import pytest
 from harnex_tmux.client import SidecarClient
 
 from .mock_anthropic import MockAnthropic
-from .mock_openai import MockOpenAI
-from .test_harnex_agents import Harness, _start, claude, codex  # noqa: F401 - fixtures
+from .test_harnex_agents import Harness, _start, claude, codex, harness_and_mock  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.e2e
 
@@ -58,10 +57,7 @@ def _ready(h: Harness, ident: str) -> dict[str, Any]:
 def test_reply_turn_complete_and_proven_delivery(
     which: str, request: pytest.FixtureRequest
 ) -> None:
-    h: Harness = request.getfixturevalue(which)
-    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
-        "mock_anthropic" if which == "claude" else "mock_openai"
-    )
+    h, mock = harness_and_mock(which, request)
     _ready(h, "hk")
     text = "Please answer with a reply\nsecond line ünï 🚀"
     out = h.json("send", "--id", "hk", "--message", text, "--reply", "--json", "--timeout", "60")
@@ -103,10 +99,7 @@ def test_reply_turn_complete_and_proven_delivery(
 @pytest.mark.parametrize("which", ["claude", "claude-command-hooks", "codex"])
 def test_sidecar_killed_mid_session(which: str, request: pytest.FixtureRequest) -> None:
     cli = which.split("-")[0]
-    h: Harness = request.getfixturevalue(cli)
-    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
-        "mock_anthropic" if cli == "claude" else "mock_openai"
-    )
+    h, mock = harness_and_mock(cli, request)
     if which == "claude-command-hooks":
         h.env["HARNEX_CLAUDE_HOOKS"] = "command"
     info = _ready(h, "sk")

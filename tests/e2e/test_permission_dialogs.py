@@ -19,7 +19,7 @@ import pytest
 from ._mock_http import ToolCall
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import Harness, claude, codex  # noqa: F401 - fixtures
+from .test_harnex_agents import Harness, claude, codex, harness_and_mock  # noqa: F401 - fixtures
 from .test_harnex_hooks import _client, _ready
 
 pytestmark = pytest.mark.e2e
@@ -81,10 +81,7 @@ def _wait_sidecar_log(h: Harness, ident: str, pattern: str, timeout: float) -> r
 def test_permission_dialog_is_seen_guarded_and_answered(
     which: str, request: pytest.FixtureRequest
 ) -> None:
-    h: Harness = request.getfixturevalue(which)
-    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
-        "mock_anthropic" if which == "claude" else "mock_openai"
-    )
+    h, mock = harness_and_mock(which, request)
     ident = "perm"
     written = Path(h.launch.cwd, "perm.txt")
     _ready(h, ident)
