@@ -109,3 +109,25 @@ def test_message_long_poll_until_reply_waits_for_the_turn(harnex: Harnex) -> Non
     assert answer.status == 200 and answer.body["completed_at"] is None
     assert time.monotonic() - started >= 0.9
     assert client.request("GET", f"{path}?wait=1&until=nonsense").status == 400
+
+
+def test_claude_http_hooks_move_the_state(harnex: Harnex) -> None:
+    """A prompt report means busy, a permission notification a confirmation dialog (Claude
+    sends it only after the dialog waited 6 s, so in real use the screen usually leads)."""
+    info = harnex.start_demo("states")
+    harnex.run("wait", "--id", "states", "--until", "prompt", "--timeout", "10", check=True)
+    client = _client(harnex, "states")
+    prompt = {"hook_event_name": "UserPromptSubmit", "session_id": "s", "prompt": "go"}
+    assert client.request("POST", "/hook/claude", prompt).status == 200
+    notice = {
+        "hook_event_name": "Notification",
+        "session_id": "s",
+        "message": "Claude needs your permission",
+        "notification_type": "permission_prompt",
+    }
+    assert client.request("POST", "/hook/claude", notice).status == 200
+    # Read from the events log: the demo agent's own screen takes over again later.
+    lines = Path(info["events_log_path"]).read_text().splitlines()
+    moves = [(e["from"], e["to"]) for e in map(json.loads, lines) if e["type"] == "state"]
+    busy = moves.index(("prompt", "busy"))
+    assert any(to == "confirmation" for _, to in moves[busy + 1 :]), moves
