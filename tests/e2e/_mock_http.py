@@ -24,12 +24,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
 log = logging.getLogger("harnex.e2e.mock")
 
 ReplyFn = Callable[[str], str]
+T = TypeVar("T")
 """Maps the user's typed text to the assistant's reply text."""
 
 
@@ -315,16 +316,16 @@ class MockModelServer:
 
     def wait_for_tool_results(self, count: int, timeout: float = 30.0) -> list[str]:
         """Block until at least ``count`` tool results came back; return them all."""
-        return self._wait_for_texts(
+        return self._wait_for(
             lambda: [r.tool_output for r in self.requests if r.tool_output is not None],
             count,
             "tool result(s)",
             timeout,
         )
 
-    def _wait_for_texts(
-        self, collect: Callable[[], list[str]], count: int, what: str, timeout: float
-    ) -> list[str]:
+    def _wait_for(
+        self, collect: Callable[[], list[T]], count: int, what: str, timeout: float
+    ) -> list[T]:
         """Block until ``collect()`` (called under the lock) has ``count`` items; return it."""
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -350,7 +351,7 @@ class MockModelServer:
 
     def wait_for_user_turns(self, count: int, timeout: float = 30.0) -> list[str]:
         """Block until at least ``count`` user turns were recorded; return them all."""
-        return self._wait_for_texts(
+        return self._wait_for(
             lambda: [r.user_text or "" for r in self.requests if r.is_user_turn],
             count,
             "user turn(s)",
@@ -359,16 +360,7 @@ class MockModelServer:
 
     def wait_for_replies(self, count: int, timeout: float = 30.0) -> None:
         """Block until at least ``count`` user-turn replies were written in full."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while len(self.reply_finished_at) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError(
-                        f"{self.name}: expected {count} finished replies within {timeout}s, "
-                        f"got {len(self.reply_finished_at)}"
-                    )
-                self._changed.wait(left)
+        self._wait_for(lambda: list(self.reply_finished_at), count, "finished replies", timeout)
 
     def release(self) -> None:
         """End the hold of every reply currently waiting out ``delay_s``."""
