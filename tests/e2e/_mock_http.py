@@ -425,6 +425,25 @@ class MockModelServer:
         """Answer one request; record it (``self._record``) and return the HTTP status."""
         raise NotImplementedError
 
+    def begin_answer(
+        self,
+        rec: RecordedRequest,
+        body: dict[str, Any],
+        tool_output: str | None,
+        user_text: str | None,
+    ) -> tuple[ToolCall | None, str]:
+        """Record one model call (its API's parts already extracted) and decide the answer:
+        the armed tool call, or the reply text. A call that offers tools and carries no tool
+        result is a user's turn; without tools it is one of the CLI's side calls."""
+        rec.tool_output = tool_output
+        rec.is_user_turn = bool(body.get("tools")) and tool_output is None
+        rec.user_text = user_text
+        self._record(rec)
+        call = self.take_tool_call(rec)
+        text = "" if call else self.pick_reply(rec)
+        rec.reply_text = None if call else text
+        return call, text
+
     def take_tool_call(self, rec: RecordedRequest) -> ToolCall | None:
         """The pending ``tool_call_next`` if ``rec`` is a user turn (clearing it), else None.
 

@@ -133,13 +133,9 @@ class MockOpenAI(MockModelServer):
 
     def _responses(self, handler: _Handler, rec: RecordedRequest) -> int:
         body = rec.body if isinstance(rec.body, dict) else {}
-        rec.tool_output = extract_tool_output(body)
-        rec.is_user_turn = bool(body.get("tools")) and rec.tool_output is None
-        rec.user_text = extract_user_text(body)
-        self._record(rec)
-        call = self.take_tool_call(rec)
-        text = "" if call else self.pick_reply(rec)
-        rec.reply_text = None if call else text
+        call, text = self.begin_answer(
+            rec, body, extract_tool_output(body), extract_user_text(body)
+        )
         model = str(body.get("model") or self.model)
         n = next(_ids)
         resp_id = f"resp_mock{n:06d}{uuid.uuid4().hex[:8]}"
