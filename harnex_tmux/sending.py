@@ -187,22 +187,16 @@ def _follow(
 ) -> SendResult:
     """After the sidecar took the message: wait for its delivery, then what was asked for."""
     while request.wait and status == "queued":
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        polled = _poll_message(client, str(message_id), deadline, "delivery")
+        if polled is None:
             return SendResult(
                 target_id,
                 "timeout",
                 message_id,
                 f"not delivered within {request.timeout:g}s (still queued)",
             )
-        slice_s = min(remaining, 30.0)
-        poll = client.request(
-            "GET", f"/messages/{message_id}?wait={slice_s:.3f}", timeout=slice_s + 10
-        )
-        if poll.status != 200:
-            raise SendFailed.from_answer(poll, message_id)
-        status = str(poll.body.get("status"))
-        body = poll.body
+        body = polled
+        status = str(body.get("status"))
         say(f"{message_id} {status}")
     if status not in ("delivered", "queued"):
         return SendResult(target_id, status, message_id, str(body.get("error") or status))
@@ -225,18 +219,11 @@ def _wait_reply(
 ) -> SendResult:
     """Wait for the turn this message started to finish; the result carries the reply."""
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        body = _poll_message(client, message_id, deadline, "reply")
+        if body is None:
             return SendResult(
                 target_id, "timeout", message_id, f"delivered, but no reply within {timeout:g}s"
             )
-        slice_s = min(remaining, 30.0)
-        answer = client.request(
-            "GET", f"/messages/{message_id}?wait={slice_s:.3f}&until=reply", timeout=slice_s + 10
-        )
-        body = answer.body
-        if answer.status != 200:
-            raise SendFailed.from_answer(answer, message_id)
         extra = {k: body.get(k) for k in ("delivered_at", "completed_at", "reply")}
         if body.get("status") not in ("queued", "delivered"):
             # Failed after delivery: the agent reported a damaged copy of the text.
@@ -245,6 +232,23 @@ def _wait_reply(
             )
         if body.get("completed_at"):
             return SendResult(target_id, "delivered", message_id, extra=extra)
+
+
+def _poll_message(
+    client: SidecarClient, message_id: str, deadline: float, until: str
+) -> dict[str, Any] | None:
+    """One long-poll of the message's record until its delivery or its reply (at most 30 s
+    of the time left); None once the deadline has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return None
+    slice_s = min(remaining, 30.0)
+    answer = client.request(
+        "GET", f"/messages/{message_id}?wait={slice_s:.3f}&until={until}", timeout=slice_s + 10
+    )
+    if answer.status != 200:
+        raise SendFailed.from_answer(answer, message_id)
+    return answer.body
 
 
 def _wait_for_idle(client: SidecarClient, deadline: float) -> tuple[str, str | None]:
