@@ -139,6 +139,7 @@ class Tmux:
         self.socket_path = socket_path
         self.server = libtmux.Server(socket_path=socket_path)
         self._bin: str | None = None
+        self._last_stderr: list[str] = []
 
     @property
     def binary(self) -> str:
@@ -155,6 +156,7 @@ class Tmux:
             result = self.server.cmd(*args)
         except libtmux_exc.TmuxCommandNotFound as exc:
             raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer") from exc
+        self._last_stderr = list(result.stderr)
         if result.returncode != 0:
             detail = "; ".join(result.stderr) or f"exit {result.returncode}"
             raise HarnexError(f"tmux {args[0]} failed: {detail}")
@@ -210,6 +212,7 @@ class Tmux:
         background so the caller keeps its focus. ``env`` reaches the pane through
         ``env_file`` (written private here, removed by the pane).
         """
+        self.ensure_socket_dir()
         write_env_file(env_file, env)
         argv = [
             "/bin/sh",
@@ -241,10 +244,28 @@ class Tmux:
             env_file.unlink(missing_ok=True)
             raise
 
-    @staticmethod
-    def _placement(out: list[str]) -> PanePlacement:
-        session_id, session_name, window_id, pane_id, pane_pid = out[0].split("\t")
+    def _placement(self, out: list[str]) -> PanePlacement:
+        # tmux can fail (e.g. it could not create its socket) yet exit 0 with nothing printed.
+        fields = out[0].split("\t") if out else []
+        if len(fields) != 5 or not fields[4].isdecimal():
+            detail = "; ".join(self._last_stderr) or f"unexpected answer {out!r}"
+            raise HarnexError(f"tmux could not open a window on {self.socket_path}: {detail}")
+        session_id, session_name, window_id, pane_id, pane_pid = fields
         return PanePlacement(session_id, session_name, window_id, pane_id, int(pane_pid))
+
+    def ensure_socket_dir(self) -> None:
+        """Create the socket's folder as tmux does for ``-L``, which it skips for ``-S``.
+
+        On a machine where tmux never ran, ``tmux-UID`` does not exist yet; tmux refuses a
+        folder that others can enter, hence 0700.
+        """
+        folder = Path(self.socket_path).parent
+        if folder.is_dir():
+            return
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HarnexError(f"cannot create the tmux socket folder {folder}: {exc}") from exc
 
     def prepare_pane(self, pane_id: str, output_log: Path, key: str) -> None:
         """Keep the pane after exit, tag it, and stream its output into the transcript."""
