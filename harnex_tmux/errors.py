@@ -1,7 +1,7 @@
 """Errors that carry the exit code the CLI reports for them.
 
 Exit codes are part of the interface scripts rely on: 0 ok, 1 error, 2 usage error,
-124 timed out.
+3 a message typed but not confirmed (do not resend it blindly), 124 timed out.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_UNCONFIRMED = 3
 EXIT_TIMEOUT = 124
 
 

@@ -7,6 +7,14 @@ import re
 MAX_MESSAGE_BYTES = 256 * 1024
 RELAY_PREFIX = "[harnex relay "
 
+# Whole escape sequences first, so no "[31m" is left behind when the ESC goes: CSI,
+# OSC/DCS/SOS/PM/APC strings up to their terminator, then two-byte ESC sequences. C1 code
+# points (U+0080-U+009F) go one by one below: as text they are too rare to guess lengths.
+_SEQUENCES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]P^_X][^\x07\x1b]*(?:\x07|\x1b\\)"
+    r"|\x1b[ -/]*[0-~]"
+)
 # ESC and every other C0 control except tab and newline, DEL, and the C1 range: typed into a
 # terminal these could move the cursor, retitle windows, or drive tmux itself.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
@@ -31,9 +39,9 @@ def check_size(text: str) -> int:
 
 
 def sanitize(text: str) -> str:
-    """Line endings made ``\\n``, then terminal controls removed."""
+    """Line endings made ``\\n``, then escape sequences and other terminal controls removed."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _UNSAFE.sub("", text)
+    return _UNSAFE.sub("", _SEQUENCES.sub("", text))
 
 
 def relay_header(sender_cli: str, sender_id: str, at: str) -> str:

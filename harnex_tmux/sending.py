@@ -13,6 +13,7 @@ from harnex_tmux.errors import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_TIMEOUT,
+    EXIT_UNCONFIRMED,
     HarnexError,
     SidecarUnreachable,
     UsageError,
@@ -98,6 +99,8 @@ class SendResult:
             return self.exit_override
         if self.status in ("delivered", "queued"):
             return EXIT_OK
+        if self.status == "unconfirmed":
+            return EXIT_UNCONFIRMED
         return EXIT_TIMEOUT if self.status == "timeout" else EXIT_ERROR
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,9 +162,10 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
         timeout=first_wait + 10,
     )
     body = answer.body
-    if body.get("message_id") and body.get("status") == "failed":
-        # Typed (forced) and not confirmed: a result to report, not a transport error.
-        return SendResult(target_id, "failed", str(body["message_id"]), str(body.get("error")))
+    if body.get("message_id") and body.get("status") in ("failed", "expired", "unconfirmed"):
+        # The sidecar decided about the message: a result to report, not a transport error.
+        status = str(body["status"])
+        return SendResult(target_id, status, str(body["message_id"]), str(body.get("error")))
     if answer.status not in (200, 202):
         raise SendFailed.from_answer(answer)
     message_id = body.get("message_id")

@@ -73,7 +73,8 @@ def test_100_kib_message_arrives_byte_exact(harnex: Harnex, agent: Path) -> None
 def test_control_characters_are_stripped(harnex: Harnex, agent: Path) -> None:
     nasty = "safe\x1b[2J\x1b]0;pwned\x07 text\x00\x08\x7f\u0085\u009b end\tok"
     harnex.json("send", "--id", "agent", input=nasty)  # argv cannot carry NUL; stdin can
-    assert recorded(agent) == ["safe[2J]0;pwned text end\tok"]
+    # Whole escape sequences go, not just their ESC (which used to leave "[2J" behind).
+    assert recorded(agent) == ["safe text end\tok"]
 
 
 def test_concurrent_senders_fifo_exactly_once(harnex: Harnex, tmp_path: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+import re
+from typing import TYPE_CHECKING, Any
 
 from harnex_tmux.adapters.base import State
 from harnex_tmux.messages import MessageError, check_size, sanitize
-from harnex_tmux.sidecar.inbox import DELIVERED, QUEUED, InboxFull, Message
+from harnex_tmux.sidecar.inbox import DELIVERED, QUEUED, UNCONFIRMED, InboxFull, Message
 from harnex_tmux.sidecar.server import ApiError, Request, Response, Router
 
 if TYPE_CHECKING:
@@ -17,17 +19,40 @@ MAX_WAIT_S = 30.0
 WAITABLE = {s.value for s in State} | {"exit", "task_complete"}
 
 
-def _float(query: dict[str, str], name: str, default: float) -> float:
+# Query numbers are plain ASCII decimals of sane length: ``float()`` would also take "nan",
+# "inf", "1e999" and non-ASCII digits, and a NaN timeout never expires.
+_SECONDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,9})?")
+_COUNT = re.compile(r"[0-9]{1,9}")
+
+
+def _seconds(query: dict[str, str], name: str, default: float) -> float:
     raw = query.get(name)
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"{name} must be a number") from exc
+    if not _SECONDS.fullmatch(raw):
+        raise ApiError(400, f"{name} must be a non-negative number of seconds")
+    return float(raw)
+
+
+def _count(query: dict[str, str], name: str) -> int | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    if not _COUNT.fullmatch(raw):
+        raise ApiError(400, f"{name} must be a whole number")
+    return int(raw)
+
+
+def _body_seconds(body: dict[str, Any], name: str) -> float:
+    """A JSON number of seconds, capped at :data:`MAX_WAIT_S` without ever overflowing."""
+    value = body.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ApiError(400, f"{name} must be a non-negative number of seconds")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ApiError(400, f"{name} must be a finite number of seconds")
     if value < 0:
-        raise ApiError(400, f"{name} must not be negative")
-    return value
+        raise ApiError(400, f"{name} must be a non-negative number of seconds")
+    return MAX_WAIT_S if value >= MAX_WAIT_S else float(value)
 
 
 def build_router(sidecar: Sidecar) -> Router:
@@ -45,12 +70,10 @@ def build_router(sidecar: Sidecar) -> Router:
         until = request.query.get("until", "prompt")
         if until not in WAITABLE:
             raise ApiError(400, f"cannot wait until {until!r}; one of {sorted(WAITABLE)}")
-        timeout = min(_float(request.query, "timeout", MAX_WAIT_S), MAX_WAIT_S)
+        timeout = min(_seconds(request.query, "timeout", MAX_WAIT_S), MAX_WAIT_S)
         if until == "task_complete":
-            after = request.query.get("after")
-            if after is not None and not after.isdigit():
-                raise ApiError(400, "after must be a turn number")
-            seen = int(after) if after is not None else sidecar.turns.turn_count
+            after = _count(request.query, "after")
+            seen = after if after is not None else sidecar.turns.turn_count
             turn = sidecar.turns.wait_turn(seen, timeout)
             if turn is None:
                 state = sidecar.readiness.state.value
@@ -71,10 +94,9 @@ def build_router(sidecar: Sidecar) -> Router:
     def pane(request: Request, rest: list[str]) -> Response:
         from harnex_tmux.panes import snapshot, trim_capture
 
-        lines = request.query.get("lines")
-        if lines is not None and (not lines.isdigit() or int(lines) < 1):
+        count = _count(request.query, "lines")
+        if count is not None and count < 1:
             raise ApiError(400, "lines must be a positive integer")
-        count = int(lines) if lines else None
         pane_id = sidecar.record.pane_id or ""
         text = trim_capture(sidecar.tmux.capture(pane_id, scrollback=count or 0), count)
         return 200, snapshot(sidecar.record.id, pane_id, sidecar.readiness.state.value, text, count)
@@ -95,9 +117,7 @@ def build_router(sidecar: Sidecar) -> Router:
             if not isinstance(value, bool):
                 raise ApiError(400, f"{name} must be true or false")
             flags[name] = value
-        wait_s = body.get("wait", 0)
-        if not isinstance(wait_s, int | float) or isinstance(wait_s, bool) or wait_s < 0:
-            raise ApiError(400, "wait must be a non-negative number of seconds")
+        wait_s = _body_seconds(body, "wait")
         try:
             check_size(text)
         except MessageError as exc:
@@ -130,13 +150,13 @@ def build_router(sidecar: Sidecar) -> Router:
         except InboxFull as exc:
             raise ApiError(503, str(exc)) from exc
         if wait_s:
-            sidecar.inbox.wait_finished(message.id, min(float(wait_s), MAX_WAIT_S))
+            sidecar.inbox.wait_finished(message.id, wait_s)
         return _send_answer(message)
 
     def message_status(request: Request, rest: list[str]) -> Response:
         if len(rest) != 1:
             raise ApiError(404, "use /messages/<id>")
-        wait_s = min(_float(request.query, "wait", 0.0), MAX_WAIT_S)
+        wait_s = min(_seconds(request.query, "wait", 0.0), MAX_WAIT_S)
         until = request.query.get("until", "delivery")
         if until not in ("delivery", "reply"):
             raise ApiError(400, "until must be delivery or reply")
@@ -207,4 +227,8 @@ def _send_answer(message: Message) -> Response:
         return 200, {**data, "delivered": True, "delivered_at": message.delivered_at}
     if message.status == QUEUED:
         return 202, {**data, "queued": True}
-    return 500, {**data, "error": message.error or message.status}
+    if message.status == UNCONFIRMED:
+        # Typed and submitted: the agent may have it. Accepted, not proven.
+        return 202, {**data, "error": message.error or message.status}
+    # Dropped, expired or refused: a decision about the message, not a server error.
+    return 409, {**data, "error": message.error or message.status}

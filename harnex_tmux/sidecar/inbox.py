@@ -26,6 +26,9 @@ QUEUED = "queued"
 DELIVERED = "delivered"
 FAILED = "failed"
 EXPIRED = "expired"
+# Typed and submitted, but harnex saw no sign that the agent took it, nor that it was lost:
+# the agent may have it, so it must not be sent again blindly.
+UNCONFIRMED = "unconfirmed"
 
 
 class InboxFull(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import socket
 import sys
 import traceback
@@ -20,6 +21,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 # Large enough for a 256 KiB message even when every character is JSON-escaped.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# An oversized body is read and thrown away up to this size, so its sender gets the 413
+# instead of a reset connection; past it the connection is simply closed.
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
+
+
+def _no_constants(name: str) -> Any:
+    raise ApiError(400, f"malformed JSON: {name} is not a number here")
 
 
 class ApiError(Exception):
@@ -40,11 +49,15 @@ class Request:
         if not self.body.strip():
             return {}
         try:
-            data = json.loads(self.body)
+            data = json.loads(self.body, parse_constant=_no_constants)
         except UnicodeDecodeError as exc:
             raise ApiError(400, "request body is not valid UTF-8") from exc
         except json.JSONDecodeError as exc:
             raise ApiError(400, f"malformed JSON: {exc.msg} at position {exc.pos}") from exc
+        except RecursionError as exc:
+            raise ApiError(400, "malformed JSON: nested too deeply") from exc
+        except ValueError as exc:  # e.g. an integer longer than Python converts
+            raise ApiError(400, f"malformed JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise ApiError(400, "request body must be a JSON object")
         return data
@@ -112,14 +125,24 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _read_body(self) -> bytes:
-        raw = self.headers.get("Content-Length") or "0"
-        try:
-            length = int(raw)
-        except ValueError as exc:
-            raise ApiError(400, "bad Content-Length") from exc
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not _CONTENT_LENGTH.fullmatch(raw):
+            self.close_connection = True
+            raise ApiError(400, "bad Content-Length")
+        length = int(raw)
         if length > MAX_BODY_BYTES:
+            self._discard(length)
             raise ApiError(413, f"request body over {MAX_BODY_BYTES} bytes")
         return self.rfile.read(length) if length > 0 else b""
+
+    def _discard(self, length: int) -> None:
+        if length > DRAIN_LIMIT_BYTES:
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                return
+            length -= len(chunk)
 
     def _dispatch(self, method: str) -> None:
         url = urlsplit(self.path)
