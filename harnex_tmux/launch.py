@@ -48,6 +48,8 @@ class LaunchSpec:
     context: str | None = None
     auto_accept: bool = False
     watch: dict[str, Any] | None = None
+    # For the generic adapter: what the program's prompt line looks like.
+    prompt_regex: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -111,7 +113,7 @@ def start_session(spec: LaunchSpec, timeout: float = 5.0) -> StartedSession:
         raise HarnexError(f"agent command not found: {name}")
     from harnex_tmux.adapters import adapter_for
 
-    adapter_for(spec.adapter).preflight(spec.command, {**os.environ, **spec.env})
+    adapter_for(spec.adapter, spec.prompt_regex).preflight(spec.command, {**os.environ, **spec.env})
     paths = SessionPaths.for_session(spec.repo_root, spec.id)
     paths.create_dirs()
     check_not_running(paths, spec.id, spec.repo_root)

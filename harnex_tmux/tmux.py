@@ -123,6 +123,12 @@ class PanePlacement:
 
 
 @dataclass(frozen=True)
+class CursorLine:
+    row: int  # counted from the top of the pane's history
+    text: str
+
+
+@dataclass(frozen=True)
 class PaneStatus:
     pane_id: str
     window_id: str
@@ -311,6 +317,20 @@ class Tmux:
         elif scrollback > 0:
             args += ["-S", str(-scrollback)]
         return "\n".join(self._run(*args))
+
+    def cursor_line(self, pane_id: str) -> CursorLine | None:
+        """The line the cursor is on, where a plain terminal program shows its input, and
+        its place in the whole history (a submit moves it on, even when a new prompt
+        looks just like the old one)."""
+        out = self._try("display-message", "-p", "-t", pane_id, "#{history_size} #{cursor_y}")
+        fields = out[0].split() if out else []
+        if len(fields) != 2 or not all(f.isdecimal() for f in fields):
+            return None
+        row = fields[1]
+        lines = self._try("capture-pane", "-p", "-t", pane_id, "-S", row, "-E", row)
+        if lines is None:
+            return None
+        return CursorLine(int(fields[0]) + int(row), lines[0].rstrip() if lines else "")
 
     # --- typing ---------------------------------------------------------------------------
 

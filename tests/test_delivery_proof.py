@@ -32,11 +32,14 @@ class FakeTmux:
     """Records what would be typed; pressing Enter makes the 'agent' report a prompt."""
 
     report: Any = None
+    on_type: Any = None
     typed: list[str] = field(default_factory=list)
     keys: list[tuple[str, ...]] = field(default_factory=list)
 
     def type_text(self, pane: str, text: str) -> None:
         self.typed.append(text)
+        if self.on_type is not None:
+            self.on_type(text)
 
     def send_keys(self, pane: str, *keys: str) -> None:
         self.keys.append(keys)
@@ -101,11 +104,52 @@ def test_different_report_fails_with_both_texts(tmp_path: Path) -> None:
     assert "different prompt" in (public["error"] or "")
 
 
-def test_no_report_presses_submit_twice_then_fails(tmp_path: Path) -> None:
+def test_no_report_and_nothing_to_see_is_unconfirmed_after_one_press(tmp_path: Path) -> None:
+    """No report and a screen that shows nothing either way: the agent may have it, so
+    submit is not pressed again and the message is not called failed."""
     message, sidecar = _deliver(tmp_path, "hello", None)
-    assert message.status == "failed"
+    assert message.status == "unconfirmed"
+    assert sidecar.tmux.keys == [("Enter",)]
+    assert "did not report" in (message.error or "")
+
+
+def _deliver_into_box(tmp_path: Path, clears_on: int | None) -> tuple[Message, FakeSidecar]:
+    """The typed text shows in the input box; the box empties on press ``clears_on``."""
+    sidecar = FakeSidecar(tmp_path)
+    sidecar.tmux.on_type = lambda text: setattr(sidecar, "screen", IDLE.replace("❯", "❯ " + text))
+
+    def press() -> None:
+        if clears_on is not None and len(sidecar.tmux.keys) >= clears_on:
+            sidecar.screen = IDLE
+            sidecar.output.tick()
+
+    sidecar.tmux.report = press
+    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
+    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
+    message = inbox.add(Message(text="hello there"))
+    deliverer.deliver(message)
+    return message, sidecar
+
+
+def test_no_report_but_the_box_emptied_is_delivered_unproven(tmp_path: Path) -> None:
+    message, sidecar = _deliver_into_box(tmp_path, clears_on=1)
+    assert message.status == "delivered" and message.proven is False
+    assert sidecar.tmux.keys == [("Enter",)]
+
+
+def test_text_left_in_the_box_gets_one_more_press(tmp_path: Path) -> None:
+    message, sidecar = _deliver_into_box(tmp_path, clears_on=2)
+    assert message.status == "delivered"
     assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
     assert any("pressing submit again" in line for line in sidecar.lines)
+
+
+def test_text_still_in_the_box_after_two_presses_fails(tmp_path: Path) -> None:
+    """Known not submitted (the text sits in the box): failed, with a reason that says so."""
+    message, sidecar = _deliver_into_box(tmp_path, clears_on=None)
+    assert message.status == "failed"
+    assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
+    assert "still in the agent's input line" in (message.error or "")
 
 
 def _submit_only_at_trust_dialog(tmp_path: Path, ignored: int) -> tuple[Message, FakeSidecar]:

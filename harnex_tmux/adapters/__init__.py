@@ -40,7 +40,11 @@ def adapter_name_for(command: str, forced: str | None = None) -> str:
     return base if base in _ADAPTERS else "generic"
 
 
-def adapter_for(name: str) -> Adapter:
+def adapter_for(name: str, prompt_regex: str | None = None) -> Adapter:
+    """A fresh adapter; ``prompt_regex`` (what a generic program's prompt looks like) is for
+    the generic adapter only, the others know their CLI's screen."""
+    if name == "generic":
+        return GenericAdapter(prompt_regex=prompt_regex)
     try:
         return _ADAPTERS[name]()
     except KeyError:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from harnex_tmux.foreground import TerminalUse
+
 
 class State(StrEnum):
     PROMPT = "prompt"
@@ -30,12 +32,15 @@ class Observation:
 
     ``output_seen`` tells whether the agent has printed anything yet, and ``age`` is how long
     the sidecar has been watching: a program that is still starting is quiet, not ready.
+    ``terminal`` is what the kernel says the foreground processes do with the terminal, for
+    adapters that ask for it (``reads_terminal``).
     """
 
     screen: str | None
     quiet_for: float
     output_seen: bool = True
     age: float = float("inf")
+    terminal: TerminalUse = TerminalUse.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,11 @@ class Adapter:
 
     name = "base"
     reads_screen = False
+    # Whether detect() wants the kernel's view of the terminal (see harnex_tmux.foreground).
+    reads_terminal = False
+    # Whether a first prompt counts only once the screen has held still (CLIs that draw
+    # their prompt for a moment before deciding to show a first-launch dialog over it).
+    first_prompt_settles = False
     submit_keys: tuple[str, ...] = ("Enter",)
     trust_accept_keys: tuple[str, ...] = ()
     # Pause between typed text landing and the submit key (some CLIs debounce pastes).

@@ -35,6 +35,7 @@ class Dialog:
 
 class ScreenAdapter(Adapter):
     reads_screen = True
+    first_prompt_settles = True
     prompt_glyph = "❯"
     idle_markers: tuple[str, ...] = ("? for shortcuts",)
     busy_markers: tuple[str, ...] = ("esc to interrupt",)

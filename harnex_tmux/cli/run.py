@@ -47,6 +47,10 @@ EXIT_ESCALATED = 2
 @click.option("--cli", "forced_adapter", help="Adapter to use instead of guessing from CLI.")
 @click.option("--context", help="First message, delivered once the agent is ready.")
 @click.option(
+    "--prompt-regex",
+    help="For other programs: a regex the last screen line matches when they wait for input.",
+)
+@click.option(
     "--auto-accept", is_flag=True, help="Answer the agent's folder-trust dialog with yes (opt-in)."
 )
 @click.option(
@@ -79,6 +83,7 @@ def command(
     port: int | None,
     forced_adapter: str | None,
     context: str | None,
+    prompt_regex: str | None,
     auto_accept: bool,
     inbox_ttl: float,
     timeout: float,
@@ -92,6 +97,7 @@ def command(
     attach to its window (detach with the tmux prefix + d).
     """
     from harnex_tmux.adapters import adapter_name_for
+    from harnex_tmux.adapters.generic import compile_prompt_regex
     from harnex_tmux.launch import LaunchSpec, start_session
     from harnex_tmux.state import random_id, repo_root_for
     from harnex_tmux.tmux import choose_server
@@ -102,6 +108,8 @@ def command(
         from harnex_tmux.state import list_sessions
 
         ident = random_id({r.id for r in list_sessions(repo_root_for(cwd))})
+    if prompt_regex:
+        compile_prompt_regex(prompt_regex)  # a usage error now, not a sidecar that dies
     if window_name is not None:
         detach = True  # 0.4.0 scripts start with --tmux and go on to send
     if context:
@@ -125,6 +133,7 @@ def command(
         context=context or None,
         auto_accept=auto_accept,
         watch=watch,
+        prompt_regex=prompt_regex or None,
     )
     started = start_session(spec, timeout=timeout)
     if detach:

@@ -7,6 +7,7 @@ loop, which alone decides the readiness state and finishes the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -19,6 +20,7 @@ from typing import Any
 
 from harnex_tmux.adapters import Adapter, HookTarget, Observation, State, adapter_for
 from harnex_tmux.events import EventLog, preview, start_new_log
+from harnex_tmux.foreground import TerminalUse, terminal_use
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
@@ -182,7 +184,7 @@ class Sidecar:
     @classmethod
     def launch(cls, spec: LaunchSpec) -> Sidecar:
         """Create the pane and the API for a new session, then start the agent."""
-        adapter = adapter_for(spec.adapter)
+        adapter = adapter_for(spec.adapter, spec.prompt_regex)
         paths = SessionPaths.for_session(spec.repo_root, spec.id)
         paths.create_dirs()
         paths.exit_record.unlink(missing_ok=True)
@@ -235,6 +237,8 @@ class Sidecar:
             )
             record.extra["inbox_ttl"] = spec.inbox_ttl
             record.extra["auto_accept"] = spec.auto_accept
+            if spec.prompt_regex:
+                record.extra["prompt_regex"] = spec.prompt_regex
             if hooks is not None:
                 record.extra["hook_port"] = record.port
             sidecar = cls(record, adapter, paths, tmux)
@@ -269,7 +273,7 @@ class Sidecar:
             raise RuntimeError(f"session {record.id!r} still has a live sidecar")
         paths = SessionPaths.for_session(record.repo_root, record.id)
         tmux = Tmux(record.tmux_socket or "")
-        adapter = adapter_for(record.adapter or "generic")
+        adapter = adapter_for(record.adapter or "generic", record.extra.get("prompt_regex"))
         try:
             listener = bind_listener(record.host, record.port)
         except OSError:
@@ -343,17 +347,32 @@ class Sidecar:
         except Exception:
             return None
 
+    def _output_seen(self) -> bool:
+        """Whether the agent printed anything yet. Output from before the watcher started
+        watching sends no event, so the transcript's size is asked too, until it grew."""
+        if self._output_before or self.output.count > 0:
+            return True
+        with contextlib.suppress(OSError):
+            self._output_before = self.paths.output_log.stat().st_size > 0
+        return self._output_before
+
+    def terminal_use(self) -> TerminalUse:
+        if not self.adapter.reads_terminal:
+            return TerminalUse.UNKNOWN
+        return terminal_use(self.record.pane_pid)
+
     def _evaluate(self) -> None:
         quiet = self.output.quiet_for
         screen = self.capture_screen() if self.adapter.reads_screen else None
         observation = Observation(
             screen=screen,
             quiet_for=quiet,
-            output_seen=self._output_before or self.output.count > 0,
+            output_seen=self._output_seen(),
             age=time.monotonic() - self._watch_started,
+            terminal=self.terminal_use(),
         )
         state = self.adapter.detect(observation)
-        if state == State.PROMPT and not self._ready_once and self.adapter.reads_screen:
+        if state == State.PROMPT and not self._ready_once and self.adapter.first_prompt_settles:
             # Both CLIs draw their prompt for a moment before deciding to show a first-launch
             # dialog over it: the first prompt counts once the screen has held still.
             if quiet < STARTUP_SETTLE_S:

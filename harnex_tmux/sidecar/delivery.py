@@ -10,13 +10,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from harnex_tmux.adapters.base import Observation, State
 from harnex_tmux.events import preview
-from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, Inbox, Message
+from harnex_tmux.foreground import TerminalUse
+from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, UNCONFIRMED, Inbox, Message
 from harnex_tmux.sidecar.turns import garbled_text, same_text
 from harnex_tmux.state import utc_now
+from harnex_tmux.tmux import CursorLine
 
 if TYPE_CHECKING:
     from harnex_tmux.sidecar.app import Sidecar
@@ -27,14 +31,41 @@ LANDED_QUIET_S = 0.03
 LANDED_BASE_S = 0.075
 LANDED_PER_KIB_S = 0.01
 LANDED_MAX_S = 3.0
-# How long to wait for the agent to react to the submit key before pressing it again.
+# How long the typed text must sit unsubmitted in the input line before submit is pressed
+# again, and how much longer a submit may take to show before it counts as unconfirmed.
 SUBMIT_CONFIRM_S = 1.0
+SUBMIT_PATIENCE_S = 2.0
+SUBMIT_POLL_S = 0.05
+# Typed text nobody echoed, into a program that is not reading: how long to wait for it.
+READ_WAIT_MAX_S = 30.0
+TERMINAL_POLL_S = 0.02
+# How much of the end of the typed text must show in the input line to count as "still there".
+TYPED_TAIL_CHARS = 24
+NO_SIGN = "no sign that the agent took the submit key, and none that it was lost"
+STILL_TYPED = "the text is still in the agent's input line after pressing submit twice"
 # How long the agent's hook gets to report the prompt after the submit key.
 HOOK_CONFIRM_S = 3.0
 MISMATCH = "the agent reported a different prompt than the text typed"
 # How often a dialog is looked at while waiting for it to go (a dialog may not print as it
 # closes: the next screen can be drawn over it without much output).
 DIALOG_POLL_S = 0.05
+
+
+class Submit(Enum):
+    TOOK = "took"
+    LOST = "lost"
+    UNSURE = "unsure"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How typing one message ended: delivered, failed or unconfirmed, and why."""
+
+    status: str
+    error: str | None = None
+
+
+DONE = Outcome(DELIVERED)
 
 
 class Deliverer:
@@ -99,33 +130,36 @@ class Deliverer:
                 del self._typed_order[next(iter(self._typed_order))]
             reports_before = self.sidecar.turns.prompt_count
             try:
-                error = self._type(message)
+                outcome = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
-                error = f"typing failed: {exc}"
-            if error is not None:
+                # Some of the text may have gone in before tmux failed.
+                outcome = Outcome(UNCONFIRMED, f"typing failed: {exc}")
+            if outcome.status != DELIVERED:
                 self._forget_turn(message)
-            if error is None:
+            if outcome.status == DELIVERED:
                 self._finish(message, DELIVERED)
                 if self._reportable(message) and not message.proven:
                     self._note_report(message, reports_before)
                 return True
-            self._finish(message, FAILED, error)
+            self._finish(message, outcome.status, outcome.error)
             return False
 
-    def _type(self, message: Message) -> str | None:
+    def _type(self, message: Message) -> Outcome:
         tmux, pane = self.sidecar.tmux, self.sidecar.record.pane_id or ""
         clock = self.sidecar.output
-        submit_keys = self.sidecar.adapter.submit_keys
         dialog = self._dialog_showing() if message.text and not message.enter_only else None
         if not message.enter_only and message.text:
+            before_typing = clock.count
             tmux.type_text(pane, message.text)
             kib = len(message.text.encode()) / 1024
             clock.wait_quiet(
                 LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
             )
             time.sleep(self.sidecar.adapter.settle_s)
+            if clock.count == before_typing:
+                self._wait_until_reading(clock.count)
         if not (message.submit or message.enter_only):
-            return None
+            return DONE
         if dialog is not None:
             return self._submit_into_dialog(message, dialog)
         if message.enter_only and (dialog := self._dialog_showing()) is not None:
@@ -134,13 +168,29 @@ class Deliverer:
             return self._submit_proven(message)
         for attempt in range(2):
             seen = clock.count
-            before = self._input_line()
-            tmux.send_keys(pane, *submit_keys)
-            if self._reacted(seen, before):
-                return None
+            before = self._input_probe()
+            self._press_submit()
+            verdict = self._await_submit(seen, before, message.text)
+            if verdict == Submit.TOOK:
+                return DONE
+            if verdict == Submit.UNSURE:
+                return Outcome(UNCONFIRMED, NO_SIGN)
             if attempt == 0:
-                self.sidecar.log(f"{message.id}: no reaction to submit, pressing it again")
-        return "the agent did not react to the submit key (pressed twice)"
+                self.sidecar.log(
+                    f"{message.id}: the text is still in the input line, submitting again"
+                )
+        return Outcome(FAILED, STILL_TYPED)
+
+    def _wait_until_reading(self, count: int) -> None:
+        """Typed text that nothing echoed, into a program the kernel says is not reading:
+        wait until it reads (or prints) before pressing submit."""
+        host = self.sidecar
+        if not host.adapter.reads_terminal:
+            return
+        deadline = time.monotonic() + READ_WAIT_MAX_S
+        while host.terminal_use() == TerminalUse.WORKING and time.monotonic() < deadline:
+            if host.output.wait_after(count, TERMINAL_POLL_S):
+                return
 
     def _dialog_showing(self) -> State | None:
         adapter = self.sidecar.adapter
@@ -152,19 +202,22 @@ class Deliverer:
         state = adapter.detect(Observation(screen=screen, quiet_for=0.0))
         return state if state.is_dialog else None
 
-    def _submit_into_dialog(self, message: Message, dialog: State) -> str | None:
+    def _submit_into_dialog(self, message: Message, dialog: State) -> Outcome:
         """A forced message typed while a dialog shows: the dialog reacts to the submit key,
         so only the agent's own report of the prompt can confirm the text arrived."""
         if self.sidecar.adapter.proves_submit:
             received = self._submit_for_report()
             if received is not None and same_text(message.text, received):
                 message.proven = True
-                return None
+                return DONE
         else:
             self._press_submit()
-        return f"a dialog was showing ({dialog.value}); the text was not confirmed as a prompt"
+        return Outcome(
+            UNCONFIRMED,
+            f"a dialog was showing ({dialog.value}); the text was not confirmed as a prompt",
+        )
 
-    def _answer_dialog(self, dialog: State) -> str | None:
+    def _answer_dialog(self, dialog: State) -> Outcome:
         """``--submit-only`` at a dialog: the key counts once the dialog has gone. A dialog
         drawn a moment ago may not take keys yet (seen with Codex's folder-trust dialog),
         so a key it ignored is pressed once more."""
@@ -173,26 +226,36 @@ class Deliverer:
             deadline = time.monotonic() + SUBMIT_CONFIRM_S
             while time.monotonic() < deadline:
                 if self._dialog_showing() != dialog:
-                    return None
+                    return DONE
                 time.sleep(DIALOG_POLL_S)
             if attempt == 0:
                 self.sidecar.log(f"the {dialog.value} dialog stayed; pressing submit again")
-        return f"the {dialog.value} dialog did not react to the submit key (pressed twice)"
+        return Outcome(
+            FAILED, f"the {dialog.value} dialog did not react to the submit key (pressed twice)"
+        )
 
-    def _submit_proven(self, message: Message) -> str | None:
-        """Submit, then wait for the agent's own report of the prompt it accepted."""
+    def _submit_proven(self, message: Message) -> Outcome:
+        """Submit, then wait for the agent's own report of the prompt it accepted. Without
+        one, the screen decides: submitted (delivered, proven if the report comes late),
+        still in the input box (pressed once more), or unknown (unconfirmed)."""
         for attempt in range(2):
+            seen = self.sidecar.output.count
+            before = self._input_probe()
             received = self._submit_for_report()
-            if received is None:
-                if attempt == 0:
-                    self.sidecar.log(f"{message.id}: no prompt report, pressing submit again")
-                continue
-            if same_text(message.text, received):
-                message.proven = True
-                return None
-            message.received = received
-            return MISMATCH
-        return "the agent did not report accepting the prompt (submit pressed twice)"
+            if received is not None:
+                if same_text(message.text, received):
+                    message.proven = True
+                    return DONE
+                message.received = received
+                return Outcome(FAILED, MISMATCH)
+            verdict = self._await_submit(seen, before, message.text, patience=0.0)
+            if verdict == Submit.TOOK:
+                return DONE
+            if verdict == Submit.UNSURE:
+                return Outcome(UNCONFIRMED, "the agent did not report accepting the prompt")
+            if attempt == 0:
+                self.sidecar.log(f"{message.id}: no prompt report, pressing submit again")
+        return Outcome(FAILED, STILL_TYPED)
 
     def _press_submit(self) -> None:
         self.sidecar.tmux.send_keys(
@@ -305,32 +368,81 @@ class Deliverer:
         self.inbox.changed()
         return message
 
-    def _input_line(self) -> str | None:
-        adapter = self.sidecar.adapter
+    def _input_probe(self) -> str | CursorLine | None:
+        """What the agent's input line shows: its input box for screen adapters, the line
+        under the cursor for programs read through the kernel; None when neither is known."""
+        host = self.sidecar
+        adapter = host.adapter
+        if adapter.reads_terminal:
+            return host.tmux.cursor_line(host.record.pane_id or "")
         if not adapter.reads_screen:
             return None
-        screen = self.sidecar.capture_screen()
+        screen = host.capture_screen()
         return adapter.input_line(screen) if screen is not None else None
 
-    def _reacted(self, seen: int, before: str | None) -> bool:
-        """Did the submit land? With a visible input box: the agent went busy or the box no
-        longer holds what we typed. Otherwise: the agent printed anything at all."""
-        clock = self.sidecar.output
-        if not before:
-            return clock.wait_after(seen, SUBMIT_CONFIRM_S)
-        adapter = self.sidecar.adapter
-        deadline = time.monotonic() + SUBMIT_CONFIRM_S
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not clock.wait_after(seen, remaining):
-                return False
-            seen = clock.count
-            screen = self.sidecar.capture_screen()
+    def _await_submit(
+        self,
+        seen: int,
+        before: str | CursorLine | None,
+        typed: str,
+        patience: float | None = None,
+    ) -> Submit:
+        """Did the submit take? TOOK when the agent went busy or its input line changed;
+        LOST when, after a while, the typed text still sits in the input line of an agent
+        reading input (only then is pressing again safe); UNSURE otherwise.
+
+        Adapters that show nothing to compare fall back to "any output means it took".
+        """
+        host = self.sidecar
+        clock = host.output
+        started = time.monotonic()
+        lost_at = started + SUBMIT_CONFIRM_S
+        give_up = lost_at + (SUBMIT_PATIENCE_S if patience is None else patience)
+        watch_terminal = host.adapter.reads_terminal
+        while True:
+            now = time.monotonic()
+            if now >= give_up and now >= lost_at:
+                break
+            if watch_terminal and host.terminal_use() == TerminalUse.WORKING:
+                return Submit.TOOK
+            if clock.wait_after(seen, min(SUBMIT_POLL_S, max(0.0, give_up - now))):
+                seen = clock.count
+                if self._took(before):
+                    return Submit.TOOK
+            if time.monotonic() >= lost_at and self._still_typed(before, typed):
+                return Submit.LOST
+        return Submit.UNSURE
+
+    def _took(self, before: str | CursorLine | None) -> bool:
+        host = self.sidecar
+        if not before and not host.adapter.reads_terminal:
+            return True  # nothing to compare: output after the key is all there is
+        if host.adapter.reads_screen and not host.adapter.reads_terminal:
+            screen = host.capture_screen()
             if screen is None:
-                continue
-            state = adapter.detect(Observation(screen=screen, quiet_for=0.0))
-            if state == State.BUSY or adapter.input_line(screen) != before:
+                return False
+            if host.adapter.detect(Observation(screen=screen, quiet_for=0.0)) == State.BUSY:
                 return True
-        return False
+            return host.adapter.input_line(screen) != before
+        return self._input_probe() != before
+
+    def _still_typed(self, before: str | CursorLine | None, typed: str) -> bool:
+        """The input line unchanged since the key, still showing what was typed (for a
+        program read through the kernel: and that program reading its input)."""
+        if not before or self._input_probe() != before:
+            return False
+        host = self.sidecar
+        if not host.adapter.reads_terminal:
+            return not host.adapter.reads_screen or self._screen_not_busy()
+        shown = before.text if isinstance(before, CursorLine) else before
+        tail = typed.strip().splitlines()[-1].strip()[-TYPED_TAIL_CHARS:] if typed.strip() else ""
+        return bool(tail) and tail in shown and host.terminal_use() != TerminalUse.WORKING
+
+    def _screen_not_busy(self) -> bool:
+        screen = self.sidecar.capture_screen()
+        if screen is None:
+            return False
+        return self.sidecar.adapter.detect(Observation(screen=screen, quiet_for=0.0)) != State.BUSY
 
     def _finish(self, message: Message, status: str, error: str | None = None) -> None:
         self.inbox.finish(message, status, error)
