@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +175,28 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+@dataclass
+class Figures:
+    """Numbers a reliability test measured, for scripts/reliability.py to report.
+
+    Written as JSON lines to ``$RELIABILITY_FIGURES_FILE`` when set; otherwise kept only for
+    the test itself (the asserts are what decide pass or fail).
+    """
+
+    test: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, name: str, value: Any, unit: str = "") -> None:
+        self.values[name] = value
+        out = os.environ.get("RELIABILITY_FIGURES_FILE")
+        if out:
+            line = {"test": self.test, "name": name, "value": value, "unit": unit}
+            with open(out, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(line) + "\n")
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figures:
+    return Figures(request.node.nodeid)

@@ -198,7 +198,8 @@ class Sidecar:
         token = secrets.token_hex(16)
         env = child_env(spec, session_id, paths.registry)
         hooks = hook_target(spec.host, listener.getsockname()[1])
-        if hooks is not None:
+        if hooks is not None and adapter.has_hooks:
+            # Only an agent whose own hooks post to the API needs the token.
             env[hooks.token_env] = token
         placement = tmux.create_agent_window(
             command=adapter.launch_argv(spec.command, hooks, env),

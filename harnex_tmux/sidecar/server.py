@@ -104,6 +104,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: ApiServer
     protocol_version = "HTTP/1.1"
     server_version = "harnex-sidecar"
+    # A client that stops sending mid-request must not hold a thread forever.
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -116,6 +118,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (PUT, HEAD, or a made-up one) gets the router's 405/404 in JSON,
+        # not http.server's "501 Unsupported method".
+        if name.startswith("do_"):
+            return lambda: self._dispatch(name[3:])
+        raise AttributeError(name)
 
     def _authorized(self) -> bool:
         header = self.headers.get("Authorization", "")
