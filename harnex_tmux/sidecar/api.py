@@ -1,18 +1,45 @@
-"""The sidecar's HTTP endpoints, as thin handlers over the :class:`Sidecar`."""
+"""The sidecar's HTTP endpoints, as thin handlers over the session they serve."""
 
 from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from harnex_tmux.adapters.base import State
 from harnex_tmux.messages import MessageError, check_size, sanitize
-from harnex_tmux.sidecar.inbox import DELIVERED, QUEUED, UNCONFIRMED, InboxFull, Message
+from harnex_tmux.sidecar.delivery import Deliverer
+from harnex_tmux.sidecar.inbox import (
+    DELIVERED,
+    QUEUED,
+    UNCONFIRMED,
+    Inbox,
+    InboxFull,
+    Message,
+)
+from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.server import ApiError, Request, Response, Router
+from harnex_tmux.sidecar.turns import Turns
+from harnex_tmux.state import SessionRecord
+from harnex_tmux.tmux import Tmux
 
-if TYPE_CHECKING:
-    from harnex_tmux.sidecar.app import Sidecar
+
+class ApiHost(Protocol):
+    """What the endpoints need of the session: its record and state, the inbox and the
+    deliverer, the turns for replies, the pane to capture, and the few actions the API can
+    ask for."""
+
+    record: SessionRecord
+    readiness: Readiness
+    inbox: Inbox
+    deliverer: Deliverer
+    turns: Turns
+    tmux: Tmux
+
+    def status_payload(self) -> dict[str, Any]: ...
+    def request_stop(self) -> bool: ...
+    def on_hook(self, source: str, event: str, payload: dict[str, Any]) -> None: ...
+
 
 # A long-poll answers at least this often, so clients notice a vanished sidecar quickly.
 MAX_WAIT_S = 30.0
@@ -55,7 +82,7 @@ def _body_seconds(body: dict[str, Any], name: str) -> float:
     return MAX_WAIT_S if value >= MAX_WAIT_S else float(value)
 
 
-def build_router(sidecar: Sidecar) -> Router:
+def build_router(sidecar: ApiHost) -> Router:
     router = Router()
 
     def status(request: Request, rest: list[str]) -> Response:

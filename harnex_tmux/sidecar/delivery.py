@@ -12,18 +12,38 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from harnex_tmux.adapters.base import Observation, State
-from harnex_tmux.events import preview
+from harnex_tmux.adapters.base import Adapter, Observation, State
+from harnex_tmux.events import EventLog, preview
 from harnex_tmux.foreground import TerminalUse
 from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, UNCONFIRMED, Inbox, Message
-from harnex_tmux.sidecar.turns import garbled_text, same_text
-from harnex_tmux.state import utc_now
-from harnex_tmux.tmux import CursorLine
+from harnex_tmux.sidecar.output_clock import OutputClock
+from harnex_tmux.sidecar.readiness import Readiness
+from harnex_tmux.sidecar.turns import Turns, garbled_text, same_text
+from harnex_tmux.state import SessionRecord, utc_now
+from harnex_tmux.tmux import CursorLine, Tmux
 
-if TYPE_CHECKING:
-    from harnex_tmux.sidecar.app import Sidecar
+
+class DeliveryHost(Protocol):
+    """What the deliverer needs of the session it types into (the sidecar, or a test's
+    stand-in): the pane and how to read it, the agent's reports, and where to say what
+    happened."""
+
+    adapter: Adapter
+    tmux: Tmux
+    record: SessionRecord
+    output: OutputClock
+    readiness: Readiness
+    turns: Turns
+    events: EventLog
+
+    def capture_screen(self) -> str | None: ...
+    def terminal_use(self) -> TerminalUse: ...
+    def log(self, line: str) -> None: ...
+    def release_hold(self) -> None: ...
+    def note_injected(self) -> None: ...
+
 
 # How long output must pause after typing before the text counts as landed.
 LANDED_QUIET_S = 0.03
@@ -69,7 +89,7 @@ DONE = Outcome(DELIVERED)
 
 
 class Deliverer:
-    def __init__(self, sidecar: Sidecar, inbox: Inbox) -> None:
+    def __init__(self, sidecar: DeliveryHost, inbox: Inbox) -> None:
         self.sidecar = sidecar
         self.inbox = inbox
         self.typing = threading.Lock()

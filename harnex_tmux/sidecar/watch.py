@@ -19,14 +19,32 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from harnex_tmux.adapters.base import State
+from harnex_tmux.events import EventLog
+from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.filehook import FileHook
-from harnex_tmux.sidecar.inbox import InboxFull, Message
+from harnex_tmux.sidecar.inbox import Inbox, InboxFull, Message
+from harnex_tmux.sidecar.output_clock import OutputClock
+from harnex_tmux.sidecar.readiness import Readiness
+from harnex_tmux.state import SessionRecord
 
-if TYPE_CHECKING:
-    from harnex_tmux.sidecar.app import Sidecar
+
+class WatchHost(Protocol):
+    """What the watch needs of its session: its record and state, the inbox to queue into,
+    the deliverer for a forced nudge, and the events log."""
+
+    record: SessionRecord
+    readiness: Readiness
+    output: OutputClock
+    inbox: Inbox
+    deliverer: Deliverer
+    events: EventLog
+
+    def log(self, line: str) -> None: ...
+    def remember(self, key: str, value: Any) -> None: ...
+
 
 RESUME_TEXT = "resume"
 HOOK_TEMPLATE = "file-change-hook: read {path}"
@@ -177,13 +195,13 @@ class SessionWatch:
             self.file_hook.stop()
 
 
-def send_resume(sidecar: Sidecar) -> bool:
+def send_resume(sidecar: WatchHost) -> bool:
     """Type the forced ``resume`` now, tracked like any message (``GET /messages/<id>``)."""
     message = sidecar.inbox.record(Message(text=RESUME_TEXT, force=True))
     return sidecar.deliverer.deliver(message)
 
 
-def queue_file_hook(sidecar: Sidecar, path: Path, shown: str | None = None) -> None:
+def queue_file_hook(sidecar: WatchHost, path: Path, shown: str | None = None) -> None:
     """Queue the hook message like a normal send: it waits while the agent is busy.
 
     A hook for the same file that is still waiting is not queued twice: the agent reads the
@@ -201,7 +219,7 @@ def queue_file_hook(sidecar: Sidecar, path: Path, shown: str | None = None) -> N
     sidecar.events.emit("file_change", path=str(path), message_id=waiting.id)
 
 
-def start_watch(sidecar: Sidecar) -> SessionWatch | None:
+def start_watch(sidecar: WatchHost) -> SessionWatch | None:
     """Start what the session's ``watch`` record asks for; None when it asks for nothing."""
     watch = sidecar.record.watch or {}
     config = WatchConfig.from_record(watch)
