@@ -9,6 +9,8 @@ Layout under the state root (``$HARNEX_STATE_DIR``, else ``$XDG_STATE_HOME/harne
 - ``exits/<key>.json``     how the agent ended
 - ``inbox/<key>.jsonl``    persisted message queue
 - ``sidecar/<key>.log``    the sidecar's own diagnostics
+- ``worktrees/<key>.json`` the session's git worktree (``run --worktree``), kept until
+  ``harnex clean`` removes the worktree
 
 Directories are 0700 and files 0600: the registry holds the bearer token.
 """
@@ -30,7 +32,7 @@ from typing import Any
 
 from harnex_tmux.errors import UsageError
 
-SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar")
+SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar", "worktrees")
 
 
 def state_root() -> Path:
@@ -209,6 +211,10 @@ class SessionPaths:
     def sidecar_log(self) -> Path:
         return self.root / "sidecar" / f"{self.key}.log"
 
+    @property
+    def worktree(self) -> Path:
+        return self.root / "worktrees" / f"{self.key}.json"
+
     def create_dirs(self) -> None:
         ensure_dir(self.root)  # itself private too, not only what is inside it
         for sub in SUBDIRS:
@@ -267,6 +273,8 @@ class SessionRecord:
     sidecar_pid: int | None = None
     adapter: str | None = None
     watch: dict[str, Any] | None = None
+    # The session's git worktree (``worktree.WorktreeRecord`` as a dict), when it has one.
+    worktree: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -27,6 +27,8 @@ COMMANDS = {
     "guide": "harnex_tmux.cli.guide",
     "recipes": "harnex_tmux.cli.recipes",
     "hook": "harnex_tmux.cli.hook",
+    "diff": "harnex_tmux.cli.diff",
+    "clean": "harnex_tmux.cli.clean",
 }
 
 
