@@ -126,7 +126,8 @@ def test_agent_commits_in_its_worktree_and_stop_keeps_it(harnex: Harnex, repo: P
     assert info["files"] == [{"path": "feature.txt", "added": 1, "deleted": 0}]
     assert info["untracked"] == ["notes.txt"] and "+feature" in info["patch"]
 
-    harnex.run("stop", "--id", "w1", check=True)
+    stopped = harnex.json("stop", "--id", "w1")
+    assert (stopped["worktree"], stopped["branch"]) == (str(path), "harnex/w1")
     assert harnex.registry() == []
     assert (path / "feature.txt").exists() and (path / "notes.txt").exists()
     assert "harnex/w1" in branches(repo)
@@ -288,6 +289,15 @@ def test_two_agents_in_parallel_never_see_each_others_files(harnex: Harnex, repo
     assert rows["a"]["changed_files"] == ["only-a.txt", "shared.txt"]
     assert rows["b"]["changed_files"] == ["only-b.txt", "shared.txt"]
     assert {rows["a"]["branch"], rows["b"]["branch"]} == {"harnex/a", "harnex/b"}
+
+
+def test_foreground_run_says_where_the_work_stays(harnex: Harnex, repo: Path) -> None:
+    script = "echo done > result.txt && git add result.txt && git commit -qm result"
+    result = harnex.run("run", "--id", "fg", "--worktree", "sh", "--", "-c", script, timeout=60)
+    assert result.returncode == 0, result.stderr
+    path = repo.parent / "repo.worktrees" / "fg"
+    assert f"stays in {path} on branch harnex/fg" in result.stderr
+    assert (path / "result.txt").exists() and not (repo / "result.txt").exists()
 
 
 def test_worktree_dir_and_branch_name(harnex: Harnex, repo: Path, tmp_path: Path) -> None:

@@ -167,7 +167,15 @@ def command(
     if detach:
         print_json(started.summary())
         return
-    ctx.exit(_stay_with(started.record, choice, watching=bool(watch and watch.get("preset"))))
+    code = _stay_with(started.record, choice, watching=bool(watch and watch.get("preset")))
+    if started.record.worktree:
+        where = started.record.worktree
+        click.echo(
+            f"harnex: the work of {ident!r} stays in {where.get('path')} on branch "
+            f"{where.get('branch')} (harnex diff --id {ident}, harnex clean --id {ident})",
+            err=True,
+        )
+    ctx.exit(code)
 
 
 def _stay_with(record: SessionRecord, choice: ServerChoice, watching: bool) -> int:
