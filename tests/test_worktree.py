@@ -309,3 +309,17 @@ def test_worktree_dir_and_branch_name(harnex: Harnex, repo: Path, tmp_path: Path
     assert (where / "repo" / "w1" / "README").exists()
     listed = json.loads(harnex.run("diff", "--json", "--stat", check=True).stdout)
     assert listed["branch"] == "feat/x" and listed["ahead"] == 0
+
+
+def test_agent_starts_in_the_subfolder_it_was_launched_from(harnex: Harnex, repo: Path) -> None:
+    (repo / "pkg").mkdir()
+    (repo / "pkg" / "mod.py").write_text("")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "pkg")
+    result = harnex.run(
+        "run", "--id", "sub", "--detach", "--worktree", "sh", "--", "-c", DEMO, cwd=repo / "pkg"
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert os.readlink(f"/proc/{data['pid']}/cwd") == data["worktree"]["path"] + "/pkg"
+    assert data["worktree"]["repo_root"] == str(repo)
