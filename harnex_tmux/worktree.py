@@ -30,10 +30,9 @@ class GitError(HarnexError):
     """git is missing, or a git command failed; the message is git's own first line."""
 
 
-def git(args: list[str], cwd: str | os.PathLike[str], check: bool = True) -> str:
-    """Run ``git ARGS`` in ``cwd`` and return its stdout; raise GitError when it fails."""
+def _run(args: list[str], cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run(
+        return subprocess.run(
             ["git", *args],
             cwd=cwd,
             capture_output=True,
@@ -42,8 +41,16 @@ def git(args: list[str], cwd: str | os.PathLike[str], check: bool = True) -> str
             check=False,
         )
     except FileNotFoundError as exc:
-        raise GitError("git not found on PATH: worktrees need git") from exc
-    if check and result.returncode != 0:
+        # Popen names neither the program nor the folder: tell them apart.
+        if shutil.which("git") is None:
+            raise GitError("git not found on PATH: worktrees need git") from exc
+        raise GitError(f"folder {cwd} does not exist") from exc
+
+
+def git(args: list[str], cwd: str | os.PathLike[str]) -> str:
+    """Run ``git ARGS`` in ``cwd`` and return its stdout; raise GitError when it fails."""
+    result = _run(args, cwd)
+    if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         detail = lines[0].removeprefix("fatal: ").removeprefix("error: ") if lines else ""
         raise GitError(f"git {args[0]} failed: {detail or f'exit {result.returncode}'}")
@@ -51,13 +58,7 @@ def git(args: list[str], cwd: str | os.PathLike[str], check: bool = True) -> str
 
 
 def _succeeds(args: list[str], cwd: str | os.PathLike[str]) -> bool:
-    try:
-        result = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, stdin=subprocess.DEVNULL, check=False
-        )
-    except FileNotFoundError as exc:
-        raise GitError("git not found on PATH: worktrees need git") from exc
-    return result.returncode == 0
+    return _run(args, cwd).returncode == 0
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,6 @@ def worktrees_folder(repo_root: str, folder: str | None = None) -> Path:
 
 def toplevel(cwd: str) -> str:
     """The git top-level of ``cwd``; a clear error outside a repository."""
-    if shutil.which("git") is None:
-        raise GitError("git not found on PATH: worktrees need git")
     if not _succeeds(["rev-parse", "--is-inside-work-tree"], cwd):
         raise HarnexError(f"not a git repository: {cwd}")
     return git(["rev-parse", "--show-toplevel"], cwd).strip()
@@ -161,6 +160,8 @@ def create_worktree(
             )
     base_ref = request.base or "HEAD"
     if not _succeeds(["rev-parse", "--verify", "--quiet", f"{base_ref}^{{commit}}"], top):
+        if request.base is None:
+            raise HarnexError(f"{top} has no commit yet to start a worktree from")
         raise HarnexError(f"--base {base_ref!r} is not a commit in {top}")
     base = git(["rev-parse", f"{base_ref}^{{commit}}"], top).strip()
     folder = worktrees_folder(repo_root, request.folder)
@@ -196,7 +197,8 @@ def create_worktree(
 
 def _branch_name(top: str, ref: str) -> str | None:
     """The branch ``ref`` names (``HEAD`` on a branch gives that branch), else None."""
-    out = git(["rev-parse", "--abbrev-ref", "--verify", "--quiet", ref], top, check=False).strip()
+    result = _run(["rev-parse", "--abbrev-ref", "--verify", "--quiet", ref], top)
+    out = result.stdout.strip() if result.returncode == 0 else ""
     if not out or out == "HEAD":
         return None
     if _succeeds(["show-ref", "--verify", "--quiet", f"refs/heads/{out}"], top):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -257,12 +258,17 @@ def test_bad_input_is_one_line_and_makes_nothing(harnex: Harnex, repo: Path) -> 
     assert "git not found on PATH" in refused("--worktree", "sh", env=no_git)
 
 
-def test_not_a_git_repository(harnex: Harnex) -> None:
+def test_not_a_git_repository_or_no_commit_yet(harnex: Harnex) -> None:
     # The harnex fixture's repo has an empty .git folder: not a repository to git.
     result = harnex.run("run", "--id", "w1", "--detach", "--worktree", "sh")
     assert result.returncode == 1
     assert result.stderr == f"harnex: not a git repository: {harnex.repo}\n"
-    assert harnex.registry() == []
+    (harnex.repo / ".git").rmdir()
+    git(harnex.repo, "init", "-q", "-b", "main")
+    result = harnex.run("run", "--id", "w1", "--detach", "--worktree", "sh")
+    assert result.returncode == 1
+    assert result.stderr == f"harnex: {harnex.repo} has no commit yet to start a worktree from\n"
+    assert harnex.registry() == [] and not (harnex.repo.parent / "repo.worktrees").exists()
 
 
 def test_two_agents_in_parallel_never_see_each_others_files(harnex: Harnex, repo: Path) -> None:
@@ -323,3 +329,20 @@ def test_agent_starts_in_the_subfolder_it_was_launched_from(harnex: Harnex, repo
     data = json.loads(result.stdout)
     assert os.readlink(f"/proc/{data['pid']}/cwd") == data["worktree"]["path"] + "/pkg"
     assert data["worktree"]["repo_root"] == str(repo)
+
+
+def test_a_worktree_deleted_by_hand(harnex: Harnex, repo: Path) -> None:
+    start_in_worktree(harnex, "gone", "true")
+    path = repo.parent / "repo.worktrees" / "gone"
+    shutil.rmtree(path)
+    (row,) = harnex.json("status", "--json")
+    assert row["worktree"]["error"] == f"folder {path} does not exist"
+    cells = harnex.run("status", check=True).stdout.splitlines()[2].split()
+    assert cells[7:10] == ["harnex/gone", "?", "?"]
+    missing = harnex.run("diff", "--id", "gone")
+    assert missing.returncode == 1
+    assert missing.stderr == f"harnex: worktree {path} of 'gone' no longer exists\n"
+    harnex.run("stop", "--id", "gone", check=True)
+    (outcome,) = harnex.json("clean", "--json")
+    assert outcome["removed"] is True and outcome["reason"] == "no commits since its base"
+    assert branches(repo) == ["main"] and worktree_list(repo) == [str(repo)]

@@ -47,6 +47,7 @@ def command(ident: str | None, repo: str | None, force: bool, as_json: bool) -> 
 def _clean_one(path: Path, record: WorktreeRecord, force: bool) -> Outcome:
     """Keep a running session's worktree whatever ``force`` says; otherwise clean it and,
     once it is gone, forget it."""
+    from harnex_tmux.errors import HarnexError
     from harnex_tmux.state import SessionPaths, SessionRecord, process_alive, read_json
     from harnex_tmux.worktree import Outcome, clean_worktree
 
@@ -56,7 +57,11 @@ def _clean_one(path: Path, record: WorktreeRecord, force: bool) -> Outcome:
         if process_alive(session.sidecar_pid) or process_alive(session.pid):
             why = f"session is still running (harnex stop --id {record.id} first)"
             return Outcome(record.id, record.path, record.branch, False, why)
-    outcome = clean_worktree(record, force)
+    try:
+        outcome = clean_worktree(record, force)
+    except HarnexError as exc:
+        # One broken worktree (its repository moved, say) must not stop the others.
+        return Outcome(record.id, record.path, record.branch, False, str(exc))
     if outcome.removed:
         path.unlink(missing_ok=True)
     return outcome
