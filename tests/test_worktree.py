@@ -206,6 +206,14 @@ def test_include_file_and_setup_command(harnex: Harnex, repo: Path) -> None:
     assert (path / "setup-saw.txt").read_text() == "TOKEN=abc\n"
     logs = harnex.run("logs", "--id", "w1", check=True).stdout
     assert "SETUP-RAN-harnex/w1" in logs
+    # Copied files are ignored ones, so they do not count as unfinished work.
+    (path / "setup-saw.txt").unlink()
+    harnex.run("stop", "--id", "w1", check=True)
+    removed = harnex.run("clean", "--id", "w1", check=True).stdout
+    assert (
+        removed == f"removed w1: worktree {path} and branch harnex/w1 (no commits since its base)\n"
+    )
+    assert not path.exists()
 
 
 def test_failing_setup_leaves_nothing(harnex: Harnex, repo: Path) -> None:
