@@ -140,16 +140,12 @@ def _start_in_worktree(
 ) -> Any:
     """Make the worktree (its setup output goes to the transcript), record it, start the
     sidecar in it; undo all of it when any step fails."""
-    from harnex_tmux.worktree import create_worktree, remove_worktree
+    from harnex_tmux.worktree import agent_cwd, create_worktree, remove_worktree
 
-    made = create_worktree(
-        spec.repo_root, spec.id, request, paths.output_log, {**os.environ, **spec.env}
-    )
+    env = {**os.environ, **spec.env}
+    made = create_worktree(spec.repo_root, spec.cwd, spec.id, request, paths.output_log, env)
     try:
-        # The agent starts in the same subfolder it was launched from, when the branch has it.
-        relative = os.path.relpath(spec.cwd, spec.repo_root)
-        inside = os.path.join(made.path, relative)
-        spec.cwd = inside if not relative.startswith("..") and os.path.isdir(inside) else made.path
+        spec.cwd = agent_cwd(made, spec.cwd)
         spec.worktree = made.to_dict()
         made.save(paths.worktree)
         return spawn_sidecar([], spec.to_json().encode(), paths, timeout)

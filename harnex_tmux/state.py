@@ -159,13 +159,35 @@ def cli_key(name: str | None) -> str:
 def repo_root_for(path: str | os.PathLike[str] | None = None) -> str:
     """The git top-level containing ``path`` (default: cwd), else the directory itself.
 
+    A linked worktree (``git worktree add``, ``run --worktree``) counts as its main checkout:
+    its sessions belong to the original repository, so ids resolve the same from either.
     Walks up looking for ``.git`` rather than running git: this runs on every CLI call.
     """
     start = Path(path if path is not None else os.getcwd()).expanduser().resolve()
     for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
+        marker = candidate / ".git"
+        if marker.is_file():
+            return _main_checkout(candidate, marker) or str(candidate)
+        if marker.exists():
             return str(candidate)
     return str(start)
+
+
+def _main_checkout(top: Path, marker: Path) -> str | None:
+    """The main checkout of the linked worktree at ``top``, from its ``.git`` file
+    (``gitdir: <repo>/.git/worktrees/<name>``, whose ``commondir`` leads to ``<repo>/.git``).
+    None for anything else with a ``.git`` file, such as a submodule."""
+    try:
+        line = marker.read_text(encoding="utf-8").strip()
+        if not line.startswith("gitdir:"):
+            return None
+        gitdir = top / line.removeprefix("gitdir:").strip()
+        common = (gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if common.name != ".git" or not common.is_dir():
+        return None
+    return str(common.parent)
 
 
 # --- paths ------------------------------------------------------------------------------------

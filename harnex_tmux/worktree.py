@@ -136,6 +136,7 @@ def toplevel(cwd: str) -> str:
 
 def create_worktree(
     repo_root: str,
+    checkout: str,
     ident: str,
     request: WorktreeRequest,
     log: Path,
@@ -143,9 +144,12 @@ def create_worktree(
 ) -> WorktreeRecord:
     """Make the worktree on a new branch, copy the include files, run the setup command.
 
-    Any failure removes whatever was made (worktree, branch, folder) before it is raised.
+    ``repo_root`` is the repository the session belongs to (its main checkout), ``checkout``
+    the folder it was launched from: the base defaults to that checkout's HEAD, and its
+    uncommitted changes and include file are the ones that count. Any failure removes
+    whatever was made (worktree, branch, folder) before it is raised.
     """
-    top = toplevel(repo_root)
+    top = toplevel(checkout)
     branch = request.branch or f"{BRANCH_PREFIX}{id_key(ident)}"
     if not _succeeds(["check-ref-format", "--branch", branch], top):
         raise HarnexError(f"not a valid branch name: {branch!r}")
@@ -193,6 +197,14 @@ def create_worktree(
                 folder.rmdir()
         raise
     return record
+
+
+def agent_cwd(record: WorktreeRecord, launched_from: str) -> str:
+    """Where the agent starts: the subfolder of the worktree matching the one it was launched
+    from, when the branch has it, else the worktree's top."""
+    relative = os.path.relpath(launched_from, toplevel(launched_from))
+    inside = os.path.normpath(os.path.join(record.path, relative))
+    return inside if not relative.startswith("..") and os.path.isdir(inside) else record.path
 
 
 def _branch_name(top: str, ref: str) -> str | None:

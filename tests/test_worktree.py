@@ -176,7 +176,8 @@ def test_clean_counts_pushed_work_as_safe_and_force_removes_the_rest(
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     git(repo, "remote", "add", "origin", str(remote))
-    commit = "echo x > x.txt && git add x.txt && git commit -qm x"
+    # Each commits its own id: equal content, parent and second would make equal commits.
+    commit = "echo $HARNEX_ID > x.txt && git add x.txt && git commit -qm x"
     start_in_worktree(harnex, "pushed", f"{commit} && git push -q origin HEAD")
     start_in_worktree(harnex, "lost", commit)
     harnex.run("stop", "--id", "pushed", check=True)
@@ -354,3 +355,38 @@ def test_a_worktree_deleted_by_hand(harnex: Harnex, repo: Path) -> None:
     (outcome,) = harnex.json("clean", "--json")
     assert outcome["removed"] is True and outcome["reason"] == "no commits since its base"
     assert branches(repo) == ["main"] and worktree_list(repo) == [str(repo)]
+
+
+def test_a_worker_in_its_worktree_reaches_sessions_of_the_main_checkout(
+    harnex: Harnex, repo: Path
+) -> None:
+    lead_record = repo.parent / "lead.jsonl"
+    harnex.start_demo("lead", record=lead_record)
+    start_in_worktree(harnex, "worker", "true")
+    path = repo.parent / "repo.worktrees" / "worker"
+    # What a worker does to reply: `harnex send --id <lead>` from its own folder.
+    harnex.run("send", "--id", "lead", "--message", "done: from the worktree", cwd=path, check=True)
+    wait_for(lambda: recorded(lead_record) == ["done: from the worktree"], timeout=20)
+    listed = harnex.json("status", "--json", cwd=path)
+    assert sorted(row["id"] for row in listed) == ["lead", "worker"]
+
+
+def test_launched_from_a_linked_worktree_it_starts_from_that_checkout(
+    harnex: Harnex, repo: Path
+) -> None:
+    side = repo.parent / "side"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(side))
+    (side / "side.txt").write_text("side\n")
+    git(side, "add", "side.txt")
+    git(side, "commit", "-qm", "side")
+    result = harnex.run(
+        "run", "--id", "w1", "--detach", "--worktree", "sh", "--", "-c", DEMO, cwd=side
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)["worktree"]
+    assert data["base"] == git(side, "rev-parse", "HEAD").strip()
+    assert data["base_ref"] == "side" and data["repo_root"] == str(repo)
+    assert data["path"] == str(repo.parent / "repo.worktrees" / "w1")
+    assert (Path(data["path"]) / "side.txt").exists()
+    (registered,) = harnex.registry()
+    assert registered["repo_root"] == str(repo)
