@@ -78,7 +78,7 @@ EXIT_ESCALATED = 2
     "--worktree-dir",
     envvar="HARNEX_WORKTREE_DIR",
     type=click.Path(file_okay=False),
-    help="Folder for worktrees (default: <repo>.worktrees beside the repo).",
+    help="Folder for worktrees, or $HARNEX_WORKTREE_DIR (default: <repo>.worktrees beside it).",
 )
 @click.option(
     "--setup", "worktree_setup", metavar="CMD", help="Shell command run in the new worktree first."
