@@ -390,3 +390,22 @@ def test_launched_from_a_linked_worktree_it_starts_from_that_checkout(
     assert (Path(data["path"]) / "side.txt").exists()
     (registered,) = harnex.registry()
     assert registered["repo_root"] == str(repo)
+
+
+def test_library_start_session_in_a_worktree(harnex: Harnex, repo: Path) -> None:
+    from harnex_tmux import LaunchSpec, WorktreeRequest, start_session
+    from harnex_tmux.tmux import choose_server
+
+    spec = LaunchSpec(
+        id="lib",
+        command=["sh", "-c", DEMO],
+        repo_root=str(repo),
+        cwd=str(repo),
+        cli="sh",
+        socket_path=choose_server(None).socket_path,
+    )
+    started = start_session(spec, timeout=20, worktree=WorktreeRequest(branch="lib-work"))
+    assert started.record.worktree is not None
+    assert started.record.worktree["branch"] == "lib-work"
+    assert os.readlink(f"/proc/{started.record.pid}/cwd") == started.record.worktree["path"]
+    assert "lib-work" in branches(repo)
