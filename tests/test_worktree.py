@@ -53,8 +53,19 @@ def start_in_worktree(harnex: Harnex, ident: str, script: str, *extra: str) -> d
     """Start ``sh -c SCRIPT`` (which ends by becoming the demo agent) in a new worktree and
     wait until the demo agent shows its prompt, i.e. the script has run."""
     data = harnex.start(ident, "--worktree", *extra, command=["sh", "-c", f"{script}\n{DEMO}"])
-    harnex.run("wait", "--id", ident, "--until", "prompt", "--timeout", "30", check=True)
+    wait_demo(harnex, ident)
     return data
+
+
+def wait_demo(harnex: Harnex, ident: str) -> None:
+    """Wait until the demo agent has printed its banner: the script before it has finished
+    (a quiet script can look like a prompt to the generic adapter on a slow machine)."""
+    wait_for(
+        lambda: "harnex demo agent" in harnex.json("pane", "--id", ident, "--json")["text"],
+        timeout=60,
+        interval=0.2,
+    )
+    harnex.run("wait", "--id", ident, "--until", "prompt", "--timeout", "30", check=True)
 
 
 COMMIT_FEATURE = (
@@ -91,7 +102,7 @@ def test_agent_commits_in_its_worktree_and_stop_keeps_it(harnex: Harnex, repo: P
             f"{COMMIT_FEATURE}\n{DEMO} --record {shlex.quote(str(record))}",
         ],
     )
-    harnex.run("wait", "--id", "w1", "--until", "prompt", "--timeout", "30", check=True)
+    wait_demo(harnex, "w1")
     path = repo.parent / "repo.worktrees" / "w1"
     assert data["worktree"]["path"] == str(path)
     assert data["worktree"]["branch"] == "harnex/w1"
@@ -293,7 +304,7 @@ def test_two_agents_in_parallel_never_see_each_others_files(harnex: Harnex, repo
             ],
         )
     for ident in ("a", "b"):
-        harnex.run("wait", "--id", ident, "--until", "prompt", "--timeout", "30", check=True)
+        wait_demo(harnex, ident)
     folder = repo.parent / "repo.worktrees"
     assert (folder / "a" / "shared.txt").read_text() == "a\n"
     assert (folder / "b" / "shared.txt").read_text() == "b\n"
