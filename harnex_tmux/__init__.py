@@ -23,6 +23,7 @@ _LAZY = {
     "find_session": "harnex_tmux.lookup",
     "SidecarClient": "harnex_tmux.client",
     "HarnexError": "harnex_tmux.errors",
+    "WorktreeRequest": "harnex_tmux.worktree",
 }
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from harnex_tmux.launch import LaunchSpec, StartedSession, start_session
     from harnex_tmux.lookup import find_session
     from harnex_tmux.state import SessionRecord, list_sessions
+    from harnex_tmux.worktree import WorktreeRequest
 
 __all__ = [
     "HarnexError",
@@ -38,6 +40,7 @@ __all__ = [
     "SessionRecord",
     "SidecarClient",
     "StartedSession",
+    "WorktreeRequest",
     "__version__",
     "find_session",
     "list_sessions",

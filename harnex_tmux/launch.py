@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harnex_tmux.errors import HarnexError, TimedOut, TmuxUnavailable
 from harnex_tmux.state import (
@@ -24,6 +24,9 @@ from harnex_tmux.state import (
     process_alive,
     read_json,
 )
+
+if TYPE_CHECKING:
+    from harnex_tmux.worktree import WorktreeRequest
 
 
 @dataclass
@@ -50,6 +53,7 @@ class LaunchSpec:
     watch: dict[str, Any] | None = None
     # For the generic adapter: what the program's prompt line looks like.
     prompt_regex: str | None = None
+    worktree: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -88,6 +92,8 @@ class StartedSession:
         }
         if rec.description:
             data["description"] = rec.description
+        if rec.worktree:
+            data["worktree"] = rec.worktree
         return data
 
 
@@ -102,8 +108,14 @@ def check_not_running(paths: SessionPaths, ident: str, repo_root: str) -> None:
     paths.registry.unlink(missing_ok=True)
 
 
-def start_session(spec: LaunchSpec, timeout: float = 5.0) -> StartedSession:
-    """Start the session described by ``spec`` and return once its sidecar answers."""
+def start_session(
+    spec: LaunchSpec, timeout: float = 5.0, worktree: WorktreeRequest | None = None
+) -> StartedSession:
+    """Start the session described by ``spec`` and return once its sidecar answers.
+
+    With ``worktree``, the agent runs in a new git worktree on a branch of its own; a launch
+    that fails removes it again, so nothing half-made is left.
+    """
     spec.id = normalize_id(spec.id)
     if shutil.which("tmux") is None:
         raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer")
@@ -117,10 +129,32 @@ def start_session(spec: LaunchSpec, timeout: float = 5.0) -> StartedSession:
     paths = SessionPaths.for_session(spec.repo_root, spec.id)
     paths.create_dirs()
     check_not_running(paths, spec.id, spec.repo_root)
-
-    report = spawn_sidecar([], spec.to_json().encode(), paths, timeout)
+    if worktree is None:
+        report = spawn_sidecar([], spec.to_json().encode(), paths, timeout)
+    else:
+        report = _start_in_worktree(spec, worktree, paths, timeout)
     record = SessionRecord.from_dict(report["record"])
     return StartedSession(record, report["_proc"], spec.window_name or record.id)
+
+
+def _start_in_worktree(
+    spec: LaunchSpec, request: WorktreeRequest, paths: SessionPaths, timeout: float
+) -> Any:
+    """Make the worktree (its setup output goes to the transcript), record it, start the
+    sidecar in it; undo all of it when any step fails."""
+    from harnex_tmux.worktree import agent_cwd, create_worktree, remove_worktree
+
+    env = {**os.environ, **spec.env}
+    made = create_worktree(spec.repo_root, spec.cwd, spec.id, request, paths.output_log, env)
+    try:
+        spec.cwd = agent_cwd(made, spec.cwd)
+        spec.worktree = made.to_dict()
+        made.save(paths.worktree)
+        return spawn_sidecar([], spec.to_json().encode(), paths, timeout)
+    except BaseException:
+        paths.worktree.unlink(missing_ok=True)
+        remove_worktree(made, force=True)
+        raise
 
 
 def adopt_session(record: SessionRecord, timeout: float = 5.0) -> StartedSession:

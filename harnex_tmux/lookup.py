@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harnex_tmux.errors import HarnexError, SessionNotFound
 from harnex_tmux.state import (
@@ -17,6 +19,9 @@ from harnex_tmux.state import (
     repo_root_for,
     state_root,
 )
+
+if TYPE_CHECKING:
+    from harnex_tmux.worktree import WorktreeRecord
 
 
 def find_session(
@@ -81,3 +86,46 @@ def find_ended(ident: str | None, repo: str | None, any_repo: bool = False) -> E
         return None
     key = found[0].name.removesuffix(".json")
     return EndedSession(record, SessionPaths(state_root(), key))
+
+
+def list_worktrees(repo_root: str | None) -> list[tuple[Path, WorktreeRecord]]:
+    """The worktree records (``run --worktree``) of one repo, or of all with None."""
+    from harnex_tmux.worktree import WorktreeRecord
+
+    found = []
+    for path in sorted((state_root() / "worktrees").glob("*.json")):
+        record = WorktreeRecord.load(path)
+        if record is not None and (repo_root is None or record.repo_root == repo_root):
+            found.append((path, record))
+    return found
+
+
+def find_worktree(ident: str | None, repo: str | None) -> tuple[Path, WorktreeRecord]:
+    """The worktree of the session the arguments name, running or ended.
+
+    Without an id the repo must have exactly one; an id missing from the repo may match
+    exactly one worktree elsewhere (as ``logs`` finds sessions).
+    """
+    from harnex_tmux.worktree import WorktreeRecord
+
+    repo_root = repo_root_for(repo)
+    if ident is None:
+        records = list_worktrees(repo_root)
+        if len(records) == 1:
+            return records[0]
+        if not records:
+            raise SessionNotFound(f"no harnex worktree in {repo_root}")
+        ids = ", ".join(sorted(r.id for _, r in records))
+        raise HarnexError(f"several worktrees in {repo_root} ({ids}); pick one with --id")
+    ident = normalize_id(ident)
+    path = SessionPaths.for_session(repo_root, ident).worktree
+    record = WorktreeRecord.load(path)
+    if record is not None:
+        return path, record
+    matches = [(p, r) for p, r in list_worktrees(None) if id_key(r.id) == id_key(ident)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        repos = ", ".join(sorted(r.repo_root for _, r in matches))
+        raise HarnexError(f"id {ident!r} has worktrees in several repos ({repos}); use --repo")
+    raise SessionNotFound(f"no worktree for session {ident!r} in {repo_root}")

@@ -9,6 +9,8 @@ Layout under the state root (``$HARNEX_STATE_DIR``, else ``$XDG_STATE_HOME/harne
 - ``exits/<key>.json``     how the agent ended
 - ``inbox/<key>.jsonl``    persisted message queue
 - ``sidecar/<key>.log``    the sidecar's own diagnostics
+- ``worktrees/<key>.json`` the session's git worktree (``run --worktree``), kept until
+  ``harnex clean`` removes the worktree
 
 Directories are 0700 and files 0600: the registry holds the bearer token.
 """
@@ -30,7 +32,7 @@ from typing import Any
 
 from harnex_tmux.errors import UsageError
 
-SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar")
+SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar", "worktrees")
 
 
 def state_root() -> Path:
@@ -157,13 +159,35 @@ def cli_key(name: str | None) -> str:
 def repo_root_for(path: str | os.PathLike[str] | None = None) -> str:
     """The git top-level containing ``path`` (default: cwd), else the directory itself.
 
+    A linked worktree (``git worktree add``, ``run --worktree``) counts as its main checkout:
+    its sessions belong to the original repository, so ids resolve the same from either.
     Walks up looking for ``.git`` rather than running git: this runs on every CLI call.
     """
     start = Path(path if path is not None else os.getcwd()).expanduser().resolve()
     for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
+        marker = candidate / ".git"
+        if marker.is_file():
+            return _main_checkout(candidate, marker) or str(candidate)
+        if marker.exists():
             return str(candidate)
     return str(start)
+
+
+def _main_checkout(top: Path, marker: Path) -> str | None:
+    """The main checkout of the linked worktree at ``top``, from its ``.git`` file
+    (``gitdir: <repo>/.git/worktrees/<name>``, whose ``commondir`` leads to ``<repo>/.git``).
+    None for anything else with a ``.git`` file, such as a submodule."""
+    try:
+        line = marker.read_text(encoding="utf-8").strip()
+        if not line.startswith("gitdir:"):
+            return None
+        gitdir = top / line.removeprefix("gitdir:").strip()
+        common = (gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if common.name != ".git" or not common.is_dir():
+        return None
+    return str(common.parent)
 
 
 # --- paths ------------------------------------------------------------------------------------
@@ -208,6 +232,10 @@ class SessionPaths:
     @property
     def sidecar_log(self) -> Path:
         return self.root / "sidecar" / f"{self.key}.log"
+
+    @property
+    def worktree(self) -> Path:
+        return self.root / "worktrees" / f"{self.key}.json"
 
     def create_dirs(self) -> None:
         ensure_dir(self.root)  # itself private too, not only what is inside it
@@ -267,6 +295,8 @@ class SessionRecord:
     sidecar_pid: int | None = None
     adapter: str | None = None
     watch: dict[str, Any] | None = None
+    # The session's git worktree (``worktree.WorktreeRecord`` as a dict), when it has one.
+    worktree: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -142,7 +142,18 @@ def test_every_doc_shows_commands() -> None:
     per_doc = {where.split(":")[0] for where, _ in COMMANDS}
     assert per_doc == {str(doc.relative_to(ROOT)) for doc in DOCS}
     used = {args[0] for _, args in COMMANDS if args}
-    expected = {"run", "send", "wait", "pane", "status", "stop", "report", "skills"}
+    expected = {
+        "run",
+        "send",
+        "wait",
+        "pane",
+        "status",
+        "stop",
+        "report",
+        "skills",
+        "diff",
+        "clean",
+    }
     assert expected <= used
 
 

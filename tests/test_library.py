@@ -61,6 +61,23 @@ def test_repo_root(tmp_path: Path) -> None:
     assert repo_root_for(tmp_path / "plain") == str(tmp_path / "plain")
 
 
+def test_repo_root_of_a_linked_worktree_is_its_main_checkout(tmp_path: Path) -> None:
+    # What `git worktree add` writes: a .git file pointing into the main .git, whose
+    # commondir leads back to it.
+    admin = tmp_path / "r" / ".git" / "worktrees" / "wt"
+    admin.mkdir(parents=True)
+    (admin / "commondir").write_text("../..\n")
+    (tmp_path / "wt" / "sub").mkdir(parents=True)
+    (tmp_path / "wt" / ".git").write_text(f"gitdir: {admin}\n")
+    assert repo_root_for(tmp_path / "wt" / "sub") == str(tmp_path / "r")
+    # A submodule's .git file has no commondir: it stays a repository of its own.
+    modules = tmp_path / "r" / ".git" / "modules" / "m"
+    modules.mkdir(parents=True)
+    (tmp_path / "r" / "m").mkdir()
+    (tmp_path / "r" / "m" / ".git").write_text("gitdir: ../.git/modules/m\n")
+    assert repo_root_for(tmp_path / "r" / "m") == str(tmp_path / "r" / "m")
+
+
 def test_preferred_port_is_stable_and_in_span() -> None:
     port = preferred_port("/repo", "impl-1", 43000, 4000)
     assert port == preferred_port("/repo", "impl-1", 43000, 4000)

@@ -32,6 +32,14 @@ VALUED, FLAGS = _options(run_command)
         (["codex", "--id", "w", "--tmux", "w"], ["--id", "w", "--tmux=w", "codex", "--"]),
         (["codex", "--tmux", "--id", "w"], ["--tmux=", "--id", "w", "codex", "--"]),
         (["--tmux=w2", "codex"], ["--tmux=w2", "codex", "--"]),
+        # --worktree BRANCH the same way: the branch only when it is not the CLI
+        (["--worktree", "codex"], ["--worktree=", "codex", "--"]),
+        (["--worktree", "feat", "codex"], ["--worktree=feat", "codex", "--"]),
+        (
+            ["codex", "--worktree", "--base", "main", "--model", "o3"],
+            ["--worktree=", "--base", "main", "codex", "--", "--model", "o3"],
+        ),
+        (["codex", "--worktree", "feat"], ["--worktree=feat", "codex", "--"]),
         # -- still separates; a harnex-looking word after it is the agent's
         (["claude", "--", "--id", "x"], ["claude", "--", "--id", "x"]),
         # an unknown option before the CLI is left for click to reject

@@ -15,6 +15,8 @@ COMMANDS = {
     "run": "harnex_tmux.cli.run",
     "status": "harnex_tmux.cli.status",
     "stop": "harnex_tmux.cli.stop",
+    "diff": "harnex_tmux.cli.diff",
+    "clean": "harnex_tmux.cli.clean",
     "wait": "harnex_tmux.cli.wait",
     "logs": "harnex_tmux.cli.logs",
     "pane": "harnex_tmux.cli.pane",

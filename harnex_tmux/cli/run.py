@@ -68,6 +68,25 @@ EXIT_ESCALATED = 2
     show_default=True,
     help="Seconds to wait for the sidecar to start.",
 )
+@click.option(
+    "--worktree",
+    "worktree_branch",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[BRANCH]",
+    help="Run in a new git worktree on a new branch (default: harnex/<id>).",
+)
+@click.option("--base", "worktree_base", metavar="REF", help="Start the worktree from REF.")
+@click.option(
+    "--worktree-dir",
+    envvar="HARNEX_WORKTREE_DIR",
+    type=click.Path(file_okay=False),
+    help="Folder for worktrees, or $HARNEX_WORKTREE_DIR (default: <repo>.worktrees beside it).",
+)
+@click.option(
+    "--setup", "worktree_setup", metavar="CMD", help="Shell command run in the new worktree first."
+)
 @watch_options
 @click.pass_context
 def command(
@@ -88,6 +107,10 @@ def command(
     inbox_ttl: float,
     timeout: float,
     watch: dict[str, Any] | None,
+    worktree_branch: str | None,
+    worktree_base: str | None,
+    worktree_dir: str | None,
+    worktree_setup: str | None,
 ) -> None:
     """Start CLI (claude, codex, or any command) in a tmux window owned by a sidecar.
 
@@ -135,11 +158,33 @@ def command(
         watch=watch,
         prompt_regex=prompt_regex or None,
     )
-    started = start_session(spec, timeout=timeout)
+    worktree = None
+    if worktree_branch is not None:
+        from harnex_tmux.worktree import WorktreeRequest
+
+        worktree = WorktreeRequest(
+            branch=worktree_branch.strip() or None,
+            base=worktree_base,
+            folder=worktree_dir,
+            setup=worktree_setup,
+        )
+    elif worktree_base is not None or worktree_setup is not None:
+        from harnex_tmux.errors import UsageError
+
+        raise UsageError("--base and --setup need --worktree")
+    started = start_session(spec, timeout=timeout, worktree=worktree)
     if detach:
         print_json(started.summary())
         return
-    ctx.exit(_stay_with(started.record, choice, watching=bool(watch and watch.get("preset"))))
+    code = _stay_with(started.record, choice, watching=bool(watch and watch.get("preset")))
+    if started.record.worktree:
+        where = started.record.worktree
+        click.echo(
+            f"harnex: the work of {ident!r} stays in {where.get('path')} on branch "
+            f"{where.get('branch')} (harnex diff --id {ident}, harnex clean --id {ident})",
+            err=True,
+        )
+    ctx.exit(code)
 
 
 def _stay_with(record: SessionRecord, choice: ServerChoice, watching: bool) -> int:

@@ -3,7 +3,8 @@
 harnex's own options may come before or after the CLI word; any other word after the CLI
 belongs to the agent, with or without ``--`` (``harnex run claude --id a --model opus``).
 ``--tmux`` takes the next word as its window name only when that word is not the CLI:
-``harnex run --tmux claude`` names no window, ``harnex run --tmux w1 claude`` does.
+``harnex run --tmux claude`` names no window, ``harnex run --tmux w1 claude`` does; the same
+goes for ``--worktree`` and its branch name.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import click
 from harnex_tmux.cli.watch_options import RunCommand, rewrite_legacy_watch
 
 TMUX = "--tmux"
+# Options whose value is optional: the next word is theirs only when it is not the CLI.
+OPTIONAL_VALUE = (TMUX, "--worktree")
 
 
 def _options(command: click.Command) -> tuple[set[str], set[str]]:
-    """(options that take a value, flags) of ``command``; ``--tmux`` is handled apart."""
+    """(options that take a value, flags) of ``command``; ``--tmux`` and ``--worktree`` are
+    handled apart."""
     valued: set[str] = set()
     flags: set[str] = {"-h", "--help"}
     for param in command.params:
@@ -24,7 +28,7 @@ def _options(command: click.Command) -> tuple[set[str], set[str]]:
             continue
         names = [*param.opts, *param.secondary_opts]
         (flags if param.is_flag else valued).update(names)
-    valued.discard(TMUX)
+    valued.difference_update(OPTIONAL_VALUE)
     return valued, flags
 
 
@@ -40,7 +44,7 @@ def split_run_args(args: list[str], valued: set[str], flags: set[str]) -> list[s
 
     def is_ours(word: str) -> bool:
         name = word.split("=", 1)[0]
-        return word in flags or name in valued or name == TMUX
+        return word in flags or name in valued or name in OPTIONAL_VALUE
 
     def cli_follows(start: int) -> bool:
         """Whether a CLI word comes after ``start`` among harnex's own options."""
@@ -62,7 +66,7 @@ def split_run_args(args: list[str], valued: set[str], flags: set[str]) -> list[s
         if word == "--":
             agent += args[index + 1 :]
             break
-        if word == TMUX:
+        if word in OPTIONAL_VALUE:
             following = args[index + 1] if index + 1 < len(args) else None
             named = (
                 following is not None
@@ -70,10 +74,10 @@ def split_run_args(args: list[str], valued: set[str], flags: set[str]) -> list[s
                 and (cli is not None or cli_follows(index + 2))
             )
             if named:
-                ours.append(f"{TMUX}={following}")
+                ours.append(f"{word}={following}")
                 index += 2
                 continue
-            ours.append(f"{TMUX}=")
+            ours.append(f"{word}=")
         elif word in valued:
             ours += args[index : index + 2]
             index += 2

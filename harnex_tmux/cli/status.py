@@ -21,7 +21,11 @@ from harnex_tmux.cli.options import human_seconds, print_json
 def command(
     ident: str | None, repo: str | None, cli_filter: str | None, all_repos: bool, as_json: bool
 ) -> None:
-    """Show sessions: ID CLI PID PORT AGE IDLE STATE REPO DESC."""
+    """Show sessions: ID CLI PID PORT AGE IDLE STATE REPO DESC.
+
+    When a session runs in its own worktree (run --worktree), BRANCH, AHEAD (commits since
+    its base) and CHANGED (files that differ from the base) come before REPO.
+    """
     from harnex_tmux.control import live_status
     from harnex_tmux.errors import SessionNotFound
     from harnex_tmux.lookup import find_session
@@ -40,6 +44,10 @@ def command(
 
     def fill(index: int) -> None:
         rows[index] = live_status(records[index])
+        if records[index].worktree:
+            from harnex_tmux.worktree import describe
+
+            rows[index]["worktree"] = describe(records[index].worktree or {})
 
     threads = [threading.Thread(target=fill, args=(i,)) for i in range(len(records))]
     for thread in threads:
@@ -95,10 +103,24 @@ def _cell(value: Any) -> str:
     return text or "-"
 
 
+def _worktree_cells(row: dict[str, Any]) -> list[str]:
+    """BRANCH, AHEAD, CHANGED of a worktree session; ``?`` where git could not tell."""
+    info = row.get("worktree")
+    if not isinstance(info, dict):
+        return ["-", "-", "-"]
+    if "error" in info:
+        return [_cell(info.get("branch")), "?", "?"]
+    return [_cell(info.get("branch")), str(info["ahead"]), str(len(info["changed_files"]))]
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     """0.4.0's layout: header, a row of dashes, then one row per session; every empty cell
-    shows ``-``, columns two spaces apart."""
-    header = ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE", "REPO", "DESC"]
+    shows ``-``, columns two spaces apart. The worktree columns appear only when a session
+    has a worktree, so 0.4.0's layout is unchanged for everyone else."""
+    worktrees = any(row.get("worktree") for row in rows)
+    header = ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE"]
+    header += ["BRANCH", "AHEAD", "CHANGED"] if worktrees else []
+    header += ["REPO", "DESC"]
     body = [
         [
             _cell(row.get("id")),
@@ -108,6 +130,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             _age(row.get("started_at")),
             human_seconds(row.get("log_idle_s")),
             _cell(row.get("state")),
+            *(_worktree_cells(row) if worktrees else []),
             _repo_cell(str(row.get("repo_root") or "")),
             _desc_cell(str(row.get("description") or "")),
         ]

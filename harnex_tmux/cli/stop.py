@@ -17,7 +17,7 @@ from harnex_tmux.cli.options import print_json, target_options
     help="Seconds to wait for the agent to exit (exit 124 if it is still alive).",
 )
 def command(ident: str | None, repo: str | None, cli_filter: str | None, timeout: float) -> None:
-    """Stop a session and close its window."""
+    """Stop a session and close its window; a worktree and its branch stay (see clean)."""
     from harnex_tmux.control import stop_session
     from harnex_tmux.errors import SessionNotFound
     from harnex_tmux.lookup import find_ended, find_session
@@ -40,9 +40,12 @@ def command(ident: str | None, repo: str | None, cli_filter: str | None, timeout
         )
         return
     exit_record = stop_session(record, timeout)
-    print_json(
-        {"ok": True, "id": record.id, "code": exit_record.code, "signal": exit_record.signal}
-    )
+    data = {"ok": True, "id": record.id, "code": exit_record.code, "signal": exit_record.signal}
+    if record.worktree:
+        # Stopping never deletes work: say where it stays (harnex clean removes it later).
+        data["worktree"] = record.worktree.get("path")
+        data["branch"] = record.worktree.get("branch")
+    print_json(data)
 
 
 def _close_leftover_pane(info: dict[str, object]) -> None:

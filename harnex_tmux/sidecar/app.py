@@ -235,6 +235,7 @@ class Sidecar:
                 sidecar_pid=os.getpid(),
                 adapter=adapter.name,
                 watch=spec.watch,
+                worktree=spec.worktree,
             )
             record.extra["inbox_ttl"] = spec.inbox_ttl
             record.extra["auto_accept"] = spec.auto_accept

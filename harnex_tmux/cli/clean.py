@@ -1,0 +1,67 @@
+"""``harnex clean``: remove the worktrees of ended sessions whose work is safe elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from harnex_tmux.cli.options import print_json
+
+if TYPE_CHECKING:
+    from harnex_tmux.worktree import Outcome, WorktreeRecord
+
+
+@click.command()
+@click.option("--id", "ident", help="Only this session's worktree (default: every ended one).")
+@click.option("--repo", type=click.Path(file_okay=False), help="Resolve in that repo.")
+@click.option("--force", is_flag=True, help="Remove even uncommitted or unmerged work.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of what was removed or kept.")
+def command(ident: str | None, repo: str | None, force: bool, as_json: bool) -> None:
+    """Remove worktrees made by run --worktree, and their branches.
+
+    A worktree goes only when its session has ended, it has no uncommitted changes, and
+    every commit of its branch is merged (into its base branch or the main checkout's HEAD)
+    or pushed; --force drops the last two checks. Prints what was removed and what was kept,
+    and why. With --id, exits 1 when that worktree was kept.
+    """
+    from harnex_tmux.lookup import find_worktree, list_worktrees
+    from harnex_tmux.state import repo_root_for
+
+    if ident is not None:
+        targets = [find_worktree(ident, repo)]
+    else:
+        targets = list_worktrees(repo_root_for(repo))
+    outcomes = [_clean_one(path, record, force) for path, record in targets]
+    if as_json:
+        print_json([o.to_dict() for o in outcomes])
+    elif not outcomes:
+        click.echo(f"No harnex worktrees for {repo_root_for(repo)}.")
+    else:
+        click.echo("\n".join(o.line() for o in outcomes))
+    if ident is not None and not outcomes[0].removed:
+        click.get_current_context().exit(1)
+
+
+def _clean_one(path: Path, record: WorktreeRecord, force: bool) -> Outcome:
+    """Keep a running session's worktree whatever ``force`` says; otherwise clean it and,
+    once it is gone, forget it."""
+    from harnex_tmux.errors import HarnexError
+    from harnex_tmux.state import SessionPaths, SessionRecord, process_alive, read_json
+    from harnex_tmux.worktree import Outcome, clean_worktree
+
+    live = read_json(SessionPaths.for_session(record.repo_root, record.id).registry)
+    if live is not None:
+        session = SessionRecord.from_dict(live)
+        if process_alive(session.sidecar_pid) or process_alive(session.pid):
+            why = f"session is still running (harnex stop --id {record.id} first)"
+            return Outcome(record.id, record.path, record.branch, False, why)
+    try:
+        outcome = clean_worktree(record, force)
+    except HarnexError as exc:
+        # One broken worktree (its repository moved, say) must not stop the others.
+        return Outcome(record.id, record.path, record.branch, False, str(exc))
+    if outcome.removed:
+        path.unlink(missing_ok=True)
+    return outcome
