@@ -125,7 +125,8 @@ def start_session(
         raise HarnexError(f"agent command not found: {name}")
     from harnex_tmux.adapters import adapter_for
 
-    adapter_for(spec.adapter, spec.prompt_regex).preflight(spec.command, {**os.environ, **spec.env})
+    adapter = adapter_for(spec.adapter, spec.prompt_regex, spec.repo_root)
+    adapter.preflight(spec.command, {**os.environ, **spec.env})
     paths = SessionPaths.for_session(spec.repo_root, spec.id)
     paths.create_dirs()
     check_not_running(paths, spec.id, spec.repo_root)

@@ -1,53 +1,41 @@
-"""Adapters, one per agent CLI, chosen by the command's basename unless ``--cli`` forces one."""
+"""Adapters, one per agent CLI, chosen by the command's basename unless ``--cli`` forces one.
+
+Screen rules live in adapter files (see :mod:`harnex_tmux.adapters.rules`), found by
+:mod:`harnex_tmux.adapters.catalog`; code is kept for what data cannot say (hooks).
+"""
 
 from __future__ import annotations
 
-import os
-
 from harnex_tmux.adapters.base import Adapter, HookTarget, Observation, State, StopStep
-from harnex_tmux.adapters.claude import ClaudeAdapter
-from harnex_tmux.adapters.codex import CodexAdapter
+from harnex_tmux.adapters.catalog import Catalog, load_catalog
 from harnex_tmux.adapters.generic import GenericAdapter
-from harnex_tmux.errors import UsageError
 
 __all__ = [
     "Adapter",
+    "Catalog",
     "GenericAdapter",
     "HookTarget",
     "Observation",
     "State",
     "StopStep",
     "adapter_for",
+    "adapter_name_for",
+    "known_adapters",
+    "load_catalog",
 ]
 
-_ADAPTERS: dict[str, type[Adapter]] = {
-    "claude": ClaudeAdapter,
-    "codex": CodexAdapter,
-    "generic": GenericAdapter,
-}
+
+def known_adapters(repo_root: str | None = None) -> list[str]:
+    return load_catalog(repo_root).names()
 
 
-def known_adapters() -> list[str]:
-    return sorted(_ADAPTERS)
+def adapter_name_for(command: str, forced: str | None = None, repo_root: str | None = None) -> str:
+    return load_catalog(repo_root).name_for(command, forced)
 
 
-def adapter_name_for(command: str, forced: str | None = None) -> str:
-    if forced:
-        if forced not in _ADAPTERS:
-            raise UsageError(f"unknown --cli {forced!r}; known: {', '.join(known_adapters())}")
-        return forced
-    base = os.path.basename(command)
-    return base if base in _ADAPTERS else "generic"
-
-
-def adapter_for(name: str, prompt_regex: str | None = None) -> Adapter:
+def adapter_for(
+    name: str, prompt_regex: str | None = None, repo_root: str | None = None
+) -> Adapter:
     """A fresh adapter; ``prompt_regex`` (what a generic program's prompt looks like) is for
     the generic adapter only, the others know their CLI's screen."""
-    if name == "generic":
-        return GenericAdapter(prompt_regex=prompt_regex)
-    try:
-        return _ADAPTERS[name]()
-    except KeyError:
-        raise UsageError(
-            f"unknown adapter {name!r}; known: {', '.join(known_adapters())}"
-        ) from None
+    return load_catalog(repo_root).build(name, prompt_regex)

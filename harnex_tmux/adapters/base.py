@@ -71,6 +71,8 @@ class Adapter:
     """Base adapter; subclasses override what differs for their CLI."""
 
     name = "base"
+    # What it reads to know the agent's state, for ``harnex adapters list``.
+    signals = "screen"
     reads_screen = False
     # Whether detect() wants the kernel's view of the terminal (see harnex_tmux.foreground).
     reads_terminal = False
@@ -93,6 +95,10 @@ class Adapter:
     ) -> list[str]:
         """The argv to run; with ``hooks``, wired so the agent reports its events there."""
         return list(command)
+
+    def launch_env(self) -> dict[str, str]:
+        """Variables the CLI needs in its environment; the user's own values win."""
+        return {}
 
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:
         """Refuse (HarnexError) a launch that the CLI would reject, before a pane exists."""

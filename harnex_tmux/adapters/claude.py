@@ -7,8 +7,8 @@ import os
 import shlex
 from collections.abc import Mapping
 
-from harnex_tmux.adapters.base import HookTarget, State, StopStep
-from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
+from harnex_tmux.adapters.base import HookTarget
+from harnex_tmux.adapters.screen import ScreenAdapter
 from harnex_tmux.errors import HarnexError
 
 SKIP_PERMISSIONS_FLAG = "--dangerously-skip-permissions"
@@ -22,32 +22,11 @@ HTTP_HOOK_TIMEOUT_S = 2
 
 
 class ClaudeAdapter(ScreenAdapter):
-    name = "claude"
-    prompt_glyph = "❯"
-    idle_markers = (
-        "? for shortcuts",
-        "bypass permissions on",
-        "accept edits on",
-        "plan mode on",
-    )
-    busy_markers = ("esc to interrupt",)
-    empty_box_is_idle = True
-    # The spinner line above the input box while it works ("✢ Catapulting…"); the line left
-    # when it is done has no ellipsis ("✻ Brewed for 5s").
-    busy_patterns = (r"^\s*[·✢✳✶✻✽*]\s+\S+…",)
-    dialogs = (
-        Dialog(State.TRUST, (r"trust this folder|project you created or one you trust",)),
-        Dialog(State.CONFIRMATION, (r"custom API key", r"use this API key")),
-        Dialog(State.CONFIRMATION, (r"Bypass Permissions mode", r"Yes, I accept")),
-        Dialog(State.CONFIRMATION, (r"Do you want to [^\n]*\?", r"1\. Yes")),
-    )
-    stop_steps = (
-        StopStep(text="/exit", wait_s=0.0),
-        StopStep(keys=("Enter",), wait_s=3.0),
-        StopStep(keys=("C-c",), wait_s=0.5),
-        StopStep(keys=("C-c",), wait_s=1.5),
-    )
+    """Claude Code: the screen as ``files/claude.toml`` describes it, plus its hooks."""
 
+    name = "claude"
+    shipped_rules = "claude.toml"
+    signals = "hooks (http: prompt, stop, notification), screen"
     has_hooks = True
     proves_submit = True
 
@@ -63,7 +42,7 @@ class ClaudeAdapter(ScreenAdapter):
         Claude never waits for it, and silent when the sidecar is gone). A user who passes
         their own ``--settings`` keeps it untouched; the session then reads the screen only.
         """
-        argv = list(command)
+        argv = super().launch_argv(command, hooks, env)
         if hooks is None or "--settings" in argv[1:]:
             return argv
         if env.get(HOOK_MODE_VARIABLE) == "command":

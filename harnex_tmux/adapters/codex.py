@@ -7,29 +7,18 @@ import os
 import tomllib
 from collections.abc import Mapping
 
-from harnex_tmux.adapters.base import HookTarget, State, StopStep
-from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
+from harnex_tmux.adapters.base import HookTarget
+from harnex_tmux.adapters.screen import ScreenAdapter
 
 NO_ALT_SCREEN_FLAG = "--no-alt-screen"
 
 
 class CodexAdapter(ScreenAdapter):
-    name = "codex"
-    prompt_glyph = "›"
-    idle_markers = ("? for shortcuts", "context left")
-    busy_markers = ("esc to interrupt",)
-    dialogs = (
-        Dialog(State.TRUST, (r"Trust this folder\?|Do you trust the files in this folder",)),
-        Dialog(State.CONFIRMATION, (r"Would you like to (run|make|apply)[^\n]*\?",)),
-        Dialog(State.CONFIRMATION, (r"Allow (Codex|command)[^\n]*\?",)),
-    )
-    stop_steps = (
-        StopStep(text="/quit", wait_s=0.0),
-        StopStep(keys=("Enter",), wait_s=3.0),
-        StopStep(keys=("C-c",), wait_s=0.5),
-        StopStep(keys=("C-c",), wait_s=1.5),
-    )
+    """Codex: the screen as ``files/codex.toml`` describes it, plus its notify hook."""
 
+    name = "codex"
+    shipped_rules = "codex.toml"
+    signals = "notify hook (turn complete), screen"
     has_hooks = True
 
     def launch_argv(
@@ -38,7 +27,7 @@ class CodexAdapter(ScreenAdapter):
         """Keep the transcript in the normal screen (so pipe-pane and scrollback can read it)
         and have Codex report each finished turn through ``notify``, chaining the user's own
         notify program when their config has one."""
-        argv = list(command)
+        argv = super().launch_argv(command, hooks, env)
         if NO_ALT_SCREEN_FLAG not in argv[1:]:
             argv.insert(1, NO_ALT_SCREEN_FLAG)
         if hooks is not None and not any("notify" in a for a in argv[1:]):

@@ -57,6 +57,7 @@ class GenericAdapter(Adapter):
     """
 
     name = "generic"
+    signals = "kernel (reading its terminal?), --prompt-regex, quiet output"
     reads_terminal = True
 
     def __init__(self, quiet_s: float | None = None, prompt_regex: str | None = None) -> None:

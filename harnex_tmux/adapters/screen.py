@@ -14,10 +14,17 @@ one-line edit in ``claude.py`` or ``codex.py``. Rules, in order:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harnex_tmux.adapters.base import Adapter, Observation, State
+from harnex_tmux.adapters.base import Adapter, HookTarget, Observation, State
 
+if TYPE_CHECKING:
+    from harnex_tmux.adapters.rules import ScreenRules
+
+SHIPPED_DIR = Path(__file__).with_name("files")
 # How much of the bottom of the screen the busy/idle markers are looked for in: the agent's
 # own transcript above may quote them.
 STATUS_REGION_LINES = 12
@@ -50,6 +57,46 @@ class ScreenAdapter(Adapter):
     trust_accept_keys: tuple[str, ...] = ("Enter",)
     # Pause between the text landing and the submit key: both CLIs debounce pastes.
     settle_s = 0.15
+    # Where its rules came from (an adapter file's path), for ``harnex adapters``.
+    source = "built-in"
+    launch_args: tuple[str, ...] = ()
+    launch_defaults: Mapping[str, str] = {}
+
+    # The adapter file in ``adapters/files/`` that describes this CLI's screen, if any.
+    shipped_rules: str | None = None
+
+    def __init__(self, rules: ScreenRules | None = None) -> None:
+        if rules is None and self.shipped_rules is not None:
+            from harnex_tmux.adapters.rules import load_rules
+
+            rules = load_rules(SHIPPED_DIR / self.shipped_rules)
+        if rules is not None:
+            self.apply(rules)
+
+    def apply(self, rules: ScreenRules) -> None:
+        """Read the screen by ``rules`` (an adapter file) instead of the class's own."""
+        self.source = rules.source
+        self.prompt_glyph = rules.prompt_glyph
+        self.idle_markers = rules.idle_markers
+        self.empty_box_is_idle = rules.empty_box_is_idle
+        self.busy_markers = rules.busy_markers
+        self.busy_patterns = rules.busy_patterns
+        self.dialogs = tuple(rule.dialog for rule in rules.dialogs)
+        self.trust_accept_keys = rules.trust_accept_keys
+        self.submit_keys = rules.submit_keys
+        self.settle_s = rules.settle_s
+        self.first_prompt_settles = rules.first_prompt_settles
+        self.stop_steps = rules.stop_steps
+        self.launch_args = rules.launch_args
+        self.launch_defaults = dict(rules.launch_env)
+
+    def launch_argv(
+        self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
+    ) -> list[str]:
+        return [*command, *(a for a in self.launch_args if a not in command[1:])]
+
+    def launch_env(self) -> dict[str, str]:
+        return dict(self.launch_defaults)
 
     def detect(self, observation: Observation) -> State:
         screen = observation.screen

@@ -29,6 +29,7 @@ COMMANDS = {
     "guide": "harnex_tmux.cli.guide",
     "recipes": "harnex_tmux.cli.recipes",
     "hook": "harnex_tmux.cli.hook",
+    "adapters": "harnex_tmux.cli.adapters",
 }
 
 

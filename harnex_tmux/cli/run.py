@@ -119,7 +119,7 @@ def command(
     --tmux, wait for the agent and exit with its exit code; from a terminal outside tmux,
     attach to its window (detach with the tmux prefix + d).
     """
-    from harnex_tmux.adapters import adapter_name_for
+    from harnex_tmux.adapters import load_catalog
     from harnex_tmux.adapters.generic import compile_prompt_regex
     from harnex_tmux.launch import LaunchSpec, start_session
     from harnex_tmux.state import random_id, repo_root_for
@@ -138,13 +138,16 @@ def command(
     if context:
         # As in 0.4.0: the agent learns its own id, so it can tell others where to reply.
         context = f"[harnex session id={ident.strip()}] {context}"
+    catalog = load_catalog(repo_root_for(cwd))
+    for problem in catalog.problems:
+        click.echo(f"harnex: adapter file skipped: {problem}", err=True)
     spec = LaunchSpec(
         id=ident,
         command=[agent, *agent_args],
         repo_root=repo_root_for(cwd),
         cwd=cwd,
         cli=os.path.basename(agent),
-        adapter=adapter_name_for(agent, forced_adapter),
+        adapter=catalog.name_for(agent, forced_adapter),
         description=(description or "").strip() or None,
         host=host,
         port=port,

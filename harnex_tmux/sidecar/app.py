@@ -184,7 +184,7 @@ class Sidecar:
     @classmethod
     def launch(cls, spec: LaunchSpec) -> Sidecar:
         """Create the pane and the API for a new session, then start the agent."""
-        adapter = adapter_for(spec.adapter, spec.prompt_regex)
+        adapter = adapter_for(spec.adapter, spec.prompt_regex, spec.repo_root)
         paths = SessionPaths.for_session(spec.repo_root, spec.id)
         paths.create_dirs()
         paths.exit_record.unlink(missing_ok=True)
@@ -197,6 +197,8 @@ class Sidecar:
         gate = f"harnex-gate-{session_id}"
         token = secrets.token_hex(16)
         env = child_env(spec, session_id, paths.registry)
+        for key, value in adapter.launch_env().items():
+            env.setdefault(key, value)
         hooks = hook_target(spec.host, listener.getsockname()[1])
         if hooks is not None and adapter.has_hooks:
             # Only an agent whose own hooks post to the API needs the token.
@@ -275,7 +277,9 @@ class Sidecar:
             raise RuntimeError(f"session {record.id!r} still has a live sidecar")
         paths = SessionPaths.for_session(record.repo_root, record.id)
         tmux = Tmux(record.tmux_socket or "")
-        adapter = adapter_for(record.adapter or "generic", record.extra.get("prompt_regex"))
+        adapter = adapter_for(
+            record.adapter or "generic", record.extra.get("prompt_regex"), record.repo_root
+        )
         try:
             listener = bind_listener(record.host, record.port)
         except OSError:

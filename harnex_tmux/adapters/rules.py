@@ -1,0 +1,265 @@
+"""Adapter files: an agent CLI's screen described as data (TOML), checked before use.
+
+A CLI's screen changes with its versions; the rules that read it should be a short file a
+user can patch, not code. A file says which command names it matches and how its screen
+shows each state::
+
+    name = "mycli"
+    commands = ["mycli"]          # command basenames it is chosen for
+    submit_keys = ["Enter"]       # tmux key names
+    settle_s = 0.15               # pause between typed text and the submit key
+
+    [prompt]
+    glyph = ">"                   # the input line starts with this
+    idle_markers = ["? for help"] # ready needs one of these near the bottom ...
+    empty_box_is_idle = false     # ... or, if true, an empty input line will do
+
+    [busy]
+    markers = ["esc to interrupt"]
+    patterns = ['^\\s*Thinking']  # regexes, per line, near the bottom
+
+    [[dialogs]]
+    state = "confirmation"        # or "workspace-trust-prompt"
+    patterns = ['Allow .*\\?']    # all must match (case-insensitive)
+    keys = ["Enter"]              # what accepts it (--auto-accept, trust dialogs only)
+
+    [[stop]]                      # a graceful stop, step by step
+    text = "/quit"
+    keys = ["Enter"]
+    wait_s = 2.0
+
+    [launch]
+    args = ["--no-color"]         # added after the command
+    env = { NO_COLOR = "1" }
+
+Everything but ``name`` is optional. Unknown keys, wrong types, bad regexes and unknown
+states are errors with one line saying where.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harnex_tmux.adapters.base import State, StopStep
+from harnex_tmux.adapters.screen import Dialog
+
+DIALOG_STATES = {State.TRUST.value: State.TRUST, State.CONFIRMATION.value: State.CONFIRMATION}
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
+# tmux key names: words like Enter, C-c, M-Enter, BSpace, F5, or a single character.
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,19}|.")
+
+
+class AdapterFileError(ValueError):
+    """A file that cannot be used; the message is one line naming the file and the place."""
+
+
+@dataclass(frozen=True)
+class DialogRule:
+    state: State
+    patterns: tuple[str, ...]
+    keys: tuple[str, ...] = ()
+
+    @property
+    def dialog(self) -> Dialog:
+        return Dialog(self.state, self.patterns)
+
+
+@dataclass(frozen=True)
+class ScreenRules:
+    """What one adapter file says, checked."""
+
+    name: str
+    source: str
+    commands: tuple[str, ...] = ()
+    description: str = ""
+    prompt_glyph: str = ">"
+    idle_markers: tuple[str, ...] = ()
+    empty_box_is_idle: bool = False
+    busy_markers: tuple[str, ...] = ()
+    busy_patterns: tuple[str, ...] = ()
+    dialogs: tuple[DialogRule, ...] = ()
+    submit_keys: tuple[str, ...] = ("Enter",)
+    settle_s: float = 0.15
+    first_prompt_settles: bool = True
+    stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
+    launch_args: tuple[str, ...] = ()
+    launch_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def trust_accept_keys(self) -> tuple[str, ...]:
+        for rule in self.dialogs:
+            if rule.state == State.TRUST and rule.keys:
+                return rule.keys
+        return ("Enter",)
+
+
+def load_rules(path: Path) -> ScreenRules:
+    """Read and check one adapter file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AdapterFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise AdapterFileError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AdapterFileError(f"{path}: not valid TOML: {exc}") from None
+    return parse_rules(data, str(path))
+
+
+def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
+    check = _Checker(source)
+    check.keys(
+        data,
+        "",
+        {"name", "commands", "description", "submit_keys", "settle_s", "first_prompt_settles"}
+        | {"prompt", "busy", "dialogs", "stop", "launch"},
+    )
+    name = check.string(data, "name", required=True)
+    if not _NAME.fullmatch(name):
+        check.fail("name", "must be lower-case letters, digits, '-', '_' or '.'")
+    prompt = check.table(data, "prompt")
+    check.keys(prompt, "prompt", {"glyph", "idle_markers", "empty_box_is_idle"})
+    busy = check.table(data, "busy")
+    check.keys(busy, "busy", {"markers", "patterns"})
+    launch = check.table(data, "launch")
+    check.keys(launch, "launch", {"args", "env"})
+    env = launch.get("env", {})
+    if not isinstance(env, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        check.fail("launch.env", "must be a table of strings")
+    glyph = check.string(prompt, "glyph", where="prompt") or ">"
+    idle = check.strings(prompt, "idle_markers", where="prompt")
+    empty_idle = check.boolean(prompt, "empty_box_is_idle", False, where="prompt")
+    rules = ScreenRules(
+        name=name,
+        source=source,
+        commands=check.strings(data, "commands") or (name,),
+        description=check.string(data, "description"),
+        prompt_glyph=glyph,
+        idle_markers=idle,
+        empty_box_is_idle=empty_idle,
+        busy_markers=check.strings(busy, "markers", where="busy"),
+        busy_patterns=check.regexes(busy, "patterns", where="busy"),
+        dialogs=tuple(_dialogs(check, data)),
+        submit_keys=check.keys_list(data, "submit_keys") or ("Enter",),
+        settle_s=check.seconds(data, "settle_s", 0.15),
+        first_prompt_settles=check.boolean(data, "first_prompt_settles", True),
+        stop_steps=tuple(_stop_steps(check, data)) or ScreenRules.stop_steps,
+        launch_args=check.strings(launch, "args", where="launch"),
+        launch_env=dict(env),
+    )
+    if not idle and not empty_idle:
+        check.fail("prompt", "needs idle_markers or empty_box_is_idle = true, or it is never ready")
+    return rules
+
+
+def _dialogs(check: _Checker, data: dict[str, Any]) -> list[DialogRule]:
+    rules = []
+    for index, item in enumerate(check.tables(data, "dialogs")):
+        where = f"dialogs[{index}]"
+        check.keys(item, where, {"state", "patterns", "keys"})
+        state = check.string(item, "state", required=True, where=where)
+        if state not in DIALOG_STATES:
+            check.fail(f"{where}.state", f"must be one of {sorted(DIALOG_STATES)}")
+        patterns = check.regexes(item, "patterns", where=where)
+        if not patterns:
+            check.fail(f"{where}.patterns", "needs at least one pattern")
+        keys = check.keys_list(item, "keys", where=where)
+        rules.append(DialogRule(DIALOG_STATES[state], patterns, keys))
+    return rules
+
+
+def _stop_steps(check: _Checker, data: dict[str, Any]) -> list[StopStep]:
+    steps = []
+    for index, item in enumerate(check.tables(data, "stop")):
+        where = f"stop[{index}]"
+        check.keys(item, where, {"text", "keys", "wait_s"})
+        text = check.string(item, "text", where=where)
+        keys = check.keys_list(item, "keys", where=where)
+        if not text and not keys:
+            check.fail(where, "needs text or keys")
+        steps.append(StopStep(text=text, keys=keys, wait_s=check.seconds(item, "wait_s", 1.0)))
+    return steps
+
+
+@dataclass
+class _Checker:
+    """Typed reads from parsed TOML, each failing with the file and the key's place."""
+
+    source: str
+
+    def fail(self, where: str, problem: str) -> None:
+        raise AdapterFileError(f"{self.source}: {where}: {problem}")
+
+    @staticmethod
+    def _at(where: str, key: str) -> str:
+        return f"{where}.{key}" if where else key
+
+    def keys(self, table: dict[str, Any], where: str, allowed: set[str]) -> None:
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            place = where or "top level"
+            self.fail(place, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
+
+    def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(key, "must be a table")
+        return dict(value)
+
+    def tables(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail(key, f"must be an array of tables ([[{key}]])")
+        return list(value)
+
+    def string(
+        self, data: dict[str, Any], key: str, required: bool = False, where: str = ""
+    ) -> str:
+        if key not in data:
+            if required:
+                self.fail(self._at(where, key), "is missing")
+            return ""
+        value = data[key]
+        if not isinstance(value, str):
+            self.fail(self._at(where, key), "must be a string")
+        return str(value)
+
+    def strings(self, data: dict[str, Any], key: str, where: str = "") -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(self._at(where, key), "must be a list of non-empty strings")
+        return tuple(value)
+
+    def regexes(self, data: dict[str, Any], key: str, where: str = "") -> tuple[str, ...]:
+        patterns = self.strings(data, key, where)
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.fail(self._at(where, key), f"bad regex {pattern!r}: {exc}")
+        return patterns
+
+    def keys_list(self, data: dict[str, Any], key: str, where: str = "") -> tuple[str, ...]:
+        keys = self.strings(data, key, where)
+        for name in keys:
+            if not _KEY.fullmatch(name):
+                self.fail(self._at(where, key), f"{name!r} is not a tmux key name")
+        return keys
+
+    def boolean(self, data: dict[str, Any], key: str, default: bool, where: str = "") -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(self._at(where, key), "must be true or false")
+        return bool(value)
+
+    def seconds(self, data: dict[str, Any], key: str, default: float, where: str = "") -> float:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 60:
+            self.fail(self._at(where, key), "must be a number of seconds from 0 to 60")
+        return float(value)
