@@ -3,7 +3,8 @@
 A generic program gives no signal of its own, so readiness is inferred, best source first:
 
 1. the kernel (Linux ``/proc``): a foreground process blocked reading the terminal is at its
-   prompt; one running, sleeping or waiting for a child is busy, however quiet it is;
+   prompt (at once: it printed its prompt before it read); one running, sleeping or
+   waiting for a child is busy, however quiet it is;
 2. a prompt pattern, when the user gave one (``--prompt-regex``): the last non-empty line of
    the screen, without trailing spaces, must match it (``re.search``);
 3. quiet output: a program that stopped printing for ``quiet_s`` is taken to be waiting.
@@ -24,7 +25,8 @@ DEFAULT_QUIET_S = 0.5
 # A program that has printed nothing at all is taken as ready only after this long: typing
 # into it while it is still starting (and may still switch its terminal mode) loses input.
 SILENT_START_S = 3.0
-# A reader that is still printing is finishing its prompt: let it land first.
+# A prompt pattern that matches while output still streams may be matching a half-drawn
+# screen: let it land first.
 PROMPT_SETTLE_S = 0.05
 # A working program can go back to reading without printing anything: look this often.
 WORKING_RECHECK_S = 0.1
@@ -78,8 +80,8 @@ class GenericAdapter(Adapter):
             settled = observation.quiet_for >= PROMPT_SETTLE_S
             return State.PROMPT if settled else State.BUSY
         if use == TerminalUse.READING:
-            settled = observation.quiet_for >= PROMPT_SETTLE_S or not observation.output_seen
-            return State.PROMPT if settled else State.BUSY
+            # It printed its prompt before it read: output still arriving is pipe latency.
+            return State.PROMPT
         if not observation.output_seen:
             return State.PROMPT if observation.age >= SILENT_START_S else State.UNKNOWN
         return State.PROMPT if observation.quiet_for >= self.quiet_s else State.BUSY
@@ -88,9 +90,10 @@ class GenericAdapter(Adapter):
         use = observation.terminal
         if use == TerminalUse.WORKING:
             return WORKING_RECHECK_S
-        if self.prompt is not None or use == TerminalUse.READING:
+        if use == TerminalUse.READING:
+            return WORKING_RECHECK_S * 5  # it may stop reading without printing a thing
+        if self.prompt is not None:
             remaining = PROMPT_SETTLE_S - observation.quiet_for
-            # A quiet program may start or stop reading without printing a thing.
             return remaining if remaining > 0 else WORKING_RECHECK_S * 5
         if not observation.output_seen:
             remaining = SILENT_START_S - observation.age
