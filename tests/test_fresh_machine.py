@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import _alive
 
 from harnex_tmux.errors import HarnexError
 from harnex_tmux.tmux import Tmux
@@ -88,14 +89,6 @@ def _teardown(machine: FreshMachine) -> None:
             time.sleep(0.05)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_demo_works_first_time_on_a_machine_where_tmux_never_ran(fresh: FreshMachine) -> None:
