@@ -130,6 +130,8 @@ def _relay_text(request: SendRequest, target_session_id: str | None) -> str:
 
 
 def send_message(request: SendRequest, progress: Callable[[str], None] | None = None) -> SendResult:
+    if not request.text and not request.enter_only:
+        raise UsageError("the message is empty")
     say = progress or (lambda line: None)
     started = time.monotonic()
     if request.port is not None and request.token is not None:

@@ -27,6 +27,7 @@ COMMANDS = {
     "guide": "harnex_tmux.cli.guide",
     "recipes": "harnex_tmux.cli.recipes",
     "hook": "harnex_tmux.cli.hook",
+    "mcp": "harnex_tmux.cli.mcp",
 }
 
 
