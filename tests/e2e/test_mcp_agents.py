@@ -1,0 +1,132 @@
+"""A real agent as the MCP client: the pinned Claude Code, with ``harnex mcp`` registered the
+way ``harnex mcp --print-config claude`` says, is told by the mock model to call harnex's
+tools. Each call must do what the CLI would (the message arrives in the other session exactly
+once) and its result must come back to the model in the agent's next request.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import recorded, wait_for
+
+from harnex_tmux.mcp_config import CLAUDE_ALLOW_RULE, client_config
+
+from ._mock_http import ToolCall
+from .agents import InstalledAgents, claude_launch
+from .mock_anthropic import MockAnthropic
+from .test_harnex_agents import Harness, _harness
+from .test_harnex_hooks import _ready
+
+pytestmark = pytest.mark.e2e
+
+SERVER = [sys.executable, "-m", "harnex_tmux", "mcp"]
+
+
+@pytest.fixture
+def claude_mcp(
+    agents: InstalledAgents, mock_anthropic: MockAnthropic, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    """Claude Code with harnex's MCP server for this run only (``--mcp-config``), its tools
+    allowed without a permission dialog (the rule ``mcp__harnex``)."""
+    extra = ["--mcp-config", client_config("claude", SERVER), "--allowedTools", CLAUDE_ALLOW_RULE]
+    launch = claude_launch(
+        agents.claude, mock_anthropic.url, tmp_path / "home", git_repo, extra_args=extra
+    )
+    yield from _harness(launch, tmp_path)
+
+
+def _call(h: Harness, mock: MockAnthropic, tool: str, arguments: dict[str, Any]) -> Any:
+    """One user turn in which the model calls harnex's ``tool``; the tool's result as the
+    model got it back (the JSON the tool answered)."""
+    done = len(mock.tool_results)
+    mock.tool_call_next = ToolCall(f"mcp__harnex__{tool}", arguments)
+    sent = h.json("send", "--id", "lead", "--message", f"please use harnex {tool}")
+    assert sent["status"] == "delivered", sent
+    results = mock.wait_for_tool_results(done + 1, timeout=90)
+    assert len(results) == done + 1
+    back = h.run("wait", "--id", "lead", "--until", "prompt", "--timeout", "60")
+    assert back.returncode == 0, back.stderr + h.screen("lead")
+    # The request after the tool call is the agent's next one; nothing was asked twice.
+    assert mock.tool_results == results
+    return json.loads(results[-1])
+
+
+def test_claude_runs_and_messages_a_session_through_mcp(
+    claude_mcp: Harness, mock_anthropic: MockAnthropic, tmp_path: Path
+) -> None:
+    h, mock = claude_mcp, mock_anthropic
+    lead = _ready(h, "lead")
+    record = tmp_path / "worker.jsonl"
+    agent = ["-m", "harnex_tmux.demo_agent", "--busy", "0.3", "--record", str(record)]
+
+    started = _call(h, mock, "run", {"cli": sys.executable, "id": "worker", "args": agent})
+    assert started["ok"] is True and started["id"] == "worker"
+    assert h.run("wait", "--id", "worker", "--until", "prompt", "--timeout", "60").returncode == 0
+    # An ordinary session: the CLI lists it, in the lead's tmux session, spawned by its pane.
+    listed = {row["id"]: row for row in h.json("status", "--json")}
+    assert set(listed) == {"lead", "worker"}
+    assert listed["worker"]["tmux_session"] == lead["tmux_session"]
+
+    status = _call(h, mock, "status", {"id": "worker"})
+    assert [row["id"] for row in status["sessions"]] == ["worker"]
+
+    sent = _call(h, mock, "send", {"id": "worker", "message": "hello from claude over mcp"})
+    assert sent["ok"] is True and sent["status"] == "delivered", sent
+    (text,) = wait_for(lambda: recorded(record), timeout=30)
+    header, body = text.split("\n")
+    # Sent from inside the lead's session: the relay header names it.
+    assert header.startswith("[harnex relay from=claude id=lead at=")
+    assert body == "hello from claude over mcp"
+
+    shot = _call(h, mock, "pane", {"id": "worker", "lines": 30})
+    assert "hello from claude over mcp" in shot["text"]
+
+    # Exactly once, and the model saw four user turns, each answered by one tool call.
+    assert len(recorded(record)) == 1
+    assert len(mock.user_turns) == 4 and len(mock.tool_results) == 4
+
+
+def test_without_the_allow_rule_claude_asks_first(
+    agents: InstalledAgents, mock_anthropic: MockAnthropic, git_repo: Path, tmp_path: Path
+) -> None:
+    """Why the registration documents ``--allowedTools mcp__harnex``: without it Claude Code
+    asks before the first call of harnex's tools, and the call waits for the answer."""
+    extra = ["--mcp-config", client_config("claude", SERVER)]
+    launch = claude_launch(
+        agents.claude, mock_anthropic.url, tmp_path / "home", git_repo, extra_args=extra
+    )
+    with contextmanager(_harness)(launch, tmp_path) as h:
+        _ready(h, "lead")
+        mock_anthropic.tool_call_next = ToolCall("mcp__harnex__status", {})
+        h.json("send", "--id", "lead", "--message", "please use harnex status")
+        asked = h.run("wait", "--id", "lead", "--until", "confirmation", "--timeout", "60")
+        assert asked.returncode == 0, asked.stderr + h.screen("lead")
+        assert "harnex - status (MCP)" in h.screen("lead")
+        assert mock_anthropic.tool_results == []
+        h.json("send", "--id", "lead", "--submit-only")  # Enter picks the default: "1. Yes"
+        (result,) = mock_anthropic.wait_for_tool_results(1, timeout=60)
+        assert [row["id"] for row in json.loads(result)["sessions"]] == ["lead"]
+
+
+def test_claude_asks_another_claude_and_gets_its_reply(
+    claude_mcp: Harness, mock_anthropic: MockAnthropic
+) -> None:
+    """``send`` with ``reply: true`` between two real agents: the lead's tool call returns
+    the peer's answer, which the lead's model then reads."""
+    h, mock = claude_mcp, mock_anthropic
+    _ready(h, "lead")
+    _ready(h, "peer")
+    question = "what is six times seven?"
+    args = {"id": "peer", "message": question, "reply": True, "timeout": 120}
+    answer = _call(h, mock, "send", args)
+    assert answer["status"] == "delivered" and answer["completed_at"], answer
+    asked = [turn for turn in mock.user_turns if turn.endswith(question)]
+    assert len(asked) == 1 and asked[0].startswith("[harnex relay from=claude id=lead at=")
+    assert answer["reply"] == mock.reply(asked[0])
