@@ -18,6 +18,24 @@ SERVER_NAME = "harnex"
 CLIENTS = ("claude", "codex", "gemini", "opencode")
 # Claude Code's permission rule for every tool of one MCP server.
 CLAUDE_ALLOW_RULE = f"mcp__{SERVER_NAME}"
+# Codex starts MCP servers with a short list of variables only; harnex needs these from the
+# agent's environment to find its state and tmux server and to know the calling session.
+PASSED_ENV = (
+    "HARNEX_STATE_DIR",
+    "HARNEX_TMUX_SOCKET",
+    "HARNEX_HOST",
+    "HARNEX_BASE_PORT",
+    "HARNEX_PORT_SPAN",
+    "HARNEX_ID",
+    "HARNEX_SESSION_ID",
+    "HARNEX_SESSION_CLI",
+    "HARNEX_SPAWNER_PANE",
+    "TMUX",
+    "TMUX_PANE",
+    "TMUX_TMPDIR",
+    "XDG_STATE_HOME",
+    "PYTHONPATH",
+)
 
 
 def server_command() -> list[str]:
@@ -39,6 +57,9 @@ def client_config(client: str, command: list[str] | None = None) -> str:
                 f"[mcp_servers.{SERVER_NAME}]",
                 f"command = {json.dumps(command[0])}",
                 f"args = {json.dumps(command[1:])}",
+                f"env_vars = {json.dumps(list(PASSED_ENV))}",
+                "# Run harnex's tools without asking each time:",
+                '# default_tools_approval_mode = "approve"',
             ]
         )
     if client == "opencode":

@@ -10,10 +10,11 @@ once.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -95,7 +96,11 @@ def create_server(socket: str | None = None) -> MCPServer:
         "harnex", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
 
-    @server.tool()
+    def tool(fn: Callable[..., Awaitable[CallToolResult]]) -> None:
+        # The docstring without its indentation is what the agent reads about the tool.
+        server.add_tool(fn, description=inspect.cleandoc(fn.__doc__ or ""))
+
+    @tool
     async def run(
         cli: Annotated[str, Field(description="Agent command: claude, codex, or any CLI.")],
         id: Annotated[str | None, Field(description="Session id (default: random).")] = None,
@@ -122,7 +127,7 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(start)
 
-    @server.tool()
+    @tool
     async def send(
         id: Ident,
         message: Annotated[str, Field(description="The text to type into the agent.")],
@@ -145,7 +150,7 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(deliver, ctx, timeout, f"send to {id}")
 
-    @server.tool()
+    @tool
     async def status(
         id: Annotated[str | None, Field(description="Only this session.")] = None,
         all: Annotated[bool, Field(description="Sessions of every repo.")] = False,
@@ -155,7 +160,7 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(lambda: {"sessions": session_statuses(id, all_repos=all)})
 
-    @server.tool()
+    @tool
     async def pane(
         id: Ident,
         lines: Annotated[
@@ -167,7 +172,7 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(lambda: capture_session(id, None, None, lines))
 
-    @server.tool()
+    @tool
     async def wait(
         id: Ident,
         ctx: Context,
@@ -182,7 +187,7 @@ def create_server(socket: str | None = None) -> MCPServer:
             lambda: wait_for(id, until, timeout).data, ctx, timeout, f"waiting for {id} ({until})"
         )
 
-    @server.tool()
+    @tool
     async def events(
         id: Ident,
         since: Annotated[
@@ -200,7 +205,7 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(read)
 
-    @server.tool()
+    @tool
     async def stop(
         id: Ident,
         timeout: Annotated[
@@ -213,7 +218,7 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(lambda: stop_session(id, timeout))
 
-    @server.tool()
+    @tool
     async def report(
         message: Annotated[str, Field(description="What to tell the spawner.")],
         pane: Annotated[

@@ -284,6 +284,10 @@ def test_print_config_names_the_server_command(harnex: Harnex, client: str) -> N
     if client == "codex":
         assert text.startswith("[mcp_servers.harnex]\ncommand = ")
         assert '"mcp"]' in text
+        # Codex passes MCP servers only the variables listed: harnex's own, tmux's.
+        (passed,) = [line for line in text.splitlines() if line.startswith("env_vars = ")]
+        names = json.loads(passed.removeprefix("env_vars = "))
+        assert {"HARNEX_STATE_DIR", "HARNEX_SESSION_ID", "TMUX", "TMUX_PANE"} <= set(names)
         return
     data = json.loads(text)
     if client == "opencode":

@@ -1,5 +1,5 @@
-"""A real agent as the MCP client: the pinned Claude Code, with ``harnex mcp`` registered the
-way ``harnex mcp --print-config claude`` says, is told by the mock model to call harnex's
+"""Real agents as MCP clients: the pinned Claude Code and Codex, with ``harnex mcp`` registered
+the way ``harnex mcp --print-config`` says, are told by the mock model to call harnex's
 tools. Each call must do what the CLI would (the message arrives in the other session exactly
 once) and its result must come back to the model in the agent's next request.
 """
@@ -19,8 +19,9 @@ from conftest import recorded, wait_for
 from harnex_tmux.mcp_config import CLAUDE_ALLOW_RULE, client_config
 
 from ._mock_http import ToolCall
-from .agents import InstalledAgents, claude_launch
+from .agents import InstalledAgents, claude_launch, codex_launch
 from .mock_anthropic import MockAnthropic
+from .mock_openai import MockOpenAI
 from .test_harnex_agents import Harness, _harness
 from .test_harnex_hooks import _ready
 
@@ -42,26 +43,67 @@ def claude_mcp(
     yield from _harness(launch, tmp_path)
 
 
-def _call(h: Harness, mock: MockAnthropic, tool: str, arguments: dict[str, Any]) -> Any:
+@pytest.fixture
+def codex_mcp(
+    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    """Codex with the ``mcp_servers.harnex`` table print-config writes, its tools approved
+    (the table's ``default_tools_approval_mode``, commented out in the snippet)."""
+    launch = codex_launch(agents.codex, mock_openai.url + "/v1", tmp_path / "home", git_repo)
+    config = launch.home / ".codex" / "config.toml"
+    table = client_config("codex", SERVER).replace("# default_tools", "default_tools")
+    assert 'default_tools_approval_mode = "approve"' in table.splitlines()
+    config.write_text(config.read_text() + "\n" + table + "\n")
+    yield from _harness(launch, tmp_path)
+
+
+def _lead_and_mock(
+    which: str, request: pytest.FixtureRequest
+) -> tuple[Harness, MockAnthropic | MockOpenAI]:
+    h: Harness = request.getfixturevalue(f"{which}_mcp")
+    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
+        "mock_anthropic" if which == "claude" else "mock_openai"
+    )
+    return h, mock
+
+
+def _tool_call(mock: MockAnthropic | MockOpenAI, tool: str, arguments: dict[str, Any]) -> ToolCall:
+    """How each CLI names an MCP tool to its model: Claude Code as ``mcp__harnex__<tool>``,
+    Codex 0.169.0 as ``<tool>`` in the namespace ``mcp__harnex``."""
+    if isinstance(mock, MockAnthropic):
+        return ToolCall(f"mcp__harnex__{tool}", arguments)
+    return ToolCall(tool, arguments, namespace="mcp__harnex")
+
+
+def _tool_json(text: str) -> Any:
+    """The tool's JSON result in what the agent sent back (Codex puts its own lines first)."""
+    _, _, output = text.rpartition("Output:\n")
+    return json.loads(output)
+
+
+def _call(
+    h: Harness, mock: MockAnthropic | MockOpenAI, tool: str, arguments: dict[str, Any]
+) -> Any:
     """One user turn in which the model calls harnex's ``tool``; the tool's result as the
     model got it back (the JSON the tool answered)."""
     done = len(mock.tool_results)
-    mock.tool_call_next = ToolCall(f"mcp__harnex__{tool}", arguments)
+    mock.tool_call_next = _tool_call(mock, tool, arguments)
     sent = h.json("send", "--id", "lead", "--message", f"please use harnex {tool}")
     assert sent["status"] == "delivered", sent
     results = mock.wait_for_tool_results(done + 1, timeout=90)
-    assert len(results) == done + 1
+    assert len(results) == done + 1, results
     back = h.run("wait", "--id", "lead", "--until", "prompt", "--timeout", "60")
     assert back.returncode == 0, back.stderr + h.screen("lead")
     # The request after the tool call is the agent's next one; nothing was asked twice.
     assert mock.tool_results == results
-    return json.loads(results[-1])
+    return _tool_json(results[-1])
 
 
-def test_claude_runs_and_messages_a_session_through_mcp(
-    claude_mcp: Harness, mock_anthropic: MockAnthropic, tmp_path: Path
+@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_agent_runs_and_messages_a_session_through_mcp(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    h, mock = claude_mcp, mock_anthropic
+    h, mock = _lead_and_mock(which, request)
     lead = _ready(h, "lead")
     record = tmp_path / "worker.jsonl"
     agent = ["-m", "harnex_tmux.demo_agent", "--busy", "0.3", "--record", str(record)]
@@ -69,7 +111,7 @@ def test_claude_runs_and_messages_a_session_through_mcp(
     started = _call(h, mock, "run", {"cli": sys.executable, "id": "worker", "args": agent})
     assert started["ok"] is True and started["id"] == "worker"
     assert h.run("wait", "--id", "worker", "--until", "prompt", "--timeout", "60").returncode == 0
-    # An ordinary session: the CLI lists it, in the lead's tmux session, spawned by its pane.
+    # An ordinary session: the CLI lists it, in the lead's tmux session (its spawner pane's).
     listed = {row["id"]: row for row in h.json("status", "--json")}
     assert set(listed) == {"lead", "worker"}
     assert listed["worker"]["tmux_session"] == lead["tmux_session"]
@@ -77,16 +119,16 @@ def test_claude_runs_and_messages_a_session_through_mcp(
     status = _call(h, mock, "status", {"id": "worker"})
     assert [row["id"] for row in status["sessions"]] == ["worker"]
 
-    sent = _call(h, mock, "send", {"id": "worker", "message": "hello from claude over mcp"})
+    sent = _call(h, mock, "send", {"id": "worker", "message": f"hello from {which} over mcp"})
     assert sent["ok"] is True and sent["status"] == "delivered", sent
     (text,) = wait_for(lambda: recorded(record), timeout=30)
     header, body = text.split("\n")
     # Sent from inside the lead's session: the relay header names it.
-    assert header.startswith("[harnex relay from=claude id=lead at=")
-    assert body == "hello from claude over mcp"
+    assert header.startswith(f"[harnex relay from={which} id=lead at=")
+    assert body == f"hello from {which} over mcp"
 
     shot = _call(h, mock, "pane", {"id": "worker", "lines": 30})
-    assert "hello from claude over mcp" in shot["text"]
+    assert f"hello from {which} over mcp" in shot["text"]
 
     # Exactly once, and the model saw four user turns, each answered by one tool call.
     assert len(recorded(record)) == 1
