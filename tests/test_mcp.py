@@ -5,18 +5,25 @@ progress, concurrency and cancellation."""
 from __future__ import annotations
 
 import json
+import re
+import socket
+import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import mcp_types
 import pytest
 from conftest import Harnex, recorded, wait_for
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from harnex_tmux.tmux import default_socket_path
 
@@ -298,6 +305,61 @@ def test_print_config_names_the_server_command(harnex: Harnex, client: str) -> N
         assert server["args"][-1] == "mcp"
 
 
-def test_print_config_refuses_an_unknown_client(harnex: Harnex) -> None:
+def test_usage_errors(harnex: Harnex) -> None:
     result = harnex.run("mcp", "--print-config", "emacs")
     assert result.returncode == 2 and "emacs" in result.stderr
+    lonely = harnex.run("mcp", "--token", "t")
+    assert lonely.returncode == 2 and "--token goes with --http" in lonely.stderr
+
+
+def test_http_needs_the_token_and_serves_the_same_tools(harnex: Harnex) -> None:
+    """``--http 0``: streamable HTTP on a free loopback port; without the bearer token a
+    request gets 401, with it the SDK's HTTP client calls the tools."""
+    harnex.start_demo("web")
+    server = subprocess.Popen(
+        [PYTHON, "-m", "harnex_tmux", "mcp", "--http", "0"],
+        env=harnex.env,
+        cwd=harnex.repo,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline().strip()
+        match = re.fullmatch(r"harnex mcp: serving (http://127\.0\.0\.1:\d+/mcp) token (\w+)", line)
+        assert match, line
+        url, token = match.groups()
+        for auth in (None, "Bearer wrong"):
+            headers = {"Content-Type": "application/json"}
+            if auth is not None:
+                headers["Authorization"] = auth
+            request = urllib.request.Request(url, data=b"{}", headers=headers, method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == 401
+
+        async def main() -> None:
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
+            async with http, Client(streamable_http_client(url, http_client=http)) as client:
+                assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
+                status = ok(await client.call_tool("status", {}))
+                assert [row["id"] for row in status["sessions"]] == ["web"]
+                missing = await client.call_tool("pane", {"id": "nope"})
+                assert text_of(missing) == f"harnex: no session 'nope' in {harnex.repo}"
+
+        anyio.run(main)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_http_port_in_use_is_a_one_line_error(harnex: Harnex) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = harnex.run("mcp", "--http", str(port), "--token", "t")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"harnex: cannot listen on 127.0.0.1:{port}: ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from click.core import ParameterSource
 
 from harnex_tmux.cli.options import socket_option
 
@@ -14,8 +15,19 @@ from harnex_tmux.cli.options import socket_option
     type=click.Choice(["claude", "codex", "gemini", "opencode"]),
     help="Print the snippet that registers this server with that agent CLI, and exit.",
 )
+@click.option(
+    "--http",
+    "port",
+    type=click.IntRange(0, 65535),
+    help="Serve streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio (0: any free port).",
+)
+@click.option(
+    "--token",
+    envvar="HARNEX_MCP_TOKEN",
+    help="With --http: the bearer token clients must send (default: a random one, printed).",
+)
 @click.pass_context
-def command(ctx: click.Context, client: str | None) -> None:
+def command(ctx: click.Context, client: str | None, port: int | None, token: str | None) -> None:
     """Serve MCP on stdin/stdout: tools run, send, status, pane, wait, events, stop, report.
 
     Register it with an agent (see --print-config) and the agent can start, message and
@@ -26,6 +38,22 @@ def command(ctx: click.Context, client: str | None) -> None:
 
         click.echo(client_config(client))
         return
-    from harnex_tmux.mcp_server import serve_stdio
+    if port is None:
+        if token is not None and ctx.get_parameter_source("token") is ParameterSource.COMMANDLINE:
+            raise click.UsageError("--token goes with --http")
+        from harnex_tmux.mcp_server import serve_stdio
 
-    serve_stdio(socket_option(ctx))
+        serve_stdio(socket_option(ctx))
+        return
+    import secrets
+
+    from harnex_tmux.mcp_http import serve_http
+
+    chosen = token or secrets.token_hex(16)
+
+    def ready(url: str) -> None:
+        # One line a script (or a person) reads the endpoint and the token from.
+        shown = "" if token else f" token {chosen}"
+        click.echo(f"harnex mcp: serving {url}{shown}", err=True)
+
+    serve_http(port, chosen, socket_option(ctx), ready)
