@@ -18,6 +18,8 @@ SERVER_NAME = "harnex"
 CLIENTS = ("claude", "codex", "gemini", "opencode")
 # Claude Code's permission rule for every tool of one MCP server.
 CLAUDE_ALLOW_RULE = f"mcp__{SERVER_NAME}"
+# Seconds Codex lets one tool call run (its own default is 60).
+CODEX_TOOL_TIMEOUT_S = 3600
 # Codex starts MCP servers with a short list of variables only; harnex needs these from the
 # agent's environment to find its state and tmux server and to know the calling session.
 PASSED_ENV = (
@@ -58,6 +60,9 @@ def client_config(client: str, command: list[str] | None = None) -> str:
                 f"command = {json.dumps(command[0])}",
                 f"args = {json.dumps(command[1:])}",
                 f"env_vars = {json.dumps(list(PASSED_ENV))}",
+                "# Codex ends a tool call after 60 s by default; wait and send reply:true take",
+                "# as long as the other agent's turn.",
+                f"tool_timeout_sec = {CODEX_TOOL_TIMEOUT_S}",
                 "# Run harnex's tools without asking each time:",
                 '# default_tools_approval_mode = "approve"',
             ]
