@@ -111,7 +111,8 @@ def create_server(socket: str | None = None) -> MCPServer:
         args: Annotated[list[str] | None, Field(description="Arguments for the agent.")] = None,
     ) -> Result:
         """Start an agent in its own tmux window (detached) and return its session record.
-        Its spawner pane is this agent's pane, so it can `report` back."""
+        When this agent runs in tmux, its pane is the new session's spawner pane, so the new
+        agent can `report` back."""
         from harnex_tmux.launch import spec_for, start_session
 
         def start() -> dict[str, Any]:
@@ -180,7 +181,8 @@ def create_server(socket: str | None = None) -> MCPServer:
         timeout: Annotated[float, Field(ge=0, description="Seconds to wait.")] = DEFAULT_WAIT_S,
     ) -> Result:
         """Wait until the session reaches a state; task_complete returns the reply of the
-        turn that finishes. An error if the session ends first or the time runs out."""
+        turn that finishes, exit the agent's exit `code`. An error if the session ends first
+        or the time runs out."""
         from harnex_tmux.session_ops import wait_for
 
         return await respond(
