@@ -31,6 +31,9 @@ PROGRESS_EVERY_S = 2.0
 # Long enough for an agent's turn; a caller that wants longer says so.
 DEFAULT_WAIT_S = 600.0
 DEFAULT_SEND_S = 120.0
+# A sidecar is ready in well under a second; a loaded machine may take several. An agent
+# calling `run` has nothing better to do than wait, so give it more room than the CLI's 5 s.
+START_TIMEOUT_S = 20.0
 
 INSTRUCTIONS = """\
 harnex runs AI coding agents (claude, codex, or any terminal CLI) in visible tmux windows.
@@ -124,7 +127,7 @@ def create_server(socket: str | None = None) -> MCPServer:
                 description=description,
                 context=context,
             )
-            return start_session(spec).summary()
+            return start_session(spec, timeout=START_TIMEOUT_S).summary()
 
         return await respond(start)
 
