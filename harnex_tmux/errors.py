@@ -36,3 +36,7 @@ class SidecarUnreachable(HarnexError):
 
 class TmuxUnavailable(HarnexError):
     pass
+
+
+class Cancelled(HarnexError):
+    """The caller gave up waiting (an MCP client cancelled its request)."""

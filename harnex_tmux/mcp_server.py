@@ -4,8 +4,8 @@ start, message and watch other agents natively instead of shelling out to the CL
 Each tool is a thin layer over the library and answers with the object the CLI prints with
 ``--json``; a failure is a tool error carrying the CLI's one-line message. The library calls
 block (they long-poll sidecars), so they run in worker threads: one long ``wait`` never holds
-up another call, reports progress while it lasts, and a cancelled request stops waiting at
-once.
+up another call, reports progress while it lasts, and a cancelled request ends at once (the
+wait behind it within a second).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
@@ -63,10 +64,12 @@ async def respond(
     ctx: Context | None = None,
     total: float | None = None,
     what: str = "",
+    cancel: threading.Event | None = None,
 ) -> CallToolResult:
     """Run ``call`` in a worker thread and answer with its result or its error. With ``ctx``,
     report progress (seconds elapsed of ``total``) while it runs. On cancellation the request
-    ends at once; the thread is left to finish on its own timeout and its result is dropped."""
+    ends at once and ``cancel`` is set: a long wait that watches it stops at its next poll
+    (within a second), and its result is dropped."""
     started = time.monotonic()
 
     async def tick() -> None:
@@ -89,6 +92,8 @@ async def respond(
             result = await anyio.to_thread.run_sync(guarded, abandon_on_cancel=True)
         finally:
             group.cancel_scope.cancel()
+            if cancel is not None:
+                cancel.set()  # harmless once the call has returned
     return result
 
 
@@ -145,14 +150,16 @@ def create_server(socket: str | None = None) -> MCPServer:
         the agent answers: claude and codex). The result names the message and its status."""
         from harnex_tmux.sending import SendRequest, send_message
 
+        cancel = threading.Event()
+
         def deliver() -> dict[str, Any]:
-            request = SendRequest(text=message, ident=id, reply=reply, timeout=timeout)
+            request = SendRequest(message, id, reply=reply, timeout=timeout, cancel=cancel)
             result = send_message(request)
             if result.exit_code:
                 raise HarnexError(result.error or result.status)
             return result.to_dict()
 
-        return await respond(deliver, ctx, timeout, f"send to {id}")
+        return await respond(deliver, ctx, timeout, f"send to {id}", cancel)
 
     @tool
     async def status(
@@ -188,8 +195,13 @@ def create_server(socket: str | None = None) -> MCPServer:
         or the time runs out."""
         from harnex_tmux.session_ops import wait_for
 
+        cancel = threading.Event()
         return await respond(
-            lambda: wait_for(id, until, timeout).data, ctx, timeout, f"waiting for {id} ({until})"
+            lambda: wait_for(id, until, timeout, cancel=cancel).data,
+            ctx,
+            timeout,
+            f"waiting for {id} ({until})",
+            cancel,
         )
 
     @tool

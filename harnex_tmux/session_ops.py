@@ -77,9 +77,11 @@ def wait_for(
     timeout: float | None = None,
     repo: str | None = None,
     cli: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> Outcome:
-    """Block until the session reaches ``until``; raises TimedOut, or HarnexError when it
-    ended first. Waiting for the exit of a session that already ended answers at once."""
+    """Block until the session reaches ``until``; raises TimedOut, Cancelled (``cancel`` was
+    set), or HarnexError when it ended first. Waiting for the exit of a session that already
+    ended answers at once."""
     if until not in WAIT_STATES:
         raise UsageError(f"--until must be one of {', '.join(sorted(WAIT_STATES))}")
     until = "exit" if until == "exited" else until
@@ -93,7 +95,7 @@ def wait_for(
         data = {"ok": True, "id": ended.exit.id, "state": "exited", "code": code}
         return Outcome(data, exit_status(code))
     if until == "task_complete":
-        turn = wait_turn(record, timeout)
+        turn = wait_turn(record, timeout, cancel)
         return Outcome(
             {
                 "ok": True,
@@ -104,7 +106,7 @@ def wait_for(
                 "completed_at": turn.get("completed_at"),
             }
         )
-    state = wait_until(record, until, timeout)
+    state = wait_until(record, until, timeout, cancel)
     result: dict[str, Any] = {"ok": True, "id": record.id, "state": state}
     if state != "exited":
         return Outcome(result)
