@@ -7,17 +7,30 @@ like ``status`` and ``wait`` stay quick.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from harnex_tmux.client import SidecarClient
-from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut
+from harnex_tmux.errors import Cancelled, HarnexError, SidecarUnreachable, TimedOut
 from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive, read_json
 
 SIDECAR_DOWN = "sidecar-down"
 UNRESPONSIVE = "unresponsive"
 _POLL_S = 0.1
+# One long-poll of the sidecar lasts up to this long; with a cancel event, this short, since
+# the event is looked at between polls.
+LONG_POLL_S = 30.0
+CANCEL_CHECK_S = 1.0
+
+
+def poll_slice(remaining: float | None, cancel: threading.Event | None) -> float:
+    """How long the next long-poll may wait; raises Cancelled once ``cancel`` is set."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled")
+    longest = LONG_POLL_S if cancel is None else CANCEL_CHECK_S
+    return longest if remaining is None else min(longest, remaining)
 
 
 def public_record(record: SessionRecord) -> dict[str, Any]:
@@ -73,9 +86,11 @@ def wait_exit_or_escalation(record: SessionRecord, check_s: float = 2.0) -> Exit
                 return None
 
 
-def wait_exit(record: SessionRecord, timeout: float | None = None) -> ExitRecord:
+def wait_exit(
+    record: SessionRecord, timeout: float | None = None, cancel: threading.Event | None = None
+) -> ExitRecord:
     """Block until the agent has ended; its pane wrapper writes the exit record itself, so this
-    works even when the sidecar is gone."""
+    works even when the sidecar is gone. Setting ``cancel`` ends the wait (Cancelled)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     client = SidecarClient.for_record(record)
     sidecar_ok = True
@@ -86,8 +101,8 @@ def wait_exit(record: SessionRecord, timeout: float | None = None) -> ExitRecord
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             raise TimedOut(f"session {record.id!r} still running after {timeout:g}s")
+        slice_s = poll_slice(remaining, cancel)
         if sidecar_ok:
-            slice_s = 30.0 if remaining is None else min(30.0, remaining)
             try:
                 client.request(
                     "GET", f"/wait?until=exit&timeout={slice_s:.3f}", timeout=slice_s + 5
@@ -100,13 +115,18 @@ def wait_exit(record: SessionRecord, timeout: float | None = None) -> ExitRecord
         time.sleep(_POLL_S)
 
 
-def wait_until(record: SessionRecord, until: str, timeout: float | None = None) -> str:
+def wait_until(
+    record: SessionRecord,
+    until: str,
+    timeout: float | None = None,
+    cancel: threading.Event | None = None,
+) -> str:
     """Block until the session reaches state ``until`` (or ``exit``); return the state.
 
-    Raises TimedOut, or HarnexError when the session ended before reaching the state.
+    Raises TimedOut, Cancelled, or HarnexError when the session ended before reaching the state.
     """
     if until == "exit":
-        wait_exit(record, timeout)
+        wait_exit(record, timeout, cancel)
         return "exited"
     answer = _long_poll(
         record,
@@ -114,18 +134,23 @@ def wait_until(record: SessionRecord, until: str, timeout: float | None = None) 
         timeout,
         f"did not reach {until!r}",
         f"exited before reaching {until!r}",
+        cancel,
     )
     return str(answer["state"])
 
 
-def wait_turn(record: SessionRecord, timeout: float | None = None) -> dict[str, Any]:
+def wait_turn(
+    record: SessionRecord, timeout: float | None = None, cancel: threading.Event | None = None
+) -> dict[str, Any]:
     """Block until the agent finishes its next turn; the answer carries the reply."""
 
     def query(last: dict[str, Any] | None) -> str:
         # The first answer names the turn count it started from; later polls wait past it.
         return "until=task_complete" + (f"&after={last.get('turn', 0)}" if last else "")
 
-    return _long_poll(record, query, timeout, "finished no turn", "exited before finishing a turn")
+    return _long_poll(
+        record, query, timeout, "finished no turn", "exited before finishing a turn", cancel
+    )
 
 
 def _long_poll(
@@ -134,6 +159,7 @@ def _long_poll(
     timeout: float | None,
     timed_out: str,
     ended: str,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Repeat the sidecar's ``/wait`` long-poll until it answers ``reached``."""
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -143,7 +169,7 @@ def _long_poll(
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             raise TimedOut(f"session {record.id!r} {timed_out} within {timeout:g}s")
-        slice_s = 30.0 if remaining is None else min(30.0, remaining)
+        slice_s = poll_slice(remaining, cancel)
         path = f"/wait?{query(last)}&timeout={slice_s:.3f}"
         try:
             last = client.expect(client.request("GET", path, timeout=slice_s + 5))

@@ -37,3 +37,7 @@ class SidecarUnreachable(HarnexError):
 
 class TmuxUnavailable(HarnexError):
     pass
+
+
+class Cancelled(HarnexError):
+    """The caller gave up waiting (an MCP client cancelled its request)."""

@@ -97,6 +97,47 @@ class StartedSession:
         return data
 
 
+def spec_for(
+    command: list[str],
+    *,
+    cwd: str,
+    socket: str | None = None,
+    ident: str | None = None,
+    description: str | None = None,
+    context: str | None = None,
+    forced_adapter: str | None = None,
+    **settings: Any,
+) -> LaunchSpec:
+    """The LaunchSpec ``harnex run`` (and the MCP ``run`` tool) starts: a random free id when
+    none is given, the tmux server of ``socket`` or of the caller (whose pane becomes the
+    spawner pane), and the agent's id named in its first message. ``settings`` are further
+    LaunchSpec fields (host, port, window_name, watch, ...)."""
+    from harnex_tmux.adapters import adapter_name_for
+    from harnex_tmux.state import list_sessions, random_id, repo_root_for
+    from harnex_tmux.tmux import choose_server
+
+    choice = choose_server(socket)
+    repo_root = repo_root_for(cwd)
+    if ident is None:
+        ident = random_id({r.id for r in list_sessions(repo_root)})
+    if context:
+        # As in 0.4.0: the agent learns its own id, so it can tell others where to reply.
+        context = f"[harnex session id={ident.strip()}] {context}"
+    return LaunchSpec(
+        id=ident,
+        command=command,
+        repo_root=repo_root,
+        cwd=cwd,
+        cli=os.path.basename(command[0]) if command else "",
+        adapter=adapter_name_for(command[0] if command else "", forced_adapter, repo_root),
+        description=(description or "").strip() or None,
+        socket_path=choice.socket_path,
+        caller_pane=choice.caller_pane,
+        context=context or None,
+        **settings,
+    )
+
+
 def check_not_running(paths: SessionPaths, ident: str, repo_root: str) -> None:
     """Refuse a duplicate live id; clear a stale record left by a crashed sidecar."""
     data = read_json(paths.registry)

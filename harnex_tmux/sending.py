@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from harnex_tmux.client import ApiResponse, SidecarClient
+from harnex_tmux.control import poll_slice
 from harnex_tmux.errors import (
     EXIT_ERROR,
     EXIT_OK,
@@ -81,6 +83,8 @@ class SendRequest:
     wait_for_idle: bool = False
     reply: bool = False
     timeout: float = 120.0
+    # Set by a caller that gives up (an MCP client cancelling): the waits end with Cancelled.
+    cancel: threading.Event | None = None
 
 
 @dataclass
@@ -133,6 +137,8 @@ def _relay_text(request: SendRequest, target_session_id: str | None) -> str:
 
 
 def send_message(request: SendRequest, progress: Callable[[str], None] | None = None) -> SendResult:
+    if not request.text and not request.enter_only:
+        raise UsageError("the message is empty")
     say = progress or (lambda line: None)
     started = time.monotonic()
     if request.port is not None and request.token is not None:
@@ -148,7 +154,7 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
     except MessageError as exc:
         raise UsageError(str(exc)) if exc.status == 400 else HarnexError(str(exc)) from exc
     deadline = time.monotonic() + request.timeout
-    first_wait = min(request.timeout, 30.0) if request.wait else 0
+    first_wait = poll_slice(request.timeout, request.cancel) if request.wait else 0
     answer = client.request(
         "POST",
         "/send",
@@ -191,7 +197,7 @@ def _follow(
 ) -> SendResult:
     """After the sidecar took the message: wait for its delivery, then what was asked for."""
     while request.wait and status == "queued":
-        polled = _poll_message(client, str(message_id), deadline, "delivery")
+        polled = _poll_message(client, str(message_id), deadline, "delivery", request.cancel)
         if polled is None:
             return SendResult(
                 target_id,
@@ -205,7 +211,9 @@ def _follow(
     if status not in ("delivered", "queued"):
         return SendResult(target_id, status, message_id, str(body.get("error") or status))
     if request.reply and status == "delivered":
-        return _wait_reply(client, target_id, str(message_id), deadline, request.timeout)
+        return _wait_reply(
+            client, target_id, str(message_id), deadline, request.timeout, request.cancel
+        )
     if request.wait_for_idle and status == "delivered":
         state, problem = _wait_for_idle(client, deadline)
         # 0.4.0 answered --wait-for-idle with {ok, id, state, waited_seconds}.
@@ -219,11 +227,16 @@ def _follow(
 
 
 def _wait_reply(
-    client: SidecarClient, target_id: str, message_id: str, deadline: float, timeout: float
+    client: SidecarClient,
+    target_id: str,
+    message_id: str,
+    deadline: float,
+    timeout: float,
+    cancel: threading.Event | None,
 ) -> SendResult:
     """Wait for the turn this message started to finish; the result carries the reply."""
     while True:
-        body = _poll_message(client, message_id, deadline, "reply")
+        body = _poll_message(client, message_id, deadline, "reply", cancel)
         if body is None:
             return SendResult(
                 target_id, "timeout", message_id, f"delivered, but no reply within {timeout:g}s"
@@ -239,14 +252,18 @@ def _wait_reply(
 
 
 def _poll_message(
-    client: SidecarClient, message_id: str, deadline: float, until: str
+    client: SidecarClient,
+    message_id: str,
+    deadline: float,
+    until: str,
+    cancel: threading.Event | None = None,
 ) -> dict[str, Any] | None:
-    """One long-poll of the message's record until its delivery or its reply (at most 30 s
-    of the time left); None once the deadline has passed."""
+    """One long-poll of the message's record until its delivery or its reply (a slice of the
+    time left); None once the deadline has passed."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return None
-    slice_s = min(remaining, 30.0)
+    slice_s = poll_slice(remaining, cancel)
     answer = client.request(
         "GET", f"/messages/{message_id}?wait={slice_s:.3f}&until={until}", timeout=slice_s + 10
     )

@@ -127,6 +127,7 @@ def measure(bench: Bench, quick: bool) -> list[Figure]:
 
     figures += sidecar_footprint(first["sidecar_pid"], 3 if quick else 10)
     figures += messaging(bench, quick)
+    figures += mcp_round_trips(bench, quick)
 
     many = 10 if quick else 50
     for i in range(many):
@@ -209,6 +210,64 @@ def messaging(bench: Bench, quick: bool) -> list[Figure]:
             1,
             "each waits for the agent's prompt",
         ),
+    ]
+
+
+def mcp_round_trips(bench: Bench, quick: bool) -> list[Figure]:
+    """The same two operations as a CLI call (a process each) and as a tool call to one
+    running ``harnex mcp`` (over stdio, the way an agent talks to it)."""
+    import anyio
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    from harnex_tmux.client import SidecarClient
+
+    n = 5 if quick else 20
+    bench.start("mcp-target", bench.demo_agent())
+    bench.cli("wait", "--id", "mcp-target", "--until", "prompt", "--timeout", "20")
+    registry = json.loads(
+        next(
+            (Path(bench.env["HARNEX_STATE_DIR"]) / "sessions").glob("*--mcp-target.json")
+        ).read_text()
+    )
+    sidecar = SidecarClient(registry["host"], registry["port"], registry["token"], timeout=60)
+
+    def at_prompt() -> None:
+        sidecar.request("GET", "/wait?until=prompt&timeout=20", timeout=30)
+
+    status_argv = [*bench.harnex, "status", "--id", "mcp-target", "--json"]
+    cli_status = bench.timed(status_argv, n)
+    cli_send = []
+    for i in range(n):
+        at_prompt()
+        cli_send += bench.timed([*bench.harnex, "send", "--id", "mcp-target", "-m", f"c{i}"], 1)
+
+    params = StdioServerParameters(
+        command=bench.harnex[0], args=[*bench.harnex[1:], "mcp"], env=bench.env, cwd=bench.repo
+    )
+    tool_status: list[float] = []
+    tool_send: list[float] = []
+
+    async def calls() -> None:
+        async with Client(params, mode="legacy") as client:
+            for samples, name in ((tool_status, "status"), (tool_send, "send")):
+                for i in range(n):
+                    args = {"id": "mcp-target"}
+                    if name == "send":
+                        args["message"] = f"m{i}"
+                        await anyio.to_thread.run_sync(at_prompt)
+                    start = time.perf_counter()
+                    result = await client.call_tool(name, args)
+                    samples.append((time.perf_counter() - start) * 1000)
+                    if result.is_error:
+                        raise RuntimeError(f"mcp {name}: {result.content}")
+
+    anyio.run(calls)
+    return [
+        summarize("harnex status --id X --json (CLI)", cli_status, "ms"),
+        summarize("MCP tool call: status (one id)", tool_status, "ms", "below the CLI's"),
+        summarize("harnex send to delivered (CLI)", cli_send, "ms"),
+        summarize("MCP tool call: send to delivered", tool_send, "ms", "below the CLI's"),
     ]
 
 
@@ -329,6 +388,9 @@ def render(figures: list[Figure], quick: bool) -> str:
         "- The send round trip runs from the HTTP request to the sidecar confirming the "
         "submit (the demo agent echoing it); throughput is bound by the generic adapter's "
         "quiet window (0.2 s here), since every message waits for the agent's prompt.",
+        "- The MCP rows time one tool call to an already running `harnex mcp` (stdio, the "
+        "SDK's client) next to the CLI doing the same in a new process, so the difference is "
+        "mostly the CLI's interpreter start-up.",
         "- Readiness lag is the time from the mock model server writing the last byte of its "
         "reply to the sidecar reporting `prompt`, seen through a `/wait` long-poll. Claude "
         "Code posts its `Stop` event to the sidecar itself (an http hook, no process "

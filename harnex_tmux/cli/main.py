@@ -30,6 +30,7 @@ COMMANDS = {
     "recipes": "harnex_tmux.cli.recipes",
     "hook": "harnex_tmux.cli.hook",
     "adapters": "harnex_tmux.cli.adapters",
+    "mcp": "harnex_tmux.cli.mcp",
 }
 
 

@@ -14,8 +14,8 @@ from harnex_tmux.cli.run_args import RunArguments
 from harnex_tmux.cli.watch_options import watch_options
 
 if TYPE_CHECKING:
+    from harnex_tmux.launch import LaunchSpec
     from harnex_tmux.state import SessionRecord
-    from harnex_tmux.tmux import ServerChoice
 
 # A foreground `run --watch` whose babysitter gave up (0.4.0's code for it).
 EXIT_ESCALATED = 2
@@ -121,42 +121,28 @@ def command(
     """
     from harnex_tmux.adapters import load_catalog
     from harnex_tmux.adapters.generic import compile_prompt_regex
-    from harnex_tmux.launch import LaunchSpec, start_session
-    from harnex_tmux.state import random_id, repo_root_for
-    from harnex_tmux.tmux import choose_server
+    from harnex_tmux.launch import spec_for, start_session
+    from harnex_tmux.state import repo_root_for
 
-    choice = choose_server(socket_option(ctx))
-    cwd = os.getcwd()
-    if ident is None:
-        from harnex_tmux.state import list_sessions
-
-        ident = random_id({r.id for r in list_sessions(repo_root_for(cwd))})
     if prompt_regex:
         compile_prompt_regex(prompt_regex)  # a usage error now, not a sidecar that dies
     if window_name is not None:
         detach = True  # 0.4.0 scripts start with --tmux and go on to send
-    if context:
-        # As in 0.4.0: the agent learns its own id, so it can tell others where to reply.
-        context = f"[harnex session id={ident.strip()}] {context}"
-    catalog = load_catalog(repo_root_for(cwd))
-    for problem in catalog.problems:
+    for problem in load_catalog(repo_root_for(os.getcwd())).problems:
         click.echo(f"harnex: adapter file skipped: {problem}", err=True)
-    spec = LaunchSpec(
-        id=ident,
-        command=[agent, *agent_args],
-        repo_root=repo_root_for(cwd),
-        cwd=cwd,
-        cli=os.path.basename(agent),
-        adapter=catalog.name_for(agent, forced_adapter),
-        description=(description or "").strip() or None,
+    spec = spec_for(
+        [agent, *agent_args],
+        cwd=os.getcwd(),
+        socket=socket_option(ctx),
+        ident=ident,
+        description=description,
+        context=context,
+        forced_adapter=forced_adapter,
         host=host,
         port=port,
-        socket_path=choice.socket_path,
-        caller_pane=choice.caller_pane,
         session_name=session_name,
         window_name=window_name or None,
         inbox_ttl=inbox_ttl,
-        context=context or None,
         auto_accept=auto_accept,
         watch=watch,
         prompt_regex=prompt_regex or None,
@@ -179,25 +165,25 @@ def command(
     if detach:
         print_json(started.summary())
         return
-    code = _stay_with(started.record, choice, watching=bool(watch and watch.get("preset")))
+    code = _stay_with(started.record, spec, watching=bool(watch and watch.get("preset")))
     if started.record.worktree:
         where = started.record.worktree
         click.echo(
-            f"harnex: the work of {ident!r} stays in {where.get('path')} on branch "
-            f"{where.get('branch')} (harnex diff --id {ident}, harnex clean --id {ident})",
+            f"harnex: the work of {spec.id!r} stays in {where.get('path')} on branch "
+            f"{where.get('branch')} (harnex diff --id {spec.id}, harnex clean --id {spec.id})",
             err=True,
         )
     ctx.exit(code)
 
 
-def _stay_with(record: SessionRecord, choice: ServerChoice, watching: bool) -> int:
+def _stay_with(record: SessionRecord, spec: LaunchSpec, watching: bool) -> int:
     """A foreground run: attach a person at a terminal to the window, or wait for the agent.
     Returns the exit code: the agent's, 0 after a tmux detach, 2 when the watch gave up."""
     from harnex_tmux.control import exit_of, wait_exit, wait_exit_or_escalation
     from harnex_tmux.tmux import Tmux
 
-    if choice.caller_pane is None and sys.stdin.isatty() and sys.stdout.isatty():
-        subprocess.call(Tmux(choice.socket_path).attach_command(record.window_id or ""))
+    if spec.caller_pane is None and sys.stdin.isatty() and sys.stdout.isatty():
+        subprocess.call(Tmux(spec.socket_path).attach_command(record.window_id or ""))
         ended = exit_of(record)
         if ended is None:
             _still_running(record, "detached", "status")

@@ -65,8 +65,6 @@ def command(
     from harnex_tmux.sending import SendRequest, failure_report, send_message
 
     text = _message_text(message, words, submit_only)
-    if not text and not submit_only:
-        raise UsageError("the message is empty")
     if submit_only and no_submit:
         raise UsageError("--submit-only and --no-submit contradict each other")
     if (port is None) != (token is None):

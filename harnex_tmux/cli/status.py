@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from typing import Any
 
@@ -26,34 +25,10 @@ def command(
     When a session runs in its own worktree (run --worktree), BRANCH, AHEAD (commits since
     its base) and CHANGED (files that differ from the base) come before REPO.
     """
-    from harnex_tmux.control import live_status
-    from harnex_tmux.errors import SessionNotFound
-    from harnex_tmux.lookup import find_session
-    from harnex_tmux.state import list_sessions, repo_root_for
+    from harnex_tmux.session_ops import session_statuses
+    from harnex_tmux.state import repo_root_for
 
-    if ident is not None:
-        # A missing id is an empty list, not an error: scripts test liveness with
-        # `harnex status --id X --json | jq length`, as with 0.4.0.
-        try:
-            records = [find_session(ident, repo, cli_filter, any_repo=all_repos)]
-        except SessionNotFound:
-            records = []
-    else:
-        records = list_sessions(None if all_repos else repo_root_for(repo), cli_filter)
-    rows: list[dict[str, Any]] = [{} for _ in records]
-
-    def fill(index: int) -> None:
-        rows[index] = live_status(records[index])
-        if records[index].worktree:
-            from harnex_tmux.worktree import describe
-
-            rows[index]["worktree"] = describe(records[index].worktree or {})
-
-    threads = [threading.Thread(target=fill, args=(i,)) for i in range(len(records))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    rows = session_statuses(ident, repo, cli_filter, all_repos)
     if as_json:
         print_json(rows)
         return

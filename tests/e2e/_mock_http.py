@@ -55,6 +55,9 @@ class ToolCall:
     arguments: dict[str, Any]
     call_id: str = field(default_factory=lambda: f"call_mock{uuid.uuid4().hex[:16]}")
     """The id the agent echoes back with the tool's result."""
+    namespace: str | None = None
+    """For a tool the agent offers inside a namespace (Codex 0.169.0 offers each MCP server's
+    tools as namespace ``mcp__<server>``), that namespace; ``name`` is then the bare tool."""
 
 
 def split_into_deltas(text: str, parts: int = 4) -> list[str]:

@@ -161,6 +161,7 @@ class MockOpenAI(MockModelServer):
                 "call_id": call.call_id,
                 "name": call.name,
                 "arguments": arguments,
+                **({"namespace": call.namespace} if call.namespace else {}),
             }
         else:
             item_done = {

@@ -1,0 +1,59 @@
+"""``harnex mcp``: serve harnex's tools over MCP (stdio), or print how to register them."""
+
+from __future__ import annotations
+
+import click
+from click.core import ParameterSource
+
+from harnex_tmux.cli.options import socket_option
+
+
+@click.command()
+@click.option(
+    "--print-config",
+    "client",
+    type=click.Choice(["claude", "codex", "gemini", "opencode"]),
+    help="Print the snippet that registers this server with that agent CLI, and exit.",
+)
+@click.option(
+    "--http",
+    "port",
+    type=click.IntRange(0, 65535),
+    help="Serve streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio (0: any free port).",
+)
+@click.option(
+    "--token",
+    envvar="HARNEX_MCP_TOKEN",
+    help="With --http: the bearer token clients must send (default: a random one, printed).",
+)
+@click.pass_context
+def command(ctx: click.Context, client: str | None, port: int | None, token: str | None) -> None:
+    """Serve MCP on stdin/stdout: tools run, send, status, pane, wait, events, stop, report.
+
+    Register it with an agent (see --print-config) and the agent can start, message and
+    watch other agents natively.
+    """
+    if client is not None:
+        from harnex_tmux.mcp_config import client_config
+
+        click.echo(client_config(client))
+        return
+    if port is None:
+        if token is not None and ctx.get_parameter_source("token") is ParameterSource.COMMANDLINE:
+            raise click.UsageError("--token goes with --http")
+        from harnex_tmux.mcp_server import serve_stdio
+
+        serve_stdio(socket_option(ctx))
+        return
+    import secrets
+
+    from harnex_tmux.mcp_http import serve_http
+
+    chosen = token or secrets.token_hex(16)
+
+    def ready(url: str) -> None:
+        # One line a script (or a person) reads the endpoint and the token from.
+        shown = "" if token else f" token {chosen}"
+        click.echo(f"harnex mcp: serving {url}{shown}", err=True)
+
+    serve_http(port, chosen, socket_option(ctx), ready)

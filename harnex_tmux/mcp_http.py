@@ -1,0 +1,72 @@
+"""``harnex mcp --http PORT``: the same server over the SDK's streamable HTTP, on loopback only
+and behind a bearer token, for clients that cannot start a child process.
+
+Any local process can reach a loopback port, and the tools type into agents' terminals, so
+every request must carry ``Authorization: Bearer <token>``. The SDK's own Host/Origin checks
+for a loopback server stay on (DNS rebinding from a browser page).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from harnex_tmux.errors import HarnexError
+
+HOST = "127.0.0.1"
+PATH = "/mcp"
+
+
+class TokenGate:
+    """ASGI middleware: HTTP requests without the bearer token get 401; the app's lifespan
+    and everything else pass through."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            given = headers.get(b"authorization", b"")
+            if not hmac.compare_digest(given, self.expected):
+                body = json.dumps({"ok": False, "error": "missing or wrong bearer token"})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b"Bearer"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body.encode()})
+                return
+        await self.app(scope, receive, send)
+
+
+def serve_http(
+    port: int, token: str, socket: str | None, ready: Callable[[str], None] | None = None
+) -> None:
+    """Serve until interrupted; ``ready`` gets the endpoint URL once the port is bound (with
+    port 0, the one the system picked)."""
+    import asyncio
+
+    import uvicorn
+
+    from harnex_tmux.mcp_server import create_server
+    from harnex_tmux.ports import bind_listener
+
+    try:
+        listener = bind_listener(HOST, port)
+    except OSError as exc:
+        raise HarnexError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from exc
+    app = TokenGate(create_server(socket).streamable_http_app(host=HOST), token)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    if ready is not None:
+        ready(f"http://{HOST}:{listener.getsockname()[1]}{PATH}")
+    asyncio.run(server.serve(sockets=[listener]))

@@ -1,0 +1,197 @@
+"""Real agents as MCP clients: the pinned Claude Code and Codex, with ``harnex mcp`` registered
+the way ``harnex mcp --print-config`` says, are told by the mock model to call harnex's
+tools. Each call must do what the CLI would (the message arrives in the other session exactly
+once) and its result must come back to the model in the agent's next request.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import recorded, wait_for
+
+from harnex_tmux.mcp_config import CLAUDE_ALLOW_RULE, client_config
+
+from ._mock_http import ToolCall
+from .agents import InstalledAgents, claude_launch, codex_launch
+from .mock_anthropic import MockAnthropic
+from .mock_openai import MockOpenAI
+from .test_harnex_agents import Harness, _harness
+from .test_harnex_hooks import _ready
+
+pytestmark = pytest.mark.e2e
+
+SERVER = [sys.executable, "-m", "harnex_tmux", "mcp"]
+
+
+@pytest.fixture
+def claude_mcp(
+    agents: InstalledAgents, mock_anthropic: MockAnthropic, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    """Claude Code with harnex's MCP server for this run only (``--mcp-config``), its tools
+    allowed without a permission dialog (the rule ``mcp__harnex``)."""
+    extra = ["--mcp-config", client_config("claude", SERVER), "--allowedTools", CLAUDE_ALLOW_RULE]
+    launch = claude_launch(
+        agents.claude, mock_anthropic.url, tmp_path / "home", git_repo, trust=True, extra_args=extra
+    )
+    yield from _harness(launch, tmp_path)
+
+
+@pytest.fixture
+def codex_mcp(
+    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    """Codex with the ``mcp_servers.harnex`` table print-config writes, its tools approved
+    (the table's ``default_tools_approval_mode``, commented out in the snippet)."""
+    # Trusted beforehand: the trust dialog is tested elsewhere, and Codex 0.169.0 under heavy
+    # load sometimes exits while it is answered ("timed out discarding buffered terminal input").
+    launch = codex_launch(
+        agents.codex, mock_openai.url + "/v1", tmp_path / "home", git_repo, trust=True
+    )
+    config = launch.home / ".codex" / "config.toml"
+    table = client_config("codex", SERVER).replace("# default_tools", "default_tools")
+    assert 'default_tools_approval_mode = "approve"' in table.splitlines()
+    config.write_text(config.read_text() + "\n" + table + "\n")
+    yield from _harness(launch, tmp_path)
+
+
+def _lead_and_mock(
+    which: str, request: pytest.FixtureRequest
+) -> tuple[Harness, MockAnthropic | MockOpenAI]:
+    h: Harness = request.getfixturevalue(f"{which}_mcp")
+    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
+        "mock_anthropic" if which == "claude" else "mock_openai"
+    )
+    return h, mock
+
+
+def _lead_ready(h: Harness, mock: MockAnthropic | MockOpenAI) -> dict[str, Any]:
+    """Start the lead and wait until its model is offered harnex's tools.
+
+    Claude Code reaches its prompt before its MCP servers are connected (``harnex mcp`` needs
+    a second or more to start on a loaded machine), and a call before then fails with "still
+    connecting". So plain turns go first, until one of them carries the tools.
+    """
+    info = _ready(h, "lead")
+    deadline = time.monotonic() + 120
+    while True:
+        h.json("send", "--id", "lead", "-m", "are harnex's tools there?", "--wait-for-idle")
+        offered = [r.body.get("tools") for r in mock.requests if r.is_user_turn][-1]
+        if "mcp__harnex" in json.dumps(offered):
+            return info
+        assert time.monotonic() < deadline, "harnex's MCP tools never reached the model"
+
+
+def _tool_call(mock: MockAnthropic | MockOpenAI, tool: str, arguments: dict[str, Any]) -> ToolCall:
+    """How each CLI names an MCP tool to its model: Claude Code as ``mcp__harnex__<tool>``,
+    Codex 0.169.0 as ``<tool>`` in the namespace ``mcp__harnex``."""
+    if isinstance(mock, MockAnthropic):
+        return ToolCall(f"mcp__harnex__{tool}", arguments)
+    return ToolCall(tool, arguments, namespace="mcp__harnex")
+
+
+def _tool_json(text: str) -> Any:
+    """The tool's JSON result in what the agent sent back (Codex puts its own lines first)."""
+    _, _, output = text.rpartition("Output:\n")
+    return json.loads(output)
+
+
+def _call(
+    h: Harness, mock: MockAnthropic | MockOpenAI, tool: str, arguments: dict[str, Any]
+) -> Any:
+    """One user turn in which the model calls harnex's ``tool``; the tool's result as the
+    model got it back (the JSON the tool answered)."""
+    done = len(mock.tool_results)
+    mock.tool_call_next = _tool_call(mock, tool, arguments)
+    sent = h.json("send", "--id", "lead", "--message", f"please use harnex {tool}")
+    assert sent["status"] == "delivered", sent
+    results = mock.wait_for_tool_results(done + 1, timeout=90)
+    assert len(results) == done + 1, results
+    back = h.run("wait", "--id", "lead", "--until", "prompt", "--timeout", "60")
+    assert back.returncode == 0, back.stderr + h.screen("lead")
+    # The request after the tool call is the agent's next one; nothing was asked twice.
+    assert mock.tool_results == results
+    return _tool_json(results[-1])
+
+
+@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_agent_runs_and_messages_a_session_through_mcp(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    h, mock = _lead_and_mock(which, request)
+    lead = _lead_ready(h, mock)
+    turns = len(mock.user_turns)
+    record = tmp_path / "worker.jsonl"
+    agent = ["-m", "harnex_tmux.demo_agent", "--busy", "0.3", "--record", str(record)]
+
+    started = _call(h, mock, "run", {"cli": sys.executable, "id": "worker", "args": agent})
+    assert started["ok"] is True and started["id"] == "worker"
+    assert h.run("wait", "--id", "worker", "--until", "prompt", "--timeout", "60").returncode == 0
+    # An ordinary session: the CLI lists it, in the lead's tmux session (its spawner pane's).
+    listed = {row["id"]: row for row in h.json("status", "--json")}
+    assert set(listed) == {"lead", "worker"}
+    assert listed["worker"]["tmux_session"] == lead["tmux_session"]
+
+    status = _call(h, mock, "status", {"id": "worker"})
+    assert [row["id"] for row in status["sessions"]] == ["worker"]
+
+    sent = _call(h, mock, "send", {"id": "worker", "message": f"hello from {which} over mcp"})
+    assert sent["ok"] is True and sent["status"] == "delivered", sent
+    (text,) = wait_for(lambda: recorded(record), timeout=30)
+    header, body = text.split("\n")
+    # Sent from inside the lead's session: the relay header names it.
+    assert header.startswith(f"[harnex relay from={which} id=lead at=")
+    assert body == f"hello from {which} over mcp"
+
+    shot = _call(h, mock, "pane", {"id": "worker", "lines": 30})
+    assert f"hello from {which} over mcp" in shot["text"]
+
+    # Exactly once, and the model saw four more user turns, each answered by one tool call.
+    assert len(recorded(record)) == 1
+    assert len(mock.user_turns) == turns + 4 and len(mock.tool_results) == 4
+
+
+def test_without_the_allow_rule_claude_asks_first(
+    agents: InstalledAgents, mock_anthropic: MockAnthropic, git_repo: Path, tmp_path: Path
+) -> None:
+    """Why the registration documents ``--allowedTools mcp__harnex``: without it Claude Code
+    asks before the first call of harnex's tools, and the call waits for the answer."""
+    extra = ["--mcp-config", client_config("claude", SERVER)]
+    launch = claude_launch(
+        agents.claude, mock_anthropic.url, tmp_path / "home", git_repo, trust=True, extra_args=extra
+    )
+    with contextmanager(_harness)(launch, tmp_path) as h:
+        _lead_ready(h, mock_anthropic)
+        mock_anthropic.tool_call_next = ToolCall("mcp__harnex__status", {})
+        h.json("send", "--id", "lead", "--message", "please use harnex status")
+        asked = h.run("wait", "--id", "lead", "--until", "confirmation", "--timeout", "60")
+        assert asked.returncode == 0, asked.stderr + h.screen("lead")
+        assert "harnex - status (MCP)" in h.screen("lead")
+        assert mock_anthropic.tool_results == []
+        h.json("send", "--id", "lead", "--submit-only")  # Enter picks the default: "1. Yes"
+        (result,) = mock_anthropic.wait_for_tool_results(1, timeout=60)
+        assert [row["id"] for row in json.loads(result)["sessions"]] == ["lead"]
+
+
+def test_claude_asks_another_claude_and_gets_its_reply(
+    claude_mcp: Harness, mock_anthropic: MockAnthropic
+) -> None:
+    """``send`` with ``reply: true`` between two real agents: the lead's tool call returns
+    the peer's answer, which the lead's model then reads."""
+    h, mock = claude_mcp, mock_anthropic
+    _lead_ready(h, mock)
+    _ready(h, "peer")
+    question = "what is six times seven?"
+    args = {"id": "peer", "message": question, "reply": True, "timeout": 120}
+    answer = _call(h, mock, "send", args)
+    assert answer["status"] == "delivered" and answer["completed_at"], answer
+    asked = [turn for turn in mock.user_turns if turn.endswith(question)]
+    assert len(asked) == 1 and asked[0].startswith("[harnex relay from=claude id=lead at=")
+    assert answer["reply"] == mock.reply(asked[0])

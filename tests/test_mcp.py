@@ -1,0 +1,392 @@
+"""``harnex mcp`` over stdio, driven by the MCP SDK's own client: the tools it lists, each
+tool against a real session (the demo agent on this test's private tmux server), errors,
+progress, concurrency and cancellation."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import mcp_types
+import pytest
+from conftest import Harnex, recorded, wait_for
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from harnex_tmux import session_ops
+from harnex_tmux.errors import Cancelled
+from harnex_tmux.sending import SendRequest, send_message
+from harnex_tmux.tmux import default_socket_path
+
+PYTHON = sys.executable
+TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report"}
+
+
+@asynccontextmanager
+async def connect(harnex: Harnex, **env: str) -> AsyncIterator[Client]:
+    """A client talking to ``harnex mcp`` started as an agent would start it: a child
+    process on stdio, in the repo, with this test's socket and state dir."""
+    params = StdioServerParameters(
+        command=PYTHON,
+        args=["-m", "harnex_tmux", "mcp"],
+        env=dict(harnex.env, **env),
+        cwd=str(harnex.repo),
+    )
+    # The initialize handshake, as the agent CLIs of today connect.
+    async with Client(params, mode="legacy") as client:
+        yield client
+
+
+def run_async(harnex: Harnex, body: Callable[[Client], Awaitable[None]], **env: str) -> None:
+    async def main() -> None:
+        async with connect(harnex, **env) as client:
+            await body(client)
+
+    anyio.run(main)
+
+
+def ok(result: mcp_types.CallToolResult) -> dict[str, Any]:
+    """The structured result of a call that must have succeeded."""
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def text_of(result: mcp_types.CallToolResult) -> str:
+    return "\n".join(c.text for c in result.content if isinstance(c, mcp_types.TextContent))
+
+
+def demo_args(record: Path) -> list[str]:
+    return ["-m", "harnex_tmux.demo_agent", "--busy", "0.3", "--record", str(record)]
+
+
+def test_lists_the_tools_with_typed_inputs(harnex: Harnex) -> None:
+    async def body(client: Client) -> None:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert set(tools) == TOOLS
+        for tool in tools.values():
+            assert tool.description and tool.output_schema is not None
+        send = tools["send"].input_schema
+        assert set(send["required"]) == {"id", "message"}
+        assert send["properties"]["reply"]["type"] == "boolean"
+        until = tools["wait"].input_schema["properties"]["until"]
+        assert {"prompt", "busy", "exit", "task_complete"} <= set(until["enum"])
+        assert tools["run"].input_schema["required"] == ["cli"]
+
+    run_async(harnex, body)
+
+
+def test_each_tool_against_a_real_session(harnex: Harnex, tmp_path: Path) -> None:
+    """run, wait, send, status, pane, events and stop on one demo session, all through MCP;
+    the session is a normal one that the CLI sees too."""
+    record = tmp_path / "received.jsonl"
+
+    async def body(client: Client) -> None:
+        started = ok(
+            await client.call_tool(
+                "run",
+                {"cli": PYTHON, "id": "w1", "description": "via mcp", "args": demo_args(record)},
+            )
+        )
+        assert started["id"] == "w1" and started["tmux_socket"] == default_socket_path(
+            harnex.socket
+        )
+        waited = ok(await client.call_tool("wait", {"id": "w1", "until": "prompt", "timeout": 30}))
+        assert waited == {"ok": True, "id": "w1", "state": "prompt"}
+        # The CLI sees the session started through MCP.
+        listed = harnex.json("status", "--json")
+        assert [row["id"] for row in listed] == ["w1"]
+        assert listed[0]["description"] == "via mcp"
+
+        sent = ok(await client.call_tool("send", {"id": "w1", "message": "hello over mcp"}))
+        assert sent["ok"] is True and sent["status"] == "delivered" and sent["message_id"]
+        assert wait_for(lambda: recorded(record), timeout=20) == ["hello over mcp"]
+
+        status = ok(await client.call_tool("status", {"id": "w1"}))
+        assert [row["id"] for row in status["sessions"]] == ["w1"]
+        assert "token" not in status["sessions"][0]
+        everyone = ok(await client.call_tool("status", {}))
+        assert [row["id"] for row in everyone["sessions"]] == ["w1"]
+
+        async def shows_reply() -> dict[str, Any]:
+            while True:
+                shot = ok(await client.call_tool("pane", {"id": "w1", "lines": 20}))
+                if "hello over mcp" in shot["text"]:
+                    return shot
+                await anyio.sleep(0.2)
+
+        with anyio.fail_after(20):
+            shot = await shows_reply()
+        assert shot["id"] == "w1" and shot["lines"] == 20
+
+        events = ok(await client.call_tool("events", {"id": "w1"}))
+        types = [event["type"] for event in events["events"]]
+        assert events["id"] == "w1" and types[0] == "started" and "delivered" in types
+        later = ok(await client.call_tool("events", {"id": "w1", "since": "2999-01-01T00:00:00Z"}))
+        assert later["events"] == []
+
+        stopped = ok(await client.call_tool("stop", {"id": "w1", "timeout": 20}))
+        assert stopped["ok"] is True and stopped["id"] == "w1"
+        assert ok(await client.call_tool("status", {}))["sessions"] == []
+
+    run_async(harnex, body)
+    assert recorded(record) == ["hello over mcp"]
+
+
+def test_send_with_reply_times_out_like_the_cli(harnex: Harnex, tmp_path: Path) -> None:
+    """``reply: true`` holds the call after delivery until the turn's end is reported; a plain
+    terminal agent reports none, so the call ends with the CLI's timeout line. (The reply
+    itself is covered end to end with Claude Code in tests/e2e/test_mcp_agents.py.)"""
+    record = tmp_path / "received.jsonl"
+    harnex.start_demo("rp", record=record)
+    harnex.run("wait", "--id", "rp", "--until", "prompt", "--timeout", "30", check=True)
+
+    async def body(client: Client) -> None:
+        args = {"id": "rp", "message": "2+2?", "reply": True, "timeout": 3}
+        result = await client.call_tool("send", args)
+        assert result.is_error and text_of(result) == "harnex: delivered, but no reply within 3s"
+
+    run_async(harnex, body)
+    assert recorded(record) == ["2+2?"]
+
+
+def test_errors_carry_the_clis_one_line_messages(harnex: Harnex) -> None:
+    harnex.start_demo("idle")
+    harnex.run("wait", "--id", "idle", "--until", "prompt", "--timeout", "30", check=True)
+    cli_line = harnex.run("send", "--id", "nope", "-m", "hi").stderr.strip()
+    assert cli_line == f"harnex: no session 'nope' in {harnex.repo}"
+
+    async def body(client: Client) -> None:
+        for name, args in [
+            ("send", {"id": "nope", "message": "hi"}),
+            ("pane", {"id": "nope"}),
+            ("wait", {"id": "nope", "until": "prompt", "timeout": 1}),
+            ("stop", {"id": "nope"}),
+            ("events", {"id": "nope"}),
+        ]:
+            result = await client.call_tool(name, args)
+            assert result.is_error and text_of(result) == cli_line, (name, text_of(result))
+
+        empty = await client.call_tool("send", {"id": "idle", "message": ""})
+        assert empty.is_error and text_of(empty) == "harnex: the message is empty"
+
+        timed_out = await client.call_tool("wait", {"id": "idle", "until": "busy", "timeout": 0.5})
+        assert timed_out.is_error
+        assert text_of(timed_out) == "harnex: session 'idle' did not reach 'busy' within 0.5s"
+
+        bad_since = await client.call_tool("events", {"id": "idle", "since": "yesterday"})
+        assert bad_since.is_error and "is not an ISO-8601 time" in text_of(bad_since)
+
+        # Arguments the schema refuses never reach harnex.
+        for name, args in [
+            ("wait", {"id": "idle", "until": "sideways"}),
+            ("send", {"id": "idle"}),
+            ("pane", {"id": "idle", "lines": 0}),
+            ("run", {}),
+        ]:
+            result = await client.call_tool(name, args)
+            assert result.is_error, (name, text_of(result))
+        unknown = await client.call_tool("launch", {})
+        assert unknown.is_error
+
+        no_spawner = await client.call_tool("report", {"message": "done"})
+        assert no_spawner.is_error
+        assert text_of(no_spawner).startswith("harnex: no spawner pane: $HARNEX_SPAWNER_PANE")
+        # Still the same session: an error leaves the server serving.
+        assert ok(await client.call_tool("status", {}))["sessions"][0]["id"] == "idle"
+
+    run_async(harnex, body)
+
+
+def test_a_long_wait_reports_progress_blocks_nothing_and_can_be_cancelled(
+    harnex: Harnex, tmp_path: Path
+) -> None:
+    record = tmp_path / "received.jsonl"
+    harnex.start_demo("slow", record=record)
+    harnex.run("wait", "--id", "slow", "--until", "prompt", "--timeout", "30", check=True)
+
+    async def body(client: Client) -> None:
+        progress: list[float] = []
+        outcome: dict[str, Any] = {}
+
+        async def on_progress(value: float, total: float | None, message: str | None) -> None:
+            assert total == 120 and message and "slow" in message
+            progress.append(value)
+
+        async def wait_busy() -> None:
+            result = await client.call_tool(
+                "wait",
+                {"id": "slow", "until": "busy", "timeout": 120},
+                progress_callback=on_progress,
+            )
+            outcome.update(ok(result))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(wait_busy)
+            with anyio.fail_after(60):
+                while len(progress) < 2:
+                    await anyio.sleep(0.1)
+            # The wait is still pending, and other calls are answered meanwhile.
+            assert not outcome
+            assert ok(await client.call_tool("status", {"id": "slow"}))["sessions"]
+            # The agent gets busy: the pending wait is answered.
+            ok(await client.call_tool("send", {"id": "slow", "message": "/sleep 3"}))
+        assert outcome == {"ok": True, "id": "slow", "state": "busy"}
+        assert progress == sorted(progress) and progress[0] > 0
+
+        # Cancelling a pending call ends it; the server goes on serving.
+        with anyio.fail_after(30):
+            await client.call_tool("wait", {"id": "slow", "until": "prompt", "timeout": 30})
+        with anyio.move_on_after(1.5) as scope:
+            await client.call_tool("wait", {"id": "slow", "until": "busy", "timeout": 120})
+        assert scope.cancelled_caught
+        with anyio.fail_after(10):
+            again = await client.call_tool("wait", {"id": "slow", "until": "prompt", "timeout": 5})
+        assert ok(again)["state"] == "prompt"
+
+    run_async(harnex, body)
+
+
+def test_run_makes_the_calling_agents_pane_the_spawner_and_report_reaches_it(
+    harnex: Harnex, tmp_path: Path
+) -> None:
+    """The MCP server runs inside the calling agent's pane: sessions it starts get that pane
+    as their spawner, and a buddy's ``report`` types into it."""
+    record = tmp_path / "spawner.jsonl"
+    spawner = harnex.start_demo("spawner", record=record)
+    harnex.run("wait", "--id", "spawner", "--until", "prompt", "--timeout", "30", check=True)
+    pane = str(spawner["pane_id"])
+    inside = {"TMUX": f"{default_socket_path(harnex.socket)},1,0", "TMUX_PANE": pane}
+    seen = tmp_path / "spawner-pane.txt"
+    script = f'echo "$HARNEX_SPAWNER_PANE" > {seen}; exec {PYTHON} -m harnex_tmux.demo_agent'
+
+    async def start(client: Client) -> None:
+        ok(await client.call_tool("run", {"cli": "sh", "id": "buddy", "args": ["-c", script]}))
+
+    run_async(harnex, start, **inside)
+    assert wait_for(lambda: seen.exists() and seen.read_text().strip(), 20) == pane
+
+    async def report(client: Client) -> None:
+        answer = ok(await client.call_tool("report", {"message": "buddy says hi"}))
+        assert answer["ok"] is True and answer["pane"] == pane
+
+    # The buddy's own MCP server: its environment names the spawner pane.
+    run_async(harnex, report, HARNEX_SPAWNER_PANE=pane)
+    assert wait_for(lambda: recorded(record), 20) == ["buddy says hi"]
+
+
+@pytest.mark.parametrize("client", ["claude", "codex", "gemini", "opencode"])
+def test_print_config_names_the_server_command(harnex: Harnex, client: str) -> None:
+    result = harnex.run("mcp", "--print-config", client, check=True)
+    text = result.stdout
+    if client == "codex":
+        assert text.startswith("[mcp_servers.harnex]\ncommand = ")
+        assert '"mcp"]' in text
+        # Codex passes MCP servers only the variables listed: harnex's own, tmux's.
+        (passed,) = [line for line in text.splitlines() if line.startswith("env_vars = ")]
+        names = json.loads(passed.removeprefix("env_vars = "))
+        assert {"HARNEX_STATE_DIR", "HARNEX_SESSION_ID", "TMUX", "TMUX_PANE"} <= set(names)
+        return
+    data = json.loads(text)
+    if client == "opencode":
+        server = data["mcp"]["harnex"]
+        assert server["type"] == "local" and server["command"][-1] == "mcp"
+    else:
+        server = data["mcpServers"]["harnex"]
+        assert server["args"][-1] == "mcp"
+
+
+def test_usage_errors(harnex: Harnex) -> None:
+    result = harnex.run("mcp", "--print-config", "emacs")
+    assert result.returncode == 2 and "emacs" in result.stderr
+    lonely = harnex.run("mcp", "--token", "t")
+    assert lonely.returncode == 2 and "--token goes with --http" in lonely.stderr
+
+
+def test_http_needs_the_token_and_serves_the_same_tools(harnex: Harnex) -> None:
+    """``--http 0``: streamable HTTP on a free loopback port; without the bearer token a
+    request gets 401, with it the SDK's HTTP client calls the tools."""
+    harnex.start_demo("web")
+    server = subprocess.Popen(
+        [PYTHON, "-m", "harnex_tmux", "mcp", "--http", "0"],
+        env=harnex.env,
+        cwd=harnex.repo,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline().strip()
+        match = re.fullmatch(r"harnex mcp: serving (http://127\.0\.0\.1:\d+/mcp) token (\w+)", line)
+        assert match, line
+        url, token = match.groups()
+        for auth in (None, "Bearer wrong"):
+            headers = {"Content-Type": "application/json"}
+            if auth is not None:
+                headers["Authorization"] = auth
+            request = urllib.request.Request(url, data=b"{}", headers=headers, method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == 401
+
+        async def main() -> None:
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
+            async with http, Client(streamable_http_client(url, http_client=http)) as client:
+                assert {tool.name for tool in (await client.list_tools()).tools} == TOOLS
+                status = ok(await client.call_tool("status", {}))
+                assert [row["id"] for row in status["sessions"]] == ["web"]
+                missing = await client.call_tool("pane", {"id": "nope"})
+                assert text_of(missing) == f"harnex: no session 'nope' in {harnex.repo}"
+
+        anyio.run(main)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_http_port_in_use_is_a_one_line_error(harnex: Harnex) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = harnex.run("mcp", "--http", str(port), "--token", "t")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"harnex: cannot listen on 127.0.0.1:{port}: ")
+
+
+def test_a_cancel_event_ends_the_library_waits_behind_the_tools(harnex: Harnex) -> None:
+    """What a cancelled ``wait`` or ``send`` call sets: the wait in the worker thread ends
+    with Cancelled at its next poll instead of running on to its timeout."""
+    harnex.start_demo("cx")
+    harnex.run("wait", "--id", "cx", "--until", "prompt", "--timeout", "30", check=True)
+    waits: list[Callable[[threading.Event], object]] = [
+        lambda cancel: session_ops.wait_for("cx", "busy", 120, cancel=cancel),
+        lambda cancel: session_ops.wait_for("cx", "exit", 120, cancel=cancel),
+        lambda cancel: session_ops.wait_for("cx", "task_complete", 120, cancel=cancel),
+        # The demo agent reports no turns, so the reply never comes.
+        lambda cancel: send_message(
+            SendRequest("hi", "cx", reply=True, timeout=120, cancel=cancel)
+        ),
+    ]
+    for wait in waits:
+        cancel = threading.Event()
+        timer = threading.Timer(0.5, cancel.set)
+        timer.start()
+        with pytest.raises(Cancelled):
+            wait(cancel)
+        timer.join()
