@@ -8,7 +8,8 @@ Modes:
   silently (sleeps) for ``--work`` seconds before its prompt comes back.
 - ``slow-echo``: raw mode, echoes what it reads slowly (a few KiB at a time, with pauses).
 - ``no-echo``: raw mode, never echoes input; after a submit it answers with one line.
-- ``mute``: raw mode, never echoes and never answers: nothing on screen shows a submit.
+- ``mute``: an event loop (select, then read) in raw mode that never echoes and never
+  answers: neither the screen nor the kernel shows whether a submit took.
 - ``cooked``: the terminal's line discipline does the echo (canonical mode, no bracketed
   paste); reads with ``readline()``.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import sys
 import termios
 import time
@@ -43,6 +45,9 @@ def raw_loop(args: argparse.Namespace) -> int:
         out(PROMPT)
         line = bytearray()
         while True:
+            if args.mode == "mute":
+                # An event loop: the kernel shows it waiting in select(), not in read().
+                select.select([fd], [], [])
             data = os.read(fd, 65536)  # a blocking read(): the kernel shows it as reading
             if not data:
                 return 0

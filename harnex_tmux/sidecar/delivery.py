@@ -189,8 +189,9 @@ class Deliverer:
         for attempt in range(2):
             seen = clock.count
             before = self._input_probe()
+            reading = self._reading()
             self._press_submit()
-            verdict = self._await_submit(seen, before, message.text)
+            verdict = self._await_submit(seen, before, message.text, reading=reading)
             if verdict == Submit.TOOK:
                 return DONE
             if verdict == Submit.UNSURE:
@@ -400,17 +401,26 @@ class Deliverer:
         screen = host.capture_screen()
         return adapter.input_line(screen) if screen is not None else None
 
+    def _reading(self) -> bool:
+        """Whether the kernel shows the agent blocked reading its terminal right now."""
+        host = self.sidecar
+        return host.adapter.reads_terminal and host.terminal_use() == TerminalUse.READING
+
     def _await_submit(
         self,
         seen: int,
         before: str | CursorLine | None,
         typed: str,
         patience: float | None = None,
+        reading: bool = False,
     ) -> Submit:
         """Did the submit take? TOOK when the agent went busy or its input line changed;
         LOST when, after a while, the typed text still sits in the input line of an agent
         reading input (only then is pressing again safe); UNSURE otherwise.
 
+        ``reading``: the agent was blocked reading its terminal when the key went in, so
+        finding it working means it got a whole input. (An event-loop program works a
+        moment on any key, taken or ignored: for it only the screen can tell.)
         Adapters that show nothing to compare fall back to "any output means it took".
         """
         host = self.sidecar
@@ -418,7 +428,7 @@ class Deliverer:
         started = time.monotonic()
         lost_at = started + SUBMIT_CONFIRM_S
         give_up = lost_at + (SUBMIT_PATIENCE_S if patience is None else patience)
-        watch_terminal = host.adapter.reads_terminal
+        watch_terminal = reading
         while True:
             now = time.monotonic()
             if now >= give_up and now >= lost_at:
