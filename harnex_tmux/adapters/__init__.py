@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import os
 
-from harnex_tmux.adapters.base import Adapter, HookTarget, Observation, State, StopStep
+from harnex_tmux.adapters.base import (
+    Adapter,
+    HookReport,
+    HookTarget,
+    Observation,
+    State,
+    StopStep,
+)
 from harnex_tmux.adapters.claude import ClaudeAdapter
 from harnex_tmux.adapters.codex import CodexAdapter
+from harnex_tmux.adapters.gemini import GeminiAdapter
 from harnex_tmux.adapters.generic import GenericAdapter
+from harnex_tmux.adapters.opencode import OpenCodeAdapter
 from harnex_tmux.errors import UsageError
 
 __all__ = [
     "Adapter",
     "GenericAdapter",
+    "HookReport",
     "HookTarget",
     "Observation",
     "State",
@@ -23,6 +33,8 @@ __all__ = [
 _ADAPTERS: dict[str, type[Adapter]] = {
     "claude": ClaudeAdapter,
     "codex": CodexAdapter,
+    "gemini": GeminiAdapter,
+    "opencode": OpenCodeAdapter,
     "generic": GenericAdapter,
 }
 

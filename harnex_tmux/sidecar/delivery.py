@@ -118,12 +118,19 @@ class Deliverer:
         submit_keys = self.sidecar.adapter.submit_keys
         dialog = self._dialog_showing() if message.text and not message.enter_only else None
         if not message.enter_only and message.text:
-            tmux.type_text(pane, message.text)
+            if self.sidecar.adapter.types_by_paste:
+                tmux.paste(pane, message.text)
+            else:
+                tmux.type_text(pane, message.text)
             kib = len(message.text.encode()) / 1024
             clock.wait_quiet(
                 LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
             )
             time.sleep(self.sidecar.adapter.settle_s)
+            if self.sidecar.adapter.tidies_input:
+                keys = self.sidecar.adapter.keys_after_typing(self._input_line())
+                if keys:
+                    tmux.send_keys(pane, *keys)
         if not (message.submit or message.enter_only):
             return None
         if dialog is not None:
