@@ -269,6 +269,8 @@ def agent_figures(workdir: Path, quick: bool, names: tuple[str, ...] = AGENTS) -
                     **{k: v for k, v in bench.env.items() if k.startswith("HARNEX_")},
                 }
                 bench.env["PATH"] = f"{Path(sys.executable).parent}:{launch.env['PATH']}"
+                # The agent's clean environment has no PYTHONPATH: measure this checkout.
+                bench.env["PYTHONPATH"] = str(ROOT)
                 if not hooks:
                     bench.env["HARNEX_NO_HOOKS"] = "1"
                 bench.repo = repo

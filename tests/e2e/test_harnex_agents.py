@@ -248,7 +248,7 @@ def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest)
 def test_auto_accept_context_and_outside_kill(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     info = _start(h, "ctx", "--auto-accept", "--context", "hello from --context")
-    turns = mock.wait_for_user_turns(1, timeout=60)
+    turns = mock.wait_for_user_turns(1, timeout=90)
     assert turns == ["[harnex session id=ctx] hello from --context"]
     h.run("wait", "--id", "ctx", "--until", "prompt", "--timeout", "30")
     os.kill(info["pid"], signal.SIGKILL)
