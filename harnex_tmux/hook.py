@@ -1,7 +1,7 @@
 """What the agent CLIs run on their own events, reporting them to the session's sidecar.
 
 Claude Code (with ``HARNEX_CLAUDE_HOOKS=command``; by default it posts to the sidecar itself)
-runs ``<python> -S hook.py claude <Event>`` with the event as JSON on stdin;
+and Gemini CLI run ``<python> -S hook.py claude|gemini <Event>`` with the event as JSON on stdin;
 Codex runs ``<python> -S hook.py codex [--chain JSON-ARGV] <payload JSON>`` after each turn.
 This runs on every turn, so it imports only the standard library (the sidecars started it
 with ``-S``, skipping site-packages, and by file path), and it must never break the agent:
@@ -69,9 +69,9 @@ def _chain(argv: list[str], payload_text: str) -> None:
 
 def main(argv: list[str]) -> int:
     try:
-        if argv[:1] == ["claude"] and len(argv) >= 2:
+        if argv[:1] in (["claude"], ["gemini"]) and len(argv) >= 2:
             raw = sys.stdin.read()
-            post("claude", argv[1], json.loads(raw) if raw.strip() else {})
+            post(argv[0], argv[1], json.loads(raw) if raw.strip() else {})
         elif argv[:1] == ["codex"] and len(argv) >= 2:
             payload_text = argv[-1]
             if len(argv) >= 4 and argv[1] == "--chain":

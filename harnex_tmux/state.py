@@ -32,7 +32,7 @@ from typing import Any
 
 from harnex_tmux.errors import UsageError
 
-SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar", "worktrees")
+SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar", "worktrees", "agents")
 
 
 def state_root() -> Path:
@@ -228,6 +228,11 @@ class SessionPaths:
     def launch_env(self) -> Path:
         """The agent's environment, read and removed by its pane as it starts."""
         return self.root / "sidecar" / f"{self.key}.env"
+
+    @property
+    def agent_dir(self) -> Path:
+        """A private folder for the agent's per-session wiring (settings an adapter writes)."""
+        return self.root / "agents" / self.key
 
     @property
     def sidecar_log(self) -> Path:

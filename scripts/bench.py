@@ -271,40 +271,65 @@ def mcp_round_trips(bench: Bench, quick: bool) -> list[Figure]:
     ]
 
 
-def agent_figures(workdir: Path, quick: bool) -> list[Figure]:
+AGENTS = ("claude", "codex", "gemini", "opencode")
+
+
+def agent_figures(workdir: Path, quick: bool, names: tuple[str, ...] = AGENTS) -> list[Figure]:
     """Per real CLI (the pinned npm packages, against the e2e mock servers): launch to prompt,
     and readiness lag from the mock writing the last byte of its reply to /status saying
     ``prompt`` (seen through a /wait long-poll, so the figure is not a polling interval)."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from e2e.agents import claude_launch, codex_launch, install_agents
+    from e2e.agents import (
+        claude_launch,
+        codex_launch,
+        gemini_launch,
+        install_agents,
+        opencode_launch,
+    )
     from e2e.mock_anthropic import MockAnthropic
+    from e2e.mock_gemini import MockGemini
     from e2e.mock_openai import MockOpenAI
 
     from harnex_tmux.client import SidecarClient
 
     agents = install_agents()
+    mocks: dict[str, Any] = {
+        "claude": MockAnthropic,
+        "codex": MockOpenAI,
+        "gemini": MockGemini,
+        "opencode": MockOpenAI,
+    }
+
+    def launch_for(name: str, url: str, home: Path, repo: Path) -> Any:
+        if name == "claude":
+            return claude_launch(agents.claude, url, home, repo, trust=True)
+        if name == "codex":
+            return codex_launch(agents.codex, url + "/v1", home, repo, trust=True)
+        if name == "gemini":
+            return gemini_launch(agents.gemini, url, home, repo, trust=True)
+        return opencode_launch(agents.opencode, url + "/v1", home, repo, ask_bash=False)
+
     figures: list[Figure] = []
     runs = 2 if quick else 5
-    for name, hooks in (("claude", True), ("claude", False), ("codex", True), ("codex", False)):
+    for name, hooks in [(n, h) for n in names for h in (True, False)]:
         label = f"{name} ({'hooks' if hooks else 'screen only'})"
         launches, lags = [], []
-        mock: Any = MockAnthropic() if name == "claude" else MockOpenAI()
+        mock: Any = mocks[name]()
         mock.start()
         try:
             for run in range(runs):
                 tag = f"{name}-{'h' if hooks else 's'}-{run}"
                 home, repo = workdir / f"{tag}-home", workdir / f"{tag}-repo"
                 (repo / ".git").mkdir(parents=True)
-                if name == "claude":
-                    launch = claude_launch(agents.claude, mock.url, home, repo, trust=True)
-                else:
-                    launch = codex_launch(agents.codex, mock.url + "/v1", home, repo, trust=True)
+                launch = launch_for(name, mock.url, home, repo)
                 bench = Bench(workdir / f"{tag}-bench")
                 bench.env = {
                     **launch.env,
                     **{k: v for k, v in bench.env.items() if k.startswith("HARNEX_")},
                 }
                 bench.env["PATH"] = f"{Path(sys.executable).parent}:{launch.env['PATH']}"
+                # The agent's clean environment has no PYTHONPATH: measure this checkout.
+                bench.env["PYTHONPATH"] = str(ROOT)
                 if not hooks:
                     bench.env["HARNEX_NO_HOOKS"] = "1"
                 bench.repo = repo
@@ -411,7 +436,12 @@ def main() -> int:
     parser.add_argument(
         "--no-agents",
         action="store_true",
-        help="skip the real Claude Code / Codex figures (they need npm)",
+        help="skip the real agent CLIs' figures (they need npm)",
+    )
+    parser.add_argument(
+        "--agents",
+        default=",".join(AGENTS),
+        help=f"which real CLIs to measure, comma-separated (default: {','.join(AGENTS)})",
     )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
@@ -425,7 +455,12 @@ def main() -> int:
         finally:
             bench.stop_all()
         if not args.no_agents:
-            figures += agent_figures(Path(tmp), args.quick)
+            names = tuple(n for n in args.agents.split(",") if n)
+            unknown = sorted(set(names) - set(AGENTS))
+            if unknown:
+                print(f"bench: unknown agent {', '.join(unknown)}", file=sys.stderr)
+                return 2
+            figures += agent_figures(Path(tmp), args.quick, names)
     text = render(figures, args.quick)
     print(text)
     if args.write:

@@ -100,9 +100,16 @@ def test_hook_posts_events_and_chains(tmp_path: Path) -> None:
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert json.loads(marker.read_text())["thread-id"] == "t1"
+        gemini = _run_hook(["gemini", "BeforeAgent"], registry, '{"prompt": "typed"}')
+        assert gemini.returncode == 0 and gemini.stdout == ""  # Gemini reads stdout as JSON
     finally:
         server.shutdown()
-    first, second = _Recorder.received[-2:]
+    first, second, third = _Recorder.received[-3:]
+    assert third["body"] == {
+        "source": "gemini",
+        "event": "BeforeAgent",
+        "payload": {"prompt": "typed"},
+    }
     assert first["auth"] == "Bearer " + "t" * 32
     assert first["body"] == {
         "source": "claude",

@@ -6,7 +6,14 @@ Screen rules live in adapter files (see :mod:`harnex_tmux.adapters.rules`), foun
 
 from __future__ import annotations
 
-from harnex_tmux.adapters.base import Adapter, HookTarget, Observation, State, StopStep
+from harnex_tmux.adapters.base import (
+    Adapter,
+    HookReport,
+    HookTarget,
+    Observation,
+    State,
+    StopStep,
+)
 from harnex_tmux.adapters.catalog import Catalog, load_catalog
 from harnex_tmux.adapters.generic import GenericAdapter
 
@@ -14,6 +21,7 @@ __all__ = [
     "Adapter",
     "Catalog",
     "GenericAdapter",
+    "HookReport",
     "HookTarget",
     "Observation",
     "State",

@@ -6,9 +6,11 @@ into a readiness state, and says how to submit input and how to ask the agent to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 from harnex_tmux.foreground import TerminalUse
 
@@ -59,6 +61,19 @@ class HookTarget:
 
 
 @dataclass(frozen=True)
+class HookReport:
+    """What one of the agent's own hook events means, in the sidecar's terms.
+
+    ``prompt``: the agent accepted this text as a prompt (the turn is busy).
+    ``reply``: the agent finished a turn (``text`` is its reply, None if unknown).
+    ``dialog``: the agent is asking its user something (a tool permission).
+    """
+
+    kind: str
+    text: str | None = None
+
+
+@dataclass(frozen=True)
 class StopStep:
     """One step of a graceful stop: type ``text`` and/or press ``keys``, then wait."""
 
@@ -83,12 +98,17 @@ class Adapter:
     trust_accept_keys: tuple[str, ...] = ()
     # Pause between typed text landing and the submit key (some CLIs debounce pastes).
     settle_s = 0.0
+    # Send every message as a bracketed paste, even a short single line (OpenCode mangles
+    # combining characters that arrive as typed keys).
+    types_by_paste = False
     stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
 
     # Whether this CLI reports its turns to harnex through its own hook system, and whether
     # it reports each accepted prompt (so a submit is proven, not inferred from the screen).
     has_hooks = False
     proves_submit = False
+    # Whether keys_after_typing may ask for keys (the delivery then reads the input box).
+    tidies_input = False
 
     def launch_argv(
         self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
@@ -100,8 +120,41 @@ class Adapter:
         """Variables the CLI needs in its environment; the user's own values win."""
         return {}
 
+    def session_env(
+        self,
+        hooks: HookTarget | None,
+        env: Mapping[str, str],
+        folder: Path,
+        auto_accept: bool = False,
+    ) -> dict[str, str]:
+        """Variables to add to the agent's environment; ``folder`` is private to the session,
+        for CLIs whose per-session wiring has to live in files, and ``auto_accept`` says the
+        user asked harnex to trust the folder (``run --auto-accept``)."""
+        return {}
+
+    def session_facts(self) -> dict[str, Any]:
+        """Facts from the launch (such as a port) to keep in the session's record, where
+        :meth:`start_watching` finds them again, also in a recovered sidecar."""
+        return {}
+
+    def start_watching(
+        self, facts: Mapping[str, Any], sink: Callable[[str, dict[str, Any]], None]
+    ) -> None:
+        """Start following the agent's own event stream, if it has one, handing each event
+        to ``sink`` as if a hook had reported it (see :meth:`read_hook`)."""
+
+    def read_hook(self, event: str, payload: Mapping[str, Any]) -> HookReport | None:
+        """What a hook event of this CLI (``POST /hook`` with this adapter's name as
+        ``source``) means; None for events that change nothing."""
+        return None
+
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:
         """Refuse (HarnexError) a launch that the CLI would reject, before a pane exists."""
+
+    def keys_after_typing(self, input_line: str | None) -> tuple[str, ...]:
+        """Keys that tidy the input box once typed text has landed (read from the screen
+        only for adapters that set ``tidies_input``)."""
+        return ()
 
     def input_line(self, screen: str) -> str | None:
         """What sits in the agent's input box, for adapters that can see it (else None)."""

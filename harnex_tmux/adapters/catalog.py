@@ -20,13 +20,22 @@ from pathlib import Path
 from harnex_tmux.adapters.base import Adapter
 from harnex_tmux.adapters.claude import ClaudeAdapter
 from harnex_tmux.adapters.codex import CodexAdapter
+from harnex_tmux.adapters.gemini import GeminiAdapter
 from harnex_tmux.adapters.generic import GenericAdapter
+from harnex_tmux.adapters.opencode import OpenCodeAdapter
 from harnex_tmux.adapters.rules import AdapterFileError, ScreenRules, load_rules
 from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
 from harnex_tmux.errors import UsageError
 
-# CLIs whose adapters have code beside their screen rules (hooks, launch wiring).
-WITH_CODE: dict[str, type[ScreenAdapter]] = {"claude": ClaudeAdapter, "codex": CodexAdapter}
+# CLIs whose adapters have code beside their screen rules (hooks, event streams, launch
+# wiring). Gemini CLI's and OpenCode's screens still use features adapter files cannot say
+# yet (placeholders, boxed input, collapsed pastes), so their rules are in their classes.
+WITH_CODE: dict[str, type[ScreenAdapter]] = {
+    "claude": ClaudeAdapter,
+    "codex": CodexAdapter,
+    "gemini": GeminiAdapter,
+    "opencode": OpenCodeAdapter,
+}
 GENERIC = "generic"
 
 

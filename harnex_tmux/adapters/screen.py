@@ -35,9 +35,13 @@ class Dialog:
     state: State
     # Every pattern must match (case-insensitive) for the dialog to be recognised.
     patterns: tuple[str, ...]
+    # A text that shows the dialog was answered while it is still drawn (any one matching).
+    answered: tuple[str, ...] = ()
 
     def matches(self, screen: str) -> bool:
-        return all(re.search(p, screen, re.IGNORECASE) for p in self.patterns)
+        return all(re.search(p, screen, re.IGNORECASE) for p in self.patterns) and not any(
+            re.search(p, screen, re.IGNORECASE) for p in self.answered
+        )
 
 
 class ScreenAdapter(Adapter):
@@ -98,14 +102,40 @@ class ScreenAdapter(Adapter):
     def launch_env(self) -> dict[str, str]:
         return dict(self.launch_defaults)
 
+    # The grey hint an empty input line shows after the glyph (read as an empty line).
+    placeholder: str | None = None
+    # Dialogs count only below the last input line: for a CLI that leaves an answered
+    # dialog on the screen above its next prompt (Gemini CLI restarts after a trust answer).
+    dialogs_below_input = False
+    # For a CLI whose input is a box with no prompt glyph (OpenCode): the box's lines start
+    # with ``box_side`` and end above a line holding ``box_bottom``; its last
+    # ``box_footer_lines`` lines are the CLI's own (agent and model), not typed text.
+    box_side: str | None = None
+    # Blank lines do not count toward the bottom region (OpenCode draws its first input box
+    # in the middle of an otherwise empty screen).
+    skip_blank_lines = False
+    box_bottom = ""
+    box_footer_lines = 0
+
+    # A paste the CLI shows collapsed into a marker (matched against the input line), and
+    # the keys pressed then: OpenCode puts a space after its marker that it also sends.
+    collapsed_paste: str | None = None
+    collapsed_paste_keys: tuple[str, ...] = ()
+
+    def keys_after_typing(self, input_line: str | None) -> tuple[str, ...]:
+        if self.collapsed_paste and input_line and re.match(self.collapsed_paste, input_line):
+            return self.collapsed_paste_keys
+        return ()
+
     def detect(self, observation: Observation) -> State:
         screen = observation.screen
         if screen is None:
             return State.UNKNOWN
+        shown = self._below_input(screen) if self.dialogs_below_input else screen
         for dialog in self.dialogs:
-            if dialog.matches(screen):
+            if dialog.matches(shown):
                 return dialog.state
-        bottom = "\n".join(screen.rstrip().splitlines()[-STATUS_REGION_LINES:])
+        bottom = "\n".join(self._bottom(screen))
         if any(marker in bottom for marker in self.busy_markers):
             return State.BUSY
         if any(re.search(p, bottom, re.MULTILINE) for p in self.busy_patterns):
@@ -117,10 +147,51 @@ class ScreenAdapter(Adapter):
             return State.PROMPT
         return State.UNKNOWN
 
+    def _box_text(self, screen: str) -> str | None:
+        """The first line of text in the input box (see ``box_side``), "" when it is empty."""
+        lines = self._bottom(screen)
+        bottoms = [i for i, line in enumerate(lines) if self.box_bottom in line]
+        if not bottoms:
+            return None
+        side = self.box_side or ""
+        end = bottoms[-1] - self.box_footer_lines
+        box: list[str] = []
+        for line in reversed(lines[:end]):
+            stripped = line.strip()
+            if not stripped.startswith(side):
+                break
+            box.insert(0, stripped[len(side) :].strip())
+        texts = [text for text in box if text]
+        if not texts:
+            return ""
+        first = texts[0]
+        return "" if self.placeholder and first.startswith(self.placeholder) else first
+
+    def _bottom(self, screen: str) -> list[str]:
+        """The last lines of the screen, where the input and the status markers are."""
+        lines = screen.rstrip().splitlines()
+        if self.skip_blank_lines:
+            lines = [line for line in lines if line.strip()]
+        return lines[-STATUS_REGION_LINES:]
+
+    def _below_input(self, screen: str) -> str:
+        lines = screen.splitlines()
+        for index in range(len(lines) - 1, -1, -1):
+            if self._strip_box(lines[index]).startswith(self.prompt_glyph):
+                return "\n".join(lines[index + 1 :])
+        return screen
+
+    @staticmethod
+    def _strip_box(line: str) -> str:
+        return line.strip().strip("│").strip()
+
     def input_line(self, screen: str) -> str | None:
         """The text after the prompt glyph on the last input line, or None when there is none."""
-        for line in reversed(screen.rstrip().splitlines()[-STATUS_REGION_LINES:]):
-            stripped = line.strip().strip("│").strip()
+        if self.box_side is not None:
+            return self._box_text(screen)
+        for line in reversed(self._bottom(screen)):
+            stripped = self._strip_box(line)
             if stripped.startswith(self.prompt_glyph):
-                return stripped[len(self.prompt_glyph) :].strip()
+                text = stripped[len(self.prompt_glyph) :].strip()
+                return "" if self.placeholder and text == self.placeholder else text
         return None

@@ -112,7 +112,8 @@ def command(
     worktree_dir: str | None,
     worktree_setup: str | None,
 ) -> None:
-    """Start CLI (claude, codex, or any command) in a tmux window owned by a sidecar.
+    """Start CLI (claude, codex, gemini, opencode, or any command) in a tmux window owned by
+    a sidecar.
 
     harnex's options may come before or after CLI; other words after CLI go to the agent
     (use -- before agent options that share a name with harnex's). Without --detach or

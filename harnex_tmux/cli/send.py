@@ -34,7 +34,7 @@ from harnex_tmux.cli.options import print_json, target_options
     "--reply",
     "want_reply",
     is_flag=True,
-    help="Wait for the turn to finish and print the agent's reply (claude, codex).",
+    help="Wait for the turn to finish and print the agent's reply (first-class CLIs only).",
 )
 @click.option("--json", "as_json", is_flag=True, help="With --reply: print a JSON object.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)

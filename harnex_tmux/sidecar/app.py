@@ -18,7 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.adapters import Adapter, HookTarget, Observation, State, adapter_for
+from harnex_tmux.adapters import (
+    Adapter,
+    HookReport,
+    HookTarget,
+    Observation,
+    State,
+    adapter_for,
+)
 from harnex_tmux.events import EventLog, preview, start_new_log
 from harnex_tmux.foreground import TerminalUse, terminal_use
 from harnex_tmux.launch import LaunchSpec
@@ -116,6 +123,16 @@ def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 1.0) -> int
     return None
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every live process below ``pid``, children before grandchildren."""
+    found: list[int] = []
+    level = _children(pid)
+    while level:
+        found += level
+        level = [grandchild for child in level for grandchild in _children(child)]
+    return found
+
+
 def _children(ppid: int) -> list[int]:
     try:
         with open(f"/proc/{ppid}/task/{ppid}/children") as handle:
@@ -203,6 +220,7 @@ class Sidecar:
         if hooks is not None and adapter.has_hooks:
             # Only an agent whose own hooks post to the API needs the token.
             env[hooks.token_env] = token
+        env.update(adapter.session_env(hooks, env, paths.agent_dir, spec.auto_accept))
         placement = tmux.create_agent_window(
             command=adapter.launch_argv(spec.command, hooks, env),
             window_name=spec.window_name or spec.id,
@@ -239,6 +257,7 @@ class Sidecar:
                 watch=spec.watch,
                 worktree=spec.worktree,
             )
+            record.extra.update(adapter.session_facts())
             record.extra["inbox_ttl"] = spec.inbox_ttl
             record.extra["auto_accept"] = spec.auto_accept
             if spec.prompt_regex:
@@ -311,6 +330,7 @@ class Sidecar:
         api_thread.start()
         OutputWatcher(self.paths.output_log, self._on_output).start()
         self.deliverer.start()
+        self.adapter.start_watching(self.record.extra, self._agent_event)
         self.watch = start_watch(self)
         if self.record.pane_pid and process_alive(self.record.pane_pid):
             ProcessExitWatcher(self.record.pane_pid, self._on_pane_exit).start()
@@ -458,6 +478,30 @@ class Sidecar:
             self._complete_turn(
                 _text_or_none(payload.get("last-assistant-message")), received=last_input
             )
+        elif source == self.adapter.name and source not in ("claude", "codex"):
+            report = self.adapter.read_hook(event, payload)
+            if report is not None:
+                self._apply_report(report)
+
+    def _apply_report(self, report: HookReport) -> None:
+        """A hook event the adapter translated (see :meth:`Adapter.read_hook`)."""
+        if report.kind == "prompt":
+            prompt = report.text or ""
+            self.turns.prompt_submitted(prompt)
+            self.deliverer.prompt_reported(prompt)
+            # Held: the screen may still show the idle prompt while the CLI runs its hooks.
+            self._report_state(State.BUSY)
+        elif report.kind == "turn":
+            self._complete_turn(report.text)
+        elif report.kind == "dialog":
+            self.log(f"dialog reported by the agent: {(report.text or '')[:200]!r}")
+            # Held: the report can come before the dialog is drawn.
+            self._report_state(State.CONFIRMATION)
+
+    def _agent_event(self, event: str, payload: dict[str, Any]) -> None:
+        """An event from the agent's own stream (see :meth:`Adapter.start_watching`)."""
+        if not self._pane_exited.is_set():
+            self.on_hook(self.adapter.name, event, payload)
 
     def _report_state(self, state: State) -> None:
         """A state the agent reported itself: it holds against a screen that still shows the
@@ -571,14 +615,20 @@ class Sidecar:
             self.tmux.kill_window(self.record.window_id)
 
     def _signal_agent(self, sig: signal.Signals) -> bool:
+        """Signal the agent and every process under it: Gemini CLI's outer process ignores
+        SIGTERM and leaves its worker running when killed, and OpenCode keeps a server
+        process of its own."""
         pid = self.record.pid
         if not pid or not process_alive(pid):
             return False
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return False
-        return True
+        signalled = False
+        for target in [pid, *_descendants(pid)]:
+            try:
+                os.kill(target, sig)
+                signalled = True
+            except ProcessLookupError:
+                continue
+        return signalled
 
     def remember(self, key: str, value: Any) -> None:
         """Keep a fact in the registry record, where a recovered sidecar will find it."""

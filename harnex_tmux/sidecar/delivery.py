@@ -170,12 +170,19 @@ class Deliverer:
         dialog = self._dialog_showing() if message.text and not message.enter_only else None
         if not message.enter_only and message.text:
             before_typing = clock.count
-            tmux.type_text(pane, message.text)
+            if self.sidecar.adapter.types_by_paste:
+                tmux.paste(pane, message.text)
+            else:
+                tmux.type_text(pane, message.text)
             kib = len(message.text.encode()) / 1024
             clock.wait_quiet(
                 LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
             )
             time.sleep(self.sidecar.adapter.settle_s)
+            if self.sidecar.adapter.tidies_input:
+                keys = self.sidecar.adapter.keys_after_typing(self._screen_input_line())
+                if keys:
+                    tmux.send_keys(pane, *keys)
             if clock.count == before_typing:
                 self._wait_until_reading(clock.count)
         if not (message.submit or message.enter_only):
@@ -388,6 +395,10 @@ class Deliverer:
         message.completed_at = utc_now()
         self.inbox.changed()
         return message
+
+    def _screen_input_line(self) -> str | None:
+        screen = self.sidecar.capture_screen() if self.sidecar.adapter.reads_screen else None
+        return self.sidecar.adapter.input_line(screen) if screen is not None else None
 
     def _input_probe(self) -> str | CursorLine | None:
         """What the agent's input line shows: its input box for screen adapters, the line

@@ -194,6 +194,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
         self.wfile.flush()
 
+    def send_sse_data(self, data: Any) -> None:
+        """An event with a data line only (the Gemini API's stream has no event names)."""
+        payload = f"data: {json.dumps(data)}\r\n\r\n".encode()
+        self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+        self.wfile.flush()
+
+    def send_sse_raw(self, data: str) -> None:
+        """A data line that is not JSON (the chat-completions stream ends with ``[DONE]``)."""
+        payload = f"data: {data}\n\n".encode()
+        self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+        self.wfile.flush()
+
     def end_sse(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

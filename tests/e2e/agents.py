@@ -1,10 +1,12 @@
 """Install the pinned agent CLIs and build throw-away homes that point them at the mock servers.
 
-- :func:`install_agents` installs ``@anthropic-ai/claude-code`` and ``@openai/codex`` at the
-  versions pinned below with npm into ``<repo>/.cache/agents/`` (once; later calls reuse it while
-  the versions match; a lock file keeps parallel pytest workers from racing).
-- :func:`claude_launch` and :func:`codex_launch` write a fresh HOME for one run and return an
-  :class:`AgentLaunch` (``argv``, ``env``, ``home``, ``cwd``) to start the CLI with.
+- :func:`install_agents` installs ``@anthropic-ai/claude-code``, ``@openai/codex``,
+  ``@google/gemini-cli`` and ``opencode-ai`` at the versions pinned below with npm into
+  ``<repo>/.cache/agents/`` (once; later calls reuse it while the versions match; a lock file
+  keeps parallel pytest workers from racing).
+- :func:`claude_launch`, :func:`codex_launch`, :func:`gemini_launch` and
+  :func:`opencode_launch` write a fresh HOME for one run and return an :class:`AgentLaunch`
+  (``argv``, ``env``, ``home``, ``cwd``) to start the CLI with.
 
 To bump a version, change the constant below and re-run the end-to-end suite (see README.md).
 """
@@ -28,8 +30,17 @@ CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
 CLAUDE_VERSION = "2.1.197"
 CODEX_PACKAGE = "@openai/codex"
 CODEX_VERSION = "0.169.0"
+GEMINI_PACKAGE = "@google/gemini-cli"
+GEMINI_VERSION = "0.61.0"
+OPENCODE_PACKAGE = "opencode-ai"
+OPENCODE_VERSION = "1.18.33"
 
-PINNED: dict[str, str] = {CLAUDE_PACKAGE: CLAUDE_VERSION, CODEX_PACKAGE: CODEX_VERSION}
+PINNED: dict[str, str] = {
+    CLAUDE_PACKAGE: CLAUDE_VERSION,
+    CODEX_PACKAGE: CODEX_VERSION,
+    GEMINI_PACKAGE: GEMINI_VERSION,
+    OPENCODE_PACKAGE: OPENCODE_VERSION,
+}
 
 DUMMY_API_KEY = "sk-harnex-e2e-dummy-key-0123456789abcdef"
 """A fake key: the mocks accept anything, the CLIs only need one to be set."""
@@ -65,6 +76,8 @@ class InstalledAgents:
     prefix: Path
     claude: Path
     codex: Path
+    gemini: Path
+    opencode: Path
     versions: dict[str, str]
 
 
@@ -107,22 +120,29 @@ def _installed_version(prefix: Path, package: str) -> str | None:
         return None
 
 
-def _bins(prefix: Path) -> tuple[Path, Path]:
+_BIN_NAMES = ("claude", "codex", "gemini", "opencode")
+
+
+def _bins(prefix: Path) -> list[Path]:
     bin_dir = prefix / "node_modules" / ".bin"
-    return bin_dir / "claude", bin_dir / "codex"
+    return [bin_dir / name for name in _BIN_NAMES]
+
+
+def _installed(prefix: Path) -> InstalledAgents:
+    claude, codex, gemini, opencode = _bins(prefix)
+    return InstalledAgents(prefix, claude, codex, gemini, opencode, dict(PINNED))
 
 
 def _already_installed(prefix: Path) -> InstalledAgents | None:
-    claude, codex = _bins(prefix)
     try:
         marker = json.loads((prefix / _MARKER).read_text())
     except (OSError, ValueError):
         return None
-    if marker != PINNED or not (claude.exists() and codex.exists()):
+    if marker != PINNED or not all(b.exists() for b in _bins(prefix)):
         return None
     if any(_installed_version(prefix, p) != v for p, v in PINNED.items()):
         return None
-    return InstalledAgents(prefix, claude, codex, dict(PINNED))
+    return _installed(prefix)
 
 
 def _npm_env() -> dict[str, str]:
@@ -248,7 +268,7 @@ def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> Instal
                     f"npm could not reach its registry to install {' '.join(specs)}:\n{tail}"
                 )
             raise AgentInstallError(f"npm install {' '.join(specs)} failed:\n{tail}")
-        claude, codex = _bins(prefix)
+        claude, codex, gemini, opencode = _bins(prefix)
         for package, version in PINNED.items():
             got = _installed_version(prefix, package)
             if got != version:
@@ -256,9 +276,11 @@ def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> Instal
         scratch_home = prefix / ".version-check-home"  # keep `--version` off the real HOME
         _check_version(claude, CLAUDE_VERSION, scratch_home)
         _check_version(codex, CODEX_VERSION, scratch_home)
+        _check_version(gemini, GEMINI_VERSION, scratch_home)
+        _check_version(opencode, OPENCODE_VERSION, scratch_home)
         shutil.rmtree(scratch_home, ignore_errors=True)
         (prefix / _MARKER).write_text(json.dumps(PINNED) + "\n")
-        return InstalledAgents(prefix, claude, codex, dict(PINNED))
+        return _installed(prefix)
 
 
 # --- throw-away homes ----------------------------------------------------------------------
@@ -440,6 +462,103 @@ def codex_launch(
         argv.append("--no-daemon")
     argv.extend(extra_args)
     return AgentLaunch("codex", argv, env, home, cwd)
+
+
+def gemini_launch(
+    binary: Path | str,
+    mock_url: str,
+    home: Path,
+    cwd: Path,
+    *,
+    trust: bool = False,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> AgentLaunch:
+    """A throw-away HOME for Gemini CLI pointed at a :class:`MockGemini` at ``mock_url``
+    (``GOOGLE_GEMINI_BASE_URL``, plain http on loopback, with a dummy ``GEMINI_API_KEY``).
+    The settings pick API-key auth (no auth dialog) and turn off update checks and usage
+    statistics. ``trust=False`` (the default) leaves the folder-trust dialog in place."""
+    home = Path(home).resolve()
+    cwd = Path(cwd).resolve()
+    gemini_dir = home / ".gemini"
+    gemini_dir.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "security": {"auth": {"selectedType": "gemini-api-key"}},
+        "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
+        "privacy": {"usageStatisticsEnabled": False},
+        "ui": {"hideTips": True},
+    }
+    (gemini_dir / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+    if trust:
+        trusted = {str(cwd): "TRUST_FOLDER"}
+        (gemini_dir / "trustedFolders.json").write_text(json.dumps(trusted) + "\n")
+    env = _base_env(
+        home,
+        {
+            "GOOGLE_GEMINI_BASE_URL": mock_url,
+            "GEMINI_API_KEY": DUMMY_API_KEY,
+            "GEMINI_TELEMETRY_ENABLED": "false",
+        },
+    )
+    if extra_env:
+        env.update(extra_env)
+    return AgentLaunch("gemini", [str(binary), *extra_args], env, home, cwd)
+
+
+OPENCODE_MODEL = "mock/mock-model"
+
+
+def opencode_launch(
+    binary: Path | str,
+    mock_base_url: str,
+    home: Path,
+    cwd: Path,
+    *,
+    ask_bash: bool = True,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> AgentLaunch:
+    """A throw-away HOME for OpenCode with one provider, ``mock`` (the built-in
+    ``@ai-sdk/openai-compatible`` package, nothing downloaded), pointed at a
+    :class:`MockOpenAI` (``mock_base_url`` ends in ``/v1``; OpenCode calls its chat
+    completions). The config goes in through ``OPENCODE_CONFIG``; updates, model-list
+    fetches, LSP downloads and sharing are off. ``ask_bash`` makes OpenCode ask before every
+    shell command (its default is to run them)."""
+    home = Path(home).resolve()
+    cwd = Path(cwd).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    provider, model = OPENCODE_MODEL.split("/")
+    config: dict[str, object] = {
+        "provider": {
+            provider: {
+                "npm": "@ai-sdk/openai-compatible",
+                "name": "harnex mock",
+                "options": {"baseURL": mock_base_url, "apiKey": DUMMY_API_KEY},
+                "models": {model: {"name": "Mock Model"}},
+            }
+        },
+        "model": OPENCODE_MODEL,
+        "small_model": OPENCODE_MODEL,
+        "autoupdate": False,
+        "share": "disabled",
+    }
+    if ask_bash:
+        config["permission"] = {"bash": "ask"}
+    config_file = home / "opencode.json"
+    config_file.write_text(json.dumps(config, indent=2) + "\n")
+    env = _base_env(
+        home,
+        {
+            "OPENCODE_CONFIG": str(config_file),
+            "OPENCODE_DISABLE_AUTOUPDATE": "1",
+            "OPENCODE_DISABLE_MODELS_FETCH": "1",
+            "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+            "OPENCODE_DISABLE_SHARE": "1",
+        },
+    )
+    if extra_env:
+        env.update(extra_env)
+    return AgentLaunch("opencode", [str(binary), *extra_args], env, home, cwd)
 
 
 def _process_home(pid: int) -> str | None:

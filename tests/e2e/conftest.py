@@ -14,6 +14,7 @@ import pytest
 
 from .agents import AgentInstallError, AgentsUnavailableError, InstalledAgents, install_agents
 from .mock_anthropic import MockAnthropic
+from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
 from .screen import tmux
 
@@ -61,6 +62,12 @@ def mock_anthropic() -> Iterator[MockAnthropic]:
 @pytest.fixture
 def mock_openai() -> Iterator[MockOpenAI]:
     with MockOpenAI() as mock:
+        yield mock
+
+
+@pytest.fixture
+def mock_gemini() -> Iterator[MockGemini]:
+    with MockGemini() as mock:
         yield mock
 
 

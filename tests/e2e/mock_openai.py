@@ -100,7 +100,7 @@ class MockOpenAI(MockModelServer):
         return f"{self.url}/v1"
 
     def is_model_call(self, rec: RecordedRequest) -> bool:
-        return rec.method == "POST" and rec.path == "/v1/responses"
+        return rec.method == "POST" and rec.path in ("/v1/responses", "/v1/chat/completions")
 
     @staticmethod
     def exec_command(cmd: str, **extra: Any) -> ToolCall:
@@ -112,6 +112,8 @@ class MockOpenAI(MockModelServer):
         path = rec.path.rstrip("/")
         if rec.method == "POST" and path == "/v1/responses":
             return self._responses(handler, rec)
+        if rec.method == "POST" and path == "/v1/chat/completions":
+            return self._chat(handler, rec)
         if rec.method == "GET" and path == "/v1/models":
             self._record(rec)
             handler.send_json(200, self._model_list())
@@ -220,6 +222,109 @@ class MockOpenAI(MockModelServer):
         send("response.completed", {"response": response("completed", [item_done], True)})
         handler.end_sse()
         return 200
+
+    def _chat(self, handler: _Handler, rec: RecordedRequest) -> int:
+        """``POST /v1/chat/completions`` (what OpenCode's ``@ai-sdk/openai-compatible``
+        provider calls): SSE ``data:`` chunks ending in ``[DONE]``, or one JSON object."""
+        body = rec.body if isinstance(rec.body, dict) else {}
+        call, text = self.begin_answer(rec, body, chat_tool_output(body), chat_user_text(body))
+        model = str(body.get("model") or self.model)
+        chat_id = f"chatcmpl-mock{next(_ids):06d}"
+        created = int(time.time())
+        prompt_tokens = rough_tokens(body.get("messages"))
+        arguments = json.dumps(call.arguments) if call else ""
+        completion_tokens = max(1, len(arguments or text) // 4)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        finish = "tool_calls" if call else "stop"
+        tool_calls = (
+            [
+                {
+                    "index": 0,
+                    "id": call.call_id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": arguments},
+                }
+            ]
+            if call
+            else None
+        )
+
+        def chunk(delta: dict[str, Any], reason: str | None) -> dict[str, Any]:
+            return {
+                "id": chat_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
+            }
+
+        if not body.get("stream"):
+            self.hold(rec)
+            message: dict[str, Any] = {"role": "assistant", "content": None if call else text}
+            if tool_calls:
+                message["tool_calls"] = [{k: v for k, v in tool_calls[0].items() if k != "index"}]
+            handler.send_json(
+                200,
+                {
+                    "id": chat_id,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                    "usage": usage,
+                },
+            )
+            return 200
+        handler.start_sse()
+        handler.send_sse_data(chunk({"role": "assistant", "content": ""}, None))
+        self.hold(rec)
+        if tool_calls:
+            handler.send_sse_data(chunk({"tool_calls": tool_calls}, None))
+        else:
+            for piece in split_into_deltas(text):
+                handler.send_sse_data(chunk({"content": piece}, None))
+        last = chunk({}, finish)
+        last["usage"] = usage
+        handler.send_sse_data(last)
+        handler.send_sse_raw("[DONE]")
+        handler.end_sse()
+        return 200
+
+
+def chat_user_text(body: Any) -> str | None:
+    """The text of the last user message in a chat-completions request body (the last text
+    part when it has several)."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        if isinstance(content, list):
+            texts = [c.get("text", "") for c in content if isinstance(c, dict) and "text" in c]
+            return str(texts[-1]) if texts else None
+        return None
+    return None
+
+
+def chat_tool_output(body: Any) -> str | None:
+    """The content of the tool message that is the newest message, or None: a follow-up
+    within a turn, not a turn the user typed."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return None
+    last = messages[-1]
+    if last.get("role") != "tool":
+        return None
+    content = last.get("content")
+    if isinstance(content, list):
+        return "".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+    return str(content or "")
 
 
 def main() -> None:

@@ -21,8 +21,17 @@ import pytest
 
 from harnex_tmux.tmux import default_socket_path
 
-from .agents import AgentLaunch, InstalledAgents, claude_launch, codex_launch
+from ._mock_http import MockModelServer
+from .agents import (
+    AgentLaunch,
+    InstalledAgents,
+    claude_launch,
+    codex_launch,
+    gemini_launch,
+    opencode_launch,
+)
 from .mock_anthropic import MockAnthropic
+from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
 
 pytestmark = pytest.mark.e2e
@@ -95,14 +104,34 @@ def codex(
     yield from _harness(launch, tmp_path)
 
 
-def harness_and_mock(
-    which: str, request: pytest.FixtureRequest
-) -> tuple[Harness, MockAnthropic | MockOpenAI]:
+@pytest.fixture
+def gemini(
+    agents: InstalledAgents, mock_gemini: MockGemini, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    launch = gemini_launch(agents.gemini, mock_gemini.url, tmp_path / "home", git_repo)
+    yield from _harness(launch, tmp_path)
+
+
+@pytest.fixture
+def opencode(
+    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    launch = opencode_launch(agents.opencode, mock_openai.base_url, tmp_path / "home", git_repo)
+    yield from _harness(launch, tmp_path)
+
+
+MOCK_OF = {
+    "claude": "mock_anthropic",
+    "codex": "mock_openai",
+    "gemini": "mock_gemini",
+    "opencode": "mock_openai",
+}
+
+
+def harness_and_mock(which: str, request: pytest.FixtureRequest) -> tuple[Harness, Any]:
     """The harness fixture for ``which`` CLI and the mock model server it talks to."""
     h: Harness = request.getfixturevalue(which)
-    mock: MockAnthropic | MockOpenAI = request.getfixturevalue(
-        "mock_anthropic" if which == "claude" else "mock_openai"
-    )
+    mock: MockModelServer = request.getfixturevalue(MOCK_OF[which])
     return h, mock
 
 
@@ -115,16 +144,21 @@ def _start(h: Harness, ident: str, *flags: str) -> dict[str, Any]:
     return info
 
 
-def _walk_through(h: Harness, mock: MockAnthropic | MockOpenAI, ident: str) -> None:
-    """Trust dialog -> prompt -> three exact messages -> a queued one -> pane -> stop."""
+def _walk_through(h: Harness, mock: MockModelServer, ident: str, trust_dialog: bool = True) -> None:
+    """Trust dialog -> prompt -> three exact messages -> a queued one -> pane -> stop.
+
+    OpenCode has no folder-trust dialog (``trust_dialog=False``)."""
     info = _start(h, ident)
-    dialog = h.run("wait", "--id", ident, "--until", "workspace-trust-prompt", "--timeout", "60")
-    assert dialog.returncode == 0, dialog.stderr + h.screen(ident)
-    assert h.json("status", "--id", ident, "--json")[0]["state"] == "workspace-trust-prompt"
-    refused = h.run("send", "--id", ident, "--message", "too early", "--timeout", "5")
-    assert refused.returncode == 1 and "dialog" in refused.stderr
-    h.json("send", "--id", ident, "--submit-only")  # Enter answers the dialog: trust
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "60")
+    if trust_dialog:
+        dialog = h.run(
+            "wait", "--id", ident, "--until", "workspace-trust-prompt", "--timeout", "60"
+        )
+        assert dialog.returncode == 0, dialog.stderr + h.screen(ident)
+        assert h.json("status", "--id", ident, "--json")[0]["state"] == "workspace-trust-prompt"
+        refused = h.run("send", "--id", ident, "--message", "too early", "--timeout", "5")
+        assert refused.returncode == 1 and "dialog" in refused.stderr
+        h.json("send", "--id", ident, "--submit-only")  # Enter answers the dialog: trust
+    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
     assert ready.returncode == 0, ready.stderr + h.screen(ident)
 
     for text in ("one line from harnex", MULTILINE, UNICODE):
@@ -179,11 +213,42 @@ def test_codex_walk_through(codex: Harness, mock_openai: MockOpenAI) -> None:
     _walk_through(codex, mock_openai, "cx-1")
 
 
-@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_gemini_walk_through(gemini: Harness, mock_gemini: MockGemini) -> None:
+    _walk_through(gemini, mock_gemini, "gm-1")
+
+
+def test_opencode_walk_through(opencode: Harness, mock_openai: MockOpenAI) -> None:
+    _walk_through(opencode, mock_openai, "oc-1", trust_dialog=False)
+
+
+# About 10 KB over 120 lines, with characters a terminal or a paste handler could mangle.
+LARGE = "\n".join(
+    f'{i:03d} {"ünï 日本 🚀 " if i % 7 == 0 else ""}{"x" * 60} $HOME `id` \\ "q" {{}}'
+    for i in range(120)
+)
+
+
+@pytest.mark.parametrize("which", ["gemini", "opencode"])
+def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest) -> None:
+    h, mock = harness_and_mock(which, request)
+    _start(h, "big", "--auto-accept")
+    ready = h.run("wait", "--id", "big", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr + h.screen("big")
+    assert len(LARGE.encode()) > 10_000
+    sent = h.json("send", "--id", "big", "--message", LARGE, "--reply", "--json", "--timeout", "90")
+    assert sent["status"] == "delivered", sent
+    assert mock.wait_for_user_turns(1, timeout=30) == [LARGE], "one turn, the exact text"
+    assert sent["reply"] == mock.reply(LARGE)
+    after = h.json("send", "--id", "big", "--message", "and a short one", "--reply", "--json")
+    assert after["reply"] == mock.reply("and a short one")
+    assert mock.user_turns == [LARGE, "and a short one"]
+
+
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
 def test_auto_accept_context_and_outside_kill(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     info = _start(h, "ctx", "--auto-accept", "--context", "hello from --context")
-    turns = mock.wait_for_user_turns(1, timeout=60)
+    turns = mock.wait_for_user_turns(1, timeout=90)
     assert turns == ["[harnex session id=ctx] hello from --context"]
     h.run("wait", "--id", "ctx", "--until", "prompt", "--timeout", "30")
     os.kill(info["pid"], signal.SIGKILL)

@@ -18,7 +18,15 @@ import pytest
 from harnex_tmux.client import SidecarClient
 
 from .mock_anthropic import MockAnthropic
-from .test_harnex_agents import Harness, _start, claude, codex, harness_and_mock  # noqa: F401 - fixtures
+from .test_harnex_agents import (  # noqa: F401 - fixtures
+    Harness,
+    _start,
+    claude,
+    codex,
+    gemini,
+    harness_and_mock,
+    opencode,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -48,12 +56,12 @@ def _wait_screen(
 
 def _ready(h: Harness, ident: str) -> dict[str, Any]:
     info = _start(h, ident, "--auto-accept")
-    result = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "60")
+    result = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
     assert result.returncode == 0, result.stderr + h.screen(ident)
     return info
 
 
-@pytest.mark.parametrize("which", ["claude", "codex"])
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
 def test_reply_turn_complete_and_proven_delivery(
     which: str, request: pytest.FixtureRequest
 ) -> None:
@@ -96,7 +104,7 @@ def test_reply_turn_complete_and_proven_delivery(
     assert done[0]["message_id"] == out["message_id"]
 
 
-@pytest.mark.parametrize("which", ["claude", "claude-command-hooks", "codex"])
+@pytest.mark.parametrize("which", ["claude", "claude-command-hooks", "codex", "gemini", "opencode"])
 def test_sidecar_killed_mid_session(which: str, request: pytest.FixtureRequest) -> None:
     cli = which.split("-")[0]
     h, mock = harness_and_mock(cli, request)

@@ -14,6 +14,7 @@ import pytest
 
 from ._mock_http import TOOL_DONE_REPLY
 from .mock_anthropic import MockAnthropic
+from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
 
 
@@ -328,3 +329,68 @@ def test_stop_is_idempotent_and_url_needs_start(mock_cls: type[MockAnthropic | M
     assert mock.url.startswith("http://127.0.0.1:")
     mock.stop()
     mock.stop()
+
+
+def _gemini_body(text: str, *, tools: bool = True) -> dict[str, Any]:
+    """A turn as Gemini CLI 0.61.0 sends it: session context first, the typed text last."""
+    body: dict[str, Any] = {
+        "contents": [{"role": "user", "parts": [{"text": "<session_context>"}, {"text": text}]}]
+    }
+    if tools:
+        body["tools"] = [{"functionDeclarations": [{"name": "run_shell_command"}]}]
+    return body
+
+
+def _sse_data(raw: bytes) -> list[dict[str, Any]]:
+    blocks = raw.decode().replace("\r\n", "\n").split("\n\n")
+    return [json.loads(b.removeprefix("data: ")) for b in blocks if b.strip()]
+
+
+def test_gemini_stream_json_side_call_and_tool_call() -> None:
+    with MockGemini() as mock:
+        path = "/v1beta/models/gemini-x:streamGenerateContent?alt=sse"
+        status, headers, raw = _request(mock.url, "POST", path, _gemini_body("hello ünï"))
+        assert status == 200 and headers["content-type"] == "text/event-stream"
+        chunks = _sse_data(raw)
+        text = "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks)
+        assert text == "MOCK REPLY: hello ünï"
+        assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
+        assert mock.user_turns == ["hello ünï"]
+
+        # A side call that asks for JSON (the model router) gets an object of its schema.
+        side = _gemini_body("route me", tools=False)
+        schema = {
+            "type": "OBJECT",
+            "properties": {"reasoning": {"type": "STRING"}, "score": {"type": "INTEGER"}},
+        }
+        side["generationConfig"] = {
+            "responseMimeType": "application/json",
+            "responseJsonSchema": schema,
+        }
+        status, _, raw = _request(mock.url, "POST", "/v1beta/models/m:generateContent", side)
+        answer = json.loads(json.loads(raw)["candidates"][0]["content"]["parts"][0]["text"])
+        assert status == 200 and answer == {"reasoning": "mock", "score": 1}
+        assert mock.user_turns == ["hello ünï"] and len(mock.side_calls) == 1
+
+        mock.tool_call_next = MockGemini.shell("echo hi")
+        _, _, raw = _request(mock.url, "POST", path, _gemini_body("please run"))
+        part = _sse_data(raw)[0]["candidates"][0]["content"]["parts"][0]
+        assert part["functionCall"] == {
+            "name": "run_shell_command",
+            "args": {"command": "echo hi", "description": "Run a command for the harnex test"},
+        }
+        result = {
+            "contents": [
+                *_gemini_body("please run")["contents"],
+                {"role": "model", "parts": [part]},
+                {
+                    "role": "user",
+                    "parts": [{"functionResponse": {"name": "x", "response": {"output": "hi\n"}}}],
+                },
+            ],
+            "tools": [{}],
+        }
+        _, _, raw = _request(mock.url, "POST", path, result)
+        assert _sse_data(raw)[0]["candidates"][0]["content"]["parts"][0]["text"]
+        assert mock.tool_results == ["hi\n"]
+        assert mock.user_turns == ["hello ünï", "please run"]

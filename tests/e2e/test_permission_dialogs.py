@@ -18,8 +18,16 @@ import pytest
 
 from ._mock_http import ToolCall
 from .mock_anthropic import MockAnthropic
+from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import Harness, claude, codex, harness_and_mock  # noqa: F401 - fixtures
+from .test_harnex_agents import (  # noqa: F401 - fixtures
+    Harness,
+    claude,
+    codex,
+    gemini,
+    harness_and_mock,
+    opencode,
+)
 from .test_harnex_hooks import _client, _ready
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +45,13 @@ def _tool_call(cli: str) -> ToolCall:
     if cli == "claude":
         # Claude Code's default permission mode asks before any Bash command that writes.
         return MockAnthropic.bash(COMMAND, "Write perm.txt for the harnex test")
+    if cli == "gemini":
+        # Gemini CLI 0.61.0 asks before any shell command in its default approval mode.
+        return MockGemini.shell(COMMAND, "Write perm.txt for the harnex test")
+    if cli == "opencode":
+        # OpenCode 1.18.33 runs shell commands unasked by default; the e2e home's config
+        # says "permission": {"bash": "ask"} (see agents.opencode_launch).
+        return ToolCall("bash", {"command": COMMAND, "description": "Write perm.txt"})
     # Codex 0.169.0 runs commands in its sandbox without asking under its default approval
     # policy (on-request) and no longer accepts "untrusted"; a call that asks to leave the
     # sandbox is what makes it ask.
@@ -77,7 +92,7 @@ def _wait_sidecar_log(h: Harness, ident: str, pattern: str, timeout: float) -> r
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("which", ["claude", "codex"])
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
 def test_permission_dialog_is_seen_guarded_and_answered(
     which: str, request: pytest.FixtureRequest
 ) -> None:
@@ -111,6 +126,14 @@ def test_permission_dialog_is_seen_guarded_and_answered(
         assert "permission" in found.group(3).lower(), found.group(0)
         assert found.group(2) == "confirmation", "the screen is the first to see the dialog"
         assert h.json("status", "--id", ident, "--json")[0]["state"] == "confirmation"
+    if which == "gemini":
+        # Gemini CLI reports the dialog through its Notification hook as it draws it.
+        found = _wait_sidecar_log(h, ident, r"dialog reported by the agent: (.*)$", 30)
+        assert "requires execution" in found.group(1), found.group(0)
+    if which == "opencode":
+        # OpenCode's event stream reports the request (permission.asked) with the command.
+        found = _wait_sidecar_log(h, ident, r"dialog reported by the agent: (.*)$", 30)
+        assert COMMAND in found.group(1), found.group(0)
     assert not written.exists() and mock.tool_results == []
 
     h.json("send", "--id", ident, "--submit-only")  # Enter picks the default: "1. Yes"

@@ -1,0 +1,200 @@
+"""Gemini CLI (checked against 0.61.0; see docs/adapters.md for the screens and the wiring).
+
+Per-session hooks: Gemini CLI reads hooks only from settings files, and the only settings
+file a session can point it at (``GEMINI_CLI_SYSTEM_SETTINGS_PATH``) is ignored unless root
+owns it and every folder above it. So the session gets its own Gemini home instead
+(``GEMINI_CLI_HOME``): a private folder whose ``.gemini`` links every entry of the user's
+own ``~/.gemini`` (credentials, chats, history, extensions, trusted folders) except
+``settings.json``, which is a copy of the user's settings with harnex's hooks added.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from harnex_tmux.adapters.base import HookReport, HookTarget, State, StopStep
+from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
+
+HOME_VARIABLE = "GEMINI_CLI_HOME"
+TRUSTED_FOLDERS_VARIABLE = "GEMINI_CLI_TRUSTED_FOLDERS_PATH"
+TRUST_VARIABLE = "GEMINI_CLI_TRUST_WORKSPACE"
+SETTINGS = "settings.json"
+HOOK_EVENTS = ("SessionStart", "BeforeAgent", "AfterAgent", "Notification")
+# Gemini CLI waits for each hook (they may block a turn); the sidecar answers in
+# milliseconds, and a stopped one must not hold a turn up for long.
+HOOK_TIMEOUT_MS = 5000
+# How much of the end of the chat file is read for the reply of the turn that just ended.
+TRANSCRIPT_TAIL_BYTES = 1 << 20
+
+
+class GeminiAdapter(ScreenAdapter):
+    signals = "hooks (BeforeAgent, AfterAgent, Notification), screen"
+    name = "gemini"
+    prompt_glyph = ">"
+    placeholder = "Type your message or @path/to/file"
+    # The footer above the input box; it goes while the box holds text, where the
+    # approval-mode hint below the rule stays.
+    idle_markers = ("? for shortcuts", "Shift+Tab to accept edits", "accepting edits", "YOLO")
+    busy_markers = ("esc to cancel",)
+    dialogs_below_input = True
+    dialogs = (
+        # Answered, Gemini CLI restarts itself below the dialog it leaves on the screen.
+        Dialog(
+            State.TRUST,
+            (r"Do you trust the files in this folder\?", r"Trust folder"),
+            answered=(r"restarting to apply the trust changes",),
+        ),
+        Dialog(State.CONFIRMATION, (r"\b1\. Allow once\b",)),
+    )
+    # Gemini CLI 0.61.0 ignores an Enter that comes right after typed or pasted text.
+    settle_s = 0.3
+    # Two Ctrl-C on an empty prompt exit; a third and fourth cover a draft the first one
+    # only cleared.
+    stop_steps = (
+        StopStep(keys=("C-c",), wait_s=0.3),
+        StopStep(keys=("C-c",), wait_s=3.0),
+        StopStep(keys=("C-c",), wait_s=0.3),
+        StopStep(keys=("C-c",), wait_s=2.0),
+    )
+
+    has_hooks = True
+    proves_submit = True
+
+    def session_env(
+        self,
+        hooks: HookTarget | None,
+        env: Mapping[str, str],
+        folder: Path,
+        auto_accept: bool = False,
+    ) -> dict[str, str]:
+        """A Gemini home for this session whose settings add harnex's hooks (see the module
+        docstring). Nothing is wired when the user's settings cannot be read as JSON (their
+        file must stay in force as it is), or when they already start Gemini CLI with a
+        settings file of their own choosing.
+
+        ``--auto-accept`` uses Gemini CLI's own switch for trusting the folder for the
+        session (no dialog): answered by key in the first moments, the dialog saves the
+        trust but 0.61.0 then skips its restart, and hooks stay off in a folder it did not
+        trust at start."""
+        added = {TRUST_VARIABLE: "true"} if auto_accept else {}
+        if hooks is None or "GEMINI_CLI_SYSTEM_SETTINGS_PATH" in env:
+            return added
+        user_dir = user_gemini_dir(env)
+        settings = user_settings(user_dir / SETTINGS)
+        if settings is None:
+            return added
+        settings["hooks"] = with_hooks(settings.get("hooks"), hooks)
+        overlay = folder / ".gemini"
+        if overlay.exists():
+            shutil.rmtree(overlay)
+        overlay.mkdir(parents=True, mode=0o700)
+        if user_dir.is_dir():
+            for entry in user_dir.iterdir():
+                if entry.name != SETTINGS:
+                    (overlay / entry.name).symlink_to(entry)
+        fd = os.open(overlay / SETTINGS, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(settings, handle, indent=2)
+        added[HOME_VARIABLE] = str(folder)
+        if TRUSTED_FOLDERS_VARIABLE not in env:
+            # Trust given in a session lands in the user's own file, even one not there yet.
+            added[TRUSTED_FOLDERS_VARIABLE] = str(user_dir / "trustedFolders.json")
+        return added
+
+    def read_hook(self, event: str, payload: Mapping[str, Any]) -> HookReport | None:
+        if event == "BeforeAgent":
+            return HookReport("prompt", str(payload.get("prompt") or ""))
+        if event == "AfterAgent":
+            reply = last_reply(payload.get("transcript_path"))
+            if reply is None:
+                # 0.61.0 builds this from every streamed chunk as well as the whole text, so
+                # it repeats pieces of a reply that came in more than one chunk.
+                reply = _text(payload.get("prompt_response"))
+            return HookReport("turn", reply)
+        if event == "Notification" and payload.get("notification_type") == "ToolPermission":
+            return HookReport("dialog", _text(payload.get("message")))
+        return None
+
+
+def user_gemini_dir(env: Mapping[str, str]) -> Path:
+    """The user's own ``.gemini`` folder, as Gemini CLI would find it in ``env``."""
+    home = env.get(HOME_VARIABLE) or env.get("HOME") or os.path.expanduser("~")
+    return Path(home) / ".gemini"
+
+
+def user_settings(path: Path) -> dict[str, Any] | None:
+    """The user's settings (an empty object when there are none), or None when the file is
+    there but not a JSON object (Gemini CLI also allows comments; those are removed)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError:
+        return None
+    try:
+        value = json.loads(_without_comments(text))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _without_comments(text: str) -> str:
+    """JSON with ``//`` and ``/* */`` comments outside strings removed."""
+    pattern = r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/'
+    return re.sub(pattern, lambda m: m.group(1) or "", text, flags=re.DOTALL)
+
+
+def with_hooks(existing: object, hooks: HookTarget) -> dict[str, Any]:
+    """The user's ``hooks`` setting with one harnex hook added to each event it reports."""
+    merged: dict[str, Any] = dict(existing) if isinstance(existing, dict) else {}
+    prefix = " ".join(shlex.quote(part) for part in [*hooks.command, "gemini"])
+    for event in HOOK_EVENTS:
+        ours = {
+            "hooks": [
+                {
+                    "type": "command",
+                    "name": f"harnex-{event}",
+                    "command": f"{prefix} {event}",
+                    "timeout": HOOK_TIMEOUT_MS,
+                }
+            ]
+        }
+        theirs = merged.get(event)
+        merged[event] = [*(theirs if isinstance(theirs, list) else []), ours]
+    return merged
+
+
+def last_reply(transcript: object) -> str | None:
+    """The text of the last model message in Gemini CLI's chat file (JSON lines)."""
+    if not isinstance(transcript, str) or not transcript:
+        return None
+    try:
+        with open(transcript, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - TRANSCRIPT_TAIL_BYTES))
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("type") == "user":
+            return None  # the turn gave no text reply
+        if isinstance(record, dict) and record.get("type") == "gemini":
+            content = record.get("content")
+            if isinstance(content, str) and content:
+                return content
+    return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
