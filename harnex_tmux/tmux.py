@@ -1,26 +1,34 @@
 """Everything harnex asks of tmux, in one place; the only module that uses libtmux.
 
-Commands are issued through ``libtmux.Server.cmd`` with argument lists, so nothing is parsed
-by a shell except the two command strings tmux itself insists on running through one (the
-``pipe-pane`` command and the pane's launch wrapper), which are quoted here.
+Commands are issued through libtmux's command runner (``libtmux.common.tmux_cmd``, what
+``libtmux.Server.cmd`` calls) with argument lists, so nothing is parsed by a shell except the
+two command strings tmux itself insists on running through one (the ``pipe-pane`` command and
+the pane's launch wrapper), which are quoted here.
+
+Only that runner is loaded: libtmux's package ``__init__`` imports its whole object layer
+(servers, sessions, windows, panes), some 4 MB of resident memory and tens of milliseconds in
+every sidecar and CLI that needs none of it (see :func:`_libtmux_runner`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shlex
 import shutil
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import libtmux
-from libtmux import exc as libtmux_exc
+from typing import TYPE_CHECKING, Any
 
 from harnex_tmux.errors import HarnexError, TmuxUnavailable
+
+if TYPE_CHECKING:
+    from libtmux.common import tmux_cmd
 
 DEFAULT_SESSION_NAME = "harnex"
 MIN_VERSION = (3, 2)
@@ -63,6 +71,38 @@ _hx_sig=null
 )
 exit "$_hx_rc"
 """
+
+
+def _libtmux_runner() -> tuple[type[tmux_cmd], type[Exception]]:
+    """libtmux's command runner and its "tmux not found" error, without its object layer.
+
+    Importing any libtmux submodule runs the package ``__init__`` first, which imports every
+    class libtmux has. When libtmux is not imported yet, the package is registered without
+    running that ``__init__``; it runs (in place) the first time anyone asks the package for a
+    name, so ``libtmux.Server`` still works for everyone else in the process.
+    """
+    if "libtmux" not in sys.modules:
+        spec = importlib.util.find_spec("libtmux")
+        if spec is None or spec.loader is None:
+            raise TmuxUnavailable("libtmux is not installed")
+        package = importlib.util.module_from_spec(spec)
+        loader = spec.loader
+        folder = Path(spec.origin or "").parent
+
+        def load_all(name: str) -> Any:
+            if (folder / f"{name}.py").exists() or (folder / name).is_dir():
+                # ``from . import exc`` asks first: a submodule not imported yet is imported.
+                raise AttributeError(name)
+            del package.__getattr__
+            loader.exec_module(package)
+            return getattr(package, name)
+
+        package.__getattr__ = load_all  # type: ignore[method-assign]
+        sys.modules["libtmux"] = package
+    from libtmux.common import tmux_cmd
+    from libtmux.exc import TmuxCommandNotFound
+
+    return tmux_cmd, TmuxCommandNotFound
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
@@ -143,7 +183,6 @@ class Tmux:
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
-        self.server = libtmux.Server(socket_path=socket_path)
         self._bin: str | None = None
         self._last_stderr: list[str] = []
 
@@ -157,10 +196,12 @@ class Tmux:
         return self._bin
 
     def _run(self, *args: str) -> list[str]:
-        self.binary  # noqa: B018 - raises the clear error before libtmux's generic one
+        runner, not_found = _libtmux_runner()
         try:
-            result = self.server.cmd(*args)
-        except libtmux_exc.TmuxCommandNotFound as exc:
+            # The clear error before libtmux's generic one, and the same command line as
+            # ``libtmux.Server(socket_path=...).cmd(*args)``.
+            result = runner(f"-S{self.socket_path}", *args, tmux_bin=self.binary)
+        except not_found as exc:
             raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer") from exc
         self._last_stderr = list(result.stderr)
         if result.returncode != 0:
