@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import Harnex
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,3 +57,37 @@ def test_tmux_runs_the_same_command_line_as_libtmux_server(tmp_path: Path) -> No
     ours._try("list-sessions")
     theirs = libtmux.Server(socket_path=socket).cmd("list-sessions")
     assert ours._last_stderr == theirs.stderr
+
+
+def test_sidecar_modules_leave_out_http_server_openssl_and_libtmux_objects() -> None:
+    found = _in_fresh_python(
+        "import json, sys\n"
+        "import harnex_tmux.sidecar.__main__, harnex_tmux.sidecar.app, harnex_tmux.sidecar.api\n"
+        "from harnex_tmux.tmux import Tmux\n"
+        "print(json.dumps({'modules': sorted(sys.modules)}))\n"
+    )
+    modules = found["modules"]
+    assert isinstance(modules, list)
+    heavy = {"http.server", "http.client", "email", "ssl", "_hashlib", "hmac", "libtmux.server"}
+    assert not heavy & set(modules)
+
+
+def test_a_running_sidecar_has_not_loaded_openssl(harnex: Harnex) -> None:
+    """The token check, the session token and the repo hash all work without OpenSSL."""
+    harnex.start_demo("lean")
+    (record,) = [r for r in harnex.registry() if r["id"] == "lean"]
+    assert harnex.json("send", "--id", "lean", "--message", "hi")["status"] == "delivered"
+    maps = Path(f"/proc/{record['sidecar_pid']}/maps").read_text()
+    assert "libcrypto" not in maps and "libssl" not in maps
+
+
+def test_tokens_match_the_standard_library() -> None:
+    import hashlib
+
+    from harnex_tmux import tokens
+
+    assert tokens.sha256_hex(b"repo") == hashlib.sha256(b"repo").hexdigest()
+    assert tokens.sha256_digest(b"x") == hashlib.sha256(b"x").digest()
+    token = tokens.token_hex(16)
+    assert len(token) == 32 and int(token, 16) >= 0 and token != tokens.token_hex(16)
+    assert tokens.same_secret(b"abc", b"abc") and not tokens.same_secret(b"abc", b"abd")
