@@ -277,7 +277,9 @@ class Tmux:
         fmt = "#{session_id}\t#{session_name}\t#{window_id}\t#{pane_id}\t#{pane_pid}"
         common = ["-P", "-F", fmt, "-n", window_name, "-c", cwd]
         try:
-            if target_session is None and not self._try("has-session", "-t", f"={session_name}"):
+            # has-session prints nothing when the session exists: only None means it does not.
+            missing = self._try("has-session", "-t", f"={session_name}") is None
+            if target_session is None and missing:
                 out = self._try(
                     "new-session", "-d", "-s", session_name, "-x", "200", "-y", "50", *common, *argv
                 )
@@ -316,17 +318,23 @@ class Tmux:
 
     def prepare_pane(self, pane_id: str, output_log: Path, key: str) -> None:
         """Keep the pane after exit, tag it, and stream its output into the transcript."""
-        self._run("set-option", "-p", "-t", pane_id, "remain-on-exit", "on")
-        self._run("set-option", "-p", "-t", pane_id, "@harnex_key", key)
-        self.pipe_output(pane_id, output_log)
+        # One tmux run for the three (``;`` separates commands), not one each.
+        self._run(
+            "set-option", "-p", "-t", pane_id, "remain-on-exit", "on", ";",
+            "set-option", "-p", "-t", pane_id, "@harnex_key", key, ";",
+            *self._pipe_args(pane_id, output_log),
+        )  # fmt: skip
 
     def pipe_output(self, pane_id: str, output_log: Path) -> None:
         """(Re)attach the transcript pipe; appending keeps earlier output across restarts."""
+        self._run(*self._pipe_args(pane_id, output_log))
+
+    def _pipe_args(self, pane_id: str, output_log: Path) -> list[str]:
         # Created here, private: the shell's ``>>`` would use the umask.
         fd = os.open(output_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)
         os.close(fd)
-        self._run("pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(output_log))}")
+        return ["pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(output_log))}"]
 
     def release_gate(self, gate: str) -> None:
         self._run("wait-for", "-S", gate)

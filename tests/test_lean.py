@@ -91,3 +91,47 @@ def test_tokens_match_the_standard_library() -> None:
     token = tokens.token_hex(16)
     assert len(token) == 32 and int(token, 16) >= 0 and token != tokens.token_hex(16)
     assert tokens.same_secret(b"abc", b"abc") and not tokens.same_secret(b"abc", b"abd")
+
+
+def test_a_window_in_an_existing_session_takes_no_failed_new_session(tmp_path: Path) -> None:
+    """has-session answers an empty line list when the session exists: that is not 'missing'
+    (it used to start a new-session that failed, a wasted tmux run per launch)."""
+    from harnex_tmux.tmux import Tmux
+
+    socket = str(tmp_path / "tmux.sock")
+    tmux = Tmux(socket)
+    ran: list[tuple[str, ...]] = []
+    real_run = tmux._run
+
+    def recording(*args: str) -> list[str]:
+        ran.append(args)
+        return real_run(*args)
+
+    tmux._run = recording  # type: ignore[method-assign]
+    log = tmp_path / "out.log"
+    try:
+        placements = []
+        for n in range(2):
+            ran.append(("window",))
+            placement = tmux.create_agent_window(
+                command=["sleep", "60"],
+                window_name=f"w{n}",
+                cwd=str(tmp_path),
+                env={"PATH": os.environ["PATH"]},
+                env_file=tmp_path / f"{n}.env",
+                exit_record=tmp_path / f"{n}.exit",
+                ident=f"w{n}",
+                gate=f"gate-{n}",
+                target_session=None,
+            )
+            placements.append(placement)
+            tmux.prepare_pane(placement.pane_id, log, f"key-{n}")
+        second = ran[len(ran) - ran[::-1].index(("window",)) :]
+        assert [args[0] for args in second] == ["has-session", "new-window", "set-option"]
+        # The one prepare_pane run did all three of its steps.
+        pane = placements[1].pane_id
+        shown = tmux._run("show-options", "-p", "-t", pane)
+        assert "remain-on-exit on" in shown and "@harnex_key key-1" in shown
+        assert tmux._run("display-message", "-p", "-t", pane, "#{pane_pipe}") == ["1"]
+    finally:
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
