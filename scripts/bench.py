@@ -67,6 +67,8 @@ class Bench:
         (self.repo / ".git").mkdir(parents=True)
         self.state = workdir / "state"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "HARNEX_"))}
+        # Measured as an installed package runs: with its compiled bytecode cached.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.env.update(
             HARNEX_STATE_DIR=str(self.state),
             HARNEX_TMUX_SOCKET=self.socket,

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Harnex
+from conftest import Harnex, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,3 +135,36 @@ def test_a_window_in_an_existing_session_takes_no_failed_new_session(tmp_path: P
         assert tmux._run("display-message", "-p", "-t", pane, "#{pane_pipe}") == ["1"]
     finally:
         subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+
+
+def _early_sidecars(state_dir: Path) -> list[int]:
+    """Processes started as an early sidecar for this test's state folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ours = f"HARNEX_STATE_DIR={state_dir}".encode() in environ
+        if ours and b"harnex_tmux.sidecar" in argv and b"--early" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_an_early_started_sidecar_logs_to_its_session_log(harnex: Harnex) -> None:
+    """run starts the sidecar's interpreter before it knows the session; once the sidecar
+    has its spec, its stderr goes to the session's log, private."""
+    info = harnex.start("early", command=["sh", "-c", "printf '> '; read x; sleep 60"])
+    (log,) = (harnex.state_dir / "sidecar").glob("*--early.log")
+    assert os.readlink(f"/proc/{info['sidecar_pid']}/fd/2") == str(log)
+    assert log.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_launch_that_fails_leaves_no_early_sidecar(harnex: Harnex) -> None:
+    result = harnex.run("run", "--id", "nope", "--detach", "no-such-agent-command-x")
+    assert result.returncode == 1 and "agent command not found" in result.stderr
+    wait_for(lambda: not _early_sidecars(harnex.state_dir), timeout=20)
+    assert not list((harnex.state_dir / "sidecar").glob("*--nope.log"))

@@ -119,60 +119,69 @@ def command(
     --tmux, wait for the agent and exit with its exit code; from a terminal outside tmux,
     attach to its window (detach with the tmux prefix + d).
     """
-    from harnex_tmux.adapters import adapter_name_for
-    from harnex_tmux.adapters.generic import compile_prompt_regex
-    from harnex_tmux.launch import LaunchSpec, start_session
-    from harnex_tmux.state import random_id, repo_root_for
-    from harnex_tmux.tmux import choose_server
+    from harnex_tmux.launch import discard_sidecar, prestart_sidecar
 
-    choice = choose_server(socket_option(ctx))
-    cwd = os.getcwd()
-    if ident is None:
-        from harnex_tmux.state import list_sessions
+    # The sidecar's interpreter starts while this one checks the request (see
+    # prestart_sidecar); start_session hands it the spec, or ends it if the launch fails.
+    sidecar = prestart_sidecar()
+    try:
+        from harnex_tmux.adapters import adapter_name_for
+        from harnex_tmux.adapters.generic import compile_prompt_regex
+        from harnex_tmux.launch import LaunchSpec, start_session
+        from harnex_tmux.state import random_id, repo_root_for
+        from harnex_tmux.tmux import choose_server
 
-        ident = random_id({r.id for r in list_sessions(repo_root_for(cwd))})
-    if prompt_regex:
-        compile_prompt_regex(prompt_regex)  # a usage error now, not a sidecar that dies
-    if window_name is not None:
-        detach = True  # 0.4.0 scripts start with --tmux and go on to send
-    if context:
-        # As in 0.4.0: the agent learns its own id, so it can tell others where to reply.
-        context = f"[harnex session id={ident.strip()}] {context}"
-    spec = LaunchSpec(
-        id=ident,
-        command=[agent, *agent_args],
-        repo_root=repo_root_for(cwd),
-        cwd=cwd,
-        cli=os.path.basename(agent),
-        adapter=adapter_name_for(agent, forced_adapter),
-        description=(description or "").strip() or None,
-        host=host,
-        port=port,
-        socket_path=choice.socket_path,
-        caller_pane=choice.caller_pane,
-        session_name=session_name,
-        window_name=window_name or None,
-        inbox_ttl=inbox_ttl,
-        context=context or None,
-        auto_accept=auto_accept,
-        watch=watch,
-        prompt_regex=prompt_regex or None,
-    )
-    worktree = None
-    if worktree_branch is not None:
-        from harnex_tmux.worktree import WorktreeRequest
+        choice = choose_server(socket_option(ctx))
+        cwd = os.getcwd()
+        if ident is None:
+            from harnex_tmux.state import list_sessions
 
-        worktree = WorktreeRequest(
-            branch=worktree_branch.strip() or None,
-            base=worktree_base,
-            folder=worktree_dir,
-            setup=worktree_setup,
+            ident = random_id({r.id for r in list_sessions(repo_root_for(cwd))})
+        if prompt_regex:
+            compile_prompt_regex(prompt_regex)  # a usage error now, not a sidecar that dies
+        if window_name is not None:
+            detach = True  # 0.4.0 scripts start with --tmux and go on to send
+        if context:
+            # As in 0.4.0: the agent learns its own id, so it can tell others where to reply.
+            context = f"[harnex session id={ident.strip()}] {context}"
+        spec = LaunchSpec(
+            id=ident,
+            command=[agent, *agent_args],
+            repo_root=repo_root_for(cwd),
+            cwd=cwd,
+            cli=os.path.basename(agent),
+            adapter=adapter_name_for(agent, forced_adapter),
+            description=(description or "").strip() or None,
+            host=host,
+            port=port,
+            socket_path=choice.socket_path,
+            caller_pane=choice.caller_pane,
+            session_name=session_name,
+            window_name=window_name or None,
+            inbox_ttl=inbox_ttl,
+            context=context or None,
+            auto_accept=auto_accept,
+            watch=watch,
+            prompt_regex=prompt_regex or None,
         )
-    elif worktree_base is not None or worktree_setup is not None:
-        from harnex_tmux.errors import UsageError
+        worktree = None
+        if worktree_branch is not None:
+            from harnex_tmux.worktree import WorktreeRequest
 
-        raise UsageError("--base and --setup need --worktree")
-    started = start_session(spec, timeout=timeout, worktree=worktree)
+            worktree = WorktreeRequest(
+                branch=worktree_branch.strip() or None,
+                base=worktree_base,
+                folder=worktree_dir,
+                setup=worktree_setup,
+            )
+        elif worktree_base is not None or worktree_setup is not None:
+            from harnex_tmux.errors import UsageError
+
+            raise UsageError("--base and --setup need --worktree")
+        started = start_session(spec, timeout=timeout, worktree=worktree, sidecar=sidecar)
+    except BaseException:
+        discard_sidecar(sidecar)
+        raise
     if detach:
         print_json(started.summary())
         return
