@@ -370,16 +370,23 @@ class Tmux:
     def cursor_line(self, pane_id: str) -> CursorLine | None:
         """The line the cursor is on, where a plain terminal program shows its input, and
         its place in the whole history (a submit moves it on, even when a new prompt
-        looks just like the old one)."""
-        out = self._try("display-message", "-p", "-t", pane_id, "#{history_size} #{cursor_y}")
+        looks just like the old one).
+
+        One tmux run asks for the cursor and the visible screen together (``;`` between the
+        commands), so both come from the same moment and the delivery path spawns one
+        tmux process here, not two."""
+        out = self._try(
+            "display-message", "-p", "-t", pane_id, "#{history_size} #{cursor_y}", ";",
+            "capture-pane", "-p", "-t", pane_id,
+        )  # fmt: skip
         fields = out[0].split() if out else []
         if len(fields) != 2 or not all(f.isdecimal() for f in fields):
             return None
-        row = fields[1]
-        lines = self._try("capture-pane", "-p", "-t", pane_id, "-S", row, "-E", row)
-        if lines is None:
-            return None
-        return CursorLine(int(fields[0]) + int(row), lines[0].rstrip() if lines else "")
+        assert out is not None
+        row = int(fields[1])
+        screen = out[1:]  # trailing blank lines are left out: the cursor's may be one
+        text = screen[row].rstrip() if row < len(screen) else ""
+        return CursorLine(int(fields[0]) + row, text)
 
     # --- typing ---------------------------------------------------------------------------
 

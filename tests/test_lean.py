@@ -168,3 +168,29 @@ def test_a_launch_that_fails_leaves_no_early_sidecar(harnex: Harnex) -> None:
     assert result.returncode == 1 and "agent command not found" in result.stderr
     wait_for(lambda: not _early_sidecars(harnex.state_dir), timeout=20)
     assert not list((harnex.state_dir / "sidecar").glob("*--nope.log"))
+
+
+def test_cursor_line_takes_one_tmux_run(tmp_path: Path) -> None:
+    from harnex_tmux.tmux import Tmux
+
+    socket = str(tmp_path / "tmux.sock")
+    tmux = Tmux(socket)
+    try:
+        out = tmux._run(
+            "new-session", "-d", "-P", "-F", "#{pane_id}", "-x", "80", "-y", "10",
+            "sh", "-c", "printf 'one\\r\\ntwo\\r\\n> typed'; sleep 60",
+        )  # fmt: skip
+        pane = out[0]
+        runs: list[tuple[str, ...]] = []
+        real_run = tmux._run
+
+        def recording(*args: str) -> list[str]:
+            runs.append(args)
+            return real_run(*args)
+
+        tmux._run = recording  # type: ignore[method-assign]
+        line = wait_for(lambda: (found := tmux.cursor_line(pane)) and found.text and found)
+        assert line.text == "> typed" and line.row == 2
+        assert len(runs) == runs.count(runs[0]) and runs[0][0] == "display-message"
+    finally:
+        subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
