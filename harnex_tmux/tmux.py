@@ -121,6 +121,12 @@ def write_env_file(path: Path, env: Mapping[str, str]) -> None:
         handle.write("\n".join(lines) + "\n")
 
 
+def typed_as_keys(text: str) -> bool:
+    """Whether :meth:`Tmux.type_text` types ``text`` as keys (one tmux write of a single
+    line) rather than as a paste."""
+    return "\n" not in text and len(text.encode()) <= _SEND_KEYS_LIMIT
+
+
 def default_socket_path(name: str = "default") -> str:
     tmpdir = os.environ.get("TMUX_TMPDIR") or "/tmp"
     return str(Path(tmpdir) / f"tmux-{os.getuid()}" / name)
@@ -402,7 +408,7 @@ class Tmux:
         """
         if not text:
             return
-        if "\n" not in text and len(text.encode()) <= _SEND_KEYS_LIMIT:
+        if typed_as_keys(text):
             self._run("send-keys", "-l", "-t", pane_id, "--", text)
             return
         self.paste(pane_id, text)

@@ -194,3 +194,96 @@ def test_cursor_line_takes_one_tmux_run(tmp_path: Path) -> None:
         assert len(runs) == runs.count(runs[0]) and runs[0][0] == "display-message"
     finally:
         subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
+
+
+class _ReaderHost:
+    """A generic session whose program echoes what is typed and then, as the kernel shows
+    it, reads its terminal (``use``); pressing Enter makes it print a new prompt line."""
+
+    def __init__(self, tmp: Path, use: str) -> None:
+        from harnex_tmux.adapters import adapter_for
+        from harnex_tmux.events import EventLog
+        from harnex_tmux.foreground import TerminalUse
+        from harnex_tmux.sidecar.output_clock import OutputClock
+        from harnex_tmux.sidecar.readiness import Readiness
+        from harnex_tmux.sidecar.turns import Turns
+        from harnex_tmux.tmux import CursorLine
+
+        self.adapter = adapter_for("generic")
+        self.output = OutputClock()
+        self.readiness = Readiness()
+        self.turns = Turns()
+        self.events = EventLog(tmp / "events.jsonl", "s1")
+        self.use = TerminalUse(use)
+        self.line = CursorLine(0, "> ")
+        self.typed: list[str] = []
+        self.quiet_waits = 0
+        host = self
+
+        class Tmux:
+            def type_text(self, pane: str, text: str) -> None:
+                host.typed.append(text)
+                host.line = CursorLine(0, "> " + text)
+                host.output.tick()  # the echo
+
+            def send_keys(self, pane: str, *keys: str) -> None:
+                host.typed.append("<Enter>")
+                host.line = CursorLine(1, "> ")
+                host.output.tick()
+
+            def cursor_line(self, pane: str) -> CursorLine:
+                return host.line
+
+        class Record:
+            pane_id = "%1"
+
+        self.tmux = Tmux()
+        self.record = Record()
+        real_wait_quiet = self.output.wait_quiet
+
+        def counting(quiet_s: float, max_s: float) -> None:
+            self.quiet_waits += 1
+            real_wait_quiet(quiet_s, max_s)
+
+        self.output.wait_quiet = counting  # type: ignore[method-assign]
+
+    def terminal_use(self) -> object:
+        return self.use
+
+    def capture_screen(self) -> None:
+        return None
+
+    def log(self, line: str) -> None:
+        pass
+
+    def release_hold(self) -> None:
+        pass
+
+    def note_injected(self) -> None:
+        pass
+
+
+def _deliver_to_reader(tmp_path: Path, use: str, text: str) -> tuple[str, _ReaderHost]:
+    from harnex_tmux.sidecar.delivery import Deliverer
+    from harnex_tmux.sidecar.inbox import Inbox, Message
+
+    host = _ReaderHost(tmp_path, use)
+    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
+    message = inbox.add(Message(text=text))
+    Deliverer(host, inbox).deliver(message)  # type: ignore[arg-type]
+    return message.status, host
+
+
+def test_a_line_echoed_to_a_reading_program_has_landed_without_a_quiet_wait(
+    tmp_path: Path,
+) -> None:
+    status, host = _deliver_to_reader(tmp_path, "reading", "one line")
+    assert status == "delivered" and host.typed == ["one line", "<Enter>"]
+    assert host.quiet_waits == 0
+
+
+def test_an_event_loop_or_a_paste_still_waits_for_quiet_output(tmp_path: Path) -> None:
+    status, host = _deliver_to_reader(tmp_path, "polling", "one line")
+    assert status == "delivered" and host.quiet_waits == 1
+    status, host = _deliver_to_reader(tmp_path, "reading", "two\nlines")
+    assert status == "delivered" and host.quiet_waits == 1
