@@ -287,3 +287,14 @@ def test_an_event_loop_or_a_paste_still_waits_for_quiet_output(tmp_path: Path) -
     assert status == "delivered" and host.quiet_waits == 1
     status, host = _deliver_to_reader(tmp_path, "reading", "two\nlines")
     assert status == "delivered" and host.quiet_waits == 1
+
+
+def test_sidecar_modules_leave_out_what_only_errors_and_codex_need() -> None:
+    found = _in_fresh_python(
+        "import json, sys\n"
+        "import harnex_tmux.sidecar.__main__, harnex_tmux.sidecar.app, harnex_tmux.sidecar.api\n"
+        "print(json.dumps({'modules': sorted(sys.modules)}))\n"
+    )
+    modules = found["modules"]
+    assert isinstance(modules, list)
+    assert not {"platform", "tomllib", "traceback"} & set(modules)

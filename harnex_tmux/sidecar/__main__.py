@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 
 
@@ -57,6 +56,8 @@ def main(argv: list[str]) -> int:
         _report({"ok": False, "error": str(exc)})
         return 1
     except Exception as exc:
+        import traceback  # loaded only when something went wrong
+
         traceback.print_exc()
         _report({"ok": False, "error": f"sidecar failed to start: {exc}"})
         return 1

@@ -22,7 +22,6 @@ import select
 import socket
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -274,6 +273,8 @@ class _Exchange:
         except ApiError:
             raise
         except Exception as exc:  # the API must answer, whatever went wrong inside
+            import traceback  # loaded only when something went wrong
+
             traceback.print_exc(file=sys.stderr)
             return 500, {"ok": False, "error": f"internal error: {exc}"}
 
