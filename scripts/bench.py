@@ -247,7 +247,7 @@ def messaging(bench: Bench, quick: bool) -> list[Figure]:
     big = [through_api(big_text) for _ in range(2 if quick else 5)]
     big_sent = len(big)
     del sent[-big_sent:]
-    count = 100 if quick else 500
+    count = 100 if quick else 300
     at_prompt()
     start = time.perf_counter()
     for i in range(count):
@@ -300,10 +300,16 @@ def reader_messaging(bench: Bench, runs: int, count: int) -> list[Figure]:
         sent.append(text)
         return elapsed
 
-    api = []
+    api, cli = [], []
     for i in range(runs):
         client.request("GET", "/wait?until=prompt&timeout=20", timeout=30)
         api.append(one(f"api {i}"))
+    for i in range(runs):
+        client.request("GET", "/wait?until=prompt&timeout=20", timeout=30)
+        start = time.perf_counter()
+        bench.cli("send", "--id", "reader", "--message", f"cli {i}")
+        cli.append((time.perf_counter() - start) * 1000)
+        sent.append(f"cli {i}")
     client.request("GET", "/wait?until=prompt&timeout=20", timeout=30)
     start = time.perf_counter()
     for i in range(count):
@@ -315,6 +321,7 @@ def reader_messaging(bench: Bench, runs: int, count: int) -> list[Figure]:
     if record.read_text().splitlines() != sent:
         raise RuntimeError("the reading program did not receive each message once, in order")
     return [
+        summarize("send -> delivered, CLI (1 line, program reading)", cli, "ms", "median <= 60 ms"),
         summarize("send -> delivered, API (1 line, program reading)", api, "ms", "median <= 15 ms"),
         Figure(
             f"throughput, {count} messages back to back (program reading)",
@@ -486,6 +493,7 @@ def render(
         "the baselines and the side-by-side figures measured in the same run.",
         "",
     ]
+    lines += targets(after)
     if before:
         lines += [
             f"## This tree against `{rev}`, side by side in one run",
@@ -516,6 +524,67 @@ def render(
     ]
     return "\n".join(lines)
 
+
+# The targets of issue 16: (figure name, the most it may be, unit).
+TARGETS = [
+    ("sidecar RSS (idle generic session)", 20.0, "MB"),
+    ("run --detach to its JSON line", 150.0, "ms"),
+    ("run to ready (program prompting at once)", 300.0, "ms"),
+    ("send -> delivered, CLI (1 line, program reading)", 60.0, "ms"),
+    ("send -> delivered, CLI (1 line, demo agent)", 60.0, "ms"),
+    ("send -> delivered, API (1 line, program reading)", 15.0, "ms"),
+    ("send -> delivered, API (1 line, demo agent)", 15.0, "ms"),
+    ("harnex status (53 sessions)", 150.0, "ms"),
+]
+
+
+def targets(after: list[Figure]) -> list[str]:
+    found = {f.name.split(": ", 1)[1]: f for f in after}
+    rows = []
+    for name, limit, unit in TARGETS:
+        figure = found.get(name)
+        if figure is None:
+            continue
+        verdict = "met" if figure.median <= limit else "**not met** (see below)"
+        rows.append(f"| {name} | <= {limit:g} {unit} | {figure.median:.1f} {unit} | {verdict} |")
+    if not rows:
+        return []
+    return [
+        "## Targets (issue 16), medians of this run",
+        "",
+        "| what | target | measured | |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+        WHY,
+    ]
+
+
+WHY = """### What bounds the figures that miss their target
+
+- **run --detach** runs two interpreters one after the other. Traced (`strace -f -tt`), the
+  CLI needs ~85 ms from its exec to starting the sidecar (interpreter and `site` ~40 ms here,
+  see the `python -c pass` baseline, then click and the run command); the sidecar, started
+  that early (`launch.prestart_sidecar`), needs ~90 ms more to start its interpreter and
+  import its modules (~55 ms of imports even with compiled bytecode), of which only the
+  CLI's last ~10 ms overlap; then 4 tmux runs (~25 ms) and the agent's pid. Starting the
+  sidecar without `site` (`python -S`) was measured and gained ~2 ms (the sidecar imports
+  most of what `site` does anyway), so it was left out. Getting under 150 ms would need a
+  resident process (a server that forks sidecars), which the design does not have.
+- **send from the CLI** is an interpreter start with click (`harnex --version` alone is
+  ~60 ms) plus the delivery: even an instant delivery cannot make 60 ms here.
+- **send to the demo agent through the API**: the demo agent, like Claude Code and Codex,
+  waits for keys in an event loop (`select`), so the kernel cannot say it has taken the
+  typed text; the text counts as landed once its output has been quiet for 30 ms
+  (`LANDED_QUIET_S` in `sidecar/delivery.py`), which keeps a TUI from taking the submit key
+  as part of a paste. That wait is the floor of this figure. A program blocked reading its
+  terminal is confirmed by the kernel instead, and meets the target.
+- **throughput** is one message after another, each waiting until delivered and for the
+  next prompt: for a program reading its terminal that is the 50 ms its output must pause
+  before it counts as at its prompt (`PROMPT_SETTLE_S` in `adapters/generic.py`) plus the
+  delivery; for the event-loop demo agent the generic quiet window (0.2 s in this run,
+  `HARNEX_GENERIC_QUIET`; 0.5 s by default).
+"""
 
 READING = """## Reading the figures
 

@@ -298,3 +298,27 @@ def test_sidecar_modules_leave_out_what_only_errors_and_codex_need() -> None:
     modules = found["modules"]
     assert isinstance(modules, list)
     assert not {"platform", "tomllib", "traceback"} & set(modules)
+
+
+def test_api_server_serves_until_shutdown_and_shutdown_never_hangs() -> None:
+    import socket
+    import threading
+
+    from harnex_tmux.client import SidecarClient
+    from harnex_tmux.sidecar.server import ApiServer, Router
+
+    router = Router()
+    router.add("GET", "/ping", lambda request, rest: (200, {"ok": True, "rest": rest}))
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = ApiServer(listener, "t0ken", router)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    answer = SidecarClient("127.0.0.1", port, "t0ken").request("GET", "/ping/a%2Fb")
+    assert answer.status == 200 and answer.body == {"ok": True, "rest": ["a/b"]}
+    server.shutdown()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and listener.fileno() == -1
+    # A server that never served: shutdown returns at once.
+    idle = ApiServer(socket.create_server(("127.0.0.1", 0)), "t", router)
+    idle.shutdown()
