@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harnex_tmux.early_sidecar import discard
 from harnex_tmux.errors import HarnexError, TimedOut, TmuxUnavailable
 from harnex_tmux.state import (
     SessionPaths,
@@ -108,31 +109,6 @@ def check_not_running(paths: SessionPaths, ident: str, repo_root: str) -> None:
     paths.registry.unlink(missing_ok=True)
 
 
-def prestart_sidecar() -> subprocess.Popen[bytes]:
-    """A sidecar process started before its launch spec is known, for :func:`start_session`.
-
-    Starting the interpreter and importing the sidecar's modules takes about as long as the
-    caller's own start; started first, that runs alongside the caller's checks instead of
-    after them. It waits for its spec on stdin, opens its own log once it knows the session,
-    and exits quietly when stdin closes without a spec (the launch failed first).
-    """
-    return subprocess.Popen(
-        [sys.executable, "-m", "harnex_tmux.sidecar", "--early"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        close_fds=True,
-    )
-
-
-def discard_sidecar(proc: subprocess.Popen[bytes]) -> None:
-    """A prestarted sidecar that will get no spec: closing its stdin ends it."""
-    for stream in (proc.stdin, proc.stdout):
-        if stream is not None:
-            stream.close()
-
-
 def start_session(
     spec: LaunchSpec,
     timeout: float = 5.0,
@@ -143,13 +119,13 @@ def start_session(
 
     With ``worktree``, the agent runs in a new git worktree on a branch of its own; a launch
     that fails removes it again, so nothing half-made is left. ``sidecar`` is one from
-    :func:`prestart_sidecar` to use instead of starting one now.
+    :func:`harnex_tmux.early_sidecar.prestart` to use instead of starting one now.
     """
     try:
         return _start_session(spec, timeout, worktree, sidecar)
     except BaseException:
         if sidecar is not None:
-            discard_sidecar(sidecar)
+            discard(sidecar)
         raise
 
 
@@ -221,7 +197,7 @@ def spawn_sidecar(
     proc: subprocess.Popen[bytes] | None = None,
 ) -> Any:
     """Start ``python -m harnex_tmux.sidecar ARGS`` detached (or give ``proc``, one started
-    by :func:`prestart_sidecar`, its spec) and read its one-line report."""
+    by :func:`harnex_tmux.early_sidecar.prestart`, its spec) and read its one-line report."""
     if proc is None:
         log = open(paths.sidecar_log, "ab")  # noqa: SIM115 - handed to the child
         try:

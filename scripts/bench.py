@@ -563,14 +563,14 @@ def targets(after: list[Figure]) -> list[str]:
 WHY = """### What bounds the figures that miss their target
 
 - **run --detach** runs two interpreters one after the other. Traced (`strace -f -tt`), the
-  CLI needs ~85 ms from its exec to starting the sidecar (interpreter and `site` ~40 ms here,
-  see the `python -c pass` baseline, then click and the run command); the sidecar, started
-  that early (`launch.prestart_sidecar`), needs ~90 ms more to start its interpreter and
-  import its modules (~55 ms of imports even with compiled bytecode), of which only the
-  CLI's last ~10 ms overlap; then 4 tmux runs (~25 ms) and the agent's pid. Starting the
-  sidecar without `site` (`python -S`) was measured and gained ~2 ms (the sidecar imports
-  most of what `site` does anyway), so it was left out. Getting under 150 ms would need a
-  resident process (a server that forks sidecars), which the design does not have.
+  CLI starts the sidecar as soon as it sees `run` (`harnex_tmux.early_sidecar`), after its
+  interpreter, `site` (~40 ms here, see the `python -c pass` baseline) and click; the
+  sidecar then needs ~90 ms to start its interpreter and import its modules (~55 ms of
+  imports even with compiled bytecode), overlapping only the CLI's remaining checks; then
+  4 tmux runs (~25 ms) and the agent's pid. Starting the sidecar without `site`
+  (`python -S`) was measured and gained ~2 ms (the sidecar imports most of what `site`
+  does anyway), so it was left out. Well under 150 ms would need a resident process (a
+  server that forks sidecars), which the design does not have.
 - **send from the CLI** is an interpreter start with click (`harnex --version` alone is
   ~60 ms) plus the delivery: even an instant delivery cannot make 60 ms here.
 - **send to the demo agent through the API**: the demo agent, like Claude Code and Codex,

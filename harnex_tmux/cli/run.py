@@ -119,11 +119,11 @@ def command(
     --tmux, wait for the agent and exit with its exit code; from a terminal outside tmux,
     attach to its window (detach with the tmux prefix + d).
     """
-    from harnex_tmux.launch import discard_sidecar, prestart_sidecar
+    from harnex_tmux import early_sidecar
 
-    # The sidecar's interpreter starts while this one checks the request (see
-    # prestart_sidecar); start_session hands it the spec, or ends it if the launch fails.
-    sidecar = prestart_sidecar()
+    # Started as the CLI saw `run` (see harnex_tmux.early_sidecar): start_session hands it
+    # the spec, or it is ended when the launch fails.
+    sidecar = early_sidecar.take()
     try:
         from harnex_tmux.adapters import adapter_name_for
         from harnex_tmux.adapters.generic import compile_prompt_regex
@@ -180,7 +180,7 @@ def command(
             raise UsageError("--base and --setup need --worktree")
         started = start_session(spec, timeout=timeout, worktree=worktree, sidecar=sidecar)
     except BaseException:
-        discard_sidecar(sidecar)
+        early_sidecar.discard(sidecar)
         raise
     if detach:
         print_json(started.summary())

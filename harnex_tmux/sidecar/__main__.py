@@ -2,7 +2,7 @@
 
 Started by ``harnex run`` with a launch spec on stdin; it answers with one JSON line on stdout
 (``{"ok": true, "record": ...}`` or ``{"ok": false, "error": ...}``) and then serves detached.
-``--early``: started before the spec was known (see ``launch.prestart_sidecar``): it opens its
+``--early``: started before the spec was known (see :mod:`harnex_tmux.early_sidecar`): it opens its
 own log, and ends quietly when no spec comes. ``--adopt REGISTRY`` takes over a live session
 whose sidecar died.
 """
