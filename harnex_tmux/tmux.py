@@ -20,6 +20,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,9 @@ exit "$_hx_rc"
 """
 
 
+_LIBTMUX_LOCK = threading.Lock()
+
+
 def _libtmux_runner() -> tuple[type[tmux_cmd], type[Exception]]:
     """libtmux's command runner and its "tmux not found" error, without its object layer.
 
@@ -81,28 +85,34 @@ def _libtmux_runner() -> tuple[type[tmux_cmd], type[Exception]]:
     running that ``__init__``; it runs (in place) the first time anyone asks the package for a
     name, so ``libtmux.Server`` still works for everyone else in the process.
     """
-    if "libtmux" not in sys.modules:
-        spec = importlib.util.find_spec("libtmux")
-        if spec is None or spec.loader is None:
-            raise TmuxUnavailable("libtmux is not installed")
-        package = importlib.util.module_from_spec(spec)
-        loader = spec.loader
-        folder = Path(spec.origin or "").parent
-
-        def load_all(name: str) -> Any:
-            if (folder / f"{name}.py").exists() or (folder / name).is_dir():
-                # ``from . import exc`` asks first: a submodule not imported yet is imported.
-                raise AttributeError(name)
-            del package.__getattr__
-            loader.exec_module(package)
-            return getattr(package, name)
-
-        package.__getattr__ = load_all  # type: ignore[method-assign]
-        sys.modules["libtmux"] = package
+    with _LIBTMUX_LOCK:  # threads of one sidecar may ask first at the same moment
+        if "libtmux" not in sys.modules:
+            _register_libtmux_lazily()
     from libtmux.common import tmux_cmd
     from libtmux.exc import TmuxCommandNotFound
 
     return tmux_cmd, TmuxCommandNotFound
+
+
+def _register_libtmux_lazily() -> None:
+    """Put libtmux in sys.modules without running its ``__init__`` (see above)."""
+    spec = importlib.util.find_spec("libtmux")
+    if spec is None or spec.loader is None:
+        raise TmuxUnavailable("libtmux is not installed")
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+    folder = Path(spec.origin or "").parent
+
+    def load_all(name: str) -> Any:
+        if (folder / f"{name}.py").exists() or (folder / name).is_dir():
+            # ``from . import exc`` asks first: a submodule not imported yet is imported.
+            raise AttributeError(name)
+        del package.__getattr__
+        loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__getattr__ = load_all  # type: ignore[method-assign]
+    sys.modules["libtmux"] = package
 
 
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
