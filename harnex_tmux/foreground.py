@@ -13,7 +13,6 @@ callers fall back to what the output shows.
 from __future__ import annotations
 
 import os
-import platform
 from enum import StrEnum
 
 
@@ -31,7 +30,7 @@ _SYSCALLS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
     # read, readv, pread64 / pselect6, ppoll, epoll_pwait, epoll_pwait2
     "aarch64": (frozenset({63, 65, 67}), frozenset({72, 73, 22, 441})),
 }
-_TABLE = _SYSCALLS.get(platform.machine())
+_TABLE = _SYSCALLS.get(os.uname().machine)  # what platform.machine() reads
 
 
 def terminal_use(pane_pid: int | None) -> TerminalUse:

@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harnex_tmux.early_sidecar import discard
 from harnex_tmux.errors import HarnexError, TimedOut, TmuxUnavailable
 from harnex_tmux.state import (
     SessionPaths,
@@ -150,13 +151,31 @@ def check_not_running(paths: SessionPaths, ident: str, repo_root: str) -> None:
 
 
 def start_session(
-    spec: LaunchSpec, timeout: float = 5.0, worktree: WorktreeRequest | None = None
+    spec: LaunchSpec,
+    timeout: float = 5.0,
+    worktree: WorktreeRequest | None = None,
+    sidecar: subprocess.Popen[bytes] | None = None,
 ) -> StartedSession:
     """Start the session described by ``spec`` and return once its sidecar answers.
 
     With ``worktree``, the agent runs in a new git worktree on a branch of its own; a launch
-    that fails removes it again, so nothing half-made is left.
+    that fails removes it again, so nothing half-made is left. ``sidecar`` is one from
+    :func:`harnex_tmux.early_sidecar.prestart` to use instead of starting one now.
     """
+    try:
+        return _start_session(spec, timeout, worktree, sidecar)
+    except BaseException:
+        if sidecar is not None:
+            discard(sidecar)
+        raise
+
+
+def _start_session(
+    spec: LaunchSpec,
+    timeout: float,
+    worktree: WorktreeRequest | None,
+    sidecar: subprocess.Popen[bytes] | None,
+) -> StartedSession:
     spec.id = normalize_id(spec.id)
     if shutil.which("tmux") is None:
         raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer")
@@ -172,15 +191,19 @@ def start_session(
     paths.create_dirs()
     check_not_running(paths, spec.id, spec.repo_root)
     if worktree is None:
-        report = spawn_sidecar([], spec.to_json().encode(), paths, timeout)
+        report = spawn_sidecar([], spec.to_json().encode(), paths, timeout, sidecar)
     else:
-        report = _start_in_worktree(spec, worktree, paths, timeout)
+        report = _start_in_worktree(spec, worktree, paths, timeout, sidecar)
     record = SessionRecord.from_dict(report["record"])
     return StartedSession(record, report["_proc"], spec.window_name or record.id)
 
 
 def _start_in_worktree(
-    spec: LaunchSpec, request: WorktreeRequest, paths: SessionPaths, timeout: float
+    spec: LaunchSpec,
+    request: WorktreeRequest,
+    paths: SessionPaths,
+    timeout: float,
+    sidecar: subprocess.Popen[bytes] | None,
 ) -> Any:
     """Make the worktree (its setup output goes to the transcript), record it, start the
     sidecar in it; undo all of it when any step fails."""
@@ -192,7 +215,7 @@ def _start_in_worktree(
         spec.cwd = agent_cwd(made, spec.cwd)
         spec.worktree = made.to_dict()
         made.save(paths.worktree)
-        return spawn_sidecar([], spec.to_json().encode(), paths, timeout)
+        return spawn_sidecar([], spec.to_json().encode(), paths, timeout, sidecar)
     except BaseException:
         paths.worktree.unlink(missing_ok=True)
         remove_worktree(made, force=True)
@@ -208,21 +231,29 @@ def adopt_session(record: SessionRecord, timeout: float = 5.0) -> StartedSession
     return StartedSession(SessionRecord.from_dict(report["record"]), report["_proc"])
 
 
-def spawn_sidecar(args: list[str], stdin: bytes, paths: SessionPaths, timeout: float) -> Any:
-    """Start ``python -m harnex_tmux.sidecar ARGS`` detached and read its one-line report."""
-    log = open(paths.sidecar_log, "ab")  # noqa: SIM115 - handed to the child
-    try:
-        os.chmod(paths.sidecar_log, 0o600)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "harnex_tmux.sidecar", *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            start_new_session=True,
-            close_fds=True,
-        )
-    finally:
-        log.close()
+def spawn_sidecar(
+    args: list[str],
+    stdin: bytes,
+    paths: SessionPaths,
+    timeout: float,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> Any:
+    """Start ``python -m harnex_tmux.sidecar ARGS`` detached (or give ``proc``, one started
+    by :func:`harnex_tmux.early_sidecar.prestart`, its spec) and read its one-line report."""
+    if proc is None:
+        log = open(paths.sidecar_log, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            os.chmod(paths.sidecar_log, 0o600)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "harnex_tmux.sidecar", *args],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            log.close()
     assert proc.stdin is not None
     proc.stdin.write(stdin)
     proc.stdin.close()

@@ -6,11 +6,11 @@ every time; when it is taken, the next ports are tried, wrapping around inside t
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 
 from harnex_tmux.errors import HarnexError
+from harnex_tmux.tokens import sha256_digest
 
 DEFAULT_BASE_PORT = 43000
 DEFAULT_PORT_SPAN = 4000
@@ -27,7 +27,7 @@ def _env_int(name: str, default: int) -> int:
 
 
 def preferred_port(repo_root: str, ident: str, base: int, span: int) -> int:
-    digest = hashlib.sha256(f"{repo_root}\0{ident}".encode()).digest()
+    digest = sha256_digest(f"{repo_root}\0{ident}".encode())
     return base + int.from_bytes(digest, "big") % span
 
 

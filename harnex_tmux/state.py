@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import re
-import secrets
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.errors import UsageError
+from harnex_tmux.tokens import sha256_hex, token_hex
 
 SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar", "worktrees", "agents")
 
@@ -77,7 +76,7 @@ def id_key(ident: str) -> str:
 
 
 def repo_hash(repo_root: str) -> str:
-    return hashlib.sha256(repo_root.encode()).hexdigest()[:16]
+    return sha256_hex(repo_root.encode())[:16]
 
 
 def session_key(repo_root: str, ident: str) -> str:
@@ -148,7 +147,11 @@ _NOUNS = [
 def random_id(taken: Collection[str] = ()) -> str:
     """A two-word id not in ``taken`` (the ids in use in the repo)."""
     free = [f"{a}-{n}" for a in _ADJECTIVES for n in _NOUNS if f"{a}-{n}" not in taken]
-    return secrets.choice(free) if free else f"session-{secrets.token_hex(4)}"
+    if not free:
+        return f"session-{token_hex(4)}"
+    import random  # random's own hash is built in: no OpenSSL (see harnex_tmux.tokens)
+
+    return random.SystemRandom().choice(free)
 
 
 def cli_key(name: str | None) -> str:
@@ -251,7 +254,7 @@ class SessionPaths:
 def write_private(path: Path, data: str) -> None:
     """Write atomically with mode 0600: readers never see half a file."""
     ensure_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

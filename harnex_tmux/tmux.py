@@ -1,26 +1,35 @@
 """Everything harnex asks of tmux, in one place; the only module that uses libtmux.
 
-Commands are issued through ``libtmux.Server.cmd`` with argument lists, so nothing is parsed
-by a shell except the two command strings tmux itself insists on running through one (the
-``pipe-pane`` command and the pane's launch wrapper), which are quoted here.
+Commands are issued through libtmux's command runner (``libtmux.common.tmux_cmd``, what
+``libtmux.Server.cmd`` calls) with argument lists, so nothing is parsed by a shell except the
+two command strings tmux itself insists on running through one (the ``pipe-pane`` command and
+the pane's launch wrapper), which are quoted here.
+
+Only that runner is loaded: libtmux's package ``__init__`` imports its whole object layer
+(servers, sessions, windows, panes), some 4 MB of resident memory and tens of milliseconds in
+every sidecar and CLI that needs none of it (see :func:`_libtmux_runner`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shlex
 import shutil
+import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import libtmux
-from libtmux import exc as libtmux_exc
+from typing import TYPE_CHECKING, Any
 
 from harnex_tmux.errors import HarnexError, TmuxUnavailable
+
+if TYPE_CHECKING:
+    from libtmux.common import tmux_cmd
 
 DEFAULT_SESSION_NAME = "harnex"
 MIN_VERSION = (3, 2)
@@ -65,6 +74,47 @@ exit "$_hx_rc"
 """
 
 
+_LIBTMUX_LOCK = threading.Lock()
+
+
+def _libtmux_runner() -> tuple[type[tmux_cmd], type[Exception]]:
+    """libtmux's command runner and its "tmux not found" error, without its object layer.
+
+    Importing any libtmux submodule runs the package ``__init__`` first, which imports every
+    class libtmux has. When libtmux is not imported yet, the package is registered without
+    running that ``__init__``; it runs (in place) the first time anyone asks the package for a
+    name, so ``libtmux.Server`` still works for everyone else in the process.
+    """
+    with _LIBTMUX_LOCK:  # threads of one sidecar may ask first at the same moment
+        if "libtmux" not in sys.modules:
+            _register_libtmux_lazily()
+    from libtmux.common import tmux_cmd
+    from libtmux.exc import TmuxCommandNotFound
+
+    return tmux_cmd, TmuxCommandNotFound
+
+
+def _register_libtmux_lazily() -> None:
+    """Put libtmux in sys.modules without running its ``__init__`` (see above)."""
+    spec = importlib.util.find_spec("libtmux")
+    if spec is None or spec.loader is None:
+        raise TmuxUnavailable("libtmux is not installed")
+    package = importlib.util.module_from_spec(spec)
+    loader = spec.loader
+    folder = Path(spec.origin or "").parent
+
+    def load_all(name: str) -> Any:
+        if (folder / f"{name}.py").exists() or (folder / name).is_dir():
+            # ``from . import exc`` asks first: a submodule not imported yet is imported.
+            raise AttributeError(name)
+        del package.__getattr__
+        loader.exec_module(package)
+        return getattr(package, name)
+
+    package.__getattr__ = load_all  # type: ignore[method-assign]
+    sys.modules["libtmux"] = package
+
+
 def write_env_file(path: Path, env: Mapping[str, str]) -> None:
     """``env`` as shell assignments for the pane wrapper to source, private to the user.
 
@@ -79,6 +129,12 @@ def write_env_file(path: Path, env: Mapping[str, str]) -> None:
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
         handle.write("\n".join(lines) + "\n")
+
+
+def typed_as_keys(text: str) -> bool:
+    """Whether :meth:`Tmux.type_text` types ``text`` as keys (one tmux write of a single
+    line) rather than as a paste."""
+    return "\n" not in text and len(text.encode()) <= _SEND_KEYS_LIMIT
 
 
 def default_socket_path(name: str = "default") -> str:
@@ -143,7 +199,6 @@ class Tmux:
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
-        self.server = libtmux.Server(socket_path=socket_path)
         self._bin: str | None = None
         self._last_stderr: list[str] = []
 
@@ -157,10 +212,12 @@ class Tmux:
         return self._bin
 
     def _run(self, *args: str) -> list[str]:
-        self.binary  # noqa: B018 - raises the clear error before libtmux's generic one
+        runner, not_found = _libtmux_runner()
         try:
-            result = self.server.cmd(*args)
-        except libtmux_exc.TmuxCommandNotFound as exc:
+            # The clear error before libtmux's generic one, and the same command line as
+            # ``libtmux.Server(socket_path=...).cmd(*args)``.
+            result = runner(f"-S{self.socket_path}", *args, tmux_bin=self.binary)
+        except not_found as exc:
             raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer") from exc
         self._last_stderr = list(result.stderr)
         if result.returncode != 0:
@@ -236,7 +293,9 @@ class Tmux:
         fmt = "#{session_id}\t#{session_name}\t#{window_id}\t#{pane_id}\t#{pane_pid}"
         common = ["-P", "-F", fmt, "-n", window_name, "-c", cwd]
         try:
-            if target_session is None and not self._try("has-session", "-t", f"={session_name}"):
+            # has-session prints nothing when the session exists: only None means it does not.
+            missing = self._try("has-session", "-t", f"={session_name}") is None
+            if target_session is None and missing:
                 out = self._try(
                     "new-session", "-d", "-s", session_name, "-x", "200", "-y", "50", *common, *argv
                 )
@@ -275,17 +334,23 @@ class Tmux:
 
     def prepare_pane(self, pane_id: str, output_log: Path, key: str) -> None:
         """Keep the pane after exit, tag it, and stream its output into the transcript."""
-        self._run("set-option", "-p", "-t", pane_id, "remain-on-exit", "on")
-        self._run("set-option", "-p", "-t", pane_id, "@harnex_key", key)
-        self.pipe_output(pane_id, output_log)
+        # One tmux run for the three (``;`` separates commands), not one each.
+        self._run(
+            "set-option", "-p", "-t", pane_id, "remain-on-exit", "on", ";",
+            "set-option", "-p", "-t", pane_id, "@harnex_key", key, ";",
+            *self._pipe_args(pane_id, output_log),
+        )  # fmt: skip
 
     def pipe_output(self, pane_id: str, output_log: Path) -> None:
         """(Re)attach the transcript pipe; appending keeps earlier output across restarts."""
+        self._run(*self._pipe_args(pane_id, output_log))
+
+    def _pipe_args(self, pane_id: str, output_log: Path) -> list[str]:
         # Created here, private: the shell's ``>>`` would use the umask.
         fd = os.open(output_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)
         os.close(fd)
-        self._run("pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(output_log))}")
+        return ["pipe-pane", "-t", pane_id, f"exec cat >> {shlex.quote(str(output_log))}"]
 
     def release_gate(self, gate: str) -> None:
         self._run("wait-for", "-S", gate)
@@ -321,16 +386,23 @@ class Tmux:
     def cursor_line(self, pane_id: str) -> CursorLine | None:
         """The line the cursor is on, where a plain terminal program shows its input, and
         its place in the whole history (a submit moves it on, even when a new prompt
-        looks just like the old one)."""
-        out = self._try("display-message", "-p", "-t", pane_id, "#{history_size} #{cursor_y}")
+        looks just like the old one).
+
+        One tmux run asks for the cursor and the visible screen together (``;`` between the
+        commands), so both come from the same moment and the delivery path spawns one
+        tmux process here, not two."""
+        out = self._try(
+            "display-message", "-p", "-t", pane_id, "#{history_size} #{cursor_y}", ";",
+            "capture-pane", "-p", "-t", pane_id,
+        )  # fmt: skip
         fields = out[0].split() if out else []
         if len(fields) != 2 or not all(f.isdecimal() for f in fields):
             return None
-        row = fields[1]
-        lines = self._try("capture-pane", "-p", "-t", pane_id, "-S", row, "-E", row)
-        if lines is None:
-            return None
-        return CursorLine(int(fields[0]) + int(row), lines[0].rstrip() if lines else "")
+        assert out is not None
+        row = int(fields[1])
+        screen = out[1:]  # trailing blank lines are left out: the cursor's may be one
+        text = screen[row].rstrip() if row < len(screen) else ""
+        return CursorLine(int(fields[0]) + row, text)
 
     # --- typing ---------------------------------------------------------------------------
 
@@ -346,7 +418,7 @@ class Tmux:
         """
         if not text:
             return
-        if "\n" not in text and len(text.encode()) <= _SEND_KEYS_LIMIT:
+        if typed_as_keys(text):
             self._run("send-keys", "-l", "-t", pane_id, "--", text)
             return
         self.paste(pane_id, text)

@@ -165,3 +165,69 @@ def test_escape_sequences_never_reach_the_agent(harnex: Harnex, tmp_path: Path) 
     )
     assert answer.body["status"] == "delivered", answer.body
     wait_for(lambda: recorded(record) == ["red and plain"], timeout=10)
+
+
+def _exchange(harnex: Harnex, ident: str, raw: bytes) -> bytes:
+    (record,) = [r for r in harnex.registry() if r["id"] == ident]
+    with socket.create_connection((record["host"], record["port"]), timeout=10) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        return b"".join(iter(lambda: sock.recv(65536), b""))
+
+
+def _answer(raw: bytes) -> tuple[int, dict[str, Any]]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 "), raw[:80]
+    return int(head.split()[1]), json.loads(body)
+
+
+def test_malformed_http_gets_the_http_server_codes_in_json(harnex: Harnex) -> None:
+    """The sidecar parses HTTP itself: the limits and codes of Python's http.server, each
+    answered with a one-line JSON error."""
+    harnex.start_demo("h")
+    (record,) = [r for r in harnex.registry() if r["id"] == "h"]
+    auth = f"Authorization: Bearer {record['token']}\r\n"
+    cases = [
+        (b"GET /status HTTP/1.x\r\n\r\n", 400),
+        (b"GET /status HTTP/2.0\r\n\r\n", 505),
+        (b"GET /status extra HTTP/1.1\r\n\r\n", 400),
+        (b"POST /send\r\n\r\n", 400),  # HTTP/0.9 allows only GET
+        (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET /status HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431),
+        (b"GET /status HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n", 431),
+        (b"GET /status HTTP/1.1\r\nContent-Length: -1\r\n" + auth.encode() + b"\r\n", 400),
+    ]
+    for raw, expected in cases:
+        status, body = _answer(_exchange(harnex, "h", raw))
+        assert status == expected, (raw[:60], body)
+        assert body["ok"] is False and "\n" not in body["error"]
+    # Header names are case-insensitive, the first of a repeated header counts, a folded
+    # line continues its header, and '//' at the start of a path is one '/'.
+    good = f"authorization: bearer {record['token']}\r\n".encode()
+    for raw in (
+        b"GET //status HTTP/1.1\r\n" + good + b"Authorization: Bearer wrong\r\n\r\n",
+        b"GET /status HTTP/1.1\r\nAuthorization: Bearer\r\n "
+        + record["token"].encode()
+        + b"\r\n\r\n",
+    ):
+        status, body = _answer(_exchange(harnex, "h", raw))
+        assert status == 200 and body["id"] == "h", body
+
+
+def test_expect_100_continue_is_answered_before_the_body(harnex: Harnex) -> None:
+    """curl sends ``Expect: 100-continue`` with bodies over 1 KiB and waits for the 100."""
+    harnex.start_demo("e")
+    (record,) = [r for r in harnex.registry() if r["id"] == "e"]
+    body = json.dumps({"text": "x" * 2000, "queue": True, "wait": 0}).encode()
+    head = (
+        f"POST /send HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {record['token']}\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+    ).encode()
+    with socket.create_connection((record["host"], record["port"]), timeout=10) as sock:
+        sock.sendall(head)
+        interim = sock.recv(64)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        status, answer = _answer(b"".join(iter(lambda: sock.recv(65536), b"")))
+    assert status in (200, 202), answer
+    assert answer["ok"] is True

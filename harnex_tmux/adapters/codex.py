@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Mapping
 
 from harnex_tmux.adapters.base import HookTarget
@@ -41,6 +40,8 @@ class CodexAdapter(ScreenAdapter):
 
 def user_notify(env: Mapping[str, str]) -> list[str] | None:
     """The ``notify`` program of the user's own Codex config, if any."""
+    import tomllib  # only for a Codex launch: not in every sidecar and CLI
+
     home = env.get("CODEX_HOME") or os.path.join(env.get("HOME", os.path.expanduser("~")), ".codex")
     try:
         with open(os.path.join(home, "config.toml"), "rb") as handle:

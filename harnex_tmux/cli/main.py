@@ -53,6 +53,16 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args[:1] == ["run"]:
+            # Before the run command's modules load: see harnex_tmux.early_sidecar.
+            from harnex_tmux import early_sidecar
+
+            early_sidecar.start_for_run()
+        return super().resolve_command(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

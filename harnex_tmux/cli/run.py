@@ -120,49 +120,58 @@ def command(
     --tmux, wait for the agent and exit with its exit code; from a terminal outside tmux,
     attach to its window (detach with the tmux prefix + d).
     """
-    from harnex_tmux.adapters import load_catalog
-    from harnex_tmux.adapters.generic import compile_prompt_regex
-    from harnex_tmux.launch import spec_for, start_session
-    from harnex_tmux.state import repo_root_for
+    from harnex_tmux import early_sidecar
 
-    if prompt_regex:
-        compile_prompt_regex(prompt_regex)  # a usage error now, not a sidecar that dies
-    if window_name is not None:
-        detach = True  # 0.4.0 scripts start with --tmux and go on to send
-    for problem in load_catalog(repo_root_for(os.getcwd())).problems:
-        click.echo(f"harnex: adapter file skipped: {problem}", err=True)
-    spec = spec_for(
-        [agent, *agent_args],
-        cwd=os.getcwd(),
-        socket=socket_option(ctx),
-        ident=ident,
-        description=description,
-        context=context,
-        forced_adapter=forced_adapter,
-        host=host,
-        port=port,
-        session_name=session_name,
-        window_name=window_name or None,
-        inbox_ttl=inbox_ttl,
-        auto_accept=auto_accept,
-        watch=watch,
-        prompt_regex=prompt_regex or None,
-    )
-    worktree = None
-    if worktree_branch is not None:
-        from harnex_tmux.worktree import WorktreeRequest
+    # Started as the CLI saw `run` (see harnex_tmux.early_sidecar): start_session hands it
+    # the spec, or it is ended when the launch fails.
+    sidecar = early_sidecar.take()
+    try:
+        from harnex_tmux.adapters import load_catalog
+        from harnex_tmux.adapters.generic import compile_prompt_regex
+        from harnex_tmux.launch import spec_for, start_session
+        from harnex_tmux.state import repo_root_for
 
-        worktree = WorktreeRequest(
-            branch=worktree_branch.strip() or None,
-            base=worktree_base,
-            folder=worktree_dir,
-            setup=worktree_setup,
+        if prompt_regex:
+            compile_prompt_regex(prompt_regex)  # a usage error now, not a sidecar that dies
+        if window_name is not None:
+            detach = True  # 0.4.0 scripts start with --tmux and go on to send
+        for problem in load_catalog(repo_root_for(os.getcwd())).problems:
+            click.echo(f"harnex: adapter file skipped: {problem}", err=True)
+        spec = spec_for(
+            [agent, *agent_args],
+            cwd=os.getcwd(),
+            socket=socket_option(ctx),
+            ident=ident,
+            description=description,
+            context=context,
+            forced_adapter=forced_adapter,
+            host=host,
+            port=port,
+            session_name=session_name,
+            window_name=window_name or None,
+            inbox_ttl=inbox_ttl,
+            auto_accept=auto_accept,
+            watch=watch,
+            prompt_regex=prompt_regex or None,
         )
-    elif worktree_base is not None or worktree_setup is not None:
-        from harnex_tmux.errors import UsageError
+        worktree = None
+        if worktree_branch is not None:
+            from harnex_tmux.worktree import WorktreeRequest
 
-        raise UsageError("--base and --setup need --worktree")
-    started = start_session(spec, timeout=timeout, worktree=worktree)
+            worktree = WorktreeRequest(
+                branch=worktree_branch.strip() or None,
+                base=worktree_base,
+                folder=worktree_dir,
+                setup=worktree_setup,
+            )
+        elif worktree_base is not None or worktree_setup is not None:
+            from harnex_tmux.errors import UsageError
+
+            raise UsageError("--base and --setup need --worktree")
+        started = start_session(spec, timeout=timeout, worktree=worktree, sidecar=sidecar)
+    except BaseException:
+        early_sidecar.discard(sidecar)
+        raise
     if detach:
         print_json(started.summary())
         return

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import signal
 import sys
 import threading
@@ -48,6 +47,7 @@ from harnex_tmux.state import (
     utc_now,
 )
 from harnex_tmux.tmux import Tmux
+from harnex_tmux.tokens import token_hex
 
 # How often to look at the pane even when nothing happened: catches a pane that vanished
 # while its process lives on, and any output the watcher could not see.
@@ -209,10 +209,10 @@ class Sidecar:
         listener = allocate_listener(spec.repo_root, spec.id, spec.host, spec.port)
         tmux = Tmux(spec.socket_path)
         tmux.check_version()
-        session_id = secrets.token_hex(8)
+        session_id = token_hex(8)
         target = tmux.session_of_pane(spec.caller_pane) if spec.caller_pane else None
         gate = f"harnex-gate-{session_id}"
-        token = secrets.token_hex(16)
+        token = token_hex(16)
         env = child_env(spec, session_id, paths.registry)
         for key, value in adapter.launch_env().items():
             env.setdefault(key, value)

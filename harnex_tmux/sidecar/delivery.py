@@ -22,7 +22,7 @@ from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.turns import Turns, garbled_text, same_text
 from harnex_tmux.state import SessionRecord, utc_now
-from harnex_tmux.tmux import CursorLine, Tmux
+from harnex_tmux.tmux import CursorLine, Tmux, typed_as_keys
 
 
 class DeliveryHost(Protocol):
@@ -51,6 +51,8 @@ LANDED_QUIET_S = 0.03
 LANDED_BASE_S = 0.075
 LANDED_PER_KIB_S = 0.01
 LANDED_MAX_S = 3.0
+# How often the kernel is asked whether a program that echoed typed text is reading again.
+LANDED_POLL_S = 0.002
 # How long the typed text must sit unsubmitted in the input line before submit is pressed
 # again, and how much longer a submit may take to show before it counts as unconfirmed.
 SUBMIT_CONFIRM_S = 1.0
@@ -175,9 +177,10 @@ class Deliverer:
             else:
                 tmux.type_text(pane, message.text)
             kib = len(message.text.encode()) / 1024
-            clock.wait_quiet(
-                LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
-            )
+            if not self._landed_in_reader(message.text, before_typing):
+                clock.wait_quiet(
+                    LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
+                )
             time.sleep(self.sidecar.adapter.settle_s)
             if self.sidecar.adapter.tidies_input:
                 keys = self.sidecar.adapter.keys_after_typing(self._screen_input_line())
@@ -208,6 +211,26 @@ class Deliverer:
                     f"{message.id}: the text is still in the input line, submitting again"
                 )
         return Outcome(FAILED, STILL_TYPED)
+
+    def _landed_in_reader(self, text: str, count: int) -> bool:
+        """One line typed as keys has landed once it was echoed and the kernel shows the
+        program blocked reading its terminal again: it has taken all there was (raw mode),
+        or the line waits whole in the terminal's line buffer (canonical mode); the submit
+        key comes after it either way. Anything else (no echo yet, an event loop, a
+        paste) waits for the output to go quiet instead."""
+        host = self.sidecar
+        if not host.adapter.reads_terminal or not typed_as_keys(text):
+            return False
+        deadline = time.monotonic() + LANDED_QUIET_S
+        if not host.output.wait_after(count, LANDED_QUIET_S):
+            return False
+        while True:
+            use = host.terminal_use()
+            if use == TerminalUse.READING:
+                return True
+            if use != TerminalUse.WORKING or time.monotonic() >= deadline:
+                return False
+            time.sleep(LANDED_POLL_S)
 
     def _wait_until_reading(self, count: int) -> None:
         """Typed text that nothing echoed, into a program the kernel says is not reading:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.state import utc_now, write_private
+from harnex_tmux.tokens import token_hex
 
 DEFAULT_CAPACITY = 64
 FINISHED_KEPT = 1024
@@ -41,7 +41,7 @@ class Message:
     submit: bool = True
     enter_only: bool = False
     force: bool = False
-    id: str = field(default_factory=lambda: f"msg-{secrets.token_hex(6)}")
+    id: str = field(default_factory=lambda: f"msg-{token_hex(6)}")
     status: str = QUEUED
     queued_at: str = field(default_factory=utc_now)
     expires_at: float = 0.0

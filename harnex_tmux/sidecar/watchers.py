@@ -7,7 +7,6 @@ watchfiles, whose polling step trades a little latency for portability.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import select
 import sys
@@ -42,7 +41,9 @@ class OutputWatcher:
 
     def _run_inotify(self) -> bool:
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            # The running program's own symbols include libc's; find_library("c") would
+            # run ``ldconfig -p`` in a subprocess to find its file name.
+            libc = ctypes.CDLL(None, use_errno=True)
             fd = libc.inotify_init1(_IN_CLOEXEC)
         except (OSError, AttributeError):
             return False
