@@ -45,5 +45,8 @@ def adapter_for(
     name: str, prompt_regex: str | None = None, repo_root: str | None = None
 ) -> Adapter:
     """A fresh adapter; ``prompt_regex`` (what a generic program's prompt looks like) is for
-    the generic adapter only, the others know their CLI's screen."""
+    the generic adapter only, the others know their CLI's screen. The generic adapter reads
+    no file, so a generic session does not load the adapter files."""
+    if name == "generic":
+        return GenericAdapter(prompt_regex=prompt_regex)
     return load_catalog(repo_root).build(name, prompt_regex)

@@ -10,17 +10,18 @@ hooks, and reads the screen as the fallback.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harnex_tmux.adapters.base import HookReport, HookTarget, State, StopStep
-from harnex_tmux.adapters.rules import ScreenRules
 from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
+
+if TYPE_CHECKING:
+    from harnex_tmux.adapters.rules import ScreenRules
 
 PORT_FLAG = "--port"
 FACT_PORT = "opencode_port"
@@ -160,6 +161,9 @@ def _port_in(argv: list[str]) -> int | None:
 def follow_events(port: int, sink: EventSink, stop: threading.Event | None = None) -> None:
     """Read ``GET /event`` from OpenCode's server and hand each event to ``sink``, connecting
     again whenever the stream ends (until ``stop`` is set; the thread is a daemon)."""
+    # Only OpenCode sessions pay for http.client (it brings ssl and email along).
+    import http.client
+
     while stop is None or not stop.is_set():
         with contextlib.suppress(OSError, http.client.HTTPException):
             _read_stream(port, sink)
@@ -167,6 +171,8 @@ def follow_events(port: int, sink: EventSink, stop: threading.Event | None = Non
 
 
 def _read_stream(port: int, sink: EventSink) -> None:
+    import http.client
+
     conn = http.client.HTTPConnection(SERVER_HOST, port, timeout=FIRST_EVENT_S)
     try:
         conn.request("GET", "/event", headers={"Accept": "text/event-stream"})
