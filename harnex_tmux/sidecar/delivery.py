@@ -90,6 +90,14 @@ class Outcome:
 DONE = Outcome(DELIVERED)
 
 
+@dataclass(frozen=True)
+class ScreenLook:
+    """What one capture of the screen says: the state, and the input line if one shows."""
+
+    state: State
+    line: str | None
+
+
 class Deliverer:
     def __init__(self, sidecar: DeliveryHost, inbox: Inbox) -> None:
         self.sidecar = sidecar
@@ -183,7 +191,8 @@ class Deliverer:
                 )
             time.sleep(self.sidecar.adapter.settle_s)
             if self.sidecar.adapter.tidies_input:
-                keys = self.sidecar.adapter.keys_after_typing(self._screen_input_line())
+                look = self._look()
+                keys = self.sidecar.adapter.keys_after_typing(look.line if look else None)
                 if keys:
                     tmux.send_keys(pane, *keys)
             if clock.count == before_typing:
@@ -243,15 +252,18 @@ class Deliverer:
             if host.output.wait_after(count, TERMINAL_POLL_S):
                 return
 
-    def _dialog_showing(self) -> State | None:
+    def _look(self) -> ScreenLook | None:
+        """One capture of the screen, read by the adapter; None when it reads no screen."""
         adapter = self.sidecar.adapter
-        if not adapter.reads_screen:
-            return None
-        screen = self.sidecar.capture_screen()
+        screen = self.sidecar.capture_screen() if adapter.reads_screen else None
         if screen is None:
             return None
         state = adapter.detect(Observation(screen=screen, quiet_for=0.0))
-        return state if state.is_dialog else None
+        return ScreenLook(state, adapter.input_line(screen))
+
+    def _dialog_showing(self) -> State | None:
+        look = self._look()
+        return look.state if look is not None and look.state.is_dialog else None
 
     def _submit_into_dialog(self, message: Message, dialog: State) -> Outcome:
         """A forced message typed while a dialog shows: the dialog reacts to the submit key,
@@ -419,21 +431,14 @@ class Deliverer:
         self.inbox.changed()
         return message
 
-    def _screen_input_line(self) -> str | None:
-        screen = self.sidecar.capture_screen() if self.sidecar.adapter.reads_screen else None
-        return self.sidecar.adapter.input_line(screen) if screen is not None else None
-
     def _input_probe(self) -> str | CursorLine | None:
         """What the agent's input line shows: its input box for screen adapters, the line
         under the cursor for programs read through the kernel; None when neither is known."""
         host = self.sidecar
-        adapter = host.adapter
-        if adapter.reads_terminal:
+        if host.adapter.reads_terminal:
             return host.tmux.cursor_line(host.record.pane_id or "")
-        if not adapter.reads_screen:
-            return None
-        screen = host.capture_screen()
-        return adapter.input_line(screen) if screen is not None else None
+        look = self._look()
+        return look.line if look is not None else None
 
     def _reading(self) -> bool:
         """Whether the kernel shows the agent blocked reading its terminal right now."""
@@ -462,12 +467,11 @@ class Deliverer:
         started = time.monotonic()
         lost_at = started + SUBMIT_CONFIRM_S
         give_up = lost_at + (SUBMIT_PATIENCE_S if patience is None else patience)
-        watch_terminal = reading
         while True:
             now = time.monotonic()
-            if now >= give_up and now >= lost_at:
+            if now >= give_up:
                 break
-            if watch_terminal and host.terminal_use() == TerminalUse.WORKING:
+            if reading and host.terminal_use() == TerminalUse.WORKING:
                 return Submit.TOOK
             if clock.wait_after(seen, min(SUBMIT_POLL_S, max(0.0, give_up - now))):
                 seen = clock.count
@@ -481,32 +485,26 @@ class Deliverer:
         host = self.sidecar
         if not before and not host.adapter.reads_terminal:
             return True  # nothing to compare: output after the key is all there is
-        if host.adapter.reads_screen and not host.adapter.reads_terminal:
-            screen = host.capture_screen()
-            if screen is None:
-                return False
-            if host.adapter.detect(Observation(screen=screen, quiet_for=0.0)) == State.BUSY:
-                return True
-            return host.adapter.input_line(screen) != before
-        return self._input_probe() != before
+        if host.adapter.reads_terminal:
+            return self._input_probe() != before
+        look = self._look()
+        return look is not None and (look.state == State.BUSY or look.line != before)
 
     def _still_typed(self, before: str | CursorLine | None, typed: str) -> bool:
         """The input line unchanged since the key, still showing what was typed (for a
         program read through the kernel: and that program reading its input)."""
-        if not before or self._input_probe() != before:
+        if not before:
             return False
         host = self.sidecar
         if not host.adapter.reads_terminal:
-            return not host.adapter.reads_screen or self._screen_not_busy()
+            # An input box: the same text, and the agent not working on it.
+            look = self._look()
+            return look is not None and look.line == before and look.state != State.BUSY
+        if self._input_probe() != before:
+            return False
         shown = before.text if isinstance(before, CursorLine) else before
         tail = typed.strip().splitlines()[-1].strip()[-TYPED_TAIL_CHARS:] if typed.strip() else ""
         return bool(tail) and tail in shown and host.terminal_use() != TerminalUse.WORKING
-
-    def _screen_not_busy(self) -> bool:
-        screen = self.sidecar.capture_screen()
-        if screen is None:
-            return False
-        return self.sidecar.adapter.detect(Observation(screen=screen, quiet_for=0.0)) != State.BUSY
 
     def _finish(self, message: Message, status: str, error: str | None = None) -> None:
         self.inbox.finish(message, status, error)
