@@ -48,7 +48,7 @@ def terminal_use(pane_pid: int | None) -> TerminalUse:
         return TerminalUse.UNKNOWN
     reads, waits = _TABLE
     seen_any = polling = False
-    for pid in _descendants(pane_pid):
+    for pid in descendants(pane_pid):
         try:
             if _stat_fields(pid)[2] != foreground:
                 continue
@@ -99,21 +99,47 @@ def _is_tty(pid: int, fd: int, tty: str) -> bool:
         return False
 
 
-def _descendants(root: int) -> list[int]:
+# Whether this kernel lists a thread's children in /proc (CONFIG_PROC_CHILDREN).
+_CHILDREN_FILES = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started, from any of its threads; where the kernel keeps no
+    children lists, found by their parent in ``/proc/*/stat``."""
+    if not _CHILDREN_FILES:
+        return _children_by_parent(pid)
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
     found: list[int] = []
-    todo = [root]
-    while todo:
-        pid = todo.pop()
+    for tid in tasks:
         try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except OSError:
+            with open(f"/proc/{pid}/task/{tid}/children") as handle:
+                found += [int(c) for c in handle.read().split()]
+        except (OSError, ValueError):
+            continue  # the thread ended meanwhile
+    return found
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process below ``root``, children before grandchildren."""
+    found: list[int] = []
+    level = children(root)
+    while level:
+        found += level
+        level = [grandchild for child in level for grandchild in children(child)]
+    return found
+
+
+def _children_by_parent(ppid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
             continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/children") as handle:
-                    children = [int(c) for c in handle.read().split()]
-            except (OSError, ValueError):
-                continue
-            found.extend(children)
-            todo.extend(children)
+        try:
+            if int(_stat_fields(entry)[1]) == ppid:
+                found.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
     return found

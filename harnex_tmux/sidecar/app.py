@@ -26,7 +26,7 @@ from harnex_tmux.adapters import (
     adapter_for,
 )
 from harnex_tmux.events import EventLog, preview, start_new_log
-from harnex_tmux.foreground import TerminalUse, terminal_use
+from harnex_tmux.foreground import TerminalUse, children, descendants, terminal_use
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
@@ -110,7 +110,7 @@ def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 1.0) -> int
     tmux_exe = os.path.realpath(tmux_binary)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for pid in _children(pane_pid):
+        for pid in children(pane_pid):
             try:
                 exe = os.readlink(f"/proc/{pid}/exe")
             except OSError:
@@ -121,36 +121,6 @@ def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 1.0) -> int
             return None
         time.sleep(0.005)
     return None
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every live process below ``pid``, children before grandchildren."""
-    found: list[int] = []
-    level = _children(pid)
-    while level:
-        found += level
-        level = [grandchild for child in level for grandchild in _children(child)]
-    return found
-
-
-def _children(ppid: int) -> list[int]:
-    try:
-        with open(f"/proc/{ppid}/task/{ppid}/children") as handle:
-            return [int(p) for p in handle.read().split()]
-    except OSError:
-        pass
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == ppid:
-            found.append(int(entry))
-    return found
 
 
 class Sidecar:
@@ -622,7 +592,7 @@ class Sidecar:
         if not pid or not process_alive(pid):
             return False
         signalled = False
-        for target in [pid, *_descendants(pid)]:
+        for target in [pid, *descendants(pid)]:
             try:
                 os.kill(target, sig)
                 signalled = True
