@@ -27,6 +27,7 @@ from harnex_tmux.state import (
 )
 
 if TYPE_CHECKING:
+    from harnex_tmux.adapters.catalog import Catalog
     from harnex_tmux.worktree import WorktreeRequest
 
 
@@ -107,18 +108,22 @@ def spec_for(
     description: str | None = None,
     context: str | None = None,
     forced_adapter: str | None = None,
+    catalog: Catalog | None = None,
     **settings: Any,
 ) -> LaunchSpec:
     """The LaunchSpec ``harnex run`` (and the MCP ``run`` tool) starts: a random free id when
     none is given, the tmux server of ``socket`` or of the caller (whose pane becomes the
-    spawner pane), and the agent's id named in its first message. ``settings`` are further
-    LaunchSpec fields (host, port, window_name, watch, ...)."""
-    from harnex_tmux.adapters import adapter_name_for
+    spawner pane), and the agent's id named in its first message. ``catalog`` is the adapter
+    catalog of ``cwd``'s repository when the caller has read it already. ``settings`` are
+    further LaunchSpec fields (host, port, window_name, watch, ...)."""
+    from harnex_tmux.adapters import load_catalog
     from harnex_tmux.state import list_sessions, random_id, repo_root_for
     from harnex_tmux.tmux import choose_server
 
     choice = choose_server(socket)
     repo_root = repo_root_for(cwd)
+    if catalog is None:
+        catalog = load_catalog(repo_root)
     if ident is None:
         ident = random_id({r.id for r in list_sessions(repo_root)})
     if context:
@@ -130,7 +135,7 @@ def spec_for(
         repo_root=repo_root,
         cwd=cwd,
         cli=os.path.basename(command[0]) if command else "",
-        adapter=adapter_name_for(command[0] if command else "", forced_adapter, repo_root),
+        adapter=catalog.name_for(command[0] if command else "", forced_adapter),
         description=(description or "").strip() or None,
         socket_path=choice.socket_path,
         caller_pane=choice.caller_pane,
@@ -155,15 +160,17 @@ def start_session(
     timeout: float = 5.0,
     worktree: WorktreeRequest | None = None,
     sidecar: subprocess.Popen[bytes] | None = None,
+    catalog: Catalog | None = None,
 ) -> StartedSession:
     """Start the session described by ``spec`` and return once its sidecar answers.
 
     With ``worktree``, the agent runs in a new git worktree on a branch of its own; a launch
     that fails removes it again, so nothing half-made is left. ``sidecar`` is one from
-    :func:`harnex_tmux.early_sidecar.prestart` to use instead of starting one now.
+    :func:`harnex_tmux.early_sidecar.prestart` to use instead of starting one now;
+    ``catalog`` the adapter catalog of the spec's repository, if the caller has it.
     """
     try:
-        return _start_session(spec, timeout, worktree, sidecar)
+        return _start_session(spec, timeout, worktree, sidecar, catalog)
     except BaseException:
         if sidecar is not None:
             discard(sidecar)
@@ -175,6 +182,7 @@ def _start_session(
     timeout: float,
     worktree: WorktreeRequest | None,
     sidecar: subprocess.Popen[bytes] | None,
+    catalog: Catalog | None,
 ) -> StartedSession:
     spec.id = normalize_id(spec.id)
     if shutil.which("tmux") is None:
@@ -185,7 +193,10 @@ def _start_session(
         raise HarnexError(f"agent command not found: {name}")
     from harnex_tmux.adapters import adapter_for
 
-    adapter = adapter_for(spec.adapter, spec.prompt_regex, spec.repo_root)
+    if catalog is None:
+        adapter = adapter_for(spec.adapter, spec.prompt_regex, spec.repo_root)
+    else:
+        adapter = catalog.build(spec.adapter, spec.prompt_regex)
     adapter.preflight(spec.command, {**os.environ, **spec.env})
     paths = SessionPaths.for_session(spec.repo_root, spec.id)
     paths.create_dirs()

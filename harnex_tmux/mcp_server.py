@@ -121,9 +121,12 @@ def create_server(socket: str | None = None) -> MCPServer:
         """Start an agent in its own tmux window (detached) and return its session record.
         When this agent runs in tmux, its pane is the new session's spawner pane, so the new
         agent can `report` back."""
+        from harnex_tmux.adapters import load_catalog
         from harnex_tmux.launch import spec_for, start_session
+        from harnex_tmux.state import repo_root_for
 
         def start() -> dict[str, Any]:
+            catalog = load_catalog(repo_root_for(os.getcwd()))
             spec = spec_for(
                 [cli, *(args or [])],
                 cwd=os.getcwd(),
@@ -131,8 +134,9 @@ def create_server(socket: str | None = None) -> MCPServer:
                 ident=id,
                 description=description,
                 context=context,
+                catalog=catalog,
             )
-            return start_session(spec, timeout=START_TIMEOUT_S).summary()
+            return start_session(spec, timeout=START_TIMEOUT_S, catalog=catalog).summary()
 
         return await respond(start)
 

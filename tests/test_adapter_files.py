@@ -194,3 +194,43 @@ def test_any_parsed_toml_is_accepted_or_a_clean_error(data: dict[str, object]) -
         assert str(exc).startswith("fuzz.toml: ") and "\n" not in str(exc)
         return
     assert rules.name == data["name"]
+
+
+def test_a_launch_reads_the_adapter_files_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`harnex run` reads the catalog once (to report skipped files) and hands it through:
+    choosing the adapter and checking the launch must not read the files again."""
+    from harnex_tmux import adapters
+    from harnex_tmux.adapters import catalog as catalog_module
+    from harnex_tmux.launch import spec_for, start_session
+
+    folder = tmp_path / "adapters"
+    folder.mkdir()
+    (folder / "fakecli.toml").write_text(FAKECLI)
+    catalog = load_catalog(dirs=[folder])
+
+    def read_again(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the adapter files were read a second time")
+
+    monkeypatch.setattr(catalog_module, "load_catalog", read_again)
+    monkeypatch.setattr(adapters, "load_catalog", read_again)
+    spec = spec_for(
+        ["/usr/bin/fakecli"], cwd=str(tmp_path), socket=str(tmp_path / "s"), catalog=catalog
+    )
+    assert spec.adapter == "fakecli"
+
+    class Checked(Exception):
+        pass
+
+    built: list[str] = []
+
+    def build(name: str, prompt_regex: str | None = None) -> adapters.Adapter:
+        built.append(name)
+        raise Checked
+
+    monkeypatch.setattr(catalog, "build", build)
+    spec.command = ["sh"]
+    with pytest.raises(Checked):
+        start_session(spec, catalog=catalog)
+    assert built == ["fakecli"]

@@ -135,7 +135,9 @@ def command(
             compile_prompt_regex(prompt_regex)  # a usage error now, not a sidecar that dies
         if window_name is not None:
             detach = True  # 0.4.0 scripts start with --tmux and go on to send
-        for problem in load_catalog(repo_root_for(os.getcwd())).problems:
+        # Read once: its problems are shown here, and the launch chooses and checks by it.
+        catalog = load_catalog(repo_root_for(os.getcwd()))
+        for problem in catalog.problems:
             click.echo(f"harnex: adapter file skipped: {problem}", err=True)
         spec = spec_for(
             [agent, *agent_args],
@@ -145,6 +147,7 @@ def command(
             description=description,
             context=context,
             forced_adapter=forced_adapter,
+            catalog=catalog,
             host=host,
             port=port,
             session_name=session_name,
@@ -168,7 +171,9 @@ def command(
             from harnex_tmux.errors import UsageError
 
             raise UsageError("--base and --setup need --worktree")
-        started = start_session(spec, timeout=timeout, worktree=worktree, sidecar=sidecar)
+        started = start_session(
+            spec, timeout=timeout, worktree=worktree, sidecar=sidecar, catalog=catalog
+        )
     except BaseException:
         early_sidecar.discard(sidecar)
         raise
