@@ -168,6 +168,10 @@ def test_check_against_a_saved_screen(harnex: Harnex, tmp_path: Path) -> None:
 def test_show_prints_the_winning_file(harnex: Harnex) -> None:
     result = harnex.run("adapters", "show", "codex")
     assert result.returncode == 0 and 'name = "codex"' in result.stdout
+    gemini = harnex.run("adapters", "show", "gemini").stdout
+    assert "dialogs_below_input = true" in gemini and 'placeholder = "Type your' in gemini
+    opencode = harnex.run("adapters", "show", "opencode").stdout
+    assert "[prompt.box]" in opencode and "collapsed_keys" in opencode
     assert harnex.run("adapters", "show", "nope").returncode == 1
     assert json.loads(harnex.run("adapters", "list", "--json").stdout)["skipped"] == []
 
@@ -393,3 +397,45 @@ def test_gemini_and_opencode_files_say_what_their_classes_said() -> None:
     assert not gemini.types_by_paste and not gemini.tidies_input
     assert opencode.types_by_paste and opencode.tidies_input
     assert gemini.first_prompt_settles and opencode.first_prompt_settles
+
+
+SCREENS = Path(__file__).with_name("screens")
+
+
+@pytest.mark.parametrize(
+    ("screen", "state", "line"),
+    [
+        ("gemini-trust", "workspace-trust-prompt", None),
+        # The answered trust dialog is still drawn above the restarted CLI's prompt.
+        ("gemini-after-restart", "prompt", ""),
+        ("gemini-typed", "prompt", "a draft line"),
+        ("gemini-busy", "busy", ""),
+        ("gemini-idle", "prompt", ""),
+        ("gemini-permission", "confirmation", None),
+        ("gemini-after-tool", "prompt", ""),
+        ("opencode-home", "prompt", ""),
+        ("opencode-typed", "prompt", "a draft line"),
+        ("opencode-pasted", "prompt", "[Pasted ~30 lines]"),
+        ("opencode-busy", "busy", ""),
+        ("opencode-idle", "prompt", ""),
+        ("opencode-permission", "confirmation", None),
+        ("opencode-after-tool", "prompt", ""),
+    ],
+)
+def test_shipped_files_read_saved_real_screens(
+    harnex: Harnex, screen: str, state: str, line: str | None
+) -> None:
+    cli = screen.split("-")[0]
+    saved = SCREENS / f"{screen}.txt"
+    result = harnex.run(
+        "adapters", "check", str(SHIPPED_DIR / f"{cli}.toml"), "--screen", str(saved)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        state,
+        *([f"input line: {line!r}"] if line is not None else []),
+    ]
+    # What the delivery does after typing, read from the same screen.
+    adapter = adapter_for(cli)
+    tidy = adapter.keys_after_typing(adapter.input_line(saved.read_text()))
+    assert tidy == (("BSpace",) if screen == "opencode-pasted" else ())
