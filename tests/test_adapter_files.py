@@ -186,7 +186,10 @@ TOML_VALUES = st.recursive(
     max_leaves=10,
 )
 KEYS = st.sampled_from(
-    ["name", "commands", "prompt", "busy", "dialogs", "stop", "launch", "settle_s", "submit_keys"]
+    [
+        *("name", "commands", "prompt", "busy", "dialogs", "stop", "paste", "launch"),
+        *("settle_s", "submit_keys", "dialogs_below_input"),
+    ]
 )
 
 
