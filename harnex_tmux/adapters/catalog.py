@@ -2,7 +2,7 @@
 
 Adapter files are read from, in order (a later file of the same name wins):
 
-1. ``adapters/files/`` inside the package (Claude Code, Codex);
+1. ``adapters/files/`` inside the package (Claude Code, Codex, Gemini CLI, OpenCode);
 2. ``$XDG_CONFIG_HOME/harnex/adapters/`` (default ``~/.config/harnex/adapters/``);
 3. ``<repo>/.harnex/adapters/`` of the repository a session runs in.
 
@@ -30,9 +30,8 @@ from harnex_tmux.errors import UsageError
 if TYPE_CHECKING:
     from harnex_tmux.adapters.rules import ScreenRules
 
-# CLIs whose adapters have code beside their screen rules (hooks, event streams, launch
-# wiring). Gemini CLI's and OpenCode's screens still use features adapter files cannot say
-# yet (placeholders, boxed input, collapsed pastes), so their rules are in their classes.
+# CLIs whose adapters have code beside their screen rules, for what a file cannot say:
+# hooks, event streams, launch wiring. Their screen rules are shipped files like any other.
 WITH_CODE: dict[str, type[ScreenAdapter]] = {
     "claude": ClaudeAdapter,
     "codex": CodexAdapter,

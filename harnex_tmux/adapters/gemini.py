@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.adapters.base import HookReport, HookTarget, State, StopStep
-from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
+from harnex_tmux.adapters.base import HookReport, HookTarget
+from harnex_tmux.adapters.screen import ScreenAdapter
 
 HOME_VARIABLE = "GEMINI_CLI_HOME"
 TRUSTED_FOLDERS_VARIABLE = "GEMINI_CLI_TRUSTED_FOLDERS_PATH"
@@ -35,35 +35,11 @@ TRANSCRIPT_TAIL_BYTES = 1 << 20
 
 
 class GeminiAdapter(ScreenAdapter):
-    signals = "hooks (BeforeAgent, AfterAgent, Notification), screen"
-    name = "gemini"
-    prompt_glyph = ">"
-    placeholder = "Type your message or @path/to/file"
-    # The footer above the input box; it goes while the box holds text, where the
-    # approval-mode hint below the rule stays.
-    idle_markers = ("? for shortcuts", "Shift+Tab to accept edits", "accepting edits", "YOLO")
-    busy_markers = ("esc to cancel",)
-    dialogs_below_input = True
-    dialogs = (
-        # Answered, Gemini CLI restarts itself below the dialog it leaves on the screen.
-        Dialog(
-            State.TRUST,
-            (r"Do you trust the files in this folder\?", r"Trust folder"),
-            answered=(r"restarting to apply the trust changes",),
-        ),
-        Dialog(State.CONFIRMATION, (r"\b1\. Allow once\b",)),
-    )
-    # Gemini CLI 0.61.0 ignores an Enter that comes right after typed or pasted text.
-    settle_s = 0.3
-    # Two Ctrl-C on an empty prompt exit; a third and fourth cover a draft the first one
-    # only cleared.
-    stop_steps = (
-        StopStep(keys=("C-c",), wait_s=0.3),
-        StopStep(keys=("C-c",), wait_s=3.0),
-        StopStep(keys=("C-c",), wait_s=0.3),
-        StopStep(keys=("C-c",), wait_s=2.0),
-    )
+    """Gemini CLI: the screen as ``files/gemini.toml`` describes it, plus its hooks."""
 
+    name = "gemini"
+    shipped_rules = "gemini.toml"
+    signals = "hooks (BeforeAgent, AfterAgent, Notification), screen"
     has_hooks = True
     proves_submit = True
 

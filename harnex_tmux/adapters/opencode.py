@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from harnex_tmux.adapters.base import HookReport, HookTarget, State, StopStep
-from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
+from harnex_tmux.adapters.base import HookReport, HookTarget
+from harnex_tmux.adapters.screen import ScreenAdapter
 
 if TYPE_CHECKING:
     from harnex_tmux.adapters.rules import ScreenRules
@@ -39,27 +39,12 @@ EventSink = Callable[[str, dict[str, Any]], None]
 
 
 class OpenCodeAdapter(ScreenAdapter):
-    signals = "server event stream (/event), screen"
-    name = "opencode"
-    box_side = "┃"
-    box_bottom = "╹▀"
-    box_footer_lines = 1
-    skip_blank_lines = True
-    placeholder = "Ask anything"
-    # A long paste shows as "[Pasted ~N lines] ", and the space after it would be sent too.
-    collapsed_paste = r"\[Pasted ~\d+ lines?\]$"
-    collapsed_paste_keys = ("BSpace",)
-    tidies_input = True
-    types_by_paste = True
-    idle_markers = ("ctrl+p commands",)
-    busy_markers = ("esc interrupt",)
-    dialogs = (Dialog(State.CONFIRMATION, (r"Permission required", r"Allow once")),)
-    # One Ctrl-C on an empty prompt exits; the second covers a draft the first one cleared.
-    stop_steps = (
-        StopStep(keys=("C-c",), wait_s=2.0),
-        StopStep(keys=("C-c",), wait_s=2.0),
-    )
+    """OpenCode: the screen as ``files/opencode.toml`` describes it, plus its server's
+    event stream."""
 
+    name = "opencode"
+    shipped_rules = "opencode.toml"
+    signals = "server event stream (/event), screen"
     has_hooks = True
     proves_submit = True
 

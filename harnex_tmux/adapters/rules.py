@@ -8,11 +8,19 @@ shows each state::
     commands = ["mycli"]          # command basenames it is chosen for
     submit_keys = ["Enter"]       # tmux key names
     settle_s = 0.15               # pause between typed text and the submit key
+    dialogs_below_input = false   # if true, dialogs count only below the last input line
 
     [prompt]
     glyph = ">"                   # the input line starts with this
     idle_markers = ["? for help"] # ready needs one of these near the bottom ...
     empty_box_is_idle = false     # ... or, if true, an empty input line will do
+    placeholder = "Ask anything"  # the hint an empty input line shows (read as empty)
+    skip_blank_lines = false      # if true, blank lines do not count toward the bottom
+
+    [prompt.box]                  # an input box with no glyph (instead of glyph)
+    side = "┃"                    # the box's lines start with this ...
+    bottom = "╹▀"                 # ... above a line holding this
+    footer_lines = 1              # its last lines are the CLI's own, not typed text
 
     [busy]
     markers = ["esc to interrupt"]
@@ -22,11 +30,17 @@ shows each state::
     state = "confirmation"        # or "workspace-trust-prompt"
     patterns = ['Allow .*\\?']    # all must match (case-insensitive)
     keys = ["Enter"]              # what accepts it (--auto-accept, trust dialogs only)
+    answered = ['restarting']     # any of these: the dialog is answered, still drawn
 
     [[stop]]                      # a graceful stop, step by step
     text = "/quit"
     keys = ["Enter"]
     wait_s = 2.0
+
+    [paste]
+    always = false                # if true, even one short line goes in as a paste
+    collapsed = '\\[\\d+ lines\\]'   # a paste shown collapsed in the input line ...
+    collapsed_keys = ["BSpace"]   # ... and the keys pressed then, before submitting
 
     [launch]
     args = ["--no-color"]         # added after the command
@@ -62,10 +76,21 @@ class DialogRule:
     state: State
     patterns: tuple[str, ...]
     keys: tuple[str, ...] = ()
+    answered: tuple[str, ...] = ()
 
     @property
     def dialog(self) -> Dialog:
-        return Dialog(self.state, self.patterns)
+        return Dialog(self.state, self.patterns, self.answered)
+
+
+@dataclass(frozen=True)
+class BoxRule:
+    """An input box drawn with no glyph: lines starting with ``side`` above a ``bottom`` line,
+    whose last ``footer_lines`` lines are the CLI's own."""
+
+    side: str
+    bottom: str
+    footer_lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,10 @@ class ScreenRules:
     prompt_glyph: str = ">"
     idle_markers: tuple[str, ...] = ()
     empty_box_is_idle: bool = False
+    placeholder: str | None = None
+    skip_blank_lines: bool = False
+    dialogs_below_input: bool = False
+    box: BoxRule | None = None
     busy_markers: tuple[str, ...] = ()
     busy_patterns: tuple[str, ...] = ()
     dialogs: tuple[DialogRule, ...] = ()
@@ -86,6 +115,9 @@ class ScreenRules:
     settle_s: float = 0.15
     first_prompt_settles: bool = True
     stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
+    types_by_paste: bool = False
+    collapsed_paste: str | None = None
+    collapsed_paste_keys: tuple[str, ...] = ()
     launch_args: tuple[str, ...] = ()
     launch_env: dict[str, str] = field(default_factory=dict)
 
@@ -116,15 +148,21 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         data,
         "",
         {"name", "commands", "description", "submit_keys", "settle_s", "first_prompt_settles"}
-        | {"prompt", "busy", "dialogs", "stop", "launch"},
+        | {"dialogs_below_input", "prompt", "busy", "dialogs", "stop", "paste", "launch"},
     )
     name = check.string(data, "name", required=True)
     if not _NAME.fullmatch(name):
         check.fail("name", "must be lower-case letters, digits, '-', '_' or '.'")
     prompt = check.table(data, "prompt")
-    check.keys(prompt, "prompt", {"glyph", "idle_markers", "empty_box_is_idle"})
+    check.keys(
+        prompt,
+        "prompt",
+        {"glyph", "idle_markers", "empty_box_is_idle", "placeholder", "skip_blank_lines", "box"},
+    )
     busy = check.table(data, "busy")
     check.keys(busy, "busy", {"markers", "patterns"})
+    paste = check.table(data, "paste")
+    check.keys(paste, "paste", {"always", "collapsed", "collapsed_keys"})
     launch = check.table(data, "launch")
     check.keys(launch, "launch", {"args", "env"})
     env = launch.get("env", {})
@@ -135,6 +173,10 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     glyph = check.string(prompt, "glyph", where="prompt") or ">"
     idle = check.strings(prompt, "idle_markers", where="prompt")
     empty_idle = check.boolean(prompt, "empty_box_is_idle", False, where="prompt")
+    collapsed = check.regex(paste, "collapsed", where="paste")
+    collapsed_keys = check.keys_list(paste, "collapsed_keys", where="paste")
+    if bool(collapsed) != bool(collapsed_keys):
+        check.fail("paste", "collapsed and collapsed_keys go together (the keys tidy the marker)")
     rules = ScreenRules(
         name=name,
         source=source,
@@ -143,6 +185,10 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         prompt_glyph=glyph,
         idle_markers=idle,
         empty_box_is_idle=empty_idle,
+        placeholder=check.text(prompt, "placeholder", where="prompt"),
+        skip_blank_lines=check.boolean(prompt, "skip_blank_lines", False, where="prompt"),
+        dialogs_below_input=check.boolean(data, "dialogs_below_input", False),
+        box=_box(check, prompt),
         busy_markers=check.strings(busy, "markers", where="busy"),
         busy_patterns=check.regexes(busy, "patterns", where="busy"),
         dialogs=tuple(_dialogs(check, data)),
@@ -150,6 +196,9 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         settle_s=check.seconds(data, "settle_s", 0.15),
         first_prompt_settles=check.boolean(data, "first_prompt_settles", True),
         stop_steps=tuple(_stop_steps(check, data)) or ScreenRules.stop_steps,
+        types_by_paste=check.boolean(paste, "always", False, where="paste"),
+        collapsed_paste=collapsed,
+        collapsed_paste_keys=collapsed_keys,
         launch_args=check.strings(launch, "args", where="launch"),
         launch_env=dict(env),
     )
@@ -158,11 +207,22 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     return rules
 
 
+def _box(check: _Checker, prompt: dict[str, Any]) -> BoxRule | None:
+    if "box" not in prompt:
+        return None
+    box = check.table(prompt, "box", where="prompt")
+    check.keys(box, "prompt.box", {"side", "bottom", "footer_lines"})
+    side = check.text(box, "side", required=True, where="prompt.box")
+    bottom = check.text(box, "bottom", required=True, where="prompt.box")
+    footer = check.integer(box, "footer_lines", 0, 0, 10, where="prompt.box")
+    return BoxRule(str(side), str(bottom), footer)
+
+
 def _dialogs(check: _Checker, data: dict[str, Any]) -> list[DialogRule]:
     rules = []
     for index, item in enumerate(check.tables(data, "dialogs")):
         where = f"dialogs[{index}]"
-        check.keys(item, where, {"state", "patterns", "keys"})
+        check.keys(item, where, {"state", "patterns", "keys", "answered"})
         state = check.string(item, "state", required=True, where=where)
         if state not in DIALOG_STATES:
             check.fail(f"{where}.state", f"must be one of {sorted(DIALOG_STATES)}")
@@ -170,7 +230,8 @@ def _dialogs(check: _Checker, data: dict[str, Any]) -> list[DialogRule]:
         if not patterns:
             check.fail(f"{where}.patterns", "needs at least one pattern")
         keys = check.keys_list(item, "keys", where=where)
-        rules.append(DialogRule(DIALOG_STATES[state], patterns, keys))
+        answered = check.regexes(item, "answered", where=where)
+        rules.append(DialogRule(DIALOG_STATES[state], patterns, keys, answered))
     return rules
 
 
@@ -206,10 +267,10 @@ class _Checker:
             place = where or "top level"
             self.fail(place, f"unknown key {unknown[0]!r} (known: {', '.join(sorted(allowed))})")
 
-    def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+    def table(self, data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
         value = data.get(key, {})
         if not isinstance(value, dict):
-            self.fail(key, "must be a table")
+            self.fail(self._at(where, key), "must be a table")
         return dict(value)
 
     def tables(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -230,6 +291,17 @@ class _Checker:
             self.fail(self._at(where, key), "must be a string")
         return str(value)
 
+    def text(
+        self, data: dict[str, Any], key: str, required: bool = False, where: str = ""
+    ) -> str | None:
+        """A string that must not be empty when given; None when it is not there."""
+        if key not in data and not required:
+            return None
+        value = self.string(data, key, required, where)
+        if not value:
+            self.fail(self._at(where, key), "must not be empty")
+        return value
+
     def strings(self, data: dict[str, Any], key: str, where: str = "") -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
@@ -245,6 +317,15 @@ class _Checker:
                 self.fail(self._at(where, key), f"bad regex {pattern!r}: {exc}")
         return patterns
 
+    def regex(self, data: dict[str, Any], key: str, where: str = "") -> str | None:
+        pattern = self.text(data, key, where=where)
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                self.fail(self._at(where, key), f"bad regex {pattern!r}: {exc}")
+        return pattern
+
     def keys_list(self, data: dict[str, Any], key: str, where: str = "") -> tuple[str, ...]:
         keys = self.strings(data, key, where)
         for name in keys:
@@ -257,6 +338,14 @@ class _Checker:
         if not isinstance(value, bool):
             self.fail(self._at(where, key), "must be true or false")
         return bool(value)
+
+    def integer(
+        self, data: dict[str, Any], key: str, default: int, low: int, high: int, where: str = ""
+    ) -> int:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(self._at(where, key), f"must be a whole number from {low} to {high}")
+        return int(value)
 
     def seconds(self, data: dict[str, Any], key: str, default: float, where: str = "") -> float:
         value = data.get(key, default)

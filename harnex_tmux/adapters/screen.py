@@ -1,9 +1,10 @@
 """Adapters that read the agent's screen: the shared matching rules.
 
-Each CLI is described by data (the texts that mark each state), so the next UI change is a
-one-line edit in ``claude.py`` or ``codex.py``. Rules, in order:
+Each CLI is described by data (the texts that mark each state, in its adapter file in
+``files/``), so the next UI change is a one-line edit there. Rules, in order:
 
-1. a dialog's texts anywhere on the screen win (they block input whatever else shows);
+1. a dialog's texts anywhere on the screen (or below the input line, for a CLI that leaves
+   answered dialogs drawn) win: they block input whatever else shows;
 2. the busy marker in the bottom part of the screen means busy (the prompt glyph stays
    visible while both CLIs work, so it never means ready on its own);
 3. the input line plus an idle footer (or, where the CLI has no placeholder, an empty input
@@ -83,6 +84,13 @@ class ScreenAdapter(Adapter):
         self.prompt_glyph = rules.prompt_glyph
         self.idle_markers = rules.idle_markers
         self.empty_box_is_idle = rules.empty_box_is_idle
+        self.placeholder = rules.placeholder
+        self.skip_blank_lines = rules.skip_blank_lines
+        self.dialogs_below_input = rules.dialogs_below_input
+        box = rules.box
+        self.box_side = box.side if box else None
+        self.box_bottom = box.bottom if box else ""
+        self.box_footer_lines = box.footer_lines if box else 0
         self.busy_markers = rules.busy_markers
         self.busy_patterns = rules.busy_patterns
         self.dialogs = tuple(rule.dialog for rule in rules.dialogs)
@@ -91,6 +99,10 @@ class ScreenAdapter(Adapter):
         self.settle_s = rules.settle_s
         self.first_prompt_settles = rules.first_prompt_settles
         self.stop_steps = rules.stop_steps
+        self.types_by_paste = rules.types_by_paste
+        self.collapsed_paste = rules.collapsed_paste
+        self.collapsed_paste_keys = rules.collapsed_paste_keys
+        self.tidies_input = rules.collapsed_paste is not None
         self.launch_args = rules.launch_args
         self.launch_defaults = dict(rules.launch_env)
 
@@ -175,9 +187,13 @@ class ScreenAdapter(Adapter):
         return lines[-STATUS_REGION_LINES:]
 
     def _below_input(self, screen: str) -> str:
+        """What is below the last input line (or input box), where an open dialog is."""
         lines = screen.splitlines()
         for index in range(len(lines) - 1, -1, -1):
-            if self._strip_box(lines[index]).startswith(self.prompt_glyph):
+            if self.box_side is not None:
+                if self.box_bottom in lines[index]:
+                    return "\n".join(lines[index + 1 :])
+            elif self._strip_box(lines[index]).startswith(self.prompt_glyph):
                 return "\n".join(lines[index + 1 :])
         return screen
 

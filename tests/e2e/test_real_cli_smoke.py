@@ -5,10 +5,15 @@ pass the folder-trust dialog, wait for the idle prompt, paste a multi-line unico
 bracketed paste, press Enter once, and check that the mock got exactly that text as one user
 turn and that the reply shows on screen. Then quit and check that the process exited with 0 and
 left nothing running under its HOME (for Codex: no app-server daemon).
+
+For Gemini CLI and OpenCode: walk the raw CLI through the states its shipped adapter file
+describes (trust dialog, empty input with its placeholder, a draft, a collapsed paste, busy,
+idle again, the stop steps) and check each text the file keys on shows where it says.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,15 +24,29 @@ from pathlib import Path
 import libtmux
 import pytest
 
+from harnex_tmux.adapters.base import State
+from harnex_tmux.adapters.rules import ScreenRules, load_rules
+from harnex_tmux.adapters.screen import SHIPPED_DIR, Dialog, ScreenAdapter
+
 from ._mock_http import MockModelServer
-from .agents import AgentLaunch, InstalledAgents, claude_launch, codex_launch, processes_with_home
+from .agents import (
+    AgentLaunch,
+    InstalledAgents,
+    claude_launch,
+    codex_launch,
+    gemini_launch,
+    opencode_launch,
+    processes_with_home,
+)
 from .mock_anthropic import MockAnthropic
+from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
 from .screen import (
     SCREENS,
     AgentScreens,
     answer_dialog,
     capture,
+    pane_state,
     paste,
     send_keys,
     wait_for_exit,
@@ -237,3 +256,163 @@ def test_pretrusted_home_skips_the_trust_dialog(
         )
         assert agent.quit() == "0"
         _assert_nothing_left(agent)
+
+
+# Gemini CLI and OpenCode: the texts their shipped adapter files (harnex_tmux/adapters/files/)
+# key on, read from those files and looked for on the raw CLI's screen.
+FILE_CLIS = ["gemini", "opencode"]
+FILE_STARTUP_TIMEOUT = 120.0  # OpenCode alone can take 10 s or more to draw on a loaded machine
+
+
+@dataclass
+class RawAgent:
+    """A CLI running in tmux, and what its adapter file says its screen shows."""
+
+    rules: ScreenRules
+    mock: MockModelServer
+    server: libtmux.Server
+    pane_id: str
+    status_file: Path
+    scratch: Path
+
+    def screen(self) -> str:
+        return capture(self.server, self.pane_id)
+
+    def wait(
+        self, predicate: Callable[[str], bool], what: str, timeout: float = REPLY_TIMEOUT
+    ) -> str:
+        return wait_for_screen(self.server, self.pane_id, predicate, what, timeout)
+
+    def input_line(self, screen: str) -> str | None:
+        """The input line as the file describes it (glyph or box, placeholder read as "")."""
+        return ScreenAdapter(self.rules).input_line(screen)
+
+    def idle(self, screen: str) -> bool:
+        """The input line and an idle marker, with no busy marker."""
+        return (
+            self.input_line(screen) is not None
+            and any(marker in screen for marker in self.rules.idle_markers)
+            and not self.busy(screen)
+        )
+
+    def empty(self, screen: str) -> bool:
+        """Idle with nothing typed (the placeholder, if any, read as empty). Only before the
+        first turn: in a wide pane OpenCode's sidebar then shares the input box's lines."""
+        return self.idle(screen) and self.input_line(screen) == ""
+
+    def busy(self, screen: str) -> bool:
+        return any(marker in screen for marker in self.rules.busy_markers)
+
+    def trust_dialog(self) -> Dialog | None:
+        return next((r.dialog for r in self.rules.dialogs if r.state == State.TRUST), None)
+
+    def settled(self, predicate: Callable[[str], bool], what: str, timeout: float) -> str:
+        """The screen once ``predicate`` holds and it has not changed for a second (a CLI
+        that has just drawn its prompt may still be starting up)."""
+        seen: list[tuple[float, str]] = []
+
+        def still(screen: str) -> bool:
+            if not predicate(screen):
+                seen.clear()
+                return False
+            if not seen or seen[0][1] != screen:
+                seen[:] = [(time.monotonic(), screen)]
+            return time.monotonic() - seen[0][0] >= 1.0
+
+        return self.wait(still, what, timeout)
+
+    def paste_and_submit(self, text: str) -> None:
+        """Paste, wait for the text in the input line, let the CLI settle, submit."""
+        paste(self.server, self.pane_id, text, self.scratch)
+        self.wait(lambda s: self.input_line(s) == text, f"{text!r} in the input line")
+        time.sleep(self.rules.settle_s)
+        send_keys(self.server, self.pane_id, *self.rules.submit_keys)
+
+    def stop(self) -> str:
+        """The adapter file's stop steps, until the CLI has exited; its exit status."""
+        for step in self.rules.stop_steps:
+            if pane_state(self.server, self.pane_id)[0]:
+                break
+            send_keys(self.server, self.pane_id, *step.keys)
+            deadline = time.monotonic() + step.wait_s
+            while time.monotonic() < deadline and not pane_state(self.server, self.pane_id)[0]:
+                time.sleep(0.05)
+        return wait_for_exit(self.server, self.pane_id, EXIT_TIMEOUT, self.status_file)
+
+
+@pytest.mark.parametrize("name", FILE_CLIS)
+def test_the_screen_texts_of_the_adapter_files(
+    name: str,
+    agents: InstalledAgents,
+    mock_gemini: MockGemini,
+    mock_openai: MockOpenAI,
+    tmux_server: libtmux.Server,
+    git_repo: Path,
+    tmp_path: Path,
+) -> None:
+    rules = load_rules(SHIPPED_DIR / f"{name}.toml")
+    mock: MockModelServer
+    if name == "gemini":
+        launch = gemini_launch(agents.gemini, mock_gemini.url, tmp_path / "home", git_repo)
+        mock = mock_gemini
+    else:
+        launch = opencode_launch(agents.opencode, mock_openai.base_url, tmp_path / "home", git_repo)
+        mock = mock_openai
+    status_file = tmp_path / "exit-status"
+    window = tmux_server.sessions[0].new_window(
+        window_name=name, window_shell=launch.shell_command(status_file=status_file)
+    )
+    pane = window.active_pane
+    assert pane is not None and pane.pane_id, "tmux gave the new window no pane"
+    agent = RawAgent(rules, mock, tmux_server, pane.pane_id, status_file, tmp_path)
+    try:
+        trust = agent.trust_dialog()
+        if trust is not None:
+            agent.wait(trust.matches, f"{name}'s trust dialog", FILE_STARTUP_TIMEOUT)
+            answer_dialog(tmux_server, agent.pane_id, trust.matches)
+        screen = agent.settled(
+            agent.empty, f"{name}'s empty input and idle marker", FILE_STARTUP_TIMEOUT
+        )
+        if trust is not None and all(re.search(p, screen, re.I) for p in trust.patterns):
+            # Still drawn above the new prompt: the answered text says it is done with.
+            assert rules.dialogs_below_input, screen
+            assert any(re.search(p, screen, re.I) for p in trust.answered), screen
+
+        # A draft takes the placeholder's place; an idle marker stays in view.
+        paste(tmux_server, agent.pane_id, "a draft line\nsecond line", tmp_path)
+        screen = agent.wait(
+            lambda s: agent.input_line(s) == "a draft line", f"the draft in {name}'s input"
+        )
+        assert any(marker in screen for marker in rules.idle_markers), screen
+        send_keys(tmux_server, agent.pane_id, "C-c")  # clears the draft
+        agent.wait(agent.empty, f"{name}'s empty input again")
+
+        if rules.collapsed_paste is not None:
+            collapsed = rules.collapsed_paste
+            paste(tmux_server, agent.pane_id, "\n".join(f"line {i}" for i in range(30)), tmp_path)
+            agent.wait(
+                lambda s: re.match(collapsed, agent.input_line(s) or "") is not None,
+                f"{name}'s collapsed paste marker",
+            )
+            send_keys(tmux_server, agent.pane_id, "C-c")
+            agent.wait(agent.empty, f"{name}'s empty input after the paste")
+
+        mock.delay_s = 30.0
+        agent.paste_and_submit("hold on a moment")
+        assert mock.wait_for_user_turns(1, timeout=REPLY_TIMEOUT) == ["hold on a moment"]
+        screen = agent.wait(agent.busy, f"{name}'s busy marker")
+        assert not agent.idle(screen), screen
+        mock.release()
+        agent.wait(
+            lambda s: "MOCK REPLY: hold on a moment" in s and agent.idle(s),
+            f"the reply and {name}'s idle screen",
+        )
+        assert mock.user_turns == ["hold on a moment"]
+
+        status = agent.stop()
+        assert status == "0", f"{name} exited with {status!r}; screen:\n{agent.screen()}"
+    finally:
+        mock.release()
+        if tmux_server.is_alive() and window.window_id:
+            tmux_server.cmd("kill-window", "-t", window.window_id)
+        launch.cleanup()
