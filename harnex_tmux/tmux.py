@@ -51,11 +51,14 @@ _SHELL_READONLY = frozenset({"SHELLOPTS", "BASHOPTS", "BASH_VERSINFO", "EUID", "
 # then stays the agent's parent to write its exit record atomically. It ignores Ctrl-C meant
 # for the agent, but not SIGHUP: when the pane is closed the kernel hangs up only on the
 # session leader (this shell), and only its death passes the hangup on to the agent.
+# Only builtins run before the agent: its only other child is the gate's tmux, so the
+# sidecar can tell the agent's pid (an ``rm`` here was once taken for the agent). The
+# emptied env file is removed by the sidecar once the agent runs.
 _PANE_WRAPPER = r"""
 set -a
 . "$6" || exit 127
 set +a
-rm -f "$6"
+: >"$6"
 _hx_exits=$1 _hx_id=$2 _hx_tmux=$3 _hx_sock=$4 _hx_gate=$5
 shift 6
 trap : INT QUIT TERM
@@ -273,7 +276,7 @@ class Tmux:
         With ``target_session`` (the caller's own session) the window goes there; otherwise
         into ``session_name``, created detached when missing. The window is opened in the
         background so the caller keeps its focus. ``env`` reaches the pane through
-        ``env_file`` (written private here, removed by the pane).
+        ``env_file`` (written private here, emptied by the pane once read).
         """
         self.ensure_socket_dir()
         write_env_file(env_file, env)

@@ -105,7 +105,7 @@ def child_env(spec: LaunchSpec, session_id: str, registry: Path) -> dict[str, st
     return env
 
 
-def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 1.0) -> int | None:
+def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 3.0) -> int | None:
     """The agent is the pane wrapper's child once the gate opened (not the tmux waiter)."""
     tmux_exe = os.path.realpath(tmux_binary)
     deadline = time.monotonic() + timeout
@@ -245,6 +245,8 @@ class Sidecar:
             record.save(paths.registry)
             tmux.release_gate(gate)
             record.pid = find_agent_pid(placement.pane_pid, tmux.binary)
+            if record.pid is not None:
+                paths.launch_env.unlink(missing_ok=True)  # read and emptied by the wrapper
             record.save(paths.registry)
             sidecar.events.emit("started", pid=record.pid)
         except BaseException:
@@ -527,6 +529,7 @@ class Sidecar:
         self.readiness.set(State.EXITED)
         with self._record_lock:
             self.paths.registry.unlink(missing_ok=True)
+        self.paths.launch_env.unlink(missing_ok=True)
         if self._stopping.is_set() and self.record.window_id:
             self.tmux.kill_window(self.record.window_id)
         self._finished.set()
