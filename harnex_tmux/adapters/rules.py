@@ -11,6 +11,7 @@ shows each state::
 
     [prompt]
     glyph = ">"                   # the input line starts with this
+    placeholder = "Type here"     # the grey hint an empty input line shows (reads as empty)
     idle_markers = ["? for help"] # ready needs one of these near the bottom ...
     empty_box_is_idle = false     # ... or, if true, an empty input line will do
 
@@ -77,6 +78,7 @@ class ScreenRules:
     commands: tuple[str, ...] = ()
     description: str = ""
     prompt_glyph: str = ">"
+    placeholder: str | None = None
     idle_markers: tuple[str, ...] = ()
     empty_box_is_idle: bool = False
     busy_markers: tuple[str, ...] = ()
@@ -122,7 +124,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     if not _NAME.fullmatch(name):
         check.fail("name", "must be lower-case letters, digits, '-', '_' or '.'")
     prompt = check.table(data, "prompt")
-    check.keys(prompt, "prompt", {"glyph", "idle_markers", "empty_box_is_idle"})
+    check.keys(prompt, "prompt", {"glyph", "placeholder", "idle_markers", "empty_box_is_idle"})
     busy = check.table(data, "busy")
     check.keys(busy, "busy", {"markers", "patterns"})
     launch = check.table(data, "launch")
@@ -133,6 +135,9 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     ):
         check.fail("launch.env", "must be a table of strings")
     glyph = check.string(prompt, "glyph", where="prompt") or ">"
+    placeholder = check.string(prompt, "placeholder", where="prompt")
+    if "placeholder" in prompt and not placeholder.strip():
+        check.fail("prompt.placeholder", "must be a non-empty string")
     idle = check.strings(prompt, "idle_markers", where="prompt")
     empty_idle = check.boolean(prompt, "empty_box_is_idle", False, where="prompt")
     rules = ScreenRules(
@@ -141,6 +146,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         commands=check.strings(data, "commands") or (name,),
         description=check.string(data, "description"),
         prompt_glyph=glyph,
+        placeholder=placeholder.strip() or None,
         idle_markers=idle,
         empty_box_is_idle=empty_idle,
         busy_markers=check.strings(busy, "markers", where="busy"),

@@ -81,6 +81,7 @@ class ScreenAdapter(Adapter):
         """Read the screen by ``rules`` (an adapter file) instead of the class's own."""
         self.source = rules.source
         self.prompt_glyph = rules.prompt_glyph
+        self.placeholder = rules.placeholder
         self.idle_markers = rules.idle_markers
         self.empty_box_is_idle = rules.empty_box_is_idle
         self.busy_markers = rules.busy_markers
