@@ -1,19 +1,21 @@
 """harnex driving the real Qwen Code (pinned ``@qwen-code/qwen-code``) against the loopback
-OpenAI mock, through nothing but its shipped adapter file (``adapters/files/qwen.toml``):
-the folder-trust dialog, exact one-line, multi-line, unicode and 10 KB messages (each one
-turn at the model), a message queued while busy, a tool-permission dialog, ``--context``
-with ``--auto-accept``, ``pane``, ``stop`` (also with a draft in the input line) and an
-outside kill. What the file says about each screen is checked here, so a UI change in a new
-Qwen Code version fails these tests instead of users' sends."""
+OpenAI mock: its screen read through its shipped adapter file (``adapters/files/qwen.toml``),
+its turns reported by its own hooks (``adapters/qwen.py``). The folder-trust dialog, exact
+one-line, multi-line, unicode and 10 KB messages (each one turn at the model), a message
+queued while busy, ``send --reply`` and proven delivery, a tool-permission dialog,
+``--context`` with ``--auto-accept``, ``pane``, ``stop`` (also with a draft in the input line)
+and an outside kill. A UI change in a new Qwen Code version fails these tests instead of
+users' sends."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,8 @@ from ._mock_http import ToolCall
 from .agents import InstalledAgents, qwen_launch
 from .mock_openai import MockOpenAI
 from .test_harnex_agents import LARGE, Harness, _harness, _start, _walk_through
+from .test_harnex_hooks import _client
+from .test_permission_dialogs import _events, _finished, _wait_sidecar_log
 
 pytestmark = pytest.mark.e2e
 
@@ -78,20 +82,49 @@ def test_qwen_without_folder_trust_is_ready_at_once(qwen: Harness, mock_openai: 
 def test_qwen_large_message_arrives_whole(qwen: Harness, mock_openai: MockOpenAI) -> None:
     _ready(qwen, "qw-big")
     assert len(LARGE.encode()) > 10_000
-    sent = qwen.json("send", "--id", "qw-big", "--message", LARGE, "--timeout", "90")
+    sent = qwen.json(
+        "send", "--id", "qw-big", "--message", LARGE, "--reply", "--json", "--timeout", "90"
+    )
     assert sent["status"] == "delivered", sent
     assert mock_openai.wait_for_user_turns(1, timeout=60) == [LARGE], "one turn, the exact text"
-    after = qwen.json("send", "--id", "qw-big", "--message", "and a short one", "--timeout", "90")
-    assert after["status"] == "delivered", after
-    assert mock_openai.wait_for_user_turns(2, timeout=30) == [LARGE, "and a short one"]
+    assert sent["reply"] == mock_openai.reply(LARGE)
+    # Shown collapsed ("[Pasted Content 10361 chars]"), reported whole by its hook: proven.
+    message = _client(qwen, "qw-big").request("GET", f"/messages/{sent['message_id']}").body
+    assert message["proven"] is True, message
+    after = qwen.json("send", "--id", "qw-big", "--message", "and a short one", "--reply", "--json")
+    assert after["reply"] == mock_openai.reply("and a short one")
+    assert mock_openai.user_turns == [LARGE, "and a short one"]
 
 
-def test_qwen_send_reply() -> None:
-    pytest.skip(
-        "no reply signal: Qwen Code runs from an adapter file alone (the screen), and "
-        "`send --reply` needs the agent's own end-of-turn report (hooks or events), which "
-        "harnex does not wire for Qwen Code 0.24.4"
-    )
+def test_qwen_reply_turn_complete_and_proven_delivery(
+    qwen: Harness, mock_openai: MockOpenAI
+) -> None:
+    """Qwen Code's own hooks (UserPromptSubmit, Stop): each message proven by the prompt it
+    reports, the reply from its Stop hook, ``wait --until task_complete``."""
+    ident = "qw-hk"
+    _ready(qwen, ident)
+    text = "Please answer with a reply\nsecond line ünï 🚀"
+    out = qwen.json("send", "--id", ident, "--message", text, "--reply", "--json")
+    assert out["status"] == "delivered" and out["completed_at"], out
+    assert out["reply"] == mock_openai.reply(text)
+    message = _client(qwen, ident).request("GET", f"/messages/{out['message_id']}").body
+    assert message["proven"] is True, message
+    plain = qwen.run("send", "--id", ident, "--message", "short one", "--reply", "--timeout", "60")
+    assert plain.returncode == 0 and plain.stdout.strip() == mock_openai.reply("short one")
+
+    waited: dict[str, Any] = {}
+
+    def wait_turn() -> None:
+        waited.update(qwen.json("wait", "--id", ident, "--until", "task_complete"))
+
+    waiter = threading.Thread(target=wait_turn)
+    waiter.start()
+    qwen.json("send", "--id", ident, "--message", "third message")
+    waiter.join(70)
+    assert waited["reply"] == mock_openai.reply("third message")
+    assert mock_openai.user_turns == [text, "short one", "third message"]
+    done = [e for e in _events(qwen, ident) if e["type"] == "turn_complete"]
+    assert len(done) == 3 and done[0]["message_id"] == out["message_id"]
 
 
 def test_qwen_permission_dialog_is_seen_guarded_and_answered(
@@ -116,15 +149,21 @@ def test_qwen_permission_dialog_is_seen_guarded_and_answered(
     assert refused.returncode == 1, refused.stdout
     assert "dialog" in refused.stderr and "confirmation" in refused.stderr, refused.stderr
 
+    # Qwen Code reports the dialog through its Notification hook as it draws it.
+    found = _wait_sidecar_log(qwen, ident, r"dialog reported by the agent: (.*)$", 30)
+    assert "run_shell_command" in found.group(1), found.group(0)
+
     qwen.json("send", "--id", ident, "--submit-only")  # Enter picks "1. Yes, allow once"
-    assert mock_openai.wait_for_tool_results(1, timeout=60)
+    message = _finished(qwen, ident, sent["message_id"], timeout=60)
+    assert message["reply"] == mock_openai.tool_done_reply and message["proven"] is True, message
+    assert len(mock_openai.tool_results) == 1, mock_openai.tool_results
     back = qwen.run("wait", "--id", ident, "--until", "prompt", "--timeout", "60")
     assert back.returncode == 0, back.stderr + qwen.screen(ident)
-    deadline = time.monotonic() + 30
-    while mock_openai.tool_done_reply not in qwen.screen(ident):
-        assert time.monotonic() < deadline, qwen.screen(ident)
-        time.sleep(0.2)
+    assert mock_openai.tool_done_reply in qwen.screen(ident)
     assert written.read_text() == "harnex-permission-check\n"
+    # The turn going on after the dialog is reported as an empty prompt: not a new turn.
+    done = [e for e in _events(qwen, ident) if e["type"] == "turn_complete"]
+    assert [e["reply"] for e in done] == [mock_openai.tool_done_reply]
     assert mock_openai.user_turns == [ASK], "the refused message must never reach the model"
 
 
