@@ -69,6 +69,9 @@ def test_qwen_walk_through(qwen_trust: Harness, mock_openai: MockOpenAI) -> None
     """Trust dialog (seen, guarded, answered) -> prompt -> one-line, 30-line and unicode
     messages exact as one turn each -> a message queued while busy -> pane -> stop (code 0)."""
     _walk_through(qwen_trust, mock_openai, "qw-1", trust_dialog=True)
+    # Its hooks ran once the folder was trusted: every turn reported its end and reply.
+    done = [e["reply"] for e in _events(qwen_trust, "qw-1") if e["type"] == "turn_complete"]
+    assert done == [mock_openai.reply(t) for t in mock_openai.user_turns], done
 
 
 def test_qwen_without_folder_trust_is_ready_at_once(qwen: Harness, mock_openai: MockOpenAI) -> None:
