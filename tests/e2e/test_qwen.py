@@ -22,7 +22,7 @@ import pytest
 from ._mock_http import ToolCall
 from .agents import InstalledAgents, qwen_launch
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import LARGE, Harness, _harness, _start, _walk_through
+from .test_harnex_agents import LARGE, MULTILINE, Harness, _harness, _start, _walk_through
 from .test_harnex_hooks import _client
 from .test_permission_dialogs import _events, _finished, _wait_sidecar_log
 
@@ -128,6 +128,32 @@ def test_qwen_reply_turn_complete_and_proven_delivery(
     assert mock_openai.user_turns == [text, "short one", "third message"]
     done = [e for e in _events(qwen, ident) if e["type"] == "turn_complete"]
     assert len(done) == 3 and done[0]["message_id"] == out["message_id"]
+
+
+def test_qwen_screen_only_without_hooks(qwen: Harness, mock_openai: MockOpenAI) -> None:
+    """With hooks off (``HARNEX_NO_HOOKS=1``) the adapter file alone drives the session:
+    readiness, submits confirmed by the screen, exact turns, a queued message, stop."""
+    qwen.env["HARNEX_NO_HOOKS"] = "1"
+    ident = "qw-file"
+    _ready(qwen, ident)
+    for text in ("one line ünï 🚀", MULTILINE, LARGE):
+        count = len(mock_openai.user_turns)
+        sent = qwen.json("send", "--id", ident, "--message", text, "--wait-for-idle")
+        assert sent["status"] == "delivered", sent
+        turns = mock_openai.wait_for_user_turns(count + 1, timeout=60)
+        assert turns[count:] == [text], "the model must get the exact text as one turn"
+    mock_openai.delay_s = 5.0
+    qwen.json("send", "--id", ident, "--message", "slow one")
+    busy = qwen.run("wait", "--id", ident, "--until", "busy", "--timeout", "10")
+    assert busy.returncode == 0, busy.stderr + qwen.screen(ident)
+    queued = qwen.json("send", "--id", ident, "--no-wait", "--message", "queued one")
+    assert queued["status"] == "queued"
+    mock_openai.delay_s = 0.0
+    assert mock_openai.wait_for_user_turns(5, timeout=60)[3:] == ["slow one", "queued one"]
+    events = _events(qwen, ident)
+    assert not [e for e in events if e["type"] == "turn_complete"], "no hooks, no turn reports"
+    stopped = qwen.json("stop", "--id", ident, "--timeout", "30")
+    assert stopped["code"] == 0, stopped
 
 
 def test_qwen_permission_dialog_is_seen_guarded_and_answered(
