@@ -1,11 +1,11 @@
 """What the agent CLIs run on their own events, reporting them to the session's sidecar.
 
-Claude Code (with ``HARNEX_CLAUDE_HOOKS=command``; by default it posts to the sidecar itself)
-and Gemini CLI run ``<python> -S hook.py claude|gemini <Event>`` with the event as JSON on stdin;
-Codex runs ``<python> -S hook.py codex [--chain JSON-ARGV] <payload JSON>`` after each turn.
-This runs on every turn, so it imports only the standard library (the sidecars started it
-with ``-S``, skipping site-packages, and by file path), and it must never break the agent:
-whatever goes wrong, it prints nothing and exits 0.
+Claude Code (with ``HARNEX_CLAUDE_HOOKS=command``; by default it posts to the sidecar itself),
+Gemini CLI and Qwen Code run ``<python> -S hook.py claude|gemini|qwen <Event>`` with the event
+as JSON on stdin; Codex runs ``<python> -S hook.py codex [--chain JSON-ARGV] <payload JSON>``
+after each turn. This runs on every turn, so it imports only the standard library (the
+sidecars started it with ``-S``, skipping site-packages, and by file path), and it must never
+break the agent: whatever goes wrong, it prints nothing and exits 0.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _chain(argv: list[str], payload_text: str) -> None:
 
 def main(argv: list[str]) -> int:
     try:
-        if argv[:1] in (["claude"], ["gemini"]) and len(argv) >= 2:
+        if argv[:1] in (["claude"], ["gemini"], ["qwen"]) and len(argv) >= 2:
             raw = sys.stdin.read()
             post(argv[0], argv[1], json.loads(raw) if raw.strip() else {})
         elif argv[:1] == ["codex"] and len(argv) >= 2:

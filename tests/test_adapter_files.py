@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from harnex_tmux.adapters import Observation, State, adapter_for, load_catalog
 from harnex_tmux.adapters.catalog import repo_dir
 from harnex_tmux.adapters.rules import AdapterFileError, load_rules, parse_rules
-from harnex_tmux.adapters.screen import SHIPPED_DIR
+from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
 
 # The demo agent's screen, as a user would describe it for a CLI harnex does not know.
 FAKECLI = """
@@ -135,6 +136,8 @@ def test_a_bad_user_file_is_skipped_and_reported(harnex: Harnex, tmp_path: Path)
         ('name = "x"\nsettle_s = 600\n', "settle_s: must be a number of seconds"),
         ('name = "x"\n[[stop]]\nwait_s = 1\n', "stop[0]: needs text or keys"),
         ('name = "x"\n[launch]\nenv = { A = 1 }\n', "launch.env: must be a table of strings"),
+        ('name = "x"\n[prompt]\nplaceholder = 3\n', "prompt.placeholder: must be a string"),
+        ('name = "x"\n[prompt]\nplaceholder = " "\n', "prompt.placeholder: must not be empty"),
         ('name = "generic"\n[prompt]\nidle_markers = ["ok"]\n', "reserved"),
     ],
 )
@@ -407,7 +410,7 @@ SHIPPED = sorted(p.name for p in SHIPPED_DIR.glob("*.toml"))
 
 
 def test_every_shipped_cli_has_its_file() -> None:
-    assert SHIPPED == ["claude.toml", "codex.toml", "gemini.toml", "opencode.toml"]
+    assert SHIPPED == ["claude.toml", "codex.toml", "gemini.toml", "opencode.toml", "qwen.toml"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -482,3 +485,57 @@ def test_shipped_files_read_saved_real_screens(
     adapter = adapter_for(cli)
     tidy = adapter.keys_after_typing(adapter.input_line(saved.read_text()))
     assert tidy == (("BSpace",) if screen == "opencode-pasted" else ())
+
+
+def test_placeholder_reads_as_an_empty_input_line() -> None:
+    text = 'name = "x"\n[prompt]\nidle_markers = ["ready"]\nplaceholder = "Ask me"\n'
+    rules = parse_rules(tomllib.loads(text), "x.toml")
+    assert rules.placeholder == "Ask me"
+    screen = "> Ask me\n  ready\n"
+    assert ScreenAdapter(rules).input_line(screen) == ""
+    assert ScreenAdapter(rules).input_line(screen.replace("Ask me", "Ask me twice")) == (
+        "Ask me twice"
+    )
+    # Without the key the hint is what the input line holds.
+    plain = parse_rules(tomllib.loads(text.replace('placeholder = "Ask me"\n', "")), "x.toml")
+    assert plain.placeholder is None and ScreenAdapter(plain).input_line(screen) == "Ask me"
+
+
+QWEN_SCREENS = Path(__file__).with_name("screens") / "qwen-0.24.4"
+
+
+def test_the_shipped_qwen_file_loads_and_picks_the_qwen_command() -> None:
+    rules = load_rules(SHIPPED_DIR / "qwen.toml")
+    assert rules.name == "qwen" and rules.commands == ("qwen",)
+    assert rules.placeholder == "Type your message or @path/to/file"
+    catalog = load_catalog(dirs=[SHIPPED_DIR])
+    assert catalog.problems == []
+    assert catalog.name_for("/opt/node/bin/qwen") == "qwen"
+    adapter = catalog.build("qwen")
+    assert isinstance(adapter, ScreenAdapter) and adapter.source.endswith("qwen.toml")
+
+
+@pytest.mark.parametrize(
+    ("screen", "state", "line"),
+    [
+        # A dialog hides the input box: no input line near the bottom.
+        ("trust-dialog.txt", "workspace-trust-prompt", None),
+        ("idle.txt", "prompt", "''"),
+        ("idle-after-reply.txt", "prompt", "''"),
+        ("draft.txt", "prompt", "'a draft not sent \\u200b'"),
+        ("pasted-collapsed.txt", "prompt", "'[Pasted Content 149 chars] \\u200b'"),
+        ("busy.txt", "busy", "''"),
+        ("permission-dialog.txt", "confirmation", None),
+        # Stopping: the first Ctrl-C cleared a draft and took the footer's place.
+        ("after-one-ctrl-c-on-draft.txt", "unknown", "''"),
+    ],
+)
+def test_check_reads_saved_qwen_screens(
+    harnex: Harnex, screen: str, state: str, line: str | None
+) -> None:
+    """Real Qwen Code 0.24.4 screens (captured from tmux against the e2e mock, 120x36)."""
+    shipped = str(SHIPPED_DIR / "qwen.toml")
+    result = harnex.run("adapters", "check", shipped, "--screen", str(QWEN_SCREENS / screen))
+    assert result.returncode == 0, result.stderr
+    expected = [state] if line is None else [state, f"input line: {line}"]
+    assert result.stdout.splitlines() == expected

@@ -102,9 +102,16 @@ def test_hook_posts_events_and_chains(tmp_path: Path) -> None:
         assert json.loads(marker.read_text())["thread-id"] == "t1"
         gemini = _run_hook(["gemini", "BeforeAgent"], registry, '{"prompt": "typed"}')
         assert gemini.returncode == 0 and gemini.stdout == ""  # Gemini reads stdout as JSON
+        qwen = _run_hook(["qwen", "UserPromptSubmit"], registry, '{"prompt": "typed"}')
+        assert qwen.returncode == 0 and qwen.stdout == ""
     finally:
         server.shutdown()
-    first, second, third = _Recorder.received[-3:]
+    first, second, third, fourth = _Recorder.received[-4:]
+    assert fourth["body"] == {
+        "source": "qwen",
+        "event": "UserPromptSubmit",
+        "payload": {"prompt": "typed"},
+    }
     assert third["body"] == {
         "source": "gemini",
         "event": "BeforeAgent",

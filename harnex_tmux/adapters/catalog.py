@@ -2,7 +2,7 @@
 
 Adapter files are read from, in order (a later file of the same name wins):
 
-1. ``adapters/files/`` inside the package (Claude Code, Codex, Gemini CLI, OpenCode);
+1. ``adapters/files/`` inside the package (Claude Code, Codex, Gemini CLI, OpenCode, Qwen Code);
 2. ``$XDG_CONFIG_HOME/harnex/adapters/`` (default ``~/.config/harnex/adapters/``);
 3. ``<repo>/.harnex/adapters/`` of the repository a session runs in.
 
@@ -24,6 +24,7 @@ from harnex_tmux.adapters.codex import CodexAdapter
 from harnex_tmux.adapters.gemini import GeminiAdapter
 from harnex_tmux.adapters.generic import GenericAdapter
 from harnex_tmux.adapters.opencode import OpenCodeAdapter
+from harnex_tmux.adapters.qwen import QwenAdapter
 from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
 from harnex_tmux.errors import UsageError
 
@@ -37,6 +38,7 @@ WITH_CODE: dict[str, type[ScreenAdapter]] = {
     "codex": CodexAdapter,
     "gemini": GeminiAdapter,
     "opencode": OpenCodeAdapter,
+    "qwen": QwenAdapter,
 }
 GENERIC = "generic"
 

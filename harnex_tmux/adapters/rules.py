@@ -298,7 +298,7 @@ class _Checker:
         if key not in data and not required:
             return None
         value = self.string(data, key, required, where)
-        if not value:
+        if not value.strip():
             self.fail(self._at(where, key), "must not be empty")
         return value
 

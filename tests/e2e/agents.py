@@ -1,12 +1,12 @@
 """Install the pinned agent CLIs and build throw-away homes that point them at the mock servers.
 
 - :func:`install_agents` installs ``@anthropic-ai/claude-code``, ``@openai/codex``,
-  ``@google/gemini-cli`` and ``opencode-ai`` at the versions pinned below with npm into
-  ``<repo>/.cache/agents/`` (once; later calls reuse it while the versions match; a lock file
-  keeps parallel pytest workers from racing).
-- :func:`claude_launch`, :func:`codex_launch`, :func:`gemini_launch` and
-  :func:`opencode_launch` write a fresh HOME for one run and return an :class:`AgentLaunch`
-  (``argv``, ``env``, ``home``, ``cwd``) to start the CLI with.
+  ``@google/gemini-cli``, ``opencode-ai`` and ``@qwen-code/qwen-code`` at the versions pinned
+  below with npm into ``<repo>/.cache/agents/`` (once; later calls reuse it while the versions
+  match; a lock file keeps parallel pytest workers from racing).
+- :func:`claude_launch`, :func:`codex_launch`, :func:`gemini_launch`,
+  :func:`opencode_launch` and :func:`qwen_launch` write a fresh HOME for one run and return
+  an :class:`AgentLaunch` (``argv``, ``env``, ``home``, ``cwd``) to start the CLI with.
 
 To bump a version, change the constant below and re-run the end-to-end suite (see README.md).
 """
@@ -34,12 +34,15 @@ GEMINI_PACKAGE = "@google/gemini-cli"
 GEMINI_VERSION = "0.61.0"
 OPENCODE_PACKAGE = "opencode-ai"
 OPENCODE_VERSION = "1.18.33"
+QWEN_PACKAGE = "@qwen-code/qwen-code"
+QWEN_VERSION = "0.24.4"
 
 PINNED: dict[str, str] = {
     CLAUDE_PACKAGE: CLAUDE_VERSION,
     CODEX_PACKAGE: CODEX_VERSION,
     GEMINI_PACKAGE: GEMINI_VERSION,
     OPENCODE_PACKAGE: OPENCODE_VERSION,
+    QWEN_PACKAGE: QWEN_VERSION,
 }
 
 DUMMY_API_KEY = "sk-harnex-e2e-dummy-key-0123456789abcdef"
@@ -78,6 +81,7 @@ class InstalledAgents:
     codex: Path
     gemini: Path
     opencode: Path
+    qwen: Path
     versions: dict[str, str]
 
 
@@ -120,7 +124,7 @@ def _installed_version(prefix: Path, package: str) -> str | None:
         return None
 
 
-_BIN_NAMES = ("claude", "codex", "gemini", "opencode")
+_BIN_NAMES = ("claude", "codex", "gemini", "opencode", "qwen")
 
 
 def _bins(prefix: Path) -> list[Path]:
@@ -129,8 +133,8 @@ def _bins(prefix: Path) -> list[Path]:
 
 
 def _installed(prefix: Path) -> InstalledAgents:
-    claude, codex, gemini, opencode = _bins(prefix)
-    return InstalledAgents(prefix, claude, codex, gemini, opencode, dict(PINNED))
+    claude, codex, gemini, opencode, qwen = _bins(prefix)
+    return InstalledAgents(prefix, claude, codex, gemini, opencode, qwen, dict(PINNED))
 
 
 def _already_installed(prefix: Path) -> InstalledAgents | None:
@@ -268,7 +272,7 @@ def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> Instal
                     f"npm could not reach its registry to install {' '.join(specs)}:\n{tail}"
                 )
             raise AgentInstallError(f"npm install {' '.join(specs)} failed:\n{tail}")
-        claude, codex, gemini, opencode = _bins(prefix)
+        claude, codex, gemini, opencode, qwen = _bins(prefix)
         for package, version in PINNED.items():
             got = _installed_version(prefix, package)
             if got != version:
@@ -278,6 +282,7 @@ def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> Instal
         _check_version(codex, CODEX_VERSION, scratch_home)
         _check_version(gemini, GEMINI_VERSION, scratch_home)
         _check_version(opencode, OPENCODE_VERSION, scratch_home)
+        _check_version(qwen, QWEN_VERSION, scratch_home)
         shutil.rmtree(scratch_home, ignore_errors=True)
         (prefix / _MARKER).write_text(json.dumps(PINNED) + "\n")
         return _installed(prefix)
@@ -559,6 +564,65 @@ def opencode_launch(
     if extra_env:
         env.update(extra_env)
     return AgentLaunch("opencode", [str(binary), *extra_args], env, home, cwd)
+
+
+QWEN_MODEL = "gpt-mock-1"
+
+
+def qwen_launch(
+    binary: Path | str,
+    mock_base_url: str,
+    home: Path,
+    cwd: Path,
+    *,
+    trust_dialog: bool = False,
+    trust: bool = False,
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> AgentLaunch:
+    """A throw-away HOME for Qwen Code pointed at a :class:`MockOpenAI` (``mock_base_url``
+    ends in ``/v1``; Qwen Code calls its chat completions) through ``OPENAI_BASE_URL``,
+    ``OPENAI_API_KEY`` and ``OPENAI_MODEL``. Its ``~/.qwen/settings.json`` picks the
+    ``openai`` auth type (no auth dialog) and turns off update checks, usage statistics and
+    telemetry, and the model calls that are not the user's turns (follow-up suggestions and
+    the memory writer also offer tools, so the mock would count them as turns). The
+    approval mode is ``default`` (ask before tools), not 0.24.4's ``auto``, which asks the
+    model to judge each tool call. Folder trust is off in 0.24.4 unless a setting turns it
+    on; ``trust_dialog=True`` does, so the trust dialog shows, unless ``trust=True`` has
+    the folder trusted already (``~/.qwen/trustedFolders.json``)."""
+    home = Path(home).resolve()
+    cwd = Path(cwd).resolve()
+    qwen_dir = home / ".qwen"
+    qwen_dir.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "security": {
+            "auth": {"selectedType": "openai"},
+            "folderTrust": {"enabled": trust_dialog},
+        },
+        "general": {"enableAutoUpdate": False},
+        "privacy": {"usageStatisticsEnabled": False},
+        "telemetry": {"enabled": False},
+        "ui": {"hideTips": True, "enableFollowupSuggestions": False},
+        "memory": {"enableManagedAutoMemory": False, "enableManagedAutoDream": False},
+        # The packaged ripgrep lands without its execute bit: a warning box at every start.
+        "tools": {"approvalMode": "default", "useRipgrep": False},
+        "model": {"name": QWEN_MODEL},
+    }
+    (qwen_dir / "settings.json").write_text(json.dumps(settings, indent=2) + "\n")
+    if trust:
+        trusted = {str(cwd): "TRUST_FOLDER"}
+        (qwen_dir / "trustedFolders.json").write_text(json.dumps(trusted) + "\n")
+    env = _base_env(
+        home,
+        {
+            "OPENAI_BASE_URL": mock_base_url,
+            "OPENAI_API_KEY": DUMMY_API_KEY,
+            "OPENAI_MODEL": QWEN_MODEL,
+        },
+    )
+    if extra_env:
+        env.update(extra_env)
+    return AgentLaunch("qwen", [str(binary), *extra_args], env, home, cwd)
 
 
 def _process_home(pid: int) -> str | None:

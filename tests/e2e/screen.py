@@ -208,8 +208,23 @@ CODEX_SCREENS = AgentScreens(
     quit_command="/quit",
 )
 
+QWEN_SCREENS = AgentScreens(
+    # Only with folder trust turned on (agents.qwen_launch(trust_dialog=True)).
+    trust_dialog=("Do you trust this folder?", "1. Trust folder"),
+    # The approval-mode line under the input box: "⏸ Ask permissions (shift + tab to cycle)".
+    idle_marker="(shift + tab to cycle)",
+    prompt_prefix=">",
+    # The spinner line: "⠙ Preparing a witty response... (2s · esc to cancel)".
+    busy_marker="esc to cancel",
+    quit_command="/quit",
+)
+
 CLAUDE_API_KEY_DIALOG = ("Detected a custom API key in your environment", "use this API key?")
 """Claude's dialog when ``ANTHROPIC_API_KEY`` is not pre-approved (default answer: No; Up,
 Enter picks Yes). ``agents.claude_launch(approve_api_key=True)``, the default, skips it."""
 
-SCREENS: dict[str, AgentScreens] = {"claude": CLAUDE_SCREENS, "codex": CODEX_SCREENS}
+SCREENS: dict[str, AgentScreens] = {
+    "claude": CLAUDE_SCREENS,
+    "codex": CODEX_SCREENS,
+    "qwen": QWEN_SCREENS,
+}

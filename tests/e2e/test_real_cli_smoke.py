@@ -24,11 +24,11 @@ from pathlib import Path
 import libtmux
 import pytest
 
-from harnex_tmux.adapters.base import State
+from harnex_tmux.adapters.base import Observation, State
 from harnex_tmux.adapters.rules import ScreenRules, load_rules
 from harnex_tmux.adapters.screen import SHIPPED_DIR, Dialog, ScreenAdapter
 
-from ._mock_http import MockModelServer
+from ._mock_http import MockModelServer, ToolCall
 from .agents import (
     AgentLaunch,
     InstalledAgents,
@@ -37,11 +37,13 @@ from .agents import (
     gemini_launch,
     opencode_launch,
     processes_with_home,
+    qwen_launch,
 )
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
 from .screen import (
+    QWEN_SCREENS,
     SCREENS,
     AgentScreens,
     answer_dialog,
@@ -55,7 +57,7 @@ from .screen import (
 
 pytestmark = [pytest.mark.e2e]
 
-CLIS = ["claude", "codex"]
+CLIS = ["claude", "codex", "qwen"]
 STARTUP_TIMEOUT = 60.0
 REPLY_TIMEOUT = 30.0
 EXIT_TIMEOUT = 20.0
@@ -114,6 +116,12 @@ def started_agent(
     if name == "claude":
         launch = claude_launch(agents.claude, mock_anthropic.url, home, repo, trust=trust)
         mock = mock_anthropic
+    elif name == "qwen":
+        # Qwen Code 0.24.4 asks about folder trust only when a setting turns it on.
+        launch = qwen_launch(
+            agents.qwen, mock_openai.base_url, home, repo, trust_dialog=True, trust=trust
+        )
+        mock = mock_openai
     else:
         launch = codex_launch(agents.codex, mock_openai.base_url, home, repo, trust=trust)
         mock = mock_openai
@@ -413,6 +421,72 @@ def test_the_screen_texts_of_the_adapter_files(
         assert status == "0", f"{name} exited with {status!r}; screen:\n{agent.screen()}"
     finally:
         mock.release()
+        if tmux_server.is_alive() and window.window_id:
+            tmux_server.cmd("kill-window", "-t", window.window_id)
+        launch.cleanup()
+
+
+def test_qwen_screens_hold_what_its_adapter_file_keys_on(
+    agents: InstalledAgents,
+    mock_anthropic: MockAnthropic,
+    mock_openai: MockOpenAI,
+    tmux_server: libtmux.Server,
+    git_repo: Path,
+    tmp_path: Path,
+) -> None:
+    """Qwen Code runs from ``adapters/files/qwen.toml`` alone: each text that file keys on is
+    looked for on the raw CLI's screens (no harnex in between), and the file's rules read
+    each screen as the state it is."""
+    rules = load_rules(SHIPPED_DIR / "qwen.toml")
+    adapter = ScreenAdapter(rules)
+
+    def state(screen: str) -> State:
+        return adapter.detect(Observation(screen=screen, quiet_for=float("inf")))
+
+    home = tmp_path / "home"
+    launch = qwen_launch(agents.qwen, mock_openai.base_url, home, git_repo, trust_dialog=True)
+    status_file = tmp_path / "exit-status"
+    window = tmux_server.sessions[0].new_window(
+        window_name="qwen", window_shell=launch.shell_command(status_file=status_file)
+    )
+    pane = window.active_pane
+    assert pane is not None and pane.pane_id
+    agent = RunningAgent(
+        "qwen", launch, mock_openai, QWEN_SCREENS, tmux_server, pane.pane_id, status_file, tmp_path
+    )
+    try:
+        trust = agent.wait(QWEN_SCREENS.shows_trust_dialog, "the trust dialog", STARTUP_TIMEOUT)
+        assert state(trust) == State.TRUST, trust
+        answer_dialog(tmux_server, agent.pane_id, QWEN_SCREENS.shows_trust_dialog)
+        idle = agent.wait(QWEN_SCREENS.is_idle, "the idle prompt", STARTUP_TIMEOUT)
+        assert rules.placeholder and f">   {rules.placeholder}" in idle, idle
+        assert state(idle) == State.PROMPT and adapter.input_line(idle) == "", idle
+
+        mock_openai.delay_s = 30.0
+        agent.submit("hold on a moment")
+        busy = agent.wait(QWEN_SCREENS.is_busy, "the busy spinner")
+        assert state(busy) == State.BUSY, busy
+        mock_openai.release()
+        mock_openai.delay_s = 0.0
+        agent.wait(lambda s: "MOCK REPLY: hold on" in s and QWEN_SCREENS.is_idle(s), "idle")
+
+        mock_openai.tool_call_next = ToolCall(
+            "run_shell_command", {"command": "echo smoke > smoke.txt", "description": "smoke"}
+        )
+        agent.submit("please write smoke.txt")
+        dialog = agent.wait(lambda s: "Yes, allow once" in s, "the permission dialog")
+        assert "Allow execution of: 'echo'?" in dialog, dialog
+        assert state(dialog) == State.CONFIRMATION, dialog
+        send_keys(tmux_server, agent.pane_id, "Enter")
+        done = agent.wait(
+            lambda s: mock_openai.tool_done_reply in s and QWEN_SCREENS.is_idle(s), "tool done"
+        )
+        assert state(done) == State.PROMPT, done
+        assert (git_repo / "smoke.txt").read_text() == "smoke\n"
+        assert agent.quit() == "0"
+        _assert_nothing_left(agent)
+    finally:
+        mock_openai.release()
         if tmux_server.is_alive() and window.window_id:
             tmux_server.cmd("kill-window", "-t", window.window_id)
         launch.cleanup()
