@@ -215,7 +215,8 @@ def _follow(
             client, target_id, str(message_id), deadline, request.timeout, request.cancel
         )
     if request.wait_for_idle and status == "delivered":
-        state, problem = _wait_for_idle(client, deadline)
+        # A turn the agent reported finished already (a quick one) shows busy no more.
+        state, problem = _wait_for_idle(client, deadline, turn_over=bool(body.get("completed_at")))
         # 0.4.0 answered --wait-for-idle with {ok, id, state, waited_seconds}.
         idle = {"state": state, "waited_seconds": round(time.monotonic() - started, 1)}
         if problem is None:
@@ -272,14 +273,17 @@ def _poll_message(
     return answer.body
 
 
-def _wait_for_idle(client: SidecarClient, deadline: float) -> tuple[str, str | None]:
-    """See the agent leave its prompt (up to 30 s), then wait until it is back at it.
+def _wait_for_idle(
+    client: SidecarClient, deadline: float, turn_over: bool = False
+) -> tuple[str, str | None]:
+    """See the agent leave its prompt (up to 30 s; not at all when ``turn_over``: the agent
+    reported the turn finished), then wait until it is back at it.
 
     Returns the last state seen and, when it did not get back to the prompt, why not (the
     agent exited, or the time ran out). A sidecar that stops answering meanwhile went away
     with its agent, as 0.4.0 also took it.
     """
-    start_by = min(deadline, time.monotonic() + IDLE_START_S)
+    start_by = min(deadline, time.monotonic() + (0.0 if turn_over else IDLE_START_S))
     left = max(0.0, start_by - time.monotonic())
     try:
         first = client.request("GET", f"/wait?until=busy&timeout={left:.3f}", timeout=left + 10)

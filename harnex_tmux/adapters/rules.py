@@ -13,6 +13,7 @@ shows each state::
     glyph = ">"                   # the input line starts with this
     idle_markers = ["? for help"] # ready needs one of these near the bottom ...
     empty_box_is_idle = false     # ... or, if true, an empty input line will do
+    last_line = false             # the input line must be the screen's last line of text
 
     [busy]
     markers = ["esc to interrupt"]
@@ -32,8 +33,14 @@ shows each state::
     args = ["--no-color"]         # added after the command
     env = { NO_COLOR = "1" }
 
-Everything but ``name`` is optional. Unknown keys, wrong types, bad regexes and unknown
-states are errors with one line saying where.
+    [ready]                       # the CLI's own "waiting for input" notification command
+    args = ["--notify-command", "{command}"]  # added after the command; {command} becomes
+                                  # a shell command that tells the sidecar the turn ended
+
+``[ready] args`` are added only when the session has hooks (not with
+``HARNEX_NO_HOOKS=1``) and the command line has none of its options (``-...`` items) already:
+the user's own notification command stays. Everything but ``name`` is optional. Unknown
+keys, wrong types, bad regexes and unknown states are errors with one line saying where.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.adapters.base import State, StopStep
-from harnex_tmux.adapters.screen import Dialog
+from harnex_tmux.adapters.screen import READY_PLACEHOLDER, Dialog
 
 DIALOG_STATES = {State.TRUST.value: State.TRUST, State.CONFIRMATION.value: State.CONFIRMATION}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
@@ -79,6 +86,7 @@ class ScreenRules:
     prompt_glyph: str = ">"
     idle_markers: tuple[str, ...] = ()
     empty_box_is_idle: bool = False
+    input_at_bottom: bool = False
     busy_markers: tuple[str, ...] = ()
     busy_patterns: tuple[str, ...] = ()
     dialogs: tuple[DialogRule, ...] = ()
@@ -88,6 +96,7 @@ class ScreenRules:
     stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
     launch_args: tuple[str, ...] = ()
     launch_env: dict[str, str] = field(default_factory=dict)
+    ready_args: tuple[str, ...] = ()
 
     @property
     def trust_accept_keys(self) -> tuple[str, ...]:
@@ -116,13 +125,13 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         data,
         "",
         {"name", "commands", "description", "submit_keys", "settle_s", "first_prompt_settles"}
-        | {"prompt", "busy", "dialogs", "stop", "launch"},
+        | {"prompt", "busy", "dialogs", "stop", "launch", "ready"},
     )
     name = check.string(data, "name", required=True)
     if not _NAME.fullmatch(name):
         check.fail("name", "must be lower-case letters, digits, '-', '_' or '.'")
     prompt = check.table(data, "prompt")
-    check.keys(prompt, "prompt", {"glyph", "idle_markers", "empty_box_is_idle"})
+    check.keys(prompt, "prompt", {"glyph", "idle_markers", "empty_box_is_idle", "last_line"})
     busy = check.table(data, "busy")
     check.keys(busy, "busy", {"markers", "patterns"})
     launch = check.table(data, "launch")
@@ -132,6 +141,11 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
     ):
         check.fail("launch.env", "must be a table of strings")
+    ready = check.table(data, "ready")
+    check.keys(ready, "ready", {"args"})
+    ready_args = check.strings(ready, "args", where="ready")
+    if ready and not any(READY_PLACEHOLDER in arg for arg in ready_args):
+        check.fail("ready.args", f"needs an argument holding {READY_PLACEHOLDER}")
     glyph = check.string(prompt, "glyph", where="prompt") or ">"
     idle = check.strings(prompt, "idle_markers", where="prompt")
     empty_idle = check.boolean(prompt, "empty_box_is_idle", False, where="prompt")
@@ -143,6 +157,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         prompt_glyph=glyph,
         idle_markers=idle,
         empty_box_is_idle=empty_idle,
+        input_at_bottom=check.boolean(prompt, "last_line", False, where="prompt"),
         busy_markers=check.strings(busy, "markers", where="busy"),
         busy_patterns=check.regexes(busy, "patterns", where="busy"),
         dialogs=tuple(_dialogs(check, data)),
@@ -152,6 +167,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         stop_steps=tuple(_stop_steps(check, data)) or ScreenRules.stop_steps,
         launch_args=check.strings(launch, "args", where="launch"),
         launch_env=dict(env),
+        ready_args=ready_args,
     )
     if not idle and not empty_idle:
         check.fail("prompt", "needs idle_markers or empty_box_is_idle = true, or it is never ready")

@@ -386,6 +386,10 @@ class Sidecar:
         previous = self.readiness.state
         self.readiness.set(state)
         self._recheck_in = self.adapter.recheck_in(observation)
+        if self._hold is not None:
+            # A held state ends on time even when the agent prints nothing more.
+            left = max(0.0, self._hold[1] - time.monotonic())
+            self._recheck_in = left if self._recheck_in is None else min(left, self._recheck_in)
         if state == State.UNKNOWN and previous in (State.PROMPT, State.BUSY) and screen:
             # A screen the adapter does not recognise is what the next UI change looks like.
             lines = [re.sub(r"─{4,}", "───", line.strip()) for line in screen.splitlines()]
@@ -462,7 +466,7 @@ class Sidecar:
             # Held: the screen may still show the idle prompt while the CLI runs its hooks.
             self._report_state(State.BUSY)
         elif report.kind == "turn":
-            self._complete_turn(report.text)
+            self._complete_turn(report.text, hold=report.hold)
         elif report.kind == "dialog":
             self.log(f"dialog reported by the agent: {(report.text or '')[:200]!r}")
             # Held: the report can come before the dialog is drawn.
@@ -483,7 +487,17 @@ class Sidecar:
     def release_hold(self) -> None:
         self._hold = None
 
-    def _complete_turn(self, reply: str | None, received: str | None = None) -> None:
+    def turn_started(self) -> None:
+        """A delivered message started a turn the screen may not show yet (see
+        ``Adapter.busy_after_submit``): busy, held until the screen agrees."""
+        self._report_state(State.BUSY)
+        self._wake.set()
+
+    def _complete_turn(
+        self, reply: str | None, received: str | None = None, hold: bool = True
+    ) -> None:
+        """A turn ended; with ``hold``, the agent is ready now whatever the screen shows
+        (else the screen, looked at again at once, says when it takes input)."""
         message = self.deliverer.turn_finished(reply, received)
         turn = self.turns.turn_completed(reply, message.id if message else None, utc_now())
         shown, cut = preview(reply or "")
@@ -493,7 +507,7 @@ class Sidecar:
             reply=shown,
             reply_truncated=cut,
         )
-        if not self.deliverer.typed_since(message):
+        if hold and not self.deliverer.typed_since(message):
             # A report that arrives after harnex typed the next message is about an older
             # turn: the agent is busy with the new one.
             self._report_state(State.PROMPT)
