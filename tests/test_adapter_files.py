@@ -182,6 +182,7 @@ TOML_VALUES = st.recursive(
 )
 KEYS = st.sampled_from(
     ["name", "commands", "prompt", "busy", "dialogs", "stop", "launch", "settle_s", "submit_keys"]
+    + ["ready"]
 )
 
 
