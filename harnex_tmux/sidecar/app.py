@@ -507,10 +507,13 @@ class Sidecar:
             reply=shown,
             reply_truncated=cut,
         )
-        if hold and not self.deliverer.typed_since(message):
-            # A report that arrives after harnex typed the next message is about an older
-            # turn: the agent is busy with the new one.
-            self._report_state(State.PROMPT)
+        # A report that arrives after harnex typed the next message is about an older turn:
+        # the agent is busy with the new one, and its state stays.
+        if not self.deliverer.typed_since(message):
+            if hold:
+                self._report_state(State.PROMPT)
+            else:
+                self.release_hold()  # a busy held since the submit is over: the screen says
         self._wake.set()
 
     def _check_pane(self) -> None:
