@@ -181,8 +181,18 @@ TOML_VALUES = st.recursive(
     max_leaves=10,
 )
 KEYS = st.sampled_from(
-    ["name", "commands", "prompt", "busy", "dialogs", "stop", "launch", "settle_s", "submit_keys"]
-    + ["ready"]
+    [
+        "name",
+        "commands",
+        "prompt",
+        "busy",
+        "dialogs",
+        "stop",
+        "launch",
+        "ready",
+        "settle_s",
+        "submit_keys",
+    ]
 )
 
 
