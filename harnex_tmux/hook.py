@@ -3,7 +3,9 @@
 Claude Code (with ``HARNEX_CLAUDE_HOOKS=command``; by default it posts to the sidecar itself),
 Gemini CLI and Qwen Code run ``<python> -S hook.py claude|gemini|qwen <Event>`` with the event
 as JSON on stdin; Codex runs ``<python> -S hook.py codex [--chain JSON-ARGV] <payload JSON>``
-after each turn. This runs on every turn, so it imports only the standard library (the
+after each turn. A CLI with a notification command of its own (an adapter file's
+``[ready]``) runs ``<python> -S hook.py notify <adapter> <event>``, which reports the event
+with no payload. This runs on every turn, so it imports only the standard library (the
 sidecars started it with ``-S``, skipping site-packages, and by file path), and it must never
 break the agent: whatever goes wrong, it prints nothing and exits 0.
 """
@@ -72,6 +74,8 @@ def main(argv: list[str]) -> int:
         if argv[:1] in (["claude"], ["gemini"], ["qwen"]) and len(argv) >= 2:
             raw = sys.stdin.read()
             post(argv[0], argv[1], json.loads(raw) if raw.strip() else {})
+        elif argv[:1] == ["notify"] and len(argv) == 3:
+            post(argv[1], argv[2], {})
         elif argv[:1] == ["codex"] and len(argv) >= 2:
             payload_text = argv[-1]
             if len(argv) >= 4 and argv[1] == "--chain":

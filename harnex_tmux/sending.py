@@ -25,6 +25,8 @@ from harnex_tmux.messages import MessageError, check_size, with_relay
 from harnex_tmux.state import utc_now
 
 IDLE_START_S = 30.0
+# How often that wait asks whether the message's turn was reported finished meanwhile.
+BUSY_SLICE_S = 1.0
 AGENT_EXITED = "the agent exited while waiting for it to return to its prompt"
 
 
@@ -215,7 +217,7 @@ def _follow(
             client, target_id, str(message_id), deadline, request.timeout, request.cancel
         )
     if request.wait_for_idle and status == "delivered":
-        state, problem = _wait_for_idle(client, deadline)
+        state, problem = _wait_for_idle(client, deadline, str(message_id))
         # 0.4.0 answered --wait-for-idle with {ok, id, state, waited_seconds}.
         idle = {"state": state, "waited_seconds": round(time.monotonic() - started, 1)}
         if problem is None:
@@ -272,20 +274,31 @@ def _poll_message(
     return answer.body
 
 
-def _wait_for_idle(client: SidecarClient, deadline: float) -> tuple[str, str | None]:
-    """See the agent leave its prompt (up to 30 s), then wait until it is back at it.
+def _wait_for_idle(
+    client: SidecarClient, deadline: float, message_id: str
+) -> tuple[str, str | None]:
+    """See the agent leave its prompt (up to 30 s, or until the agent reports the message's
+    turn finished: a quick turn may have come and gone unseen), then wait until it is back at
+    its prompt.
 
     Returns the last state seen and, when it did not get back to the prompt, why not (the
     agent exited, or the time ran out). A sidecar that stops answering meanwhile went away
     with its agent, as 0.4.0 also took it.
     """
     start_by = min(deadline, time.monotonic() + IDLE_START_S)
-    left = max(0.0, start_by - time.monotonic())
+    state = "unknown"
     try:
-        first = client.request("GET", f"/wait?until=busy&timeout={left:.3f}", timeout=left + 10)
+        while not _turn_reported(client, message_id):
+            left = max(0.0, start_by - time.monotonic())
+            slice_s = min(left, BUSY_SLICE_S)
+            first = client.request(
+                "GET", f"/wait?until=busy&timeout={slice_s:.3f}", timeout=slice_s + 10
+            )
+            state = str(first.body.get("state") or state)
+            if first.body.get("reached") or state == "exited" or slice_s >= left:
+                break
     except SidecarUnreachable:
         return "exited", AGENT_EXITED
-    state = str(first.body.get("state") or "unknown")
     while state != "exited":
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -301,3 +314,10 @@ def _wait_for_idle(client: SidecarClient, deadline: float) -> tuple[str, str | N
         if answer.get("reached"):
             return "prompt", None
     return state, AGENT_EXITED
+
+
+def _turn_reported(client: SidecarClient, message_id: str) -> bool:
+    """Whether the agent reported the turn this message started as finished (CLIs with
+    hooks); a message the sidecar no longer knows counts as not."""
+    answer = client.request("GET", f"/messages/{message_id}")
+    return answer.status == 200 and bool(answer.body.get("completed_at"))

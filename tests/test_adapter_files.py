@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harnex_tmux.adapters import Observation, State, adapter_for, load_catalog
-from harnex_tmux.adapters.catalog import repo_dir
+from harnex_tmux.adapters.catalog import WITH_CODE, repo_dir
 from harnex_tmux.adapters.rules import AdapterFileError, load_rules, parse_rules
 from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
 
@@ -191,7 +191,7 @@ TOML_VALUES = st.recursive(
 KEYS = st.sampled_from(
     [
         *("name", "commands", "prompt", "busy", "dialogs", "stop", "paste", "launch"),
-        *("settle_s", "submit_keys", "dialogs_below_input"),
+        *("settle_s", "submit_keys", "dialogs_below_input", "ready"),
     ]
 )
 
@@ -410,7 +410,8 @@ SHIPPED = sorted(p.name for p in SHIPPED_DIR.glob("*.toml"))
 
 
 def test_every_shipped_cli_has_its_file() -> None:
-    assert SHIPPED == ["claude.toml", "codex.toml", "gemini.toml", "opencode.toml", "qwen.toml"]
+    names = ["aider", "claude", "codex", "gemini", "opencode", "qwen"]
+    assert [f"{name}.toml" for name in names] == SHIPPED
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -421,6 +422,9 @@ def test_shipped_files_load_and_their_classes_use_them(harnex: Harnex, name: str
     cli = name.removesuffix(".toml")
     adapter = adapter_for(cli)
     assert adapter.source == str(path) and adapter.name == cli
+    if type(adapter) is ScreenAdapter:
+        assert cli not in WITH_CODE  # a CLI with no code (Aider): the file is all of it
+        return
     # The class keeps code only: no screen rule of its own is left to drift from the file.
     screen_rules = {"prompt_glyph", "idle_markers", "busy_markers", "dialogs", "placeholder"}
     screen_rules |= {"box_side", "collapsed_paste", "stop_steps", "settle_s", "types_by_paste"}

@@ -67,10 +67,15 @@ class HookReport:
     ``prompt``: the agent accepted this text as a prompt (the turn is busy).
     ``reply``: the agent finished a turn (``text`` is its reply, None if unknown).
     ``dialog``: the agent is asking its user something (a tool permission).
+
+    ``hold``: whether the state it implies holds against a screen that still shows the
+    previous one. False for a report sent before the agent can take input (a CLI that runs
+    its notification command before it draws its prompt): then the screen says when.
     """
 
     kind: str
     text: str | None = None
+    hold: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,10 @@ class Adapter:
     # it reports each accepted prompt (so a submit is proven, not inferred from the screen).
     has_hooks = False
     proves_submit = False
+    # Whether a delivered message counts as busy at once, until the screen agrees: for a CLI
+    # that reports only the end of its turns, whose screen shows no work for a moment after
+    # the submit key (Aider's spinner shows after 0.5 s, and a quick turn shows none).
+    busy_after_submit = False
     # Whether keys_after_typing may ask for keys (the delivery then reads the input box).
     tidies_input = False
 

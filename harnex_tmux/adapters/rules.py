@@ -21,6 +21,7 @@ shows each state::
     side = "┃"                    # the box's lines start with this ...
     bottom = "╹▀"                 # ... above a line holding this
     footer_lines = 1              # its last lines are the CLI's own, not typed text
+    last_line = false             # the input line must be the screen's last line of text
 
     [busy]
     markers = ["esc to interrupt"]
@@ -46,8 +47,14 @@ shows each state::
     args = ["--no-color"]         # added after the command
     env = { NO_COLOR = "1" }
 
-Everything but ``name`` is optional. Unknown keys, wrong types, bad regexes and unknown
-states are errors with one line saying where.
+    [ready]                       # the CLI's own "waiting for input" notification command
+    args = ["--notify-command", "{command}"]  # added after the command; {command} becomes
+                                  # a shell command that tells the sidecar the turn ended
+
+``[ready] args`` are added only when the session has hooks (not with
+``HARNEX_NO_HOOKS=1``) and the command line has none of its options (``-...`` items) already:
+the user's own notification command stays. Everything but ``name`` is optional. Unknown
+keys, wrong types, bad regexes and unknown states are errors with one line saying where.
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.adapters.base import State, StopStep
-from harnex_tmux.adapters.screen import Dialog
+from harnex_tmux.adapters.screen import READY_PLACEHOLDER, Dialog
 
 DIALOG_STATES = {State.TRUST.value: State.TRUST, State.CONFIRMATION.value: State.CONFIRMATION}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
@@ -108,6 +115,7 @@ class ScreenRules:
     skip_blank_lines: bool = False
     dialogs_below_input: bool = False
     box: BoxRule | None = None
+    input_at_bottom: bool = False
     busy_markers: tuple[str, ...] = ()
     busy_patterns: tuple[str, ...] = ()
     dialogs: tuple[DialogRule, ...] = ()
@@ -120,6 +128,7 @@ class ScreenRules:
     collapsed_paste_keys: tuple[str, ...] = ()
     launch_args: tuple[str, ...] = ()
     launch_env: dict[str, str] = field(default_factory=dict)
+    ready_args: tuple[str, ...] = ()
 
     @property
     def trust_accept_keys(self) -> tuple[str, ...]:
@@ -148,7 +157,8 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         data,
         "",
         {"name", "commands", "description", "submit_keys", "settle_s", "first_prompt_settles"}
-        | {"dialogs_below_input", "prompt", "busy", "dialogs", "stop", "paste", "launch"},
+        | {"dialogs_below_input", "prompt", "busy", "dialogs", "stop", "paste", "launch"}
+        | {"ready"},
     )
     name = check.string(data, "name", required=True)
     if not _NAME.fullmatch(name):
@@ -157,7 +167,8 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     check.keys(
         prompt,
         "prompt",
-        {"glyph", "idle_markers", "empty_box_is_idle", "placeholder", "skip_blank_lines", "box"},
+        {"glyph", "idle_markers", "empty_box_is_idle", "placeholder", "skip_blank_lines", "box"}
+        | {"last_line"},
     )
     busy = check.table(data, "busy")
     check.keys(busy, "busy", {"markers", "patterns"})
@@ -170,6 +181,11 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         isinstance(k, str) and isinstance(v, str) for k, v in env.items()
     ):
         check.fail("launch.env", "must be a table of strings")
+    ready = check.table(data, "ready")
+    check.keys(ready, "ready", {"args"})
+    ready_args = check.strings(ready, "args", where="ready")
+    if ready and not any(READY_PLACEHOLDER in arg for arg in ready_args):
+        check.fail("ready.args", f"needs an argument holding {READY_PLACEHOLDER}")
     glyph = check.string(prompt, "glyph", where="prompt") or ">"
     idle = check.strings(prompt, "idle_markers", where="prompt")
     empty_idle = check.boolean(prompt, "empty_box_is_idle", False, where="prompt")
@@ -189,6 +205,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         skip_blank_lines=check.boolean(prompt, "skip_blank_lines", False, where="prompt"),
         dialogs_below_input=check.boolean(data, "dialogs_below_input", False),
         box=_box(check, prompt),
+        input_at_bottom=check.boolean(prompt, "last_line", False, where="prompt"),
         busy_markers=check.strings(busy, "markers", where="busy"),
         busy_patterns=check.regexes(busy, "patterns", where="busy"),
         dialogs=tuple(_dialogs(check, data)),
@@ -201,6 +218,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         collapsed_paste_keys=collapsed_keys,
         launch_args=check.strings(launch, "args", where="launch"),
         launch_env=dict(env),
+        ready_args=ready_args,
     )
     if not idle and not empty_idle:
         check.fail("prompt", "needs idle_markers or empty_box_is_idle = true, or it is never ready")

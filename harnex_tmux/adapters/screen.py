@@ -18,14 +18,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from harnex_tmux.adapters.base import Adapter, HookTarget, Observation, State
+from harnex_tmux.adapters.base import Adapter, HookReport, HookTarget, Observation, State
 
 if TYPE_CHECKING:
     from harnex_tmux.adapters.rules import ScreenRules
 
 SHIPPED_DIR = Path(__file__).with_name("files")
+# The event a ``[ready]`` command reports (``hook.py notify <adapter> ready``).
+READY_EVENT = "ready"
+# What a ``[ready]`` argument holds where harnex's hook command goes.
+READY_PLACEHOLDER = "{command}"
 # How much of the bottom of the screen the busy/idle markers are looked for in: the agent's
 # own transcript above may quote them.
 STATUS_REGION_LINES = 12
@@ -66,6 +70,9 @@ class ScreenAdapter(Adapter):
     source = "built-in"
     launch_args: tuple[str, ...] = ()
     launch_defaults: Mapping[str, str] = {}
+    # Arguments that make the CLI run a command whenever it waits for input (``[ready]`` in
+    # an adapter file); READY_PLACEHOLDER in them becomes harnex's hook command.
+    ready_args: tuple[str, ...] = ()
 
     # The adapter file in ``adapters/files/`` that describes this CLI's screen, if any.
     shipped_rules: str | None = None
@@ -91,6 +98,7 @@ class ScreenAdapter(Adapter):
         self.box_side = box.side if box else None
         self.box_bottom = box.bottom if box else ""
         self.box_footer_lines = box.footer_lines if box else 0
+        self.input_at_bottom = rules.input_at_bottom
         self.busy_markers = rules.busy_markers
         self.busy_patterns = rules.busy_patterns
         self.dialogs = tuple(rule.dialog for rule in rules.dialogs)
@@ -105,15 +113,43 @@ class ScreenAdapter(Adapter):
         self.tidies_input = rules.collapsed_paste is not None
         self.launch_args = rules.launch_args
         self.launch_defaults = dict(rules.launch_env)
+        self.ready_args = rules.ready_args
+        if self.ready_args:
+            self.has_hooks = True
+            self.busy_after_submit = True
+            self.signals = "ready command (turn end), screen"
 
     def launch_argv(
         self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
     ) -> list[str]:
-        return [*command, *(a for a in self.launch_args if a not in command[1:])]
+        argv = [*command, *(a for a in self.launch_args if a not in command[1:])]
+        return [*argv, *self._ready_argv(argv, hooks)]
+
+    def _ready_argv(self, argv: list[str], hooks: HookTarget | None) -> list[str]:
+        """The ``[ready]`` arguments with harnex's hook command filled in; none without hooks,
+        or when the command line already has one of their options (the user's own)."""
+        options = [a for a in self.ready_args if a.startswith("-")]
+        if hooks is None or not self.ready_args or any(a in argv[1:] for a in options):
+            return []
+        import shlex  # only for a CLI with a [ready] command
+
+        command = shlex.join([*hooks.command, "notify", self.name, READY_EVENT])
+        return [a.replace(READY_PLACEHOLDER, command) for a in self.ready_args]
+
+    def read_hook(self, event: str, payload: Mapping[str, Any]) -> HookReport | None:
+        """A ``[ready]`` command ran: the CLI waits for input, so its turn has ended. It runs
+        before the CLI has drawn its prompt, so the screen still says when it takes input."""
+        if event == READY_EVENT and self.ready_args:
+            return HookReport("turn", None, hold=False)
+        return None
 
     def launch_env(self) -> dict[str, str]:
         return dict(self.launch_defaults)
 
+    # The input line is the screen's last line of text, or there is none: for a CLI that
+    # leaves a submitted message above what it prints next (Aider), so a message it took
+    # is not read as still waiting in the input line.
+    input_at_bottom = False
     # The grey hint an empty input line shows after the glyph (read as an empty line).
     placeholder: str | None = None
     # Dialogs count only below the last input line: for a CLI that leaves an answered
@@ -205,7 +241,10 @@ class ScreenAdapter(Adapter):
         """The text after the prompt glyph on the last input line, or None when there is none."""
         if self.box_side is not None:
             return self._box_text(screen)
-        for line in reversed(self._bottom(screen)):
+        lines = self._bottom(screen)
+        if self.input_at_bottom:
+            lines = [line for line in lines if line.strip()][-1:]
+        for line in reversed(lines):
             stripped = self._strip_box(line)
             if stripped.startswith(self.prompt_glyph):
                 text = stripped[len(self.prompt_glyph) :].strip()

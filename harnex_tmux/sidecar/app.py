@@ -388,6 +388,10 @@ class Sidecar:
         previous = self.readiness.state
         self.readiness.set(state)
         self._recheck_in = self.adapter.recheck_in(observation)
+        if self._hold is not None:
+            # A held state ends on time even when the agent prints nothing more.
+            left = max(0.0, self._hold[1] - time.monotonic())
+            self._recheck_in = left if self._recheck_in is None else min(left, self._recheck_in)
         if state == State.UNKNOWN and previous in (State.PROMPT, State.BUSY) and screen:
             # A screen the adapter does not recognise is what the next UI change looks like.
             lines = [re.sub(r"─{4,}", "───", line.strip()) for line in screen.splitlines()]
@@ -464,7 +468,7 @@ class Sidecar:
             # Held: the screen may still show the idle prompt while the CLI runs its hooks.
             self._report_state(State.BUSY)
         elif report.kind == "turn":
-            self._complete_turn(report.text)
+            self._complete_turn(report.text, hold=report.hold)
         elif report.kind == "dialog":
             self.log(f"dialog reported by the agent: {(report.text or '')[:200]!r}")
             # Held: the report can come before the dialog is drawn.
@@ -485,7 +489,17 @@ class Sidecar:
     def release_hold(self) -> None:
         self._hold = None
 
-    def _complete_turn(self, reply: str | None, received: str | None = None) -> None:
+    def turn_started(self) -> None:
+        """A delivered message started a turn the screen may not show yet (see
+        ``Adapter.busy_after_submit``): busy, held until the screen agrees."""
+        self._report_state(State.BUSY)
+        self._wake.set()
+
+    def _complete_turn(
+        self, reply: str | None, received: str | None = None, hold: bool = True
+    ) -> None:
+        """A turn ended; with ``hold``, the agent is ready now whatever the screen shows
+        (else the screen, looked at again at once, says when it takes input)."""
         message = self.deliverer.turn_finished(reply, received)
         turn = self.turns.turn_completed(reply, message.id if message else None, utc_now())
         shown, cut = preview(reply or "")
@@ -495,10 +509,13 @@ class Sidecar:
             reply=shown,
             reply_truncated=cut,
         )
+        # A report that arrives after harnex typed the next message is about an older turn:
+        # the agent is busy with the new one, and its state stays.
         if not self.deliverer.typed_since(message):
-            # A report that arrives after harnex typed the next message is about an older
-            # turn: the agent is busy with the new one.
-            self._report_state(State.PROMPT)
+            if hold:
+                self._report_state(State.PROMPT)
+            else:
+                self.release_hold()  # a busy held since the submit is over: the screen says
         self._wake.set()
 
     def _check_pane(self) -> None:

@@ -42,6 +42,7 @@ class DeliveryHost(Protocol):
     def terminal_use(self) -> TerminalUse: ...
     def log(self, line: str) -> None: ...
     def release_hold(self) -> None: ...
+    def turn_started(self) -> None: ...
     def note_injected(self) -> None: ...
 
 
@@ -168,6 +169,8 @@ class Deliverer:
                 self._forget_turn(message)
             if outcome.status == DELIVERED:
                 self._finish(message, DELIVERED)
+                if self.sidecar.adapter.busy_after_submit and self._starts_turn(message):
+                    self.sidecar.turn_started()
                 if self._reportable(message) and not message.proven:
                     self._note_report(message, reports_before)
                 return True
@@ -342,6 +345,12 @@ class Deliverer:
             and message.submit
             and not message.enter_only
         )
+
+    @staticmethod
+    def _starts_turn(message: Message) -> bool:
+        """A typed, submitted message whose turn has not been reported finished yet."""
+        typed = bool(message.text) and message.submit and not message.enter_only
+        return typed and message.completed_at is None
 
     def _expect_turn(self, message: Message) -> None:
         if not message.text or message.enter_only or not message.submit:

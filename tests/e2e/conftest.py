@@ -15,7 +15,8 @@ import pytest
 from .agents import AgentInstallError, AgentsUnavailableError, InstalledAgents, install_agents
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
-from .mock_openai import MockOpenAI
+from .mock_openai import MockOpenAI, MockOpenAIChat
+from .pip_agents import install_aider
 from .screen import tmux
 
 _SKIP_KEY = pytest.StashKey[str]()
@@ -44,6 +45,22 @@ def agents(request: pytest.FixtureRequest) -> InstalledAgents:
         pytest.fail(f"installing the pinned agent CLIs failed: {exc}", pytrace=False)
 
 
+@pytest.fixture(scope="session")
+def aider_binary(request: pytest.FixtureRequest) -> Path:
+    """The pinned Aider, installed with pip into ``<agents dir>/aider-venv`` (once); skipped
+    or failed like :func:`agents` when it cannot be installed."""
+    try:
+        return install_aider()
+    except AgentsUnavailableError as exc:
+        reason = f"E2E TESTS NOT RUN: the pinned Aider could not be installed: {exc}"
+        if _in_ci():
+            pytest.fail(f"{reason}\n(CI=true: failing instead of skipping)", pytrace=False)
+        request.config.stash[_SKIP_KEY] = reason
+        pytest.skip(reason)
+    except AgentInstallError as exc:
+        pytest.fail(f"installing the pinned Aider failed: {exc}", pytrace=False)
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
@@ -62,6 +79,12 @@ def mock_anthropic() -> Iterator[MockAnthropic]:
 @pytest.fixture
 def mock_openai() -> Iterator[MockOpenAI]:
     with MockOpenAI() as mock:
+        yield mock
+
+
+@pytest.fixture
+def mock_openai_chat() -> Iterator[MockOpenAIChat]:
+    with MockOpenAIChat() as mock:
         yield mock
 
 

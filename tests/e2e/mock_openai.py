@@ -32,7 +32,7 @@ from ._mock_http import (
     split_into_deltas,
 )
 
-__all__ = ["MockOpenAI", "extract_tool_output", "extract_user_text"]
+__all__ = ["MockOpenAI", "MockOpenAIChat", "extract_tool_output", "extract_user_text"]
 
 _TOOL_OUTPUT_TYPES = ("function_call_output", "custom_tool_call_output")
 
@@ -293,6 +293,36 @@ class MockOpenAI(MockModelServer):
         handler.send_sse_raw("[DONE]")
         handler.end_sse()
         return 200
+
+
+class MockOpenAIChat(MockOpenAI):
+    """For a chat-completions client that offers the model no tools (Aider describes its edit
+    formats in the prompt instead): every chat request that carries a user message and no
+    tool result is a user turn, and its text is the last user message.
+
+    Aider adds a reminder to the end of the user's message unless its model settings say
+    ``reminder: sys`` (then the reminder is a system message after it); the e2e home sets
+    that, so the last user message is exactly what was typed."""
+
+    name = "mock-openai-chat"
+
+    def begin_answer(
+        self,
+        rec: RecordedRequest,
+        body: dict[str, Any],
+        tool_output: str | None,
+        user_text: str | None,
+    ) -> tuple[ToolCall | None, str]:
+        if rec.path.rstrip("/") != "/v1/chat/completions":
+            return super().begin_answer(rec, body, tool_output, user_text)
+        rec.tool_output = tool_output
+        rec.is_user_turn = tool_output is None and user_text is not None
+        rec.user_text = user_text
+        self._record(rec)
+        call = self.take_tool_call(rec)
+        text = "" if call else self.pick_reply(rec)
+        rec.reply_text = None if call else text
+        return call, text
 
 
 def chat_user_text(body: Any) -> str | None:
