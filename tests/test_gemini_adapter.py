@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from harnex_tmux.adapters import HookReport, HookTarget, Observation, State, adapter_for
-from harnex_tmux.adapters.gemini import HOME_VARIABLE, last_reply, user_settings
+from harnex_tmux.adapters.gemini import HOME_VARIABLE, last_reply
+from harnex_tmux.adapters.settings_files import read_settings
 
 RULE = "─" * 80
 BANNER = """
@@ -174,7 +175,7 @@ def test_session_home_is_skipped_without_hooks_or_readable_settings(tmp_path: Pa
     assert gemini.session_env(None, {"HOME": str(home)}, tmp_path / "s") == {}
     (home / ".gemini" / "settings.json").write_text("{ not json")
     assert gemini.session_env(_target(), {"HOME": str(home)}, tmp_path / "s") == {}
-    assert user_settings(home / ".gemini" / "missing.json") == {}
+    assert read_settings(home / ".gemini" / "missing.json") == {}
     accepted = gemini.session_env(None, {"HOME": str(home)}, tmp_path / "s", auto_accept=True)
     assert accepted == {"GEMINI_CLI_TRUST_WORKSPACE": "true"}
 

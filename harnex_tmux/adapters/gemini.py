@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shlex
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 
 from harnex_tmux.adapters.base import HookReport, HookTarget
 from harnex_tmux.adapters.screen import ScreenAdapter
+from harnex_tmux.adapters.settings_files import read_settings, with_command_hooks, write_private
 
 HOME_VARIABLE = "GEMINI_CLI_HOME"
 TRUSTED_FOLDERS_VARIABLE = "GEMINI_CLI_TRUSTED_FOLDERS_PATH"
@@ -63,10 +62,12 @@ class GeminiAdapter(ScreenAdapter):
         if hooks is None or "GEMINI_CLI_SYSTEM_SETTINGS_PATH" in env:
             return added
         user_dir = user_gemini_dir(env)
-        settings = user_settings(user_dir / SETTINGS)
+        settings = read_settings(user_dir / SETTINGS)
         if settings is None:
             return added
-        settings["hooks"] = with_hooks(settings.get("hooks"), hooks)
+        settings["hooks"] = with_command_hooks(
+            settings.get("hooks"), hooks, "gemini", HOOK_EVENTS, HOOK_TIMEOUT_MS
+        )
         overlay = folder / ".gemini"
         if overlay.exists():
             shutil.rmtree(overlay)
@@ -75,9 +76,7 @@ class GeminiAdapter(ScreenAdapter):
             for entry in user_dir.iterdir():
                 if entry.name != SETTINGS:
                     (overlay / entry.name).symlink_to(entry)
-        fd = os.open(overlay / SETTINGS, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(settings, handle, indent=2)
+        write_private(overlay / SETTINGS, settings)
         added[HOME_VARIABLE] = str(folder)
         if TRUSTED_FOLDERS_VARIABLE not in env:
             # Trust given in a session lands in the user's own file, even one not there yet.
@@ -103,48 +102,6 @@ def user_gemini_dir(env: Mapping[str, str]) -> Path:
     """The user's own ``.gemini`` folder, as Gemini CLI would find it in ``env``."""
     home = env.get(HOME_VARIABLE) or env.get("HOME") or os.path.expanduser("~")
     return Path(home) / ".gemini"
-
-
-def user_settings(path: Path) -> dict[str, Any] | None:
-    """The user's settings (an empty object when there are none), or None when the file is
-    there but not a JSON object (Gemini CLI also allows comments; those are removed)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except OSError:
-        return None
-    try:
-        value = json.loads(_without_comments(text))
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _without_comments(text: str) -> str:
-    """JSON with ``//`` and ``/* */`` comments outside strings removed."""
-    pattern = r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/'
-    return re.sub(pattern, lambda m: m.group(1) or "", text, flags=re.DOTALL)
-
-
-def with_hooks(existing: object, hooks: HookTarget) -> dict[str, Any]:
-    """The user's ``hooks`` setting with one harnex hook added to each event it reports."""
-    merged: dict[str, Any] = dict(existing) if isinstance(existing, dict) else {}
-    prefix = " ".join(shlex.quote(part) for part in [*hooks.command, "gemini"])
-    for event in HOOK_EVENTS:
-        ours = {
-            "hooks": [
-                {
-                    "type": "command",
-                    "name": f"harnex-{event}",
-                    "command": f"{prefix} {event}",
-                    "timeout": HOOK_TIMEOUT_MS,
-                }
-            ]
-        }
-        theirs = merged.get(event)
-        merged[event] = [*(theirs if isinstance(theirs, list) else []), ours]
-    return merged
 
 
 def last_reply(transcript: object) -> str | None:

@@ -11,17 +11,14 @@ none) with harnex's hooks appended.
 
 from __future__ import annotations
 
-import json
-import os
-import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from harnex_tmux.adapters.base import HookReport, HookTarget
-from harnex_tmux.adapters.gemini import user_settings
 from harnex_tmux.adapters.screen import ScreenAdapter
+from harnex_tmux.adapters.settings_files import read_settings, with_command_hooks, write_private
 
 DEFAULTS_VARIABLE = "QWEN_CODE_SYSTEM_DEFAULTS_PATH"
 SYSTEM_SETTINGS_VARIABLE = "QWEN_CODE_SYSTEM_SETTINGS_PATH"
@@ -50,16 +47,15 @@ class QwenAdapter(ScreenAdapter):
         docstring); nothing when the defaults file in force cannot be read as JSON."""
         if hooks is None:
             return {}
-        settings = user_settings(defaults_path(env))
+        settings = read_settings(defaults_path(env))
         if settings is None:
             return {}
-        settings["hooks"] = with_hooks(settings.get("hooks"), hooks)
+        settings["hooks"] = with_command_hooks(
+            settings.get("hooks"), hooks, "qwen", HOOK_EVENTS, HOOK_TIMEOUT_S
+        )
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = folder / SESSION_FILE
-        path.unlink(missing_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(settings, handle, indent=2)
+        write_private(path, settings)
         return {DEFAULTS_VARIABLE: str(path)}
 
     def read_hook(self, event: str, payload: Mapping[str, Any]) -> HookReport | None:
@@ -92,23 +88,3 @@ def defaults_path(env: Mapping[str, str]) -> Path:
             else "/etc/qwen-code/settings.json"
         )
     return Path(system).parent / "system-defaults.json"
-
-
-def with_hooks(existing: object, hooks: HookTarget) -> dict[str, Any]:
-    """The ``hooks`` setting with one harnex command hook added to each event it reports."""
-    merged: dict[str, Any] = dict(existing) if isinstance(existing, dict) else {}
-    prefix = " ".join(shlex.quote(part) for part in [*hooks.command, "qwen"])
-    for event in HOOK_EVENTS:
-        ours = {
-            "hooks": [
-                {
-                    "type": "command",
-                    "name": f"harnex-{event}",
-                    "command": f"{prefix} {event}",
-                    "timeout": HOOK_TIMEOUT_S,
-                }
-            ]
-        }
-        theirs = merged.get(event)
-        merged[event] = [*(theirs if isinstance(theirs, list) else []), ours]
-    return merged
