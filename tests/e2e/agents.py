@@ -96,7 +96,8 @@ def default_prefix() -> Path:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path, timeout: float) -> Iterator[None]:
+def file_lock(path: Path, timeout: float) -> Iterator[None]:
+    """Hold ``path`` locked (one installer at a time across pytest workers)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+") as fh:
         deadline = time.monotonic() + timeout
@@ -244,7 +245,7 @@ def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> Instal
     found = _already_installed(prefix)
     if found is not None:
         return found
-    with _file_lock(prefix.with_name(prefix.name + ".lock"), timeout=timeout):
+    with file_lock(prefix.with_name(prefix.name + ".lock"), timeout=timeout):
         found = _already_installed(prefix)  # another worker may have finished meanwhile
         if found is not None:
             return found
@@ -328,7 +329,9 @@ class AgentLaunch:
         _stop_pids(processes_with_home(self.home), self.home)
 
 
-def _base_env(home: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
+def base_env(home: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
+    """A minimal environment for a CLI under test: the throw-away ``home``, a PATH with
+    node, and ``extra``; nothing of the caller's own settings leaks in."""
     node_dir = str(Path(shutil.which("node") or "/usr/bin/node").parent)
     path = os.pathsep.join(dict.fromkeys([node_dir, "/usr/local/bin", "/usr/bin", "/bin"]))
     env = {
@@ -391,7 +394,7 @@ def claude_launch(
     if skip_permissions:
         state["bypassPermissionsModeAccepted"] = True
     (home / ".claude.json").write_text(json.dumps(state, indent=2) + "\n")
-    env = _base_env(
+    env = base_env(
         home,
         {
             "ANTHROPIC_BASE_URL": mock_url,
@@ -459,7 +462,7 @@ def codex_launch(
     if trust:
         lines += [f"[projects.{json.dumps(str(cwd))}]", 'trust_level = "trusted"', ""]
     (codex_home / "config.toml").write_text("\n".join(lines))
-    env = _base_env(home, {"CODEX_HOME": str(codex_home), CODEX_KEY_ENV: DUMMY_API_KEY})
+    env = base_env(home, {"CODEX_HOME": str(codex_home), CODEX_KEY_ENV: DUMMY_API_KEY})
     if extra_env:
         env.update(extra_env)
     argv = [str(binary), "--no-alt-screen"]
@@ -497,7 +500,7 @@ def gemini_launch(
     if trust:
         trusted = {str(cwd): "TRUST_FOLDER"}
         (gemini_dir / "trustedFolders.json").write_text(json.dumps(trusted) + "\n")
-    env = _base_env(
+    env = base_env(
         home,
         {
             "GOOGLE_GEMINI_BASE_URL": mock_url,
@@ -551,7 +554,7 @@ def opencode_launch(
         config["permission"] = {"bash": "ask"}
     config_file = home / "opencode.json"
     config_file.write_text(json.dumps(config, indent=2) + "\n")
-    env = _base_env(
+    env = base_env(
         home,
         {
             "OPENCODE_CONFIG": str(config_file),
@@ -612,7 +615,7 @@ def qwen_launch(
     if trust:
         trusted = {str(cwd): "TRUST_FOLDER"}
         (qwen_dir / "trustedFolders.json").write_text(json.dumps(trusted) + "\n")
-    env = _base_env(
+    env = base_env(
         home,
         {
             "OPENAI_BASE_URL": mock_base_url,

@@ -27,9 +27,9 @@ from .agents import (
     AgentInstallError,
     AgentLaunch,
     AgentsUnavailableError,
-    _base_env,
-    _file_lock,
+    base_env,
     default_prefix,
+    file_lock,
 )
 
 AIDER_PACKAGE = "aider-chat"
@@ -100,7 +100,7 @@ def install_aider(prefix: Path | None = None, timeout: float = 900.0) -> Path:
     found = _already_installed(venv)
     if found is not None:
         return found
-    with _file_lock(venv.with_name(venv.name + ".lock"), timeout=timeout):
+    with file_lock(venv.with_name(venv.name + ".lock"), timeout=timeout):
         found = _already_installed(venv)  # another worker may have finished meanwhile
         if found is not None:
             return found
@@ -173,7 +173,7 @@ def aider_launch(
     (home / ".aider.model.settings.yml").write_text(f"- name: {AIDER_MODEL}\n  reminder: sys\n")
     # Aider warns at start when git has no identity.
     (home / ".gitconfig").write_text("[user]\n\tname = harnex e2e\n\temail = e2e@harnex.invalid\n")
-    env = _base_env(
+    env = base_env(
         home,
         {
             "OPENAI_API_KEY": DUMMY_API_KEY,
