@@ -1,9 +1,10 @@
 """``harnex mcp --print-config CLI``: the snippet that registers ``harnex mcp`` with an agent.
 
 Each snippet is what that CLI reads as it is, so it can be piped or pasted: Claude Code's
-``--mcp-config`` JSON, Codex's ``config.toml`` table, Gemini CLI's ``settings.json`` object,
-OpenCode's ``opencode.json`` object. The server command is ``harnex mcp`` when ``harnex`` is
-on PATH, else this interpreter running the package (a checkout used without installing).
+``--mcp-config`` JSON, Codex's ``config.toml`` table, Gemini CLI's and Qwen Code's
+``settings.json`` objects, OpenCode's ``opencode.json`` object. The server command is
+``harnex mcp`` when ``harnex`` is on PATH, else this interpreter running the package (a
+checkout used without installing).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import sys
 from harnex_tmux.errors import UsageError
 
 SERVER_NAME = "harnex"
-CLIENTS = ("claude", "codex", "gemini", "opencode")
+CLIENTS = ("claude", "codex", "gemini", "opencode", "qwen")
 # Claude Code's permission rule for every tool of one MCP server.
 CLAUDE_ALLOW_RULE = f"mcp__{SERVER_NAME}"
 # Seconds Codex lets one tool call run (its own default is 60).
 CODEX_TOOL_TIMEOUT_S = 3600
+# Milliseconds Qwen Code lets one tool call run (its own default is 10 minutes).
+QWEN_TOOL_TIMEOUT_MS = CODEX_TOOL_TIMEOUT_S * 1000
 # Codex starts MCP servers with a short list of variables only; harnex needs these from the
 # agent's environment to find its state and tmux server and to know the calling session.
 PASSED_ENV = (
@@ -67,6 +70,15 @@ def client_config(client: str, command: list[str] | None = None) -> str:
                 '# default_tools_approval_mode = "approve"',
             ]
         )
+    if client == "qwen":
+        # JSON has no room for comments, so the choices are spelled out in the README:
+        # "trust": true is what lets Qwen Code run this server's tools without asking each
+        # time (in a trusted folder, or with folder trust off, its default); "alwaysLoadTools"
+        # offers the eight tools to the model at once instead of behind its tool search;
+        # "timeout" lets wait and send reply:true last as long as the other agent's turn.
+        # Qwen Code passes its whole environment to the server: no variables need listing.
+        entry = dict(stdio, trust=True, alwaysLoadTools=True, timeout=QWEN_TOOL_TIMEOUT_MS)
+        return json.dumps({"mcpServers": {SERVER_NAME: entry}}, indent=2)
     if client == "opencode":
         local = {"type": "local", "command": command, "enabled": True}
         return json.dumps({"mcp": {SERVER_NAME: local}}, indent=2)

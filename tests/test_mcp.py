@@ -288,7 +288,7 @@ def test_run_makes_the_calling_agents_pane_the_spawner_and_report_reaches_it(
     assert wait_for(lambda: recorded(record), 20) == ["buddy says hi"]
 
 
-@pytest.mark.parametrize("client", ["claude", "codex", "gemini", "opencode"])
+@pytest.mark.parametrize("client", ["claude", "codex", "gemini", "opencode", "qwen"])
 def test_print_config_names_the_server_command(harnex: Harnex, client: str) -> None:
     result = harnex.run("mcp", "--print-config", client, check=True)
     text = result.stdout
@@ -307,6 +307,11 @@ def test_print_config_names_the_server_command(harnex: Harnex, client: str) -> N
     else:
         server = data["mcpServers"]["harnex"]
         assert server["args"][-1] == "mcp"
+    if client == "qwen":
+        # Trusted (no dialog before each call) and allowed an hour per call.
+        assert server["trust"] is True and server["timeout"] == 3_600_000
+    elif client != "opencode":
+        assert set(server) == {"command", "args"}
 
 
 def test_usage_errors(harnex: Harnex) -> None:

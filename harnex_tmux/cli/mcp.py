@@ -6,13 +6,14 @@ import click
 from click.core import ParameterSource
 
 from harnex_tmux.cli.options import socket_option
+from harnex_tmux.mcp_config import CLIENTS, client_config
 
 
 @click.command()
 @click.option(
     "--print-config",
     "client",
-    type=click.Choice(["claude", "codex", "gemini", "opencode"]),
+    type=click.Choice(CLIENTS),
     help="Print the snippet that registers this server with that agent CLI, and exit.",
 )
 @click.option(
@@ -34,8 +35,6 @@ def command(ctx: click.Context, client: str | None, port: int | None, token: str
     watch other agents natively.
     """
     if client is not None:
-        from harnex_tmux.mcp_config import client_config
-
         click.echo(client_config(client))
         return
     if port is None:

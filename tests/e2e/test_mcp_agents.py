@@ -1,7 +1,8 @@
-"""Real agents as MCP clients: the pinned Claude Code and Codex, with ``harnex mcp`` registered
-the way ``harnex mcp --print-config`` says, are told by the mock model to call harnex's
-tools. Each call must do what the CLI would (the message arrives in the other session exactly
-once) and its result must come back to the model in the agent's next request.
+"""Real agents as MCP clients: the pinned Claude Code, Codex and Qwen Code, with
+``harnex mcp`` registered the way ``harnex mcp --print-config`` says, are told by the mock
+model to call harnex's tools. Each call must do what the CLI would (the message arrives in the
+other session exactly once) and its result must come back to the model in the agent's next
+request.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from conftest import recorded, wait_for
 from harnex_tmux.mcp_config import CLAUDE_ALLOW_RULE, client_config
 
 from ._mock_http import ToolCall
-from .agents import InstalledAgents, claude_launch, codex_launch
+from .agents import AgentLaunch, InstalledAgents, claude_launch, codex_launch, qwen_launch
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
 from .test_harnex_agents import Harness, _harness
@@ -62,6 +63,30 @@ def codex_mcp(
     yield from _harness(launch, tmp_path)
 
 
+def _qwen_mcp_launch(
+    agents: InstalledAgents, mock: MockOpenAI, repo: Path, tmp_path: Path, *, trust: bool = True
+) -> AgentLaunch:
+    """Qwen Code with print-config's ``mcpServers`` entry merged into its user settings (as
+    it is, or without its ``"trust": true``)."""
+    launch = qwen_launch(agents.qwen, mock.base_url, tmp_path / "home", repo)
+    snippet = json.loads(client_config("qwen", SERVER))
+    if not trust:
+        del snippet["mcpServers"]["harnex"]["trust"]
+    settings = launch.home / ".qwen" / "settings.json"
+    settings.write_text(json.dumps(json.loads(settings.read_text()) | snippet, indent=2) + "\n")
+    return launch
+
+
+@pytest.fixture
+def qwen_mcp(
+    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    """Qwen Code registered as print-config says: its ``"trust": true`` runs harnex's tools
+    without a dialog (folder trust is off, 0.24.4's default, so the folder counts as
+    trusted)."""
+    yield from _harness(_qwen_mcp_launch(agents, mock_openai, git_repo, tmp_path), tmp_path)
+
+
 def _lead_and_mock(
     which: str, request: pytest.FixtureRequest
 ) -> tuple[Harness, MockAnthropic | MockOpenAI]:
@@ -89,18 +114,23 @@ def _lead_ready(h: Harness, mock: MockAnthropic | MockOpenAI) -> dict[str, Any]:
         assert time.monotonic() < deadline, "harnex's MCP tools never reached the model"
 
 
-def _tool_call(mock: MockAnthropic | MockOpenAI, tool: str, arguments: dict[str, Any]) -> ToolCall:
-    """How each CLI names an MCP tool to its model: Claude Code as ``mcp__harnex__<tool>``,
-    Codex 0.169.0 as ``<tool>`` in the namespace ``mcp__harnex``."""
-    if isinstance(mock, MockAnthropic):
+def _tool_call(h: Harness, tool: str, arguments: dict[str, Any]) -> ToolCall:
+    """How each CLI names an MCP tool to its model: Claude Code and Qwen Code 0.24.4 as
+    ``mcp__harnex__<tool>``, Codex 0.169.0 as ``<tool>`` in the namespace ``mcp__harnex``."""
+    if h.launch.name in ("claude", "qwen"):
         return ToolCall(f"mcp__harnex__{tool}", arguments)
     return ToolCall(tool, arguments, namespace="mcp__harnex")
 
 
 def _tool_json(text: str) -> Any:
-    """The tool's JSON result in what the agent sent back (Codex puts its own lines first)."""
+    """The tool's JSON result in what the agent sent back (Codex puts its own lines first;
+    Qwen Code 0.24.4 sends the structured result, then on the next line the text content,
+    both the same JSON)."""
     _, _, output = text.rpartition("Output:\n")
-    return json.loads(output)
+    data, end = json.JSONDecoder().raw_decode(output)
+    rest = output[end:].strip()
+    assert not rest or json.loads(rest) == data, text
+    return data
 
 
 def _call(
@@ -109,7 +139,7 @@ def _call(
     """One user turn in which the model calls harnex's ``tool``; the tool's result as the
     model got it back (the JSON the tool answered)."""
     done = len(mock.tool_results)
-    mock.tool_call_next = _tool_call(mock, tool, arguments)
+    mock.tool_call_next = _tool_call(h, tool, arguments)
     sent = h.json("send", "--id", "lead", "--message", f"please use harnex {tool}")
     assert sent["status"] == "delivered", sent
     results = mock.wait_for_tool_results(done + 1, timeout=90)
@@ -121,7 +151,7 @@ def _call(
     return _tool_json(results[-1])
 
 
-@pytest.mark.parametrize("which", ["claude", "codex"])
+@pytest.mark.parametrize("which", ["claude", "codex", "qwen"])
 def test_agent_runs_and_messages_a_session_through_mcp(
     which: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -195,3 +225,24 @@ def test_claude_asks_another_claude_and_gets_its_reply(
     asked = [turn for turn in mock.user_turns if turn.endswith(question)]
     assert len(asked) == 1 and asked[0].startswith("[harnex relay from=claude id=lead at=")
     assert answer["reply"] == mock.reply(asked[0])
+
+
+def test_without_trust_qwen_asks_first(
+    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
+) -> None:
+    """Why the Qwen Code snippet says ``"trust": true``: without it Qwen Code asks before
+    each call of harnex's tools, and the call waits for the answer."""
+    launch = _qwen_mcp_launch(agents, mock_openai, git_repo, tmp_path, trust=False)
+    with contextmanager(_harness)(launch, tmp_path) as h:
+        _lead_ready(h, mock_openai)
+        mock_openai.tool_call_next = ToolCall("mcp__harnex__status", {})
+        h.json("send", "--id", "lead", "--message", "please use harnex status")
+        asked = h.run("wait", "--id", "lead", "--until", "confirmation", "--timeout", "60")
+        assert asked.returncode == 0, asked.stderr + h.screen("lead")
+        # Its Notification hook reports the dialog as it is drawn: wait for the drawing.
+        dialog = 'Allow execution of MCP tool "status" from server "harnex"?'
+        wait_for(lambda: dialog in h.screen("lead"), timeout=30, interval=0.5)
+        assert mock_openai.tool_results == []
+        h.json("send", "--id", "lead", "--submit-only")  # Enter picks "1. Yes, allow once"
+        (result,) = mock_openai.wait_for_tool_results(1, timeout=60)
+        assert [row["id"] for row in _tool_json(result)["sessions"]] == ["lead"]
