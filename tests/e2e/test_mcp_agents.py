@@ -246,3 +246,20 @@ def test_without_trust_qwen_asks_first(
         h.json("send", "--id", "lead", "--submit-only")  # Enter picks "1. Yes, allow once"
         (result,) = mock_openai.wait_for_tool_results(1, timeout=60)
         assert [row["id"] for row in _tool_json(result)["sessions"]] == ["lead"]
+
+
+def test_qwen_asks_another_qwen_and_gets_its_reply(
+    qwen_mcp: Harness, mock_openai: MockOpenAI
+) -> None:
+    """``send`` with ``reply: true`` from Qwen Code to a second Qwen Code: the lead's tool
+    call returns the peer's answer (reported by the peer's Stop hook)."""
+    h, mock = qwen_mcp, mock_openai
+    _lead_ready(h, mock)
+    _ready(h, "peer")
+    question = "what is six times seven?"
+    args = {"id": "peer", "message": question, "reply": True, "timeout": 120}
+    answer = _call(h, mock, "send", args)
+    assert answer["status"] == "delivered" and answer["completed_at"], answer
+    asked = [turn for turn in mock.user_turns if turn.endswith(question)]
+    assert len(asked) == 1 and asked[0].startswith("[harnex relay from=qwen id=lead at=")
+    assert answer["reply"] == mock.reply(asked[0])
