@@ -210,23 +210,6 @@ def test_without_the_allow_rule_claude_asks_first(
         assert [row["id"] for row in json.loads(result)["sessions"]] == ["lead"]
 
 
-def test_claude_asks_another_claude_and_gets_its_reply(
-    claude_mcp: Harness, mock_anthropic: MockAnthropic
-) -> None:
-    """``send`` with ``reply: true`` between two real agents: the lead's tool call returns
-    the peer's answer, which the lead's model then reads."""
-    h, mock = claude_mcp, mock_anthropic
-    _lead_ready(h, mock)
-    _ready(h, "peer")
-    question = "what is six times seven?"
-    args = {"id": "peer", "message": question, "reply": True, "timeout": 120}
-    answer = _call(h, mock, "send", args)
-    assert answer["status"] == "delivered" and answer["completed_at"], answer
-    asked = [turn for turn in mock.user_turns if turn.endswith(question)]
-    assert len(asked) == 1 and asked[0].startswith("[harnex relay from=claude id=lead at=")
-    assert answer["reply"] == mock.reply(asked[0])
-
-
 def test_without_trust_qwen_asks_first(
     agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
 ) -> None:
@@ -248,12 +231,13 @@ def test_without_trust_qwen_asks_first(
         assert [row["id"] for row in _tool_json(result)["sessions"]] == ["lead"]
 
 
-def test_qwen_asks_another_qwen_and_gets_its_reply(
-    qwen_mcp: Harness, mock_openai: MockOpenAI
+@pytest.mark.parametrize("which", ["claude", "qwen"])
+def test_an_agent_asks_another_of_its_kind_and_gets_its_reply(
+    which: str, request: pytest.FixtureRequest
 ) -> None:
-    """``send`` with ``reply: true`` from Qwen Code to a second Qwen Code: the lead's tool
-    call returns the peer's answer (reported by the peer's Stop hook)."""
-    h, mock = qwen_mcp, mock_openai
+    """``send`` with ``reply: true`` between two real agents: the lead's tool call returns
+    the peer's answer (reported by the peer's own hooks), which the lead's model then reads."""
+    h, mock = _lead_and_mock(which, request)
     _lead_ready(h, mock)
     _ready(h, "peer")
     question = "what is six times seven?"
@@ -261,5 +245,5 @@ def test_qwen_asks_another_qwen_and_gets_its_reply(
     answer = _call(h, mock, "send", args)
     assert answer["status"] == "delivered" and answer["completed_at"], answer
     asked = [turn for turn in mock.user_turns if turn.endswith(question)]
-    assert len(asked) == 1 and asked[0].startswith("[harnex relay from=qwen id=lead at=")
+    assert len(asked) == 1 and asked[0].startswith(f"[harnex relay from={which} id=lead at=")
     assert answer["reply"] == mock.reply(asked[0])
