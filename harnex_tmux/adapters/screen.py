@@ -74,6 +74,30 @@ class ScreenAdapter(Adapter):
     # an adapter file); READY_PLACEHOLDER in them becomes harnex's hook command.
     ready_args: tuple[str, ...] = ()
 
+    # The input line is the screen's last line of text, or there is none: for a CLI that
+    # leaves a submitted message above what it prints next (Aider), so a message it took
+    # is not read as still waiting in the input line.
+    input_at_bottom = False
+    # The grey hint an empty input line shows after the glyph (read as an empty line).
+    placeholder: str | None = None
+    # Dialogs count only below the last input line: for a CLI that leaves an answered
+    # dialog on the screen above its next prompt (Gemini CLI restarts after a trust answer).
+    dialogs_below_input = False
+    # For a CLI whose input is a box with no prompt glyph (OpenCode): the box's lines start
+    # with ``box_side`` and end above a line holding ``box_bottom``; its last
+    # ``box_footer_lines`` lines are the CLI's own (agent and model), not typed text.
+    box_side: str | None = None
+    box_bottom = ""
+    box_footer_lines = 0
+    # Blank lines do not count toward the bottom region (OpenCode draws its first input box
+    # in the middle of an otherwise empty screen).
+    skip_blank_lines = False
+
+    # A paste the CLI shows collapsed into a marker (matched against the input line), and
+    # the keys pressed then: OpenCode puts a space after its marker that it also sends.
+    collapsed_paste: str | None = None
+    collapsed_paste_keys: tuple[str, ...] = ()
+
     # The adapter file in ``adapters/files/`` that describes this CLI's screen, if any.
     shipped_rules: str | None = None
 
@@ -145,30 +169,6 @@ class ScreenAdapter(Adapter):
 
     def launch_env(self) -> dict[str, str]:
         return dict(self.launch_defaults)
-
-    # The input line is the screen's last line of text, or there is none: for a CLI that
-    # leaves a submitted message above what it prints next (Aider), so a message it took
-    # is not read as still waiting in the input line.
-    input_at_bottom = False
-    # The grey hint an empty input line shows after the glyph (read as an empty line).
-    placeholder: str | None = None
-    # Dialogs count only below the last input line: for a CLI that leaves an answered
-    # dialog on the screen above its next prompt (Gemini CLI restarts after a trust answer).
-    dialogs_below_input = False
-    # For a CLI whose input is a box with no prompt glyph (OpenCode): the box's lines start
-    # with ``box_side`` and end above a line holding ``box_bottom``; its last
-    # ``box_footer_lines`` lines are the CLI's own (agent and model), not typed text.
-    box_side: str | None = None
-    # Blank lines do not count toward the bottom region (OpenCode draws its first input box
-    # in the middle of an otherwise empty screen).
-    skip_blank_lines = False
-    box_bottom = ""
-    box_footer_lines = 0
-
-    # A paste the CLI shows collapsed into a marker (matched against the input line), and
-    # the keys pressed then: OpenCode puts a space after its marker that it also sends.
-    collapsed_paste: str | None = None
-    collapsed_paste_keys: tuple[str, ...] = ()
 
     def keys_after_typing(self, input_line: str | None) -> tuple[str, ...]:
         if self.collapsed_paste and input_line and re.match(self.collapsed_paste, input_line):
