@@ -14,7 +14,15 @@ import pytest
 
 from .mock_openai import MockOpenAIChat
 from .pip_agents import aider_launch
-from .test_harnex_agents import LARGE, MULTILINE, UNICODE, Harness, _harness, _start
+from .test_harnex_agents import (
+    LARGE,
+    MULTILINE,
+    UNICODE,
+    Harness,
+    _harness,
+    _start,
+    queue_while_busy,
+)
 
 pytestmark = pytest.mark.e2e
 GITIGNORE_QUESTION = "Add .aider* to .gitignore"
@@ -67,23 +75,7 @@ def test_aider_walk_through(aider: Harness, mock_openai_chat: MockOpenAIChat) ->
         assert _turns_reported(info) == number, "each turn's end comes from [ready]"
     assert f"MOCK REPLY: {UNICODE[:20]}" in h.screen(ident)
 
-    mock.delay_s = 5.0
-    count = len(mock.user_turns)
-    h.json("send", "--id", ident, "--message", "first, slow")
-    busy = h.run("wait", "--id", ident, "--until", "busy", "--timeout", "30")
-    assert busy.returncode == 0, busy.stderr + h.screen(ident)
-    queued = h.json("send", "--id", ident, "--no-wait", "--message", "second, queued")
-    assert queued["status"] == "queued"
-    mock.wait_for_user_turns(count + 1, timeout=30)
-    assert mock.user_turns[count:] == ["first, slow"]  # not typed into the busy agent
-    mock.delay_s = 0.0
-    done = h.json("send", "--id", ident, "--message", "third", "--timeout", "90")
-    assert done["status"] == "delivered"
-    assert mock.wait_for_user_turns(count + 3, timeout=30)[count:] == [
-        "first, slow",
-        "second, queued",
-        "third",
-    ]
+    queue_while_busy(h, mock, ident, busy_timeout=30, send_timeout=90)
 
     _ready(h, ident)
     snap = h.json("pane", "--id", ident, "--json")

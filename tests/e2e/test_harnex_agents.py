@@ -172,23 +172,7 @@ def _walk_through(h: Harness, mock: MockModelServer, ident: str, trust_dialog: b
         assert turns[count:] == [expected], "the model must get the exact text as one turn"
     assert f"MOCK REPLY: {UNICODE[:20]}" in h.screen(ident)
 
-    mock.delay_s = 5.0
-    count = len(mock.user_turns)
-    h.json("send", "--id", ident, "--message", "first, slow")
-    busy = h.run("wait", "--id", ident, "--until", "busy", "--timeout", "10")
-    assert busy.returncode == 0, busy.stderr + h.screen(ident)
-    queued = h.json("send", "--id", ident, "--no-wait", "--message", "second, queued")
-    assert queued["status"] == "queued"
-    mock.wait_for_user_turns(count + 1, timeout=30)
-    assert mock.user_turns[count:] == ["first, slow"]  # not typed into the busy agent
-    mock.delay_s = 0.0
-    done = h.json("send", "--id", ident, "--message", "third", "--timeout", "60")
-    assert done["status"] == "delivered"
-    assert mock.wait_for_user_turns(count + 3, timeout=30)[count:] == [
-        "first, slow",
-        "second, queued",
-        "third",
-    ]
+    queue_while_busy(h, mock, ident, busy_timeout=10, send_timeout=60)
 
     h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "30")
     snap = h.json("pane", "--id", ident, "--json")
@@ -203,6 +187,31 @@ def _walk_through(h: Harness, mock: MockModelServer, ident: str, trust_dialog: b
     events = [json.loads(x) for x in Path(info["events_log_path"]).read_text().splitlines()]
     assert events[-1]["type"] in ("exited", "state")
     assert any(e["type"] == "exited" and e["code"] == 0 for e in events)
+
+
+def queue_while_busy(
+    h: Harness, mock: MockModelServer, ident: str, busy_timeout: float, send_timeout: float
+) -> None:
+    """A message sent while the agent works waits in the inbox (never typed into the busy
+    agent) and goes in after the turn, before the next one: the model gets each once, in
+    order ("first, slow", "second, queued", "third")."""
+    mock.delay_s = 5.0
+    count = len(mock.user_turns)
+    h.json("send", "--id", ident, "--message", "first, slow")
+    busy = h.run("wait", "--id", ident, "--until", "busy", "--timeout", str(busy_timeout))
+    assert busy.returncode == 0, busy.stderr + h.screen(ident)
+    queued = h.json("send", "--id", ident, "--no-wait", "--message", "second, queued")
+    assert queued["status"] == "queued"
+    mock.wait_for_user_turns(count + 1, timeout=30)
+    assert mock.user_turns[count:] == ["first, slow"]  # not typed into the busy agent
+    mock.delay_s = 0.0
+    done = h.json("send", "--id", ident, "--message", "third", "--timeout", str(send_timeout))
+    assert done["status"] == "delivered"
+    assert mock.wait_for_user_turns(count + 3, timeout=30)[count:] == [
+        "first, slow",
+        "second, queued",
+        "third",
+    ]
 
 
 def test_claude_walk_through(claude: Harness, mock_anthropic: MockAnthropic) -> None:
