@@ -140,8 +140,11 @@ def typed_as_keys(text: str) -> bool:
     return "\n" not in text and len(text.encode()) <= _SEND_KEYS_LIMIT
 
 
-def default_socket_path(name: str = "default") -> str:
-    tmpdir = os.environ.get("TMUX_TMPDIR") or "/tmp"
+def default_socket_path(name: str = "default", env: Mapping[str, str] | None = None) -> str:
+    """Where tmux puts the socket of ``-L name``, for a process with ``env`` (ours by
+    default): the folder follows ``TMUX_TMPDIR``, so a caller with another environment
+    looks in another folder."""
+    tmpdir = (os.environ if env is None else env).get("TMUX_TMPDIR") or "/tmp"
     return str(Path(tmpdir) / f"tmux-{os.getuid()}" / name)
 
 

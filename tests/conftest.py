@@ -123,20 +123,26 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+def _foreign(key: str) -> bool:
+    return key in ("TMUX", "TMUX_PANE") or key.startswith("HARNEX_")
+
+
 @pytest.fixture
 def harnex(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harnex]:
     socket = f"harnex-test-{secrets.token_hex(4)}"
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
     state_dir = tmp_path / "state"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TMUX", "HARNEX_"))}
+    # Not inside any tmux client, and none of the caller's harnex settings; TMUX_TMPDIR stays,
+    # as a new user's would, and the tests' own tmux calls see the same value.
+    env = {k: v for k, v in os.environ.items() if not _foreign(k)}
     env.update(
         HARNEX_STATE_DIR=str(state_dir),
         HARNEX_TMUX_SOCKET=socket,
         HARNEX_GENERIC_QUIET="0.3",
         PYTHONPATH=str(Path(__file__).resolve().parents[1]),
     )
-    for key in [k for k in os.environ if k.startswith(("TMUX", "HARNEX_"))]:
+    for key in [k for k in os.environ if _foreign(k)]:
         monkeypatch.delenv(key)
     for key, value in env.items():
         if key.startswith("HARNEX_"):

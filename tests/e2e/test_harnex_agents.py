@@ -69,6 +69,21 @@ class Harness:
     def screen(self, ident: str) -> str:
         return str(self.json("pane", "--id", ident, "--json")["text"])
 
+    def tmux(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        """tmux on this harness's private server, with the environment harnex runs with (so
+        both look for the socket in the same folder, ``TMUX_TMPDIR`` set or not)."""
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=10,
+            check=check,
+        )
+
+    def socket_path(self) -> Path:
+        return Path(default_socket_path(self.socket, self.env))
+
 
 def _harness(launch: AgentLaunch, tmp_path: Path) -> Iterator[Harness]:
     socket = f"harnex-e2e-h-{secrets.token_hex(4)}"
@@ -83,8 +98,8 @@ def _harness(launch: AgentLaunch, tmp_path: Path) -> Iterator[Harness]:
     try:
         yield harness
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
-        Path(default_socket_path(socket)).unlink(missing_ok=True)
+        harness.tmux("kill-server")
+        harness.socket_path().unlink(missing_ok=True)
         launch.cleanup()
 
 

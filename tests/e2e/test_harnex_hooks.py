@@ -43,12 +43,7 @@ def _wait_screen(
     """The pane's screen once ``predicate`` holds (read with tmux: the sidecar may be gone)."""
     deadline = time.monotonic() + timeout
     while True:
-        screen = subprocess.run(
-            ["tmux", "-L", h.socket, "capture-pane", "-p", "-t", pane_id],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        screen = h.tmux("capture-pane", "-p", "-t", pane_id, check=True).stdout
         if predicate(screen) or time.monotonic() > deadline:
             return screen
         time.sleep(0.1)
@@ -116,10 +111,9 @@ def test_sidecar_killed_mid_session(which: str, request: pytest.FixtureRequest) 
     os.kill(info["sidecar_pid"], signal.SIGKILL)
     # Typed by hand while no sidecar listens: the agent must keep working.
     count = len(mock.user_turns)
-    tmux = ["tmux", "-L", h.socket]
-    subprocess.run([*tmux, "send-keys", "-t", info["pane_id"], "-l", "typed by hand"], check=True)
+    h.tmux("send-keys", "-t", info["pane_id"], "-l", "typed by hand", check=True)
     time.sleep(0.5)  # Codex takes a fast Enter after typed text as part of a paste
-    subprocess.run([*tmux, "send-keys", "-t", info["pane_id"], "Enter"], check=True)
+    h.tmux("send-keys", "-t", info["pane_id"], "Enter", check=True)
     assert mock.wait_for_user_turns(count + 1, timeout=30)[count:] == ["typed by hand"]
     reply_line = mock.reply("typed by hand").splitlines()[0]
     screen = _wait_screen(h, info["pane_id"], lambda s: reply_line in s)
