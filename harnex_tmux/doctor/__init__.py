@@ -15,12 +15,21 @@ from collections.abc import Mapping
 
 from harnex_tmux.doctor.model import Check, Context, Status
 
+# Node CLIs take a second or more to print their version on a busy machine; one that takes
+# this long is hanging.
+VERSION_TIMEOUT_S = 10.0
+
 __all__ = ["Check", "Status", "failed", "format_text", "run_doctor"]
 
 
-def run_doctor(env: Mapping[str, str] | None = None, repo_root: str | None = None) -> list[Check]:
+def run_doctor(
+    env: Mapping[str, str] | None = None,
+    repo_root: str | None = None,
+    version_timeout: float = VERSION_TIMEOUT_S,
+) -> list[Check]:
     """Every check, for the environment ``env`` (default: this process's) and the
-    repository ``repo_root`` (default: the one around the current directory)."""
+    repository ``repo_root`` (default: the one around the current directory).
+    ``version_timeout`` is how long one CLI's ``--version`` may take."""
     from harnex_tmux.adapters.catalog import load_catalog
     from harnex_tmux.compat import load_compat
     from harnex_tmux.doctor.hooks import check_hooks
@@ -43,6 +52,7 @@ def run_doctor(env: Mapping[str, str] | None = None, repo_root: str | None = Non
         cwd=os.getcwd(),
         catalog=load_catalog(root),
         releases=load_compat(),
+        version_timeout=version_timeout,
     )
     ctx.installed = find_installed(ctx)
     return [

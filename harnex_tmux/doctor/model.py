@@ -63,6 +63,8 @@ class Context:
     catalog: Catalog
     releases: dict[str, TestedRelease]
     installed: dict[str, InstalledCli] = field(default_factory=dict)
+    # Seconds a CLI's ``--version`` may take; longer is taken for a hang.
+    version_timeout: float = 10.0
 
     @property
     def home(self) -> Path:

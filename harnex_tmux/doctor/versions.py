@@ -10,9 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from harnex_tmux.compat import Placement, TestedRelease, parse_version, place
 from harnex_tmux.doctor.model import Check, Context, InstalledCli, Status
 
-# Node CLIs take a second or more to print their version on a busy machine; one that takes
-# this long is hanging.
-VERSION_TIMEOUT_S = 10.0
 SHOWN_OUTPUT = 60
 
 
@@ -32,7 +29,7 @@ def check_versions(ctx: Context) -> list[Check]:
     """One check per tested CLI: not installed (skip), or its version placed."""
     with ThreadPoolExecutor(max_workers=max(1, len(ctx.installed))) as pool:
         answers = {
-            adapter: pool.submit(_version_output, cli.path, ctx.env)
+            adapter: pool.submit(_version_output, cli.path, ctx.env, ctx.version_timeout)
             for adapter, cli in ctx.installed.items()
         }
         checks = []
@@ -50,7 +47,9 @@ def check_versions(ctx: Context) -> list[Check]:
                     )
                 )
                 continue
-            checks.append(_placed(adapter, cli, release, answers[adapter].result()))
+            checks.append(
+                _placed(adapter, cli, release, answers[adapter].result(), ctx.version_timeout)
+            )
     if not ctx.installed:
         names = ", ".join(r.name for r in ctx.releases.values())
         checks.append(
@@ -64,7 +63,7 @@ def check_versions(ctx: Context) -> list[Check]:
     return checks
 
 
-def _version_output(path: str, env: Mapping[str, str]) -> str | None:
+def _version_output(path: str, env: Mapping[str, str], timeout: float) -> str | None:
     """What ``<cli> --version`` printed, or None when it did not finish in time."""
     try:
         done = subprocess.run(
@@ -73,7 +72,7 @@ def _version_output(path: str, env: Mapping[str, str]) -> str | None:
             capture_output=True,
             text=True,
             errors="replace",
-            timeout=VERSION_TIMEOUT_S,
+            timeout=timeout,
             stdin=subprocess.DEVNULL,
             check=False,
         )
@@ -84,14 +83,16 @@ def _version_output(path: str, env: Mapping[str, str]) -> str | None:
     return done.stdout + "\n" + done.stderr
 
 
-def _placed(adapter: str, cli: InstalledCli, release: TestedRelease, output: str | None) -> Check:
+def _placed(
+    adapter: str, cli: InstalledCli, release: TestedRelease, output: str | None, timeout: float
+) -> Check:
     name = f"cli/{adapter}"
     pin = f"pin the tested one: {release.install_command}"
     if output is None:
         return Check(
             name,
             Status.WARN,
-            f"{cli.path} --version did not answer within {VERSION_TIMEOUT_S:g}s",
+            f"{cli.path} --version did not answer within {timeout:g}s",
             f"run `{cli.command} --version` yourself to see why; if it is broken, {pin}",
         )
     found = _version_line(output)
