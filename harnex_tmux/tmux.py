@@ -241,15 +241,35 @@ class Tmux:
 
     # --- server ---------------------------------------------------------------------------
 
-    def check_version(self) -> tuple[int, int]:
+    def version(self, timeout: float = 10.0) -> tuple[int, int] | None:
+        """The (major, minor) ``tmux -V`` reports ("tmux 3.3a" is 3.3, "tmux next-3.5" 3.5),
+        or None when its answer holds no version number."""
         import subprocess
 
-        out = subprocess.run([self.binary, "-V"], capture_output=True, text=True).stdout
+        try:
+            out = subprocess.run(
+                [self.binary, "-V"],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            ).stdout
+        except subprocess.TimeoutExpired as exc:
+            raise TmuxUnavailable(f"{self.binary} -V did not answer within {timeout:g}s") from exc
+        except OSError as exc:
+            raise TmuxUnavailable(f"cannot run {self.binary}: {exc.strerror or exc}") from exc
         digits = "".join(ch if ch.isdigit() or ch == "." else " " for ch in out).split()
         try:
             major, minor = (int(p) for p in [*digits[0].split("."), "0"][:2])
         except (IndexError, ValueError):
+            return None
+        return major, minor
+
+    def check_version(self) -> tuple[int, int]:
+        found = self.version()
+        if found is None:
             return MIN_VERSION
+        major, minor = found
         if (major, minor) < MIN_VERSION:
             raise TmuxUnavailable(f"tmux {major}.{minor} is too old: harnex needs 3.2 or newer")
         return major, minor

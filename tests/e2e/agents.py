@@ -2,13 +2,15 @@
 
 - :func:`install_agents` installs ``@anthropic-ai/claude-code``, ``@openai/codex``,
   ``@google/gemini-cli``, ``opencode-ai`` and ``@qwen-code/qwen-code`` at the versions pinned
-  below with npm into ``<repo>/.cache/agents/`` (once; later calls reuse it while the versions
-  match; a lock file keeps parallel pytest workers from racing).
+  in ``harnex_tmux/data/compat.toml`` with npm into ``<repo>/.cache/agents/`` (once; later
+  calls reuse it while the versions match; a lock file keeps parallel pytest workers from
+  racing).
 - :func:`claude_launch`, :func:`codex_launch`, :func:`gemini_launch`,
   :func:`opencode_launch` and :func:`qwen_launch` write a fresh HOME for one run and return
   an :class:`AgentLaunch` (``argv``, ``env``, ``home``, ``cwd``) to start the CLI with.
 
-To bump a version, change the constant below and re-run the end-to-end suite (see README.md).
+To bump a version, change its ``tested`` in compat.toml and re-run the end-to-end suite (see
+README.md).
 """
 
 from __future__ import annotations
@@ -26,16 +28,21 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CLAUDE_PACKAGE = "@anthropic-ai/claude-code"
-CLAUDE_VERSION = "2.1.197"
-CODEX_PACKAGE = "@openai/codex"
-CODEX_VERSION = "0.169.0"
-GEMINI_PACKAGE = "@google/gemini-cli"
-GEMINI_VERSION = "0.61.0"
-OPENCODE_PACKAGE = "opencode-ai"
-OPENCODE_VERSION = "1.18.33"
-QWEN_PACKAGE = "@qwen-code/qwen-code"
-QWEN_VERSION = "0.24.4"
+from harnex_tmux.compat import load_compat
+
+# The pins are harnex's list of tested releases (harnex_tmux/data/compat.toml), which
+# `harnex doctor` compares installed CLIs with: one place, so the two cannot drift.
+_RELEASES = load_compat()
+CLAUDE_PACKAGE = _RELEASES["claude"].package
+CLAUDE_VERSION = _RELEASES["claude"].tested
+CODEX_PACKAGE = _RELEASES["codex"].package
+CODEX_VERSION = _RELEASES["codex"].tested
+GEMINI_PACKAGE = _RELEASES["gemini"].package
+GEMINI_VERSION = _RELEASES["gemini"].tested
+OPENCODE_PACKAGE = _RELEASES["opencode"].package
+OPENCODE_VERSION = _RELEASES["opencode"].tested
+QWEN_PACKAGE = _RELEASES["qwen"].package
+QWEN_VERSION = _RELEASES["qwen"].tested
 
 PINNED: dict[str, str] = {
     CLAUDE_PACKAGE: CLAUDE_VERSION,

@@ -1,15 +1,17 @@
 """Install the pinned agent CLIs that come from PyPI (Aider), and their throw-away homes.
 
 - :func:`install_aider` creates a virtual environment ``<agents dir>/aider-venv`` and installs
-  ``aider-chat`` at the pinned version into it with pip (once; later calls reuse it while the
-  marker file says the same version; a lock file keeps parallel pytest workers from racing).
+  ``aider-chat`` at the version pinned in compat.toml into it with pip (once; later calls
+  reuse it while the marker file says the same version; a lock file keeps parallel pytest
+  workers from racing).
   The agents dir is the one npm's CLIs use (``$HARNEX_E2E_AGENTS_DIR``, else
   ``<repo>/.cache/agents``). Failures raise the same errors as :mod:`.agents`, so the
   ``aider`` fixture skips (or fails under ``CI=true``) the same way.
 - :func:`aider_launch` writes a fresh HOME that points Aider at a mock OpenAI-compatible server
   and keeps it off the network.
 
-To bump the version, change ``AIDER_VERSION`` and re-run ``tests/e2e/test_aider.py``.
+To bump the version, change Aider's ``tested`` in ``harnex_tmux/data/compat.toml`` and re-run
+``tests/e2e/test_aider.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from harnex_tmux.compat import load_compat
+
 from .agents import (
     DUMMY_API_KEY,
     AgentInstallError,
@@ -32,8 +36,9 @@ from .agents import (
     file_lock,
 )
 
-AIDER_PACKAGE = "aider-chat"
-AIDER_VERSION = "0.86.2"
+# The pin is harnex's tested release (harnex_tmux/data/compat.toml), as `harnex doctor` sees it.
+AIDER_PACKAGE = load_compat()["aider"].package
+AIDER_VERSION = load_compat()["aider"].tested
 AIDER_MODEL = "openai/gpt-mock-1"
 
 _MARKER = ".harnex-installed.json"
