@@ -42,15 +42,7 @@ class SidecarClient:
         payload: dict[str, Any] | None = None,
         timeout: float | None = None,
     ) -> ApiResponse:
-        body = b"" if payload is None else json.dumps(payload).encode()
-        head = (
-            f"{method} {path} HTTP/1.1\r\n"
-            f"Host: {self.host}:{self.port}\r\n"
-            f"Authorization: Bearer {self.token}\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode()
+        head, body = self.encode(method, path, payload)
         wait = self.timeout if timeout is None else timeout
         try:
             with socket.create_connection((self.host, self.port), timeout=wait) as sock:
@@ -69,7 +61,22 @@ class SidecarClient:
             raise SidecarUnreachable(
                 f"sidecar at {self.host}:{self.port} is not answering ({exc.strerror or exc})"
             ) from exc
-        return _parse(b"".join(chunks), self.host, self.port)
+        return parse_answer(b"".join(chunks), self.host, self.port)
+
+    def encode(
+        self, method: str, path: str, payload: dict[str, Any] | None = None
+    ) -> tuple[bytes, bytes]:
+        """The request's head and body, as both this client and the event-loop one send it."""
+        body = b"" if payload is None else json.dumps(payload).encode()
+        head = (
+            f"{method} {path} HTTP/1.1\r\n"
+            f"Host: {self.host}:{self.port}\r\n"
+            f"Authorization: Bearer {self.token}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        return head, body
 
     def status(self, timeout: float | None = None) -> dict[str, Any]:
         return self.expect(self.request("GET", "/status", timeout=timeout))
@@ -81,7 +88,7 @@ class SidecarClient:
         return response.body
 
 
-def _parse(raw: bytes, host: str, port: int) -> ApiResponse:
+def parse_answer(raw: bytes, host: str, port: int) -> ApiResponse:
     head, sep, body = raw.partition(b"\r\n\r\n")
     if not sep:
         raise SidecarUnreachable(f"sidecar at {host}:{port} closed the connection mid-answer")

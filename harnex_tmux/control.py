@@ -7,30 +7,25 @@ like ``status`` and ``wait`` stay quick.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from harnex_tmux.client import SidecarClient
-from harnex_tmux.errors import Cancelled, HarnexError, SidecarUnreachable, TimedOut
+from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut
+from harnex_tmux.polling import Call, Pause, Steps, run_steps
 from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive, read_json
 
 SIDECAR_DOWN = "sidecar-down"
 UNRESPONSIVE = "unresponsive"
 _POLL_S = 0.1
-# One long-poll of the sidecar lasts up to this long; with a cancel event, this short, since
-# the event is looked at between polls.
+# One long-poll of the sidecar lasts up to this long (the sidecar caps it at 30 s too).
 LONG_POLL_S = 30.0
-CANCEL_CHECK_S = 1.0
 
 
-def poll_slice(remaining: float | None, cancel: threading.Event | None) -> float:
-    """How long the next long-poll may wait; raises Cancelled once ``cancel`` is set."""
-    if cancel is not None and cancel.is_set():
-        raise Cancelled("cancelled")
-    longest = LONG_POLL_S if cancel is None else CANCEL_CHECK_S
-    return longest if remaining is None else min(longest, remaining)
+def poll_slice(remaining: float | None) -> float:
+    """How long the next long-poll may wait."""
+    return LONG_POLL_S if remaining is None else min(LONG_POLL_S, remaining)
 
 
 def public_record(record: SessionRecord) -> dict[str, Any]:
@@ -86,11 +81,14 @@ def wait_exit_or_escalation(record: SessionRecord, check_s: float = 2.0) -> Exit
                 return None
 
 
-def wait_exit(
-    record: SessionRecord, timeout: float | None = None, cancel: threading.Event | None = None
-) -> ExitRecord:
-    """Block until the agent has ended; its pane wrapper writes the exit record itself, so this
-    works even when the sidecar is gone. Setting ``cancel`` ends the wait (Cancelled)."""
+def wait_exit(record: SessionRecord, timeout: float | None = None) -> ExitRecord:
+    """Block until the agent has ended; see :func:`exit_steps`."""
+    return run_steps(exit_steps(record, timeout))
+
+
+def exit_steps(record: SessionRecord, timeout: float | None = None) -> Steps[ExitRecord]:
+    """Wait until the agent has ended; its pane wrapper writes the exit record itself, so this
+    works even when the sidecar is gone."""
     deadline = None if timeout is None else time.monotonic() + timeout
     client = SidecarClient.for_record(record)
     sidecar_ok = True
@@ -101,55 +99,59 @@ def wait_exit(
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             raise TimedOut(f"session {record.id!r} still running after {timeout:g}s")
-        slice_s = poll_slice(remaining, cancel)
+        slice_s = poll_slice(remaining)
         if sidecar_ok:
             try:
-                client.request(
-                    "GET", f"/wait?until=exit&timeout={slice_s:.3f}", timeout=slice_s + 5
+                yield Call(
+                    client, "GET", f"/wait?until=exit&timeout={slice_s:.3f}", None, slice_s + 5
                 )
                 continue
             except SidecarUnreachable:
                 sidecar_ok = False
         if not process_alive(record.pane_pid) and exit_of(record) is None:
             return record_orphan_exit(record)
-        time.sleep(_POLL_S)
+        yield Pause(_POLL_S)
 
 
-def wait_until(
-    record: SessionRecord,
-    until: str,
-    timeout: float | None = None,
-    cancel: threading.Event | None = None,
-) -> str:
-    """Block until the session reaches state ``until`` (or ``exit``); return the state.
+def wait_until(record: SessionRecord, until: str, timeout: float | None = None) -> str:
+    """Block until the session reaches state ``until`` (or ``exit``); return the state."""
+    return run_steps(until_steps(record, until, timeout))
 
-    Raises TimedOut, Cancelled, or HarnexError when the session ended before reaching the state.
+
+def until_steps(record: SessionRecord, until: str, timeout: float | None = None) -> Steps[str]:
+    """Wait until the session reaches state ``until`` (or ``exit``) and give the state.
+
+    Raises TimedOut, or HarnexError when the session ended before reaching the state.
     """
     if until == "exit":
-        wait_exit(record, timeout, cancel)
+        yield from exit_steps(record, timeout)
         return "exited"
-    answer = _long_poll(
+    answer = yield from _long_poll(
         record,
         lambda last: f"until={until}",
         timeout,
         f"did not reach {until!r}",
         f"exited before reaching {until!r}",
-        cancel,
     )
     return str(answer["state"])
 
 
-def wait_turn(
-    record: SessionRecord, timeout: float | None = None, cancel: threading.Event | None = None
-) -> dict[str, Any]:
-    """Block until the agent finishes its next turn; the answer carries the reply."""
+def wait_turn(record: SessionRecord, timeout: float | None = None) -> dict[str, Any]:
+    """Block until the agent finishes its next turn; see :func:`turn_steps`."""
+    return run_steps(turn_steps(record, timeout))
+
+
+def turn_steps(record: SessionRecord, timeout: float | None = None) -> Steps[dict[str, Any]]:
+    """Wait until the agent finishes its next turn; the answer carries the reply."""
 
     def query(last: dict[str, Any] | None) -> str:
         # The first answer names the turn count it started from; later polls wait past it.
         return "until=task_complete" + (f"&after={last.get('turn', 0)}" if last else "")
 
-    return _long_poll(
-        record, query, timeout, "finished no turn", "exited before finishing a turn", cancel
+    return (
+        yield from _long_poll(
+            record, query, timeout, "finished no turn", "exited before finishing a turn"
+        )
     )
 
 
@@ -159,8 +161,7 @@ def _long_poll(
     timeout: float | None,
     timed_out: str,
     ended: str,
-    cancel: threading.Event | None = None,
-) -> dict[str, Any]:
+) -> Steps[dict[str, Any]]:
     """Repeat the sidecar's ``/wait`` long-poll until it answers ``reached``."""
     deadline = None if timeout is None else time.monotonic() + timeout
     client = SidecarClient.for_record(record)
@@ -169,14 +170,16 @@ def _long_poll(
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             raise TimedOut(f"session {record.id!r} {timed_out} within {timeout:g}s")
-        slice_s = poll_slice(remaining, cancel)
+        slice_s = poll_slice(remaining)
         path = f"/wait?{query(last)}&timeout={slice_s:.3f}"
         try:
-            last = client.expect(client.request("GET", path, timeout=slice_s + 5))
+            answer = yield Call(client, "GET", path, None, slice_s + 5)
         except SidecarUnreachable as exc:
             if exit_of(record) is not None:
                 raise HarnexError(f"session {record.id!r} {ended}") from exc
             raise
+        assert answer is not None
+        last = client.expect(answer)
         if last.get("reached"):
             return last
         if last.get("state") == "exited":

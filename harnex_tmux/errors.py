@@ -41,3 +41,12 @@ class TmuxUnavailable(HarnexError):
 
 class Cancelled(HarnexError):
     """The caller gave up waiting (an MCP client cancelled its request)."""
+
+
+class FailedWithResult(HarnexError):
+    """A failure that still has a result to give: a send that ended in an error names its
+    message and says whether it was typed (``data``, the object ``harnex send`` prints)."""
+
+    def __init__(self, message: str, data: dict[str, object]) -> None:
+        super().__init__(message)
+        self.data = data

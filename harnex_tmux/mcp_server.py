@@ -2,10 +2,12 @@
 start, message and watch other agents natively instead of shelling out to the CLI.
 
 Each tool is a thin layer over the library and answers with the object the CLI prints with
-``--json``; a failure is a tool error carrying the CLI's one-line message. The library calls
-block (they long-poll sidecars), so they run in worker threads: one long ``wait`` never holds
-up another call, reports progress while it lasts, and a cancelled request ends at once (the
-wait behind it within a second).
+``--json``; a failure is a tool error carrying the CLI's one-line message. Waiting (``wait``,
+and ``send`` until the message is typed or answered) runs on the event loop as long-polls of
+the sidecars (:mod:`harnex_tmux.polling`), so any number of waits in flight hold no thread
+and never hold up ``status``, ``pane`` or ``stop``; the short calls run in worker threads.
+A cancelled request ends at once; a cancelled or timed-out send withdraws its message if it
+was not typed yet.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
@@ -21,17 +22,22 @@ from typing import Annotated, Any, Literal
 import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from harnex_tmux import __version__
-from harnex_tmux.errors import HarnexError
+from harnex_tmux.children import Children
+from harnex_tmux.errors import FailedWithResult, HarnexError
+from harnex_tmux.polling import Steps, run_steps_async
 
 # How often a long call tells the client it is still going.
 PROGRESS_EVERY_S = 2.0
 # Long enough for an agent's turn; a caller that wants longer says so.
 DEFAULT_WAIT_S = 600.0
 DEFAULT_SEND_S = 120.0
+# The longest any call may be asked to wait: a day. Every number argument is finite and
+# bounded, so no call can be made to run forever.
+MAX_TIMEOUT_S = 86400.0
 # A sidecar is ready in well under a second; a loaded machine may take several. An agent
 # calling `run` has nothing better to do than wait, so give it more room than the CLI's 5 s.
 START_TIMEOUT_S = 20.0
@@ -42,7 +48,26 @@ Start one with `run`, talk to it with `send` (reply=true waits for its answer), 
 `status`, `pane`, `wait` and `events`, end it with `stop`. A session started by another agent
 can tell its spawner something with `report`."""
 
-Ident = Annotated[str, Field(description="Session id, as given to run or shown by status.")]
+Ident = Annotated[
+    str, Field(strict=True, description="Session id, as given to run or shown by status.")
+]
+
+
+def seconds(default: float, what: str) -> Any:
+    """A finite timeout between 0 and :data:`MAX_TIMEOUT_S` (no NaN, no Infinity)."""
+    return Field(
+        default,
+        ge=0,
+        le=MAX_TIMEOUT_S,
+        allow_inf_nan=False,
+        strict=True,
+        description=f"{what} (0 to {MAX_TIMEOUT_S:g}).",
+    )
+
+
+# More scrollback than any pane keeps; a bound all the same.
+MAX_LINES = 100_000
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
 # Every tool answers with the CLI's JSON object; the SDK publishes its schema.
 Result = Annotated[CallToolResult, dict[str, Any]]
 Until = Literal["prompt", "busy", "exit", "task_complete", "confirmation", "workspace-trust-prompt"]
@@ -55,29 +80,16 @@ def answer(data: dict[str, Any]) -> CallToolResult:
 
 
 def failure(exc: HarnexError) -> CallToolResult:
-    """A tool error whose text is the CLI's stderr line, nothing added."""
-    return CallToolResult(content=[TextContent(type="text", text=f"harnex: {exc}")], is_error=True)
+    """A tool error whose text is the CLI's stderr line, nothing added; a failure that has a
+    result object (a send: its message id, whether it was typed) carries it as data."""
+    text = TextContent(type="text", text=f"harnex: {exc}")
+    data = exc.data if isinstance(exc, FailedWithResult) else None
+    return CallToolResult(content=[text], structured_content=data, is_error=True)
 
 
-async def respond(
-    call: Callable[[], dict[str, Any]],
-    ctx: Context | None = None,
-    total: float | None = None,
-    what: str = "",
-    cancel: threading.Event | None = None,
-) -> CallToolResult:
-    """Run ``call`` in a worker thread and answer with its result or its error. With ``ctx``,
-    report progress (seconds elapsed of ``total``) while it runs. On cancellation the request
-    ends at once and ``cancel`` is set: a long wait that watches it stops at its next poll
-    (within a second), and its result is dropped."""
-    started = time.monotonic()
-
-    async def tick() -> None:
-        assert ctx is not None
-        while True:
-            await anyio.sleep(PROGRESS_EVERY_S)
-            elapsed = round(time.monotonic() - started, 1)
-            await ctx.report_progress(elapsed, total, f"{what} ({elapsed:g}s)")
+async def respond(call: Callable[[], dict[str, Any]]) -> CallToolResult:
+    """Run ``call`` (short: it reads files and asks sidecars once) in a worker thread and
+    answer with its result or its error."""
 
     def guarded() -> CallToolResult:
         try:
@@ -85,15 +97,30 @@ async def respond(
         except HarnexError as exc:
             return failure(exc)
 
+    return await anyio.to_thread.run_sync(guarded, abandon_on_cancel=True)
+
+
+async def respond_waiting(
+    steps: Callable[[], Steps[dict[str, Any]]], ctx: Context, total: float, what: str
+) -> CallToolResult:
+    """Drive a waiting loop on the event loop, reporting progress (seconds elapsed of
+    ``total``, always a number) while it runs. Cancelling the request cancels the loop."""
+    started = time.monotonic()
+
+    async def tick() -> None:
+        while True:
+            await anyio.sleep(PROGRESS_EVERY_S)
+            elapsed = round(time.monotonic() - started, 1)
+            await ctx.report_progress(elapsed, float(total), f"{what} ({elapsed:g}s)")
+
     async with anyio.create_task_group() as group:
-        if ctx is not None:
-            group.start_soon(tick)
+        group.start_soon(tick)
         try:
-            result = await anyio.to_thread.run_sync(guarded, abandon_on_cancel=True)
+            result = answer(await run_steps_async(steps()))
+        except HarnexError as exc:
+            result = failure(exc)
         finally:
             group.cancel_scope.cancel()
-            if cancel is not None:
-                cancel.set()  # harmless once the call has returned
     return result
 
 
@@ -104,19 +131,36 @@ def create_server(socket: str | None = None) -> MCPServer:
         "harnex", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
 
-    def tool(fn: Callable[..., Awaitable[CallToolResult]]) -> None:
-        # The docstring without its indentation is what the agent reads about the tool.
-        server.add_tool(fn, description=inspect.cleandoc(fn.__doc__ or ""))
+    children = Children()
 
-    @tool
+    def tool(
+        annotations: ToolAnnotations | None = None,
+    ) -> Callable[[Callable[..., Awaitable[CallToolResult]]], None]:
+        def add(fn: Callable[..., Awaitable[CallToolResult]]) -> None:
+            # The docstring without its indentation is what the agent reads about the tool.
+            description = inspect.cleandoc(fn.__doc__ or "")
+            server.add_tool(fn, description=description, annotations=annotations)
+
+        return add
+
+    @tool()
     async def run(
-        cli: Annotated[str, Field(description="Agent command: claude, codex, or any CLI.")],
-        id: Annotated[str | None, Field(description="Session id (default: random).")] = None,
-        description: Annotated[str | None, Field(description="Shown by status.")] = None,
-        context: Annotated[
-            str | None, Field(description="First message, delivered once the agent is ready.")
+        cli: Annotated[
+            str, Field(strict=True, description="Agent command: claude, codex, or any CLI.")
+        ],
+        id: Annotated[
+            str | None, Field(strict=True, description="Session id (default: random).")
         ] = None,
-        args: Annotated[list[str] | None, Field(description="Arguments for the agent.")] = None,
+        description: Annotated[
+            str | None, Field(strict=True, description="Shown by status.")
+        ] = None,
+        context: Annotated[
+            str | None,
+            Field(strict=True, description="First message, delivered once the agent is ready."),
+        ] = None,
+        args: Annotated[
+            list[str] | None, Field(strict=True, description="Arguments for the agent.")
+        ] = None,
     ) -> Result:
         """Start an agent in its own tmux window (detached) and return its session record.
         When this agent runs in tmux, its pane is the new session's spawner pane, so the new
@@ -136,53 +180,66 @@ def create_server(socket: str | None = None) -> MCPServer:
                 context=context,
                 catalog=catalog,
             )
-            return start_session(spec, timeout=START_TIMEOUT_S, catalog=catalog).summary()
+            started = start_session(spec, timeout=START_TIMEOUT_S, catalog=catalog)
+            children.adopt(started.sidecar)  # reaped once the session ends
+            return started.summary()
 
         return await respond(start)
 
-    @tool
+    @tool()
     async def send(
         id: Ident,
-        message: Annotated[str, Field(description="The text to type into the agent.")],
+        message: Annotated[str, Field(strict=True, description="The text to type into the agent.")],
         ctx: Context,
         reply: Annotated[
-            bool, Field(description="Wait for the agent's turn to end and return its reply.")
+            bool,
+            Field(strict=True, description="Wait for the agent's turn to end; return its reply."),
         ] = False,
-        timeout: Annotated[float, Field(ge=0, description="Seconds to wait.")] = DEFAULT_SEND_S,
+        timeout: Annotated[float, seconds(DEFAULT_SEND_S, "Seconds to wait")] = DEFAULT_SEND_S,
+        message_id: Annotated[
+            str | None,
+            Field(
+                strict=True,
+                description="Your own id for this message (A-Z a-z 0-9 . _ -, up to 64): "
+                "sending again with it finds the first one instead of queueing a second.",
+            ),
+        ] = None,
     ) -> Result:
         """Queue a message for a session and wait until it is typed (and, with reply, until
         the agent answers: claude and codex). The result names the message and its status;
         status "unconfirmed" means it was typed but harnex saw no sign either way: look at
-        the pane before sending it again."""
-        from harnex_tmux.sending import SendRequest, send_message
+        the pane before sending it again. An error that says typed: false left nothing
+        queued; resend with the same message_id to be safe either way."""
+        from harnex_tmux.sending import SendRequest, send_steps
 
-        cancel = threading.Event()
-
-        def deliver() -> dict[str, Any]:
-            request = SendRequest(message, id, reply=reply, timeout=timeout, cancel=cancel)
-            result = send_message(request)
-            # Unconfirmed is an answer, not an error: the agent may have the message.
+        def deliver() -> Steps[dict[str, Any]]:
+            request = SendRequest(message, id, reply=reply, timeout=timeout, message_id=message_id)
+            result = yield from send_steps(request)
+            # Unconfirmed is an answer, not an error: the agent may have it.
             if result.exit_code and result.status != "unconfirmed":
-                raise HarnexError(result.error or result.status)
+                raise FailedWithResult(result.error or result.status, result.to_dict())
             return result.to_dict()
 
-        return await respond(deliver, ctx, timeout, f"send to {id}", cancel)
+        return await respond_waiting(deliver, ctx, timeout, f"send to {id}")
 
-    @tool
+    @tool(READ_ONLY)
     async def status(
-        id: Annotated[str | None, Field(description="Only this session.")] = None,
-        all: Annotated[bool, Field(description="Sessions of every repo.")] = False,
+        id: Annotated[str | None, Field(strict=True, description="Only this session.")] = None,
+        all: Annotated[bool, Field(strict=True, description="Sessions of every repo.")] = False,
     ) -> Result:
         """The sessions of this repo (or all) with their live state."""
         from harnex_tmux.session_ops import session_statuses
 
         return await respond(lambda: {"sessions": session_statuses(id, all_repos=all)})
 
-    @tool
+    @tool(READ_ONLY)
     async def pane(
         id: Ident,
         lines: Annotated[
-            int | None, Field(ge=1, description="Only the last N lines (default: all).")
+            int | None,
+            Field(
+                strict=True, ge=1, le=MAX_LINES, description="Only the last N lines (default: all)."
+            ),
         ] = None,
     ) -> Result:
         """What the session's tmux pane shows right now."""
@@ -190,32 +247,30 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(lambda: capture_session(id, None, None, lines))
 
-    @tool
+    @tool(READ_ONLY)
     async def wait(
         id: Ident,
         ctx: Context,
         until: Annotated[Until, Field(description="State to wait for.")] = "exit",
-        timeout: Annotated[float, Field(ge=0, description="Seconds to wait.")] = DEFAULT_WAIT_S,
+        timeout: Annotated[float, seconds(DEFAULT_WAIT_S, "Seconds to wait")] = DEFAULT_WAIT_S,
     ) -> Result:
         """Wait until the session reaches a state; task_complete returns the reply of the
         turn that finishes, exit the agent's exit `code`. An error if the session ends first
         or the time runs out."""
-        from harnex_tmux.session_ops import wait_for
+        from harnex_tmux.session_ops import wait_steps
 
-        cancel = threading.Event()
-        return await respond(
-            lambda: wait_for(id, until, timeout, cancel=cancel).data,
-            ctx,
-            timeout,
-            f"waiting for {id} ({until})",
-            cancel,
-        )
+        def waiting() -> Steps[dict[str, Any]]:
+            outcome = yield from wait_steps(id, until, timeout)
+            return outcome.data
 
-    @tool
+        return await respond_waiting(waiting, ctx, timeout, f"waiting for {id} ({until})")
+
+    @tool(READ_ONLY)
     async def events(
         id: Ident,
         since: Annotated[
-            str | None, Field(description="Only events at or after this ISO-8601 time.")
+            str | None,
+            Field(strict=True, description="Only events at or after this ISO-8601 time."),
         ] = None,
     ) -> Result:
         """The session's events so far (live or ended), oldest first."""
@@ -229,12 +284,10 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(read)
 
-    @tool
+    @tool()
     async def stop(
         id: Ident,
-        timeout: Annotated[
-            float, Field(ge=0, description="Seconds to wait for the agent to exit.")
-        ] = 5.0,
+        timeout: Annotated[float, seconds(5.0, "Seconds to wait for the agent to exit")] = 5.0,
     ) -> Result:
         """Stop a session (the agent's own exit sequence, then terminate) and close its
         window."""
@@ -242,11 +295,12 @@ def create_server(socket: str | None = None) -> MCPServer:
 
         return await respond(lambda: stop_session(id, timeout))
 
-    @tool
+    @tool()
     async def report(
-        message: Annotated[str, Field(description="What to tell the spawner.")],
+        message: Annotated[str, Field(strict=True, description="What to tell the spawner.")],
         pane: Annotated[
-            str | None, Field(description="tmux pane id (default: $HARNEX_SPAWNER_PANE).")
+            str | None,
+            Field(strict=True, description="tmux pane id (default: $HARNEX_SPAWNER_PANE)."),
         ] = None,
     ) -> Result:
         """Type a message into the pane of the agent that started this session (for a

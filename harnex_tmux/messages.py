@@ -53,3 +53,22 @@ def with_relay(text: str, sender_cli: str, sender_id: str, at: str) -> str:
     if text.lstrip().startswith(RELAY_PREFIX):
         return text
     return f"{relay_header(sender_cli, sender_id, at)}\n{text}"
+
+
+# A caller's own message id: safe in a URL path and a log line, and unlike ours ("msg-...").
+MESSAGE_ID_RULE = "1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit"
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_message_id(message_id: str) -> str:
+    if not _MESSAGE_ID.fullmatch(message_id):
+        raise MessageError(400, f"message_id {message_id!r} is not allowed: {MESSAGE_ID_RULE}")
+    return message_id
+
+
+def without_relay(text: str) -> str:
+    """The text as its sender wrote it: a relay header (which carries the time of sending,
+    different on a retry) removed."""
+    if text.lstrip().startswith(RELAY_PREFIX):
+        return text.lstrip().partition("\n")[2]
+    return text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,17 +15,24 @@ from harnex_tmux.errors import (
     EXIT_OK,
     EXIT_TIMEOUT,
     EXIT_UNCONFIRMED,
+    Cancelled,
     HarnexError,
     SidecarUnreachable,
     UsageError,
 )
 from harnex_tmux.lookup import find_session
-from harnex_tmux.messages import MessageError, check_size, with_relay
+from harnex_tmux.messages import MessageError, check_message_id, check_size, with_relay
+from harnex_tmux.polling import Call, Pause, Steps, run_steps
 from harnex_tmux.state import utc_now
+from harnex_tmux.tokens import token_hex
 
 IDLE_START_S = 30.0
 # How often that wait asks whether the message's turn was reported finished meanwhile.
 BUSY_SLICE_S = 1.0
+# After a withdrawal came too late (the deliverer had the message), how long to wait for its
+# typing to end so the result can say how it went.
+WITHDRAW_SETTLE_S = 30.0
+WITHDRAW_TRIES = 10
 AGENT_EXITED = "the agent exited while waiting for it to return to its prompt"
 
 
@@ -85,8 +91,8 @@ class SendRequest:
     wait_for_idle: bool = False
     reply: bool = False
     timeout: float = 120.0
-    # Set by a caller that gives up (an MCP client cancelling): the waits end with Cancelled.
-    cancel: threading.Event | None = None
+    # Chosen by the caller so that a retry finds the first send instead of queueing another.
+    message_id: str | None = None
 
 
 @dataclass
@@ -139,8 +145,28 @@ def _relay_text(request: SendRequest, target_session_id: str | None) -> str:
 
 
 def send_message(request: SendRequest, progress: Callable[[str], None] | None = None) -> SendResult:
+    """Send as ``harnex send`` does, blocking; see :func:`send_steps`."""
+    return run_steps(send_steps(request, progress))
+
+
+def send_steps(
+    request: SendRequest, progress: Callable[[str], None] | None = None
+) -> Steps[SendResult]:
+    """Resolve the target, queue the message, and wait for what was asked for.
+
+    A send that ends in an error leaves nothing behind to be typed later: when the time runs
+    out, or the caller gives up (Cancelled thrown in), while the message is still queued, it
+    is withdrawn from the inbox; if the agent's deliverer took it first, the result says so
+    (``typed``). With ``message_id``, sending again after an error finds the first message
+    instead of queueing a second.
+    """
     if not request.text and not request.enter_only:
         raise UsageError("the message is empty")
+    if request.message_id is not None:
+        try:
+            check_message_id(request.message_id)
+        except MessageError as exc:
+            raise UsageError(str(exc)) from exc
     say = progress or (lambda line: None)
     started = time.monotonic()
     if request.port is not None and request.token is not None:
@@ -156,19 +182,23 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
     except MessageError as exc:
         raise UsageError(str(exc)) if exc.status == 400 else HarnexError(str(exc)) from exc
     deadline = time.monotonic() + request.timeout
-    first_wait = poll_slice(request.timeout, request.cancel) if request.wait else 0
-    answer = client.request(
-        "POST",
-        "/send",
-        {
-            "text": text,
-            "submit": request.submit,
-            "enter_only": request.enter_only,
-            "force": request.force,
-            "wait": first_wait,
-        },
-        timeout=first_wait + 10,
-    )
+    first_wait = poll_slice(request.timeout) if request.wait else 0
+    payload: dict[str, Any] = {
+        "text": text,
+        "submit": request.submit,
+        "enter_only": request.enter_only,
+        "force": request.force,
+        "wait": first_wait,
+    }
+    # Our own id even when the caller chose none: a send cancelled before the sidecar has
+    # answered can still be withdrawn by it.
+    payload["message_id"] = request.message_id or f"msg-{token_hex(6)}"
+    try:
+        answer = yield Call(client, "POST", "/send", payload, first_wait + 10)
+    except Cancelled:
+        yield from _withdraw(client, payload["message_id"], unknown_ok=True)
+        raise
+    assert answer is not None
     body = answer.body
     if body.get("message_id") and body.get("status") in ("failed", "expired", "unconfirmed"):
         # The sidecar decided about the message: a result to report, not a transport error.
@@ -179,8 +209,9 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
     message_id = body.get("message_id")
     status = str(body.get("status"))
     say(f"{message_id} {status}")
+    follow = _follow(request, client, target_id, message_id, status, body, deadline, started, say)
     try:
-        return _follow(request, client, target_id, message_id, status, body, deadline, started, say)
+        return (yield from follow)
     except SidecarUnreachable as exc:
         # Queued, then the sidecar went away: the report still names the message.
         raise SendFailed(str(exc), {"message_id": message_id}, None) from exc
@@ -196,36 +227,72 @@ def _follow(
     deadline: float,
     started: float,
     say: Callable[[str], None],
-) -> SendResult:
+) -> Steps[SendResult]:
     """After the sidecar took the message: wait for its delivery, then what was asked for."""
     while request.wait and status == "queued":
-        polled = _poll_message(client, str(message_id), deadline, "delivery", request.cancel)
+        try:
+            polled = yield from _poll_message(client, str(message_id), deadline, "delivery")
+        except Cancelled:
+            yield from _withdraw(client, str(message_id))
+            raise
         if polled is None:
-            return SendResult(
-                target_id,
-                "timeout",
-                message_id,
-                f"not delivered within {request.timeout:g}s (still queued)",
-            )
+            late = yield from _withdraw(client, str(message_id))
+            if late is None:
+                error = f"not delivered within {request.timeout:g}s; withdrawn, never typed"
+                return SendResult(target_id, "timeout", message_id, error, {"typed": False})
+            polled = late
         body = polled
         status = str(body.get("status"))
         say(f"{message_id} {status}")
     if status not in ("delivered", "queued"):
-        return SendResult(target_id, status, message_id, str(body.get("error") or status))
+        typed = {"typed": status == "unconfirmed" or body.get("delivered_at") is not None}
+        return SendResult(target_id, status, message_id, str(body.get("error") or status), typed)
     if request.reply and status == "delivered":
-        return _wait_reply(
-            client, target_id, str(message_id), deadline, request.timeout, request.cancel
+        return (
+            yield from _wait_reply(client, target_id, str(message_id), deadline, request.timeout)
         )
     if request.wait_for_idle and status == "delivered":
-        state, problem = _wait_for_idle(client, deadline, str(message_id))
+        state, problem = yield from _wait_for_idle(client, deadline, str(message_id))
         # 0.4.0 answered --wait-for-idle with {ok, id, state, waited_seconds}.
         idle = {"state": state, "waited_seconds": round(time.monotonic() - started, 1)}
         if problem is None:
             return SendResult(target_id, status, message_id, extra=idle)
         if state == "exited":
             return SendResult(target_id, status, message_id, problem, idle, EXIT_ERROR)
-        return SendResult(target_id, "timeout", message_id, problem, idle)
+        return SendResult(target_id, "timeout", message_id, problem, {**idle, "typed": True})
     return SendResult(target_id, status, message_id)
+
+
+def _withdraw(
+    client: SidecarClient, message_id: str, unknown_ok: bool = False
+) -> Steps[dict[str, Any] | None]:
+    """Take a still-queued message back out of the inbox; None when that worked. When the
+    deliverer had already taken it, wait (briefly) for how its typing ended and give the
+    message's record: it was typed, and the caller must say so.
+
+    ``unknown_ok``: the send itself was cut short, so the sidecar may not have the message
+    yet (its request still being read): try again for a moment before taking "no such
+    message" as "never sent"."""
+    for attempt in range(WITHDRAW_TRIES if unknown_ok else 1):
+        answer = yield Call(client, "DELETE", f"/inbox/{message_id}", None, 10)
+        assert answer is not None
+        if answer.status == 200:
+            return None
+        known = yield Call(client, "GET", f"/messages/{message_id}", None, 10)
+        assert known is not None
+        if known.status == 200:
+            break
+        if attempt + 1 < WITHDRAW_TRIES and unknown_ok:
+            yield Pause(0.1)
+    else:
+        return None  # the sidecar never got it
+    polled = yield Call(
+        client, "GET", f"/messages/{message_id}?wait={WITHDRAW_SETTLE_S:g}", None, 40
+    )
+    assert polled is not None
+    if polled.status != 200:
+        raise SendFailed.from_answer(polled, message_id)
+    return polled.body
 
 
 def _wait_reply(
@@ -234,41 +301,39 @@ def _wait_reply(
     message_id: str,
     deadline: float,
     timeout: float,
-    cancel: threading.Event | None,
-) -> SendResult:
+) -> Steps[SendResult]:
     """Wait for the turn this message started to finish; the result carries the reply."""
     while True:
-        body = _poll_message(client, message_id, deadline, "reply", cancel)
+        body = yield from _poll_message(client, message_id, deadline, "reply")
         if body is None:
-            return SendResult(
-                target_id, "timeout", message_id, f"delivered, but no reply within {timeout:g}s"
-            )
+            error = f"delivered, but no reply within {timeout:g}s"
+            return SendResult(target_id, "timeout", message_id, error, {"typed": True})
         extra = {k: body.get(k) for k in ("delivered_at", "completed_at", "reply")}
         if body.get("status") not in ("queued", "delivered"):
             # Failed after delivery: the agent reported a damaged copy of the text.
             return SendResult(
-                target_id, str(body.get("status")), message_id, body.get("error"), extra
+                target_id,
+                str(body.get("status")),
+                message_id,
+                body.get("error"),
+                {**extra, "typed": True},
             )
         if body.get("completed_at"):
             return SendResult(target_id, "delivered", message_id, extra=extra)
 
 
 def _poll_message(
-    client: SidecarClient,
-    message_id: str,
-    deadline: float,
-    until: str,
-    cancel: threading.Event | None = None,
-) -> dict[str, Any] | None:
+    client: SidecarClient, message_id: str, deadline: float, until: str
+) -> Steps[dict[str, Any] | None]:
     """One long-poll of the message's record until its delivery or its reply (a slice of the
     time left); None once the deadline has passed."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return None
-    slice_s = poll_slice(remaining, cancel)
-    answer = client.request(
-        "GET", f"/messages/{message_id}?wait={slice_s:.3f}&until={until}", timeout=slice_s + 10
-    )
+    slice_s = poll_slice(remaining)
+    path = f"/messages/{message_id}?wait={slice_s:.3f}&until={until}"
+    answer = yield Call(client, "GET", path, None, slice_s + 10)
+    assert answer is not None
     if answer.status != 200:
         raise SendFailed.from_answer(answer, message_id)
     return answer.body
@@ -276,7 +341,7 @@ def _poll_message(
 
 def _wait_for_idle(
     client: SidecarClient, deadline: float, message_id: str
-) -> tuple[str, str | None]:
+) -> Steps[tuple[str, str | None]]:
     """See the agent leave its prompt (up to 30 s, or until the agent reports the message's
     turn finished: a quick turn may have come and gone unseen), then wait until it is back at
     its prompt.
@@ -288,12 +353,12 @@ def _wait_for_idle(
     start_by = min(deadline, time.monotonic() + IDLE_START_S)
     state = "unknown"
     try:
-        while not _turn_reported(client, message_id):
+        while not (yield from _turn_reported(client, message_id)):
             left = max(0.0, start_by - time.monotonic())
             slice_s = min(left, BUSY_SLICE_S)
-            first = client.request(
-                "GET", f"/wait?until=busy&timeout={slice_s:.3f}", timeout=slice_s + 10
-            )
+            path = f"/wait?until=busy&timeout={slice_s:.3f}"
+            first = yield Call(client, "GET", path, None, slice_s + 10)
+            assert first is not None
             state = str(first.body.get("state") or state)
             if first.body.get("reached") or state == "exited" or slice_s >= left:
                 break
@@ -305,19 +370,20 @@ def _wait_for_idle(
             return state, "delivered, but the agent did not return to its prompt in time"
         slice_s = min(remaining, 30.0)
         try:
-            answer = client.request(
-                "GET", f"/wait?until=prompt&timeout={slice_s:.3f}", timeout=slice_s + 10
-            ).body
+            path = f"/wait?until=prompt&timeout={slice_s:.3f}"
+            answer = yield Call(client, "GET", path, None, slice_s + 10)
         except SidecarUnreachable:
             return "exited", AGENT_EXITED
-        state = str(answer.get("state") or state)
-        if answer.get("reached"):
+        assert answer is not None
+        state = str(answer.body.get("state") or state)
+        if answer.body.get("reached"):
             return "prompt", None
     return state, AGENT_EXITED
 
 
-def _turn_reported(client: SidecarClient, message_id: str) -> bool:
+def _turn_reported(client: SidecarClient, message_id: str) -> Steps[bool]:
     """Whether the agent reported the turn this message started as finished (CLIs with
     hooks); a message the sidecar no longer knows counts as not."""
-    answer = client.request("GET", f"/messages/{message_id}")
+    answer = yield Call(client, "GET", f"/messages/{message_id}")
+    assert answer is not None
     return answer.status == 200 and bool(answer.body.get("completed_at"))

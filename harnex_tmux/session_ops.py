@@ -10,9 +10,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from harnex_tmux.control import exit_of, live_status, stop_session, wait_turn, wait_until
+from harnex_tmux.control import exit_of, live_status, stop_session, turn_steps, until_steps
 from harnex_tmux.errors import SessionNotFound, UsageError
 from harnex_tmux.lookup import find_ended, find_session
+from harnex_tmux.polling import Steps, run_steps
 from harnex_tmux.state import list_sessions, repo_root_for
 
 WAIT_STATES = (
@@ -81,11 +82,20 @@ def wait_for(
     timeout: float | None = None,
     repo: str | None = None,
     cli: str | None = None,
-    cancel: threading.Event | None = None,
 ) -> Outcome:
-    """Block until the session reaches ``until``; raises TimedOut, Cancelled (``cancel`` was
-    set), or HarnexError when it ended first. Waiting for the exit of a session that already
-    ended answers at once."""
+    """Block until the session reaches ``until``; see :func:`wait_steps`."""
+    return run_steps(wait_steps(ident, until, timeout, repo, cli))
+
+
+def wait_steps(
+    ident: str | None,
+    until: str = "exit",
+    timeout: float | None = None,
+    repo: str | None = None,
+    cli: str | None = None,
+) -> Steps[Outcome]:
+    """Wait until the session reaches ``until``; raises TimedOut, or HarnexError when it
+    ended first. Waiting for the exit of a session that already ended answers at once."""
     if until not in WAIT_STATES:
         raise UsageError(f"--until must be one of {', '.join(sorted(WAIT_STATES))}")
     until = "exit" if until == "exited" else until
@@ -99,7 +109,7 @@ def wait_for(
         data = {"ok": True, "id": ended.exit.id, "state": "exited", "code": code}
         return Outcome(data, exit_status(code))
     if until == "task_complete":
-        turn = wait_turn(record, timeout, cancel)
+        turn = yield from turn_steps(record, timeout)
         return Outcome(
             {
                 "ok": True,
@@ -110,7 +120,7 @@ def wait_for(
                 "completed_at": turn.get("completed_at"),
             }
         )
-    state = wait_until(record, until, timeout, cancel)
+    state = yield from until_steps(record, until, timeout)
     result: dict[str, Any] = {"ok": True, "id": record.id, "state": state}
     if state != "exited":
         return Outcome(result)

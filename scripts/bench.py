@@ -409,6 +409,68 @@ def mcp_round_trips(bench: Bench, quick: bool) -> list[Figure]:
     ]
 
 
+def mcp_under_load(bench: Bench, quick: bool) -> list[Figure]:
+    """``status`` from one client of ``harnex mcp --http`` while 4 other clients hold 200
+    ``wait`` calls in flight (more than the server's worker threads): waits hold no thread,
+    so status answers as fast as with nothing waiting."""
+    import anyio
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    n = 5 if quick else 20
+    bench.start("load-target", bench.demo_agent())
+    bench.cli("wait", "--id", "load-target", "--until", "prompt", "--timeout", "20")
+    server = subprocess.Popen(
+        [*bench.harnex, "mcp", "--http", "0"],
+        env=bench.env,
+        cwd=bench.repo,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    samples: list[float] = []
+    try:
+        assert server.stderr is not None
+        words = server.stderr.readline().split()  # harnex mcp: serving URL token TOKEN
+        url, token = words[3], words[5]
+
+        async def session(body: Any) -> None:
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=300)
+            async with http, Client(streamable_http_client(url, http_client=http)) as client:
+                await body(client)
+
+        async def waits(client: Any) -> None:
+            async with anyio.create_task_group() as group:
+                for _ in range(50):
+                    args = {"id": "load-target", "until": "busy", "timeout": 120}
+                    group.start_soon(client.call_tool, "wait", args)
+
+        async def main() -> None:
+            async with anyio.create_task_group() as group:
+                for _ in range(4):
+                    group.start_soon(session, waits)
+
+                async def measure(client: Any) -> None:
+                    await anyio.sleep(3)  # every wait is at the sidecar by now
+                    for _ in range(n):
+                        start = time.perf_counter()
+                        result = await client.call_tool("status", {"id": "load-target"})
+                        samples.append((time.perf_counter() - start) * 1000)
+                        if result.is_error:
+                            raise RuntimeError(f"mcp status: {result.content}")
+                    await client.call_tool("stop", {"id": "load-target", "timeout": 20})
+
+                await session(measure)
+
+        anyio.run(main)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return [summarize("MCP status with 200 waits in flight", samples, "ms", "<= 100 ms")]
+
+
 AGENTS = ("claude", "codex", "gemini", "opencode")
 
 
@@ -786,6 +848,7 @@ def main() -> int:
         mcp_bench = Bench(work / "mcp")
         try:
             figures += mcp_round_trips(mcp_bench, args.quick)
+            figures += mcp_under_load(mcp_bench, args.quick)
         finally:
             mcp_bench.stop_all()
         if not args.no_agents:

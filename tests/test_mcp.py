@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,9 +25,6 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from harnex_tmux import session_ops
-from harnex_tmux.errors import Cancelled
-from harnex_tmux.sending import SendRequest, send_message
 from harnex_tmux.tmux import default_socket_path
 
 PYTHON = sys.executable
@@ -372,26 +368,3 @@ def test_http_port_in_use_is_a_one_line_error(harnex: Harnex) -> None:
         result = harnex.run("mcp", "--http", str(port), "--token", "t")
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"harnex: cannot listen on 127.0.0.1:{port}: ")
-
-
-def test_a_cancel_event_ends_the_library_waits_behind_the_tools(harnex: Harnex) -> None:
-    """What a cancelled ``wait`` or ``send`` call sets: the wait in the worker thread ends
-    with Cancelled at its next poll instead of running on to its timeout."""
-    harnex.start_demo("cx")
-    harnex.run("wait", "--id", "cx", "--until", "prompt", "--timeout", "30", check=True)
-    waits: list[Callable[[threading.Event], object]] = [
-        lambda cancel: session_ops.wait_for("cx", "busy", 120, cancel=cancel),
-        lambda cancel: session_ops.wait_for("cx", "exit", 120, cancel=cancel),
-        lambda cancel: session_ops.wait_for("cx", "task_complete", 120, cancel=cancel),
-        # The demo agent reports no turns, so the reply never comes.
-        lambda cancel: send_message(
-            SendRequest("hi", "cx", reply=True, timeout=120, cancel=cancel)
-        ),
-    ]
-    for wait in waits:
-        cancel = threading.Event()
-        timer = threading.Timer(0.5, cancel.set)
-        timer.start()
-        with pytest.raises(Cancelled):
-            wait(cancel)
-        timer.join()

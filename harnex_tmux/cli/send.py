@@ -38,6 +38,11 @@ from harnex_tmux.cli.options import print_json, target_options
 )
 @click.option("--json", "as_json", is_flag=True, help="With --reply: print a JSON object.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)
+@click.option(
+    "--message-id",
+    default=None,
+    help="Your own id for the message: sending again with it never queues a second copy.",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Progress on stderr.")
 def command(
     ident: str | None,
@@ -57,6 +62,7 @@ def command(
     want_reply: bool,
     as_json: bool,
     timeout: float,
+    message_id: str | None,
     verbose: bool,
 ) -> None:
     """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
@@ -85,6 +91,7 @@ def command(
         wait_for_idle=wait_for_idle,
         reply=want_reply,
         timeout=timeout,
+        message_id=message_id,
     )
     progress = (lambda line: click.echo(f"harnex: {line}", err=True)) if verbose else None
     if want_reply and no_wait:

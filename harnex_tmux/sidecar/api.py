@@ -7,7 +7,7 @@ import re
 from typing import Any, Protocol
 
 from harnex_tmux.adapters.base import State
-from harnex_tmux.messages import MessageError, check_size, sanitize
+from harnex_tmux.messages import MessageError, check_message_id, check_size, sanitize
 from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.inbox import (
     DELIVERED,
@@ -16,6 +16,7 @@ from harnex_tmux.sidecar.inbox import (
     Inbox,
     InboxFull,
     Message,
+    MessageIdTaken,
 )
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.server import ApiError, Request, Response, Router
@@ -155,14 +156,26 @@ def build_router(sidecar: ApiHost) -> Router:
         message = Message(
             text=text, submit=flags["submit"], enter_only=flags["enter_only"], force=flags["force"]
         )
+        chosen = body.get("message_id")
+        if chosen is not None:
+            # The caller's own id: sending again with it finds this message, never a second.
+            if not isinstance(chosen, str):
+                raise ApiError(400, "message_id must be a string")
+            try:
+                message.id = check_message_id(chosen)
+            except MessageError as exc:
+                raise ApiError(400, str(exc)) from exc
         state = sidecar.readiness.state
         if state == State.EXITED:
             raise ApiError(409, "session has exited", state=state.value)
         if flags["force"] or flags["enter_only"]:
             # Forced input and bare submits (answering a dialog) skip the queue and readiness,
             # but still wait their turn behind a delivery that is typing right now.
-            sidecar.inbox.record(message)
-            sidecar.deliverer.deliver(message)
+            try:
+                message = sidecar.inbox.record(message)
+            except MessageIdTaken as exc:
+                raise ApiError(409, str(exc)) from exc
+            sidecar.deliverer.deliver(message)  # a no-op for a retry of one already typed
             return _send_answer(message)
         if state.is_dialog:
             raise ApiError(
@@ -173,9 +186,11 @@ def build_router(sidecar: ApiHost) -> Router:
         if not flags["queue"] and (state != State.PROMPT or len(sidecar.inbox)):
             raise ApiError(409, f"agent is not ready ({state.value})", state=state.value)
         try:
-            sidecar.inbox.add(message)
+            message = sidecar.inbox.add(message)
         except InboxFull as exc:
             raise ApiError(503, str(exc)) from exc
+        except MessageIdTaken as exc:
+            raise ApiError(409, str(exc)) from exc
         if wait_s:
             sidecar.inbox.wait_finished(message.id, wait_s)
         return _send_answer(message)

@@ -148,7 +148,7 @@ class Deliverer:
     def deliver(self, message: Message) -> bool:
         """Type ``message`` now (the caller decided the agent is ready, or forced it)."""
         with self.typing:
-            if message.status != "queued":
+            if not self.inbox.claim(message):
                 return False
             # Typing starts a new turn: a finished turn's reported state no longer holds.
             self.sidecar.release_hold()

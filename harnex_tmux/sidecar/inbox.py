@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harnex_tmux.messages import without_relay
 from harnex_tmux.state import utc_now, write_private
 from harnex_tmux.tokens import token_hex
 
@@ -26,6 +27,7 @@ QUEUED = "queued"
 DELIVERED = "delivered"
 FAILED = "failed"
 EXPIRED = "expired"
+DROPPED = "dropped"
 # Typed and submitted, but harnex saw no sign that the agent took it, nor that it was lost:
 # the agent may have it, so it must not be sent again blindly.
 UNCONFIRMED = "unconfirmed"
@@ -33,6 +35,10 @@ UNCONFIRMED = "unconfirmed"
 
 class InboxFull(Exception):
     pass
+
+
+class MessageIdTaken(Exception):
+    """A caller's message id already names a message with another text."""
 
 
 @dataclass
@@ -77,6 +83,10 @@ class Message:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def _never_typed(message: Message) -> bool:
+    return message.status == EXPIRED or (message.status == FAILED and message.error == DROPPED)
+
+
 class Inbox:
     def __init__(self, path: Path, ttl_s: float, capacity: int = DEFAULT_CAPACITY) -> None:
         self.path = path
@@ -85,6 +95,8 @@ class Inbox:
         self._cond = threading.Condition()
         self._pending: list[Message] = []
         self._finished: OrderedDict[str, Message] = OrderedDict()
+        # Ids of messages the deliverer has taken to type: no longer withdrawable.
+        self._claimed: set[str] = set()
         self._load()
 
     def _load(self) -> None:
@@ -111,7 +123,17 @@ class Inbox:
             return len(self._pending)
 
     def add(self, message: Message, ttl_s: float | None = None) -> Message:
+        """Queue ``message``; when its id (one the caller chose) names a message already, the
+        same text gives back that one (a retry, queued once), another text MessageIdTaken."""
         with self._cond:
+            known = self._find(message.id)
+            if known is not None and _never_typed(known):
+                self._finished.pop(known.id, None)  # withdrawn or expired: a retry goes again
+                known = None
+            if known is not None:
+                if without_relay(known.text) != without_relay(message.text):
+                    raise MessageIdTaken(f"message_id {message.id!r} names another message")
+                return known
             if len(self._pending) >= self.capacity:
                 raise InboxFull(f"inbox full ({self.capacity} messages waiting)")
             message.expires_at = time.time() + (self.ttl_s if ttl_s is None else ttl_s)
@@ -121,10 +143,26 @@ class Inbox:
         return message
 
     def record(self, message: Message) -> Message:
-        """Track a message that bypasses the queue (forced), so its status can be asked for."""
+        """Track a message that bypasses the queue (forced), so its status can be asked for;
+        a known id is answered as in :meth:`add`."""
         with self._cond:
+            known = self._find(message.id)
+            if known is not None and not _never_typed(known):
+                if without_relay(known.text) != without_relay(message.text):
+                    raise MessageIdTaken(f"message_id {message.id!r} names another message")
+                return known
             self._finished[message.id] = message
         return message
+
+    def claim(self, message: Message) -> bool:
+        """Take a queued message to type it; False when it is no longer queued (withdrawn,
+        dropped, expired) or already taken. Atomic with :meth:`drop`: a message is either
+        withdrawn or typed, never both."""
+        with self._cond:
+            if message.status != QUEUED or message.id in self._claimed:
+                return False
+            self._claimed.add(message.id)
+            return True
 
     def head(self, timeout: float | None = None) -> Message | None:
         """The oldest pending message, waiting up to ``timeout`` for one to arrive."""
@@ -138,6 +176,7 @@ class Inbox:
             message.error = error
             if status == DELIVERED:
                 message.delivered_at = utc_now()
+            self._claimed.discard(message.id)
             if message in self._pending:
                 self._pending.remove(message)
                 self._persist()
@@ -148,10 +187,13 @@ class Inbox:
 
     def get(self, message_id: str) -> Message | None:
         with self._cond:
-            for message in self._pending:
-                if message.id == message_id:
-                    return message
-            return self._finished.get(message_id)
+            return self._find(message_id)
+
+    def _find(self, message_id: str) -> Message | None:
+        for message in self._pending:
+            if message.id == message_id:
+                return message
+        return self._finished.get(message_id)
 
     def changed(self) -> None:
         """Wake waiters after a message was updated in place (its reply arrived)."""
@@ -182,9 +224,12 @@ class Inbox:
             return list(self._pending)
 
     def drop(self, message_id: str | None = None) -> list[Message]:
-        """Remove one pending message, or all of them; they end as failed ("dropped")."""
+        """Remove one pending message, or all of them; they end as failed ("dropped"). One
+        the deliverer is typing is no longer pending and stays (see :meth:`claim`)."""
         with self._cond:
-            dropped = [m for m in self._pending if message_id in (None, m.id)]
-        for message in dropped:
-            self.finish(message, FAILED, "dropped")
+            dropped = [
+                m for m in self._pending if message_id in (None, m.id) and m.id not in self._claimed
+            ]
+            for message in dropped:
+                self.finish(message, FAILED, DROPPED)
         return dropped
