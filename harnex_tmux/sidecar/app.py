@@ -381,13 +381,13 @@ class Sidecar:
     def _evaluate(self) -> None:
         quiet = self.output.quiet_for
         screen = self.pane.capture_screen() if self.adapter.reads_screen else None
-        terminal = self.pane.terminal_use() if self.adapter.reads_terminal else None
+        terminal = self.pane.terminal_use() if self.adapter.reads_terminal else TerminalUse.UNKNOWN
         observation = Observation(
             screen=screen,
             quiet_for=quiet,
             output_seen=self._output_seen(),
             age=time.monotonic() - self._watch_started,
-            terminal=terminal or TerminalUse.UNKNOWN,
+            terminal=terminal,
         )
         state = self.adapter.detect(observation)
         if state == State.PROMPT and not self._ready_once and self.adapter.first_prompt_settles:
