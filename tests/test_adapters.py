@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from harnex_tmux.adapters import Observation, State, adapter_for, adapter_name_for
+from harnex_tmux.adapters import HookReport, Observation, State, adapter_for, adapter_name_for
 from harnex_tmux.errors import HarnexError
 
 RULE = "─" * 60
@@ -268,3 +268,39 @@ def test_generic_quiet_and_silent_start() -> None:
     assert generic.recheck_in(silent) == pytest.approx(2.0)
     late = Observation(None, quiet_for=4.0, output_seen=False, age=4.0)
     assert generic.detect(late) == State.PROMPT
+
+
+def test_claude_read_hook() -> None:
+    """Claude Code's reports count as they come (unheld): a prompt, a finished turn with its
+    reply, and a notification, which implies a dialog only when it is about a permission."""
+    read = adapter_for("claude").read_hook
+    assert read("UserPromptSubmit", {"prompt": "go"}) == HookReport("prompt", "go", hold=False)
+    assert read("UserPromptSubmit", {}) == HookReport("prompt", "", hold=False)
+    assert read("Stop", {"last_assistant_message": "done"}) == HookReport("turn", "done")
+    assert read("Stop", {"last_assistant_message": 3}) == HookReport("turn", None)
+    permission = {"message": "Claude needs your Permission", "notification_type": "permission"}
+    assert read("Notification", permission) == HookReport(
+        "dialog", "Claude needs your Permission", hold=False, notification="permission"
+    )
+    assert read("Notification", {"message": "waiting"}) == HookReport(
+        "note", "waiting", hold=False, notification="None"
+    )
+    assert read("SessionStart", {"source": "startup"}) is None
+
+
+def test_codex_read_hook() -> None:
+    """Codex reports only finished turns, with their last input and their thread."""
+    read = adapter_for("codex").read_hook
+    payload = {
+        "type": "agent-turn-complete",
+        "thread-id": "t1",
+        "input-messages": ["first", "second"],
+        "last-assistant-message": "reply",
+    }
+    assert read("agent-turn-complete", payload) == HookReport(
+        "turn", "reply", received="second", thread="t1"
+    )
+    assert read("agent-turn-complete", {}) == HookReport("turn", None, received="", thread="")
+    odd = {"input-messages": "not a list", "last-assistant-message": 3}
+    assert read("agent-turn-complete", odd) == HookReport("turn", None, received="", thread="")
+    assert read("something-else", payload) is None

@@ -5,16 +5,19 @@ Also ``--submit-only`` at a dialog, which counts once the dialog has gone."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harnex_tmux.adapters import adapter_for
 from harnex_tmux.events import EventLog
+from harnex_tmux.foreground import TerminalUse
 from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.inbox import Inbox, Message
+from harnex_tmux.sidecar.ledger import Ledger
 from harnex_tmux.sidecar.output_clock import OutputClock
-from harnex_tmux.sidecar.turns import Turns
+from harnex_tmux.sidecar.readiness import Readiness
+from harnex_tmux.tmux import CursorLine
 
 IDLE = "─" * 20 + "\n❯\n" + "─" * 20 + "\n  ? for shortcuts\n"
 TRUST = """
@@ -27,72 +30,86 @@ TRUST = """
 """
 
 
-@dataclass
-class FakeTmux:
-    """Records what would be typed; pressing Enter makes the 'agent' report a prompt."""
+class FakePane:
+    """A pane that records what would be typed and shows ``screen``; pressing a key makes
+    the 'agent' run ``report`` a moment later."""
 
-    report: Any = None
-    on_type: Any = None
-    typed: list[str] = field(default_factory=list)
-    keys: list[tuple[str, ...]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.typing = threading.Lock()
+        self.report: Callable[[], None] | None = None
+        self.on_type: Callable[[str], None] | None = None
+        self.typed: list[str] = []
+        self.keys: list[tuple[str, ...]] = []
+        self.screen = IDLE
 
-    def type_text(self, pane: str, text: str) -> None:
+    def type_text(self, text: str) -> None:
         self.typed.append(text)
         if self.on_type is not None:
             self.on_type(text)
 
-    def send_keys(self, pane: str, *keys: str) -> None:
+    def paste(self, text: str) -> None:
+        self.type_text(text)
+
+    def send_keys(self, *keys: str) -> None:
         self.keys.append(keys)
         if self.report is not None:
             threading.Timer(0.05, self.report).start()
 
+    def cursor_line(self) -> CursorLine | None:
+        return None
 
-@dataclass
-class FakeRecord:
-    pane_id: str = "%1"
-
-
-class FakeSidecar:
-    def __init__(self, tmp: Path) -> None:
-        self.adapter = adapter_for("claude")
-        self.tmux = FakeTmux()
-        self.record = FakeRecord()
-        self.output = OutputClock()
-        self.turns = Turns()
-        self.turns.saw_hook()
-        self.events = EventLog(tmp / "events.jsonl", "s1")
-        self.lines: list[str] = []
-        self.screen = IDLE
-
-    def capture_screen(self) -> str:
+    def capture_screen(self) -> str | None:
         return self.screen
 
-    def log(self, line: str) -> None:
-        self.lines.append(line)
-
-    def note_injected(self) -> None:
-        pass
-
-    def release_hold(self) -> None:
-        pass
+    def terminal_use(self) -> TerminalUse:
+        return TerminalUse.UNKNOWN
 
 
-def _deliver(tmp_path: Path, text: str, reported: str | None) -> tuple[Message, FakeSidecar]:
-    sidecar = FakeSidecar(tmp_path)
+@dataclass
+class Rig:
+    """A deliverer built from its parts: a fake pane, and a real clock, inbox and ledger."""
+
+    pane: FakePane
+    output: OutputClock
+    inbox: Inbox
+    ledger: Ledger
+    deliverer: Deliverer
+    lines: list[str] = field(default_factory=list)
+
+
+def _rig(tmp: Path, adapter: str = "claude", hooks_seen: bool = True) -> Rig:
+    inbox = Inbox(tmp / "inbox.jsonl", ttl_s=60)
+    readiness = Readiness()
+    ledger = Ledger(inbox, EventLog(tmp / "events.jsonl", "s1"), readiness)
+    if hooks_seen:
+        ledger.turns.saw_hook()
+    pane, output = FakePane(), OutputClock()
+    lines: list[str] = []
+    deliverer = Deliverer(
+        adapter=adapter_for(adapter),
+        pane=pane,
+        clock=output,
+        ledger=ledger,
+        readiness=readiness,
+        log=lines.append,
+    )
+    return Rig(pane, output, inbox, ledger, deliverer, lines)
+
+
+def _deliver(tmp_path: Path, text: str, reported: str | None) -> tuple[Message, Rig]:
+    rig = _rig(tmp_path)
     if reported is not None:
-        sidecar.tmux.report = lambda: sidecar.turns.prompt_submitted(reported)
-    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
-    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
-    message = inbox.add(Message(text=text))
-    deliverer.deliver(message)
-    return message, sidecar
+        rig.pane.report = lambda: rig.ledger.turns.prompt_submitted(reported)
+    message = rig.inbox.add(Message(text=text))
+    rig.deliverer.deliver(message)
+    return message, rig
 
 
 def test_matching_report_proves_delivery(tmp_path: Path) -> None:
     text = "line one\r\nline two e\u0301"
-    message, sidecar = _deliver(tmp_path, text, "line one\nline two \u00e9\n")
+    message, rig = _deliver(tmp_path, text, "line one\nline two \u00e9\n")
     assert message.status == "delivered" and message.proven is True
-    assert sidecar.tmux.typed == [text] and sidecar.tmux.keys == [("Enter",)]
+    assert rig.pane.typed == [text] and rig.pane.keys == [("Enter",)]
 
 
 def test_different_report_fails_with_both_texts(tmp_path: Path) -> None:
@@ -107,99 +124,92 @@ def test_different_report_fails_with_both_texts(tmp_path: Path) -> None:
 def test_no_report_and_nothing_to_see_is_unconfirmed_after_one_press(tmp_path: Path) -> None:
     """No report and a screen that shows nothing either way: the agent may have it, so
     submit is not pressed again and the message is not called failed."""
-    message, sidecar = _deliver(tmp_path, "hello", None)
+    message, rig = _deliver(tmp_path, "hello", None)
     assert message.status == "unconfirmed"
-    assert sidecar.tmux.keys == [("Enter",)]
+    assert rig.pane.keys == [("Enter",)]
     assert "did not report" in (message.error or "")
 
 
-def _deliver_into_box(tmp_path: Path, clears_on: int | None) -> tuple[Message, FakeSidecar]:
+def _deliver_into_box(tmp_path: Path, clears_on: int | None) -> tuple[Message, Rig]:
     """The typed text shows in the input box; the box empties on press ``clears_on``."""
-    sidecar = FakeSidecar(tmp_path)
-    sidecar.tmux.on_type = lambda text: setattr(sidecar, "screen", IDLE.replace("❯", "❯ " + text))
+    rig = _rig(tmp_path)
+    rig.pane.on_type = lambda text: setattr(rig.pane, "screen", IDLE.replace("❯", "❯ " + text))
 
     def press() -> None:
-        if clears_on is not None and len(sidecar.tmux.keys) >= clears_on:
-            sidecar.screen = IDLE
-            sidecar.output.tick()
+        if clears_on is not None and len(rig.pane.keys) >= clears_on:
+            rig.pane.screen = IDLE
+            rig.output.tick()
 
-    sidecar.tmux.report = press
-    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
-    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
-    message = inbox.add(Message(text="hello there"))
-    deliverer.deliver(message)
-    return message, sidecar
+    rig.pane.report = press
+    message = rig.inbox.add(Message(text="hello there"))
+    rig.deliverer.deliver(message)
+    return message, rig
 
 
 def test_no_report_but_the_box_emptied_is_delivered_unproven(tmp_path: Path) -> None:
-    message, sidecar = _deliver_into_box(tmp_path, clears_on=1)
+    message, rig = _deliver_into_box(tmp_path, clears_on=1)
     assert message.status == "delivered" and message.proven is False
-    assert sidecar.tmux.keys == [("Enter",)]
+    assert rig.pane.keys == [("Enter",)]
 
 
 def test_text_left_in_the_box_gets_one_more_press(tmp_path: Path) -> None:
-    message, sidecar = _deliver_into_box(tmp_path, clears_on=2)
+    message, rig = _deliver_into_box(tmp_path, clears_on=2)
     assert message.status == "delivered"
-    assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
-    assert any("pressing submit again" in line for line in sidecar.lines)
+    assert rig.pane.keys == [("Enter",), ("Enter",)]
+    assert any("pressing submit again" in line for line in rig.lines)
 
 
 def test_text_still_in_the_box_after_two_presses_fails(tmp_path: Path) -> None:
     """Known not submitted (the text sits in the box): failed, with a reason that says so."""
-    message, sidecar = _deliver_into_box(tmp_path, clears_on=None)
+    message, rig = _deliver_into_box(tmp_path, clears_on=None)
     assert message.status == "failed"
-    assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
+    assert rig.pane.keys == [("Enter",), ("Enter",)]
     assert "still in the agent's input line" in (message.error or "")
 
 
-def _submit_only_at_trust_dialog(tmp_path: Path, ignored: int) -> tuple[Message, FakeSidecar]:
+def _submit_only_at_trust_dialog(tmp_path: Path, ignored: int) -> tuple[Message, Rig]:
     """The dialog ignores the first ``ignored`` Enter presses, then gives way to the prompt."""
-    sidecar = FakeSidecar(tmp_path)
-    sidecar.screen = TRUST
+    rig = _rig(tmp_path)
+    rig.pane.screen = TRUST
 
     def dialog_reacts() -> None:
-        if len(sidecar.tmux.keys) > ignored:
-            sidecar.screen = IDLE
+        if len(rig.pane.keys) > ignored:
+            rig.pane.screen = IDLE
 
-    sidecar.tmux.report = dialog_reacts
-    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
-    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
-    message = inbox.add(Message(text="", submit=False, enter_only=True))
-    deliverer.deliver(message)
-    return message, sidecar
+    rig.pane.report = dialog_reacts
+    message = rig.inbox.add(Message(text="", submit=False, enter_only=True))
+    rig.deliverer.deliver(message)
+    return message, rig
 
 
 def test_submit_only_at_a_dialog_counts_once_the_dialog_is_gone(tmp_path: Path) -> None:
-    message, sidecar = _submit_only_at_trust_dialog(tmp_path, ignored=0)
+    message, rig = _submit_only_at_trust_dialog(tmp_path, ignored=0)
     assert message.status == "delivered"
-    assert sidecar.tmux.keys == [("Enter",)]
+    assert rig.pane.keys == [("Enter",)]
 
 
 def test_submit_only_presses_again_when_the_dialog_ignored_the_key(tmp_path: Path) -> None:
-    message, sidecar = _submit_only_at_trust_dialog(tmp_path, ignored=1)
+    message, rig = _submit_only_at_trust_dialog(tmp_path, ignored=1)
     assert message.status == "delivered"
-    assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
-    assert any("dialog stayed" in line for line in sidecar.lines)
+    assert rig.pane.keys == [("Enter",), ("Enter",)]
+    assert any("dialog stayed" in line for line in rig.lines)
 
 
 def test_submit_only_fails_when_the_dialog_never_reacts(tmp_path: Path) -> None:
-    message, sidecar = _submit_only_at_trust_dialog(tmp_path, ignored=2)
+    message, rig = _submit_only_at_trust_dialog(tmp_path, ignored=2)
     assert message.status == "failed"
-    assert sidecar.tmux.keys == [("Enter",), ("Enter",)]
+    assert rig.pane.keys == [("Enter",), ("Enter",)]
     assert "workspace-trust-prompt dialog did not react" in (message.error or "")
 
 
 def _codex_turn(tmp_path: Path, typed: str, received: str) -> tuple[Message, Message | None]:
     """A message Codex took (the screen said so); its turn then ends with ``received``, the
     input Codex reports only at the end of a turn."""
-    sidecar = FakeSidecar(tmp_path)
-    sidecar.adapter = adapter_for("codex")
-    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
-    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
-    message = inbox.add(Message(text=typed))
-    deliverer._expect_turn(message)
-    inbox.finish(message, "delivered")
-    return message, deliverer.turn_finished("the reply", received)
+    rig = _rig(tmp_path, adapter="codex")
+    message = rig.inbox.add(Message(text=typed))
+    rig.ledger.expect_turn(message, awaits_report=True)
+    rig.inbox.finish(message, "delivered")
+    return message, rig.ledger.turn_finished("the reply", received)
 
 
 def test_codex_turn_with_the_typed_text_proves_the_message(tmp_path: Path) -> None:
@@ -233,24 +243,20 @@ def test_codex_turn_with_unrelated_input_leaves_the_message_waiting(tmp_path: Pa
 def _first_message(tmp_path: Path, reported: str, late: bool) -> Message:
     """A session's first message: no hook seen yet, so the screen confirms it; the agent's
     prompt report comes while that check runs, or only after it."""
-    sidecar = FakeSidecar(tmp_path)
-    sidecar.turns = Turns()
-    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
-    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
+    rig = _rig(tmp_path, hooks_seen=False)
 
     def report() -> None:
-        sidecar.turns.prompt_submitted(reported)
-        deliverer.prompt_reported(reported)
+        rig.ledger.prompt_reported(reported)
 
     def screen_reacts() -> None:
         if not late:
             report()  # before the screen shows it: the typist finds it when it checks
-        sidecar.output.tick()
+        rig.output.tick()
 
-    sidecar.tmux.report = screen_reacts
-    message = inbox.add(Message(text="first message\nline two"))
-    deliverer.deliver(message)
-    assert sidecar.tmux.keys == [("Enter",)]
+    rig.pane.report = screen_reacts
+    message = rig.inbox.add(Message(text="first message\nline two"))
+    rig.deliverer.deliver(message)
+    assert rig.pane.keys == [("Enter",)]
     if late:
         assert message.status == "delivered" and message.proven is False
         report()

@@ -8,9 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from conftest import Harnex, wait_for
+
+from harnex_tmux.foreground import TerminalUse
+from harnex_tmux.sidecar.output_clock import OutputClock
+from harnex_tmux.tmux import CursorLine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -196,82 +201,81 @@ def test_cursor_line_takes_one_tmux_run(tmp_path: Path) -> None:
         subprocess.run(["tmux", "-S", socket, "kill-server"], capture_output=True)
 
 
-class _ReaderHost:
-    """A generic session whose program echoes what is typed and then, as the kernel shows
-    it, reads its terminal (``use``); pressing Enter makes it print a new prompt line."""
+class _ReaderPane:
+    """The pane of a generic session whose program echoes what is typed and then, as the
+    kernel shows it, reads its terminal (``use``); pressing Enter makes it print a new prompt
+    line. Each echo ticks ``clock``, as the output watcher would."""
 
-    def __init__(self, tmp: Path, use: str) -> None:
-        from harnex_tmux.adapters import adapter_for
-        from harnex_tmux.events import EventLog
-        from harnex_tmux.foreground import TerminalUse
-        from harnex_tmux.sidecar.output_clock import OutputClock
-        from harnex_tmux.sidecar.readiness import Readiness
-        from harnex_tmux.sidecar.turns import Turns
-        from harnex_tmux.tmux import CursorLine
-
-        self.adapter = adapter_for("generic")
-        self.output = OutputClock()
-        self.readiness = Readiness()
-        self.turns = Turns()
-        self.events = EventLog(tmp / "events.jsonl", "s1")
+    def __init__(self, clock: _CountingClock, use: str) -> None:
+        self.typing = threading.Lock()
+        self.clock = clock
         self.use = TerminalUse(use)
         self.line = CursorLine(0, "> ")
         self.typed: list[str] = []
-        self.quiet_waits = 0
-        host = self
 
-        class Tmux:
-            def type_text(self, pane: str, text: str) -> None:
-                host.typed.append(text)
-                host.line = CursorLine(0, "> " + text)
-                host.output.tick()  # the echo
+    def type_text(self, text: str) -> None:
+        self.typed.append(text)
+        self.line = CursorLine(0, "> " + text)
+        self.clock.tick()  # the echo
 
-            def send_keys(self, pane: str, *keys: str) -> None:
-                host.typed.append("<Enter>")
-                host.line = CursorLine(1, "> ")
-                host.output.tick()
+    def paste(self, text: str) -> None:
+        self.type_text(text)
 
-            def cursor_line(self, pane: str) -> CursorLine:
-                return host.line
+    def send_keys(self, *keys: str) -> None:
+        self.typed.append("<Enter>")
+        self.line = CursorLine(1, "> ")
+        self.clock.tick()
 
-        class Record:
-            pane_id = "%1"
-
-        self.tmux = Tmux()
-        self.record = Record()
-        real_wait_quiet = self.output.wait_quiet
-
-        def counting(quiet_s: float, max_s: float) -> None:
-            self.quiet_waits += 1
-            real_wait_quiet(quiet_s, max_s)
-
-        self.output.wait_quiet = counting  # type: ignore[method-assign]
-
-    def terminal_use(self) -> object:
-        return self.use
+    def cursor_line(self) -> CursorLine:
+        return self.line
 
     def capture_screen(self) -> None:
         return None
 
-    def log(self, line: str) -> None:
-        pass
+    def terminal_use(self) -> TerminalUse:
+        return self.use
 
-    def release_hold(self) -> None:
-        pass
-
-    def note_injected(self) -> None:
-        pass
+    @property
+    def quiet_waits(self) -> int:
+        return self.clock.quiet_waits
 
 
-def _deliver_to_reader(tmp_path: Path, use: str, text: str) -> tuple[str, _ReaderHost]:
+class _CountingClock(OutputClock):
+    """An output clock that counts how often delivery waited for the output to go quiet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quiet_waits = 0
+
+    def wait_quiet(self, quiet_s: float, max_s: float) -> None:
+        self.quiet_waits += 1
+        super().wait_quiet(quiet_s, max_s)
+
+
+def _deliver_to_reader(tmp_path: Path, use: str, text: str) -> tuple[str, _ReaderPane]:
+    from harnex_tmux.adapters import adapter_for
+    from harnex_tmux.events import EventLog
     from harnex_tmux.sidecar.delivery import Deliverer
     from harnex_tmux.sidecar.inbox import Inbox, Message
+    from harnex_tmux.sidecar.ledger import Ledger
+    from harnex_tmux.sidecar.readiness import Readiness
 
-    host = _ReaderHost(tmp_path, use)
+    clock = _CountingClock()
+    pane = _ReaderPane(clock, use)
     inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
+    readiness = Readiness()
+    ledger = Ledger(inbox, EventLog(tmp_path / "events.jsonl", "s1"), readiness)
     message = inbox.add(Message(text=text))
-    Deliverer(host, inbox).deliver(message)  # type: ignore[arg-type]
-    return message.status, host
+    deliverer = Deliverer(
+        adapter=adapter_for("generic"),
+        pane=pane,
+        clock=clock,
+        ledger=ledger,
+        readiness=readiness,
+        log=lambda line: None,
+    )
+    deliverer.deliver(message)
+    return message.status, pane
 
 
 def test_a_line_echoed_to_a_reading_program_has_landed_without_a_quiet_wait(

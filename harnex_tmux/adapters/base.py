@@ -65,17 +65,32 @@ class HookReport:
     """What one of the agent's own hook events means, in the sidecar's terms.
 
     ``prompt``: the agent accepted this text as a prompt (the turn is busy).
-    ``reply``: the agent finished a turn (``text`` is its reply, None if unknown).
+    ``turn``: the agent finished a turn (``text`` is its reply, None if unknown).
     ``dialog``: the agent is asking its user something (a tool permission).
+
+    ``note``: the agent only told its user something (logged, no state implied).
 
     ``hold``: whether the state it implies holds against a screen that still shows the
     previous one. False for a report sent before the agent can take input (a CLI that runs
-    its notification command before it draws its prompt): then the screen says when.
+    its notification command before it draws its prompt): then the screen says when; and
+    for a report that comes late (Claude Code's), which the screen is trusted over.
+
+    ``received``: with a ``turn``, the input of that turn as the agent reports it only at its
+    end (Codex): it proves, or fails, the message typed for it. ``thread``: the agent's
+    conversation the turn belongs to, when it reports its side calls' turns too (Codex):
+    the sidecar follows the one whose first input it typed.
+
+    ``notification``: the kind of notification the agent sent its user (Claude Code's
+    Notification hook), logged with the state shown when it came, since it may lag the
+    screen by seconds.
     """
 
     kind: str
     text: str | None = None
     hold: bool = True
+    received: str | None = None
+    thread: str | None = None
+    notification: str | None = None
 
 
 @dataclass(frozen=True)

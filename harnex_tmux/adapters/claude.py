@@ -6,8 +6,9 @@ import json
 import os
 import shlex
 from collections.abc import Mapping
+from typing import Any
 
-from harnex_tmux.adapters.base import HookTarget
+from harnex_tmux.adapters.base import HookReport, HookTarget
 from harnex_tmux.adapters.screen import ScreenAdapter
 from harnex_tmux.errors import HarnexError
 
@@ -51,6 +52,21 @@ class ClaudeAdapter(ScreenAdapter):
             settings = _http_hooks(hooks)
         return [argv[0], "--settings", json.dumps({"hooks": settings}), *argv[1:]]
 
+    def read_hook(self, event: str, payload: Mapping[str, Any]) -> HookReport | None:
+        """Claude Code's hooks. Its reports count as they come, not held against the screen:
+        its prompt report is the first sign of a turn, and its permission notification lags
+        the dialog it is about (see ``notification`` in :class:`HookReport`)."""
+        if event == "UserPromptSubmit":
+            return HookReport("prompt", str(payload.get("prompt") or ""), hold=False)
+        if event == "Stop":
+            return HookReport("turn", _text_or_none(payload.get("last_assistant_message")))
+        if event == "Notification":
+            text = str(payload.get("message") or "")
+            kind = "dialog" if "permission" in text.lower() else "note"
+            notification = str(payload.get("notification_type"))
+            return HookReport(kind, text, hold=False, notification=notification)
+        return None
+
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:
         """As root, Claude Code refuses its skip-permissions flag unless told it is sandboxed:
         say so now instead of leaving a dead pane behind."""
@@ -84,3 +100,7 @@ def _http_hooks(hooks: HookTarget) -> HookSettings:
         "timeout": HTTP_HOOK_TIMEOUT_S,
     }
     return {event: [{"hooks": [hook]}] for event in HTTP_HOOK_EVENTS}
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

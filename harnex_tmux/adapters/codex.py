@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from typing import Any
 
-from harnex_tmux.adapters.base import HookTarget
+from harnex_tmux.adapters.base import HookReport, HookTarget
 from harnex_tmux.adapters.screen import ScreenAdapter
 
 NO_ALT_SCREEN_FLAG = "--no-alt-screen"
@@ -36,6 +37,21 @@ class CodexAdapter(ScreenAdapter):
                 notify += ["--chain", json.dumps(users)]
             argv[2:2] = ["-c", f"notify={json.dumps(notify)}"]
         return argv
+
+    def read_hook(self, event: str, payload: Mapping[str, Any]) -> HookReport | None:
+        """Codex's ``notify`` program reports each finished turn with its input and its
+        thread: Codex reports its own side calls (titles) too, on threads of their own."""
+        if event != "agent-turn-complete":
+            return None
+        inputs = payload.get("input-messages") or []
+        received = str(inputs[-1]) if isinstance(inputs, list) and inputs else ""
+        reply = payload.get("last-assistant-message")
+        return HookReport(
+            "turn",
+            reply if isinstance(reply, str) else None,
+            received=received,
+            thread=str(payload.get("thread-id") or ""),
+        )
 
 
 def user_notify(env: Mapping[str, str]) -> list[str] | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from harnex_tmux.adapters.base import State
 from harnex_tmux.messages import MessageError, check_message_id, check_size, sanitize
-from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.inbox import (
     DELIVERED,
     QUEUED,
@@ -21,25 +22,25 @@ from harnex_tmux.sidecar.inbox import (
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.server import ApiError, Request, Response, Router
 from harnex_tmux.sidecar.turns import Turns
-from harnex_tmux.state import SessionRecord
-from harnex_tmux.tmux import Tmux
 
 
-class ApiHost(Protocol):
-    """What the endpoints need of the session: its record and state, the inbox and the
-    deliverer, the turns for replies, the pane to capture, and the few actions the API can
-    ask for."""
+@dataclass(frozen=True)
+class ApiParts:
+    """What the endpoints use of the sidecar: the session's name (``ident``), its pane (its
+    id, and ``read_pane`` to capture it with that many lines of scrollback), its state, the
+    inbox and ``deliver_now`` for forced input, the turns for replies, and the few things the
+    API can ask for (the status, a stop, a hook event taken in)."""
 
-    record: SessionRecord
+    ident: str
+    pane_id: str
+    read_pane: Callable[[int], str]
     readiness: Readiness
     inbox: Inbox
-    deliverer: Deliverer
     turns: Turns
-    tmux: Tmux
-
-    def status_payload(self) -> dict[str, Any]: ...
-    def request_stop(self) -> bool: ...
-    def on_hook(self, source: str, event: str, payload: dict[str, Any]) -> None: ...
+    deliver_now: Callable[[Message], bool]
+    status_payload: Callable[[], dict[str, Any]]
+    request_stop: Callable[[], bool]
+    on_hook: Callable[[str, str, dict[str, Any]], None]
 
 
 # A long-poll answers at least this often, so clients notice a vanished sidecar quickly.
@@ -83,7 +84,8 @@ def _body_seconds(body: dict[str, Any], name: str) -> float:
     return MAX_WAIT_S if value >= MAX_WAIT_S else float(value)
 
 
-def build_router(sidecar: ApiHost) -> Router:
+def build_router(sidecar: ApiParts) -> Router:
+    """The endpoints over ``sidecar``, the parts of the sidecar they use."""
     router = Router()
 
     def status(request: Request, rest: list[str]) -> Response:
@@ -125,9 +127,9 @@ def build_router(sidecar: ApiHost) -> Router:
         count = _count(request.query, "lines")
         if count is not None and count < 1:
             raise ApiError(400, "lines must be a positive integer")
-        pane_id = sidecar.record.pane_id or ""
-        text = trim_capture(sidecar.tmux.capture(pane_id, scrollback=count or 0), count)
-        return 200, snapshot(sidecar.record.id, pane_id, sidecar.readiness.state.value, text, count)
+        pane_id = sidecar.pane_id
+        text = trim_capture(sidecar.read_pane(count or 0), count)
+        return 200, snapshot(sidecar.ident, pane_id, sidecar.readiness.state.value, text, count)
 
     def send(request: Request, rest: list[str]) -> Response:
         body = request.json()
@@ -175,7 +177,7 @@ def build_router(sidecar: ApiHost) -> Router:
                 message = sidecar.inbox.record(message)
             except MessageIdTaken as exc:
                 raise ApiError(409, str(exc)) from exc
-            sidecar.deliverer.deliver(message)  # a no-op for a retry of one already typed
+            sidecar.deliver_now(message)  # a no-op for a retry of one already typed
             return _send_answer(message)
         if state.is_dialog:
             raise ApiError(

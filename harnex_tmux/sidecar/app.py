@@ -17,26 +17,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.adapters import (
-    Adapter,
-    HookReport,
-    HookTarget,
-    Observation,
-    State,
-    adapter_for,
-)
-from harnex_tmux.events import EventLog, preview, start_new_log
-from harnex_tmux.foreground import TerminalUse, children, descendants, terminal_use
+from harnex_tmux.adapters import Adapter, HookTarget, Observation, State, adapter_for
+from harnex_tmux.events import EventLog, start_new_log
+from harnex_tmux.foreground import TerminalUse, children, descendants
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
 from harnex_tmux.sidecar.delivery import Deliverer
+from harnex_tmux.sidecar.hooks import HookDesk
 from harnex_tmux.sidecar.inbox import Inbox, Message
+from harnex_tmux.sidecar.ledger import Ledger
 from harnex_tmux.sidecar.output_clock import OutputClock
+from harnex_tmux.sidecar.pane import TmuxPane
 from harnex_tmux.sidecar.readiness import Readiness
+from harnex_tmux.sidecar.record import RecordKeeper
 from harnex_tmux.sidecar.server import ApiServer
-from harnex_tmux.sidecar.turns import Turns
-from harnex_tmux.sidecar.watch import SessionWatch, start_watch
+from harnex_tmux.sidecar.watch import SessionWatch, WatchParts, start_watch
 from harnex_tmux.sidecar.watchers import OutputWatcher, ProcessExitWatcher
 from harnex_tmux.state import (
     ExitRecord,
@@ -52,15 +48,11 @@ from harnex_tmux.tokens import token_hex
 # How often to look at the pane even when nothing happened: catches a pane that vanished
 # while its process lives on, and any output the watcher could not see.
 SAFETY_NET_S = 5.0
-# Screen-reading adapters capture the pane on output; bursts of output are coalesced so a
-# streaming reply costs a capture per this many seconds, not one per write.
-MIN_CAPTURE_GAP_S = 0.03
 # A folder-trust dialog is answered at most this often with --auto-accept (it redraws).
 AUTO_ACCEPT_GAP_S = 2.0
 # After the agent ends, keep answering for a moment so long-polls can report the exit.
 EXIT_LINGER_S = 0.3
 TERMINATE_GRACE_S = 2.0
-HOOK_HOLD_S = 1.5
 STARTUP_SETTLE_S = 0.8
 CONTEXT_TTL_S = 600.0
 
@@ -123,7 +115,15 @@ def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 3.0) -> int
     return None
 
 
+def log(line: str) -> None:
+    """A diagnostic line in the sidecar's own log (its stderr)."""
+    print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
+
+
 class Sidecar:
+    """One session's sidecar: it builds the parts (pane, ledger, deliverer, hooks, record,
+    API, watch), runs the main loop that decides the readiness state, and ends the session."""
+
     def __init__(
         self,
         record: SessionRecord,
@@ -140,29 +140,41 @@ class Sidecar:
         self.events = EventLog(paths.events_log, record.id)
         self.readiness = Readiness(on_change=self._state_changed)
         self.api = api
-        self.exit_record: ExitRecord | None = None
+        self.keeper = RecordKeeper(record, paths.registry, paths.output_log)
         self._wake = threading.Event()
         self._pane_exited = threading.Event()
         self._stopping = threading.Event()
         self._finished = threading.Event()
-        self._record_lock = threading.Lock()
         self.output = OutputClock()
         self._watch_started = time.monotonic()
         # A sidecar that takes over a running session knows the agent has printed already.
         self._output_before = resumed
         ttl = float(record.extra.get("inbox_ttl") or 120.0)
         self.inbox = Inbox(paths.inbox, ttl_s=ttl)
-        self.turns = Turns()
+        self.pane = TmuxPane(tmux, record.pane_id, record.pane_pid)
+        self.ledger = Ledger(
+            self.inbox,
+            self.events,
+            self.readiness,
+            wake=self._wake.set,
+            on_delivered=self.keeper.note_injected,
+        )
         if record.extra.get("hooks_seen"):
-            self.turns.saw_hook()
-        self.deliverer = Deliverer(self, self.inbox)
+            self.ledger.turns.saw_hook()
+        self.deliverer = Deliverer(
+            adapter=adapter,
+            pane=self.pane,
+            clock=self.output,
+            ledger=self.ledger,
+            readiness=self.readiness,
+            log=log,
+        )
+        self.hooks = HookDesk(
+            adapter, self.ledger, self.readiness, log=log, remember=self.keeper.remember
+        )
         self.watch: SessionWatch | None = None
-        # The end of a turn as a hook reported it (see _report_state).
-        self._hold: tuple[State, float] | None = None
         self._ready_once = resumed
-        self._codex_thread: str | None = None
         self._recheck_in: float | None = None
-        self._last_capture = 0.0
         self._last_accept = 0.0
         self.auto_accept = bool(record.extra.get("auto_accept"))
 
@@ -290,9 +302,21 @@ class Sidecar:
         return sidecar
 
     def _make_api(self, listener: Any) -> ApiServer:
-        from harnex_tmux.sidecar.api import build_router
+        from harnex_tmux.sidecar.api import ApiParts, build_router
 
-        return ApiServer(listener, self.record.token, build_router(self))
+        parts = ApiParts(
+            ident=self.record.id,
+            pane_id=self.pane.pane_id,
+            read_pane=self.pane.read,
+            readiness=self.readiness,
+            inbox=self.inbox,
+            turns=self.ledger.turns,
+            deliver_now=self.deliverer.deliver,
+            status_payload=lambda: self.keeper.status(self.readiness.state, len(self.inbox)),
+            request_stop=self.request_stop,
+            on_hook=self.hooks.on_hook,
+        )
+        return ApiServer(listener, self.record.token, build_router(parts))
 
     # --- running ----------------------------------------------------------------------------
 
@@ -303,7 +327,19 @@ class Sidecar:
         OutputWatcher(self.paths.output_log, self._on_output).start()
         self.deliverer.start()
         self.adapter.start_watching(self.record.extra, self._agent_event)
-        self.watch = start_watch(self)
+        self.watch = start_watch(
+            self.record.watch,
+            self.record.extra,
+            WatchParts(
+                state=lambda: self.readiness.state,
+                quiet_for=lambda: self.output.quiet_for,
+                inbox=self.inbox,
+                deliver_now=self.deliverer.deliver,
+                emit=self.events.emit,
+                log=log,
+                remember=self.keeper.remember,
+            ),
+        )
         if self.record.pane_pid and process_alive(self.record.pane_pid):
             ProcessExitWatcher(self.record.pane_pid, self._on_pane_exit).start()
         else:
@@ -333,18 +369,6 @@ class Sidecar:
         self._pane_exited.set()
         self._wake.set()
 
-    def capture_screen(self) -> str | None:
-        if not self.record.pane_id:
-            return None
-        gap = MIN_CAPTURE_GAP_S - (time.monotonic() - self._last_capture)
-        if gap > 0:
-            time.sleep(gap)
-        self._last_capture = time.monotonic()
-        try:
-            return self.tmux.capture(self.record.pane_id)
-        except Exception:
-            return None
-
     def _output_seen(self) -> bool:
         """Whether the agent printed anything yet. Output from before the watcher started
         watching sends no event, so the transcript's size is asked too, until it grew."""
@@ -354,20 +378,16 @@ class Sidecar:
             self._output_before = self.paths.output_log.stat().st_size > 0
         return self._output_before
 
-    def terminal_use(self) -> TerminalUse:
-        if not self.adapter.reads_terminal:
-            return TerminalUse.UNKNOWN
-        return terminal_use(self.record.pane_pid)
-
     def _evaluate(self) -> None:
         quiet = self.output.quiet_for
-        screen = self.capture_screen() if self.adapter.reads_screen else None
+        screen = self.pane.capture_screen() if self.adapter.reads_screen else None
+        terminal = self.pane.terminal_use() if self.adapter.reads_terminal else TerminalUse.UNKNOWN
         observation = Observation(
             screen=screen,
             quiet_for=quiet,
             output_seen=self._output_seen(),
             age=time.monotonic() - self._watch_started,
-            terminal=self.terminal_use(),
+            terminal=terminal,
         )
         state = self.adapter.detect(observation)
         if state == State.PROMPT and not self._ready_once and self.adapter.first_prompt_settles:
@@ -379,24 +399,20 @@ class Sidecar:
                 self.readiness.set(state)
                 return
             self._ready_once = True
-        if self._hold is not None:
-            held, until = self._hold
-            if state == held or state.is_dialog or time.monotonic() > until:
-                self._hold = None
-            else:
-                state = held
+        hold = self.ledger.hold
+        state = hold.apply(state)
         previous = self.readiness.state
         self.readiness.set(state)
         self._recheck_in = self.adapter.recheck_in(observation)
-        if self._hold is not None:
+        left = hold.left()
+        if left is not None:
             # A held state ends on time even when the agent prints nothing more.
-            left = max(0.0, self._hold[1] - time.monotonic())
             self._recheck_in = left if self._recheck_in is None else min(left, self._recheck_in)
         if state == State.UNKNOWN and previous in (State.PROMPT, State.BUSY) and screen:
             # A screen the adapter does not recognise is what the next UI change looks like.
             lines = [re.sub(r"─{4,}", "───", line.strip()) for line in screen.splitlines()]
             tail = " | ".join(line for line in lines[-8:] if line)
-            self.log(f"unrecognised screen after {previous.value}: {tail[:400]}")
+            log(f"unrecognised screen after {previous.value}: {tail[:400]}")
         if state == State.TRUST and self.auto_accept:
             self._accept_trust()
             # A dialog that ignored the key prints nothing: look again rather than wait for
@@ -408,115 +424,18 @@ class Sidecar:
         if time.monotonic() - self._last_accept < AUTO_ACCEPT_GAP_S:
             return
         keys = self.adapter.trust_accept_keys
-        if keys and self.record.pane_id:
+        if keys and self.pane.pane_id:
             self._last_accept = time.monotonic()
-            self.log("auto-accepting the folder-trust dialog")
-            with self.deliverer.typing:
-                self.tmux.send_keys(self.record.pane_id, *keys)
+            log("auto-accepting the folder-trust dialog")
+            with self.pane.typing:
+                self.pane.send_keys(*keys)
 
-    # --- hooks ------------------------------------------------------------------------------
-
-    def on_hook(self, source: str, event: str, payload: dict[str, Any]) -> None:
-        """An event the agent's own hook system reported (see :mod:`harnex_tmux.hook`)."""
-        if not self.turns.hooks_seen:
-            self.turns.saw_hook()
-            # Remembered so a recovered sidecar still requires hook proof.
-            self.remember("hooks_seen", True)
-        if source == "claude":
-            if event == "UserPromptSubmit":
-                prompt = str(payload.get("prompt") or "")
-                self.turns.prompt_submitted(prompt)
-                self.deliverer.prompt_reported(prompt)
-                self.readiness.set(State.BUSY)
-            elif event == "Stop":
-                self._complete_turn(_text_or_none(payload.get("last_assistant_message")))
-            elif event == "Notification":
-                text = str(payload.get("message") or "")
-                # Logged because it lags the screen: Claude Code 2.1.197 sends its permission
-                # notification only after the dialog has waited 6 s untouched.
-                kind = payload.get("notification_type")
-                shown = self.readiness.state.value
-                self.log(f"Notification hook ({kind}, state {shown}): {text[:200]!r}")
-                if "permission" in text.lower():
-                    self.readiness.set(State.CONFIRMATION)
-        elif source == "codex" and event == "agent-turn-complete":
-            inputs = payload.get("input-messages") or []
-            last_input = str(inputs[-1]) if isinstance(inputs, list) and inputs else ""
-            thread = str(payload.get("thread-id") or "")
-            if self._codex_thread is None:
-                # Codex also reports its own side calls (titles) on other threads; the user's
-                # thread is the one whose input is exactly a message we delivered.
-                if self.deliverer.match_delivered(last_input) is None:
-                    return
-                self._codex_thread = thread
-            elif thread != self._codex_thread:
-                return
-            self._complete_turn(
-                _text_or_none(payload.get("last-assistant-message")), received=last_input
-            )
-        elif source == self.adapter.name and source not in ("claude", "codex"):
-            report = self.adapter.read_hook(event, payload)
-            if report is not None:
-                self._apply_report(report)
-
-    def _apply_report(self, report: HookReport) -> None:
-        """A hook event the adapter translated (see :meth:`Adapter.read_hook`)."""
-        if report.kind == "prompt":
-            prompt = report.text or ""
-            self.turns.prompt_submitted(prompt)
-            self.deliverer.prompt_reported(prompt)
-            # Held: the screen may still show the idle prompt while the CLI runs its hooks.
-            self._report_state(State.BUSY)
-        elif report.kind == "turn":
-            self._complete_turn(report.text, hold=report.hold)
-        elif report.kind == "dialog":
-            self.log(f"dialog reported by the agent: {(report.text or '')[:200]!r}")
-            # Held: the report can come before the dialog is drawn.
-            self._report_state(State.CONFIRMATION)
+    # --- the agent's own events -----------------------------------------------------------
 
     def _agent_event(self, event: str, payload: dict[str, Any]) -> None:
         """An event from the agent's own stream (see :meth:`Adapter.start_watching`)."""
         if not self._pane_exited.is_set():
-            self.on_hook(self.adapter.name, event, payload)
-
-    def _report_state(self, state: State) -> None:
-        """A state the agent reported itself: it holds against a screen that still shows the
-        previous one (a redraw behind), until the screen agrees, harnex types again, or
-        HOOK_HOLD_S passes."""
-        self._hold = (state, time.monotonic() + HOOK_HOLD_S)
-        self.readiness.set(state)
-
-    def release_hold(self) -> None:
-        self._hold = None
-
-    def turn_started(self) -> None:
-        """A delivered message started a turn the screen may not show yet (see
-        ``Adapter.busy_after_submit``): busy, held until the screen agrees."""
-        self._report_state(State.BUSY)
-        self._wake.set()
-
-    def _complete_turn(
-        self, reply: str | None, received: str | None = None, hold: bool = True
-    ) -> None:
-        """A turn ended; with ``hold``, the agent is ready now whatever the screen shows
-        (else the screen, looked at again at once, says when it takes input)."""
-        message = self.deliverer.turn_finished(reply, received)
-        turn = self.turns.turn_completed(reply, message.id if message else None, utc_now())
-        shown, cut = preview(reply or "")
-        self.events.emit(
-            "turn_complete",
-            message_id=turn.message_id,
-            reply=shown,
-            reply_truncated=cut,
-        )
-        # A report that arrives after harnex typed the next message is about an older turn:
-        # the agent is busy with the new one, and its state stays.
-        if not self.deliverer.typed_since(message):
-            if hold:
-                self._report_state(State.PROMPT)
-            else:
-                self.release_hold()  # a busy held since the submit is over: the screen says
-        self._wake.set()
+            self.hooks.on_hook(self.adapter.name, event, payload)
 
     def _check_pane(self) -> None:
         """The pane vanished or died without the exit watcher noticing: end the session."""
@@ -537,15 +456,14 @@ class Sidecar:
         exit_record.locate(self.record)
         exit_record.extra["stopped"] = self._stopping.is_set()
         exit_record.save(self.paths.exit_record)
-        self.exit_record = exit_record
+        self.keeper.exit_record = exit_record
         # `exited` is the last event of a session: followers stop reading there.
         if self.watch is not None:
             self.watch.stop("exited")
         self.events.emit("state", **{"from": self.readiness.state.value, "to": "exited"})
         self.events.emit("exited", **exit_record.event_payload())
         self.readiness.set(State.EXITED)
-        with self._record_lock:
-            self.paths.registry.unlink(missing_ok=True)
+        self.keeper.remove()
         self.paths.launch_env.unlink(missing_ok=True)
         if self._stopping.is_set() and self.record.window_id:
             self.tmux.kill_window(self.record.window_id)
@@ -583,14 +501,14 @@ class Sidecar:
         return True
 
     def _stop_sequence(self) -> None:
-        pane = self.record.pane_id or ""
+        pane = self.pane
         for step in self.adapter.stop_steps:
             try:
                 if step.text:
-                    self.tmux.type_text(pane, step.text)
+                    pane.type_text(step.text)
                     time.sleep(0.2)
                 if step.keys:
-                    self.tmux.send_keys(pane, *step.keys)
+                    pane.send_keys(*step.keys)
             except Exception:
                 break
             if self._pane_exited.wait(step.wait_s):
@@ -619,41 +537,3 @@ class Sidecar:
             except ProcessLookupError:
                 continue
         return signalled
-
-    def remember(self, key: str, value: Any) -> None:
-        """Keep a fact in the registry record, where a recovered sidecar will find it."""
-        with self._record_lock:
-            self.record.extra[key] = value
-            if self.paths.registry.exists():
-                self.record.save(self.paths.registry)
-
-    def note_injected(self) -> None:
-        with self._record_lock:
-            self.record.injected_count += 1
-            self.record.last_injected_at = utc_now()
-            if self.paths.registry.exists():
-                self.record.save(self.paths.registry)
-
-    def log(self, line: str) -> None:
-        """A diagnostic line in the sidecar's own log (its stderr)."""
-        print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
-
-    # --- views for the API ------------------------------------------------------------------
-
-    def status_payload(self) -> dict[str, Any]:
-        from harnex_tmux.transcript import log_activity
-
-        with self._record_lock:
-            data = self.record.to_dict()
-        data.pop("token", None)
-        data["state"] = self.readiness.state.value
-        # The same types as `harnex status --json` (and 0.4.0): ISO-8601 text, whole seconds.
-        data["log_mtime"], data["log_idle_s"] = log_activity(self.paths.output_log)
-        data["inbox"] = len(self.inbox)
-        if self.exit_record is not None:
-            data["exit"] = self.exit_record.to_dict()
-        return data
-
-
-def _text_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None

@@ -3,48 +3,27 @@
 The lessons behind the order of steps: text goes in first (multi-line as one bracketed paste),
 the submit key is pressed on its own once the text has landed, and the agent must visibly
 react; if it does not, the submit is pressed once more before the message counts as failed.
+What was typed and how each message ended go into the session's ledger (:mod:`.ledger`),
+where the agent's own reports of its prompts and turns arrive too.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol
 
 from harnex_tmux.adapters.base import Adapter, Observation, State
-from harnex_tmux.events import EventLog, preview
 from harnex_tmux.foreground import TerminalUse
-from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, UNCONFIRMED, Inbox, Message
+from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, UNCONFIRMED, Message
+from harnex_tmux.sidecar.ledger import MISMATCH, Ledger
 from harnex_tmux.sidecar.output_clock import OutputClock
+from harnex_tmux.sidecar.pane import Pane
 from harnex_tmux.sidecar.readiness import Readiness
-from harnex_tmux.sidecar.turns import Turns, garbled_text, same_text
-from harnex_tmux.state import SessionRecord, utc_now
-from harnex_tmux.tmux import CursorLine, Tmux, typed_as_keys
-
-
-class DeliveryHost(Protocol):
-    """What the deliverer needs of the session it types into (the sidecar, or a test's
-    stand-in): the pane and how to read it, the agent's reports, and where to say what
-    happened."""
-
-    adapter: Adapter
-    tmux: Tmux
-    record: SessionRecord
-    output: OutputClock
-    readiness: Readiness
-    turns: Turns
-    events: EventLog
-
-    def capture_screen(self) -> str | None: ...
-    def terminal_use(self) -> TerminalUse: ...
-    def log(self, line: str) -> None: ...
-    def release_hold(self) -> None: ...
-    def turn_started(self) -> None: ...
-    def note_injected(self) -> None: ...
-
+from harnex_tmux.sidecar.turns import same_text
+from harnex_tmux.tmux import CursorLine, typed_as_keys
 
 # How long output must pause after typing before the text counts as landed.
 LANDED_QUIET_S = 0.03
@@ -68,7 +47,6 @@ NO_SIGN = "no sign that the agent took the submit key, and none that it was lost
 STILL_TYPED = "the text is still in the agent's input line after pressing submit twice"
 # How long the agent's hook gets to report the prompt after the submit key.
 HOOK_CONFIRM_S = 3.0
-MISMATCH = "the agent reported a different prompt than the text typed"
 # How often a dialog is looked at while waiting for it to go (a dialog may not print as it
 # closes: the next screen can be drawn over it without much output).
 DIALOG_POLL_S = 0.05
@@ -100,19 +78,27 @@ class ScreenLook:
 
 
 class Deliverer:
-    def __init__(self, sidecar: DeliveryHost, inbox: Inbox) -> None:
-        self.sidecar = sidecar
-        self.inbox = inbox
-        self.typing = threading.Lock()
-        # Delivered messages whose turn has not finished yet, oldest first, and a short
-        # memory of delivered texts to recognise the agent's reports by.
-        self._awaiting: list[Message] = []
-        self._recent: deque[Message] = deque(maxlen=32)
-        # Messages the screen confirmed whose prompt report has not come yet.
-        self._unreported: list[Message] = []
-        self._lock = threading.Lock()
-        self._typed = 0
-        self._typed_order: dict[str, int] = {}
+    """Types the inbox's messages into ``pane`` one at a time, as ``adapter`` says the agent
+    takes them, timing by the pane's output (``clock``) and recording what it typed and how
+    each message ended in ``ledger``, where the agent's reports arrive."""
+
+    def __init__(
+        self,
+        *,
+        adapter: Adapter,
+        pane: Pane,
+        clock: OutputClock,
+        ledger: Ledger,
+        readiness: Readiness,
+        log: Callable[[str], None],
+    ) -> None:
+        self.adapter = adapter
+        self.pane = pane
+        self.clock = clock
+        self.ledger = ledger
+        self.inbox = ledger.inbox
+        self.readiness = readiness
+        self.log = log
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="deliver", daemon=True)
 
@@ -125,19 +111,19 @@ class Deliverer:
     # --- the queue ----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        readiness = self.sidecar.readiness
+        readiness = self.readiness
         while not self._stop.is_set():
             message = self.inbox.head(timeout=1.0)
             if message is None:
                 continue
             remaining = message.expires_at - time.time()
             if remaining <= 0:
-                self._finish(message, EXPIRED, "not delivered before the inbox TTL")
+                self.ledger.finish(message, EXPIRED, "not delivered before the inbox TTL")
                 continue
             state = readiness.wait_for(lambda s: s == State.PROMPT, min(remaining, 1.0))
             if state == State.EXITED:
                 for pending in self.inbox.pending():
-                    self._finish(pending, FAILED, "session exited")
+                    self.ledger.finish(pending, FAILED, "session exited")
                 return
             if state != State.PROMPT or message.status != "queued":
                 continue
@@ -147,57 +133,49 @@ class Deliverer:
 
     def deliver(self, message: Message) -> bool:
         """Type ``message`` now (the caller decided the agent is ready, or forced it)."""
-        with self.typing:
+        ledger = self.ledger
+        with self.pane.typing:
             if not self.inbox.claim(message):
                 return False
-            # Typing starts a new turn: a finished turn's reported state no longer holds.
-            self.sidecar.release_hold()
-            # Expect the turn before pressing submit: a fast agent can report it finished
-            # before the submit has been confirmed here.
-            self._expect_turn(message)
-            self._typed += 1
-            self._typed_order[message.id] = self._typed
-            if len(self._typed_order) > 512:
-                del self._typed_order[next(iter(self._typed_order))]
-            reports_before = self.sidecar.turns.prompt_count
+            ledger.typing_begins(message, awaits_report=self.adapter.has_hooks)
+            reports_before = ledger.turns.prompt_count
             try:
                 outcome = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
                 # Some of the text may have gone in before tmux failed.
                 outcome = Outcome(UNCONFIRMED, f"typing failed: {exc}")
             if outcome.status != DELIVERED:
-                self._forget_turn(message)
+                ledger.forget_turn(message)
             if outcome.status == DELIVERED:
-                self._finish(message, DELIVERED)
-                if self.sidecar.adapter.busy_after_submit and self._starts_turn(message):
-                    self.sidecar.turn_started()
+                ledger.finish(message, DELIVERED)
+                if self.adapter.busy_after_submit and self._starts_turn(message):
+                    ledger.turn_started()
                 if self._reportable(message) and not message.proven:
-                    self._note_report(message, reports_before)
+                    ledger.note_report(message, reports_before)
                 return True
-            self._finish(message, outcome.status, outcome.error)
+            ledger.finish(message, outcome.status, outcome.error)
             return False
 
     def _type(self, message: Message) -> Outcome:
-        tmux, pane = self.sidecar.tmux, self.sidecar.record.pane_id or ""
-        clock = self.sidecar.output
+        pane, clock, adapter = self.pane, self.clock, self.adapter
         dialog = self._dialog_showing() if message.text and not message.enter_only else None
         if not message.enter_only and message.text:
             before_typing = clock.count
-            if self.sidecar.adapter.types_by_paste:
-                tmux.paste(pane, message.text)
+            if adapter.types_by_paste:
+                pane.paste(message.text)
             else:
-                tmux.type_text(pane, message.text)
+                pane.type_text(message.text)
             kib = len(message.text.encode()) / 1024
             if not self._landed_in_reader(message.text, before_typing):
                 clock.wait_quiet(
                     LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
                 )
-            time.sleep(self.sidecar.adapter.settle_s)
-            if self.sidecar.adapter.tidies_input:
+            time.sleep(adapter.settle_s)
+            if adapter.tidies_input:
                 look = self._look()
-                keys = self.sidecar.adapter.keys_after_typing(look.line if look else None)
+                keys = adapter.keys_after_typing(look.line if look else None)
                 if keys:
-                    tmux.send_keys(pane, *keys)
+                    pane.send_keys(*keys)
             if clock.count == before_typing:
                 self._wait_until_reading(clock.count)
         if not (message.submit or message.enter_only):
@@ -206,7 +184,7 @@ class Deliverer:
             return self._submit_into_dialog(message, dialog)
         if message.enter_only and (dialog := self._dialog_showing()) is not None:
             return self._answer_dialog(dialog)
-        if self.sidecar.adapter.proves_submit and self.sidecar.turns.hooks_seen and message.text:
+        if adapter.proves_submit and self.ledger.turns.hooks_seen and message.text:
             return self._submit_proven(message)
         for attempt in range(2):
             seen = clock.count
@@ -219,9 +197,7 @@ class Deliverer:
             if verdict == Submit.UNSURE:
                 return Outcome(UNCONFIRMED, NO_SIGN)
             if attempt == 0:
-                self.sidecar.log(
-                    f"{message.id}: the text is still in the input line, submitting again"
-                )
+                self.log(f"{message.id}: the text is still in the input line, submitting again")
         return Outcome(FAILED, STILL_TYPED)
 
     def _landed_in_reader(self, text: str, count: int) -> bool:
@@ -230,14 +206,13 @@ class Deliverer:
         or the line waits whole in the terminal's line buffer (canonical mode); the submit
         key comes after it either way. Anything else (no echo yet, an event loop, a
         paste) waits for the output to go quiet instead."""
-        host = self.sidecar
-        if not host.adapter.reads_terminal or not typed_as_keys(text):
+        if not self.adapter.reads_terminal or not typed_as_keys(text):
             return False
         deadline = time.monotonic() + LANDED_QUIET_S
-        if not host.output.wait_after(count, LANDED_QUIET_S):
+        if not self.clock.wait_after(count, LANDED_QUIET_S):
             return False
         while True:
-            use = host.terminal_use()
+            use = self.pane.terminal_use()
             if use == TerminalUse.READING:
                 return True
             if use != TerminalUse.WORKING or time.monotonic() >= deadline:
@@ -247,18 +222,17 @@ class Deliverer:
     def _wait_until_reading(self, count: int) -> None:
         """Typed text that nothing echoed, into a program the kernel says is not reading:
         wait until it reads (or prints) before pressing submit."""
-        host = self.sidecar
-        if not host.adapter.reads_terminal:
+        if not self.adapter.reads_terminal:
             return
         deadline = time.monotonic() + READ_WAIT_MAX_S
-        while host.terminal_use() == TerminalUse.WORKING and time.monotonic() < deadline:
-            if host.output.wait_after(count, TERMINAL_POLL_S):
+        while self.pane.terminal_use() == TerminalUse.WORKING and time.monotonic() < deadline:
+            if self.clock.wait_after(count, TERMINAL_POLL_S):
                 return
 
     def _look(self) -> ScreenLook | None:
         """One capture of the screen, read by the adapter; None when it reads no screen."""
-        adapter = self.sidecar.adapter
-        screen = self.sidecar.capture_screen() if adapter.reads_screen else None
+        adapter = self.adapter
+        screen = self.pane.capture_screen() if adapter.reads_screen else None
         if screen is None:
             return None
         state = adapter.detect(Observation(screen=screen, quiet_for=0.0))
@@ -271,7 +245,7 @@ class Deliverer:
     def _submit_into_dialog(self, message: Message, dialog: State) -> Outcome:
         """A forced message typed while a dialog shows: the dialog reacts to the submit key,
         so only the agent's own report of the prompt can confirm the text arrived."""
-        if self.sidecar.adapter.proves_submit:
+        if self.adapter.proves_submit:
             received = self._submit_for_report()
             if received is not None and same_text(message.text, received):
                 message.proven = True
@@ -295,7 +269,7 @@ class Deliverer:
                     return DONE
                 time.sleep(DIALOG_POLL_S)
             if attempt == 0:
-                self.sidecar.log(f"the {dialog.value} dialog stayed; pressing submit again")
+                self.log(f"the {dialog.value} dialog stayed; pressing submit again")
         return Outcome(
             FAILED, f"the {dialog.value} dialog did not react to the submit key (pressed twice)"
         )
@@ -305,7 +279,7 @@ class Deliverer:
         one, the screen decides: submitted (delivered, proven if the report comes late),
         still in the input box (pressed once more), or unknown (unconfirmed)."""
         for attempt in range(2):
-            seen = self.sidecar.output.count
+            seen = self.clock.count
             before = self._input_probe()
             received = self._submit_for_report()
             if received is not None:
@@ -320,27 +294,25 @@ class Deliverer:
             if verdict == Submit.UNSURE:
                 return Outcome(UNCONFIRMED, "the agent did not report accepting the prompt")
             if attempt == 0:
-                self.sidecar.log(f"{message.id}: no prompt report, pressing submit again")
+                self.log(f"{message.id}: no prompt report, pressing submit again")
         return Outcome(FAILED, STILL_TYPED)
 
     def _press_submit(self) -> None:
-        self.sidecar.tmux.send_keys(
-            self.sidecar.record.pane_id or "", *self.sidecar.adapter.submit_keys
-        )
+        self.pane.send_keys(*self.adapter.submit_keys)
 
     def _submit_for_report(self) -> str | None:
         """Press submit; the prompt the agent then reports accepting, if it does in time."""
-        turns = self.sidecar.turns
+        turns = self.ledger.turns
         seen = turns.prompt_count
         self._press_submit()
         return turns.wait_prompt(seen, HOOK_CONFIRM_S)
 
-    # --- turns --------------------------------------------------------------------------------
+    # --- which messages make turns ------------------------------------------------------------
 
     def _reportable(self, message: Message) -> bool:
         """Whether the agent will report this message's prompt when it submits it."""
         return bool(
-            self.sidecar.adapter.proves_submit
+            self.adapter.proves_submit
             and message.text
             and message.submit
             and not message.enter_only
@@ -352,107 +324,17 @@ class Deliverer:
         typed = bool(message.text) and message.submit and not message.enter_only
         return typed and message.completed_at is None
 
-    def _expect_turn(self, message: Message) -> None:
-        if not message.text or message.enter_only or not message.submit:
-            return
-        with self._lock:
-            self._recent.append(message)
-            if self.sidecar.adapter.has_hooks:
-                self._awaiting.append(message)
-                del self._awaiting[:-16]
-
-    def _forget_turn(self, message: Message) -> None:
-        with self._lock:
-            if message in self._recent:
-                self._recent.remove(message)
-            if message in self._awaiting:
-                self._awaiting.remove(message)
-
-    def typed_since(self, message: Message | None) -> bool:
-        """Whether another message was typed after ``message`` (its turn report is late)."""
-        if message is None:
-            return False
-        return self._typed_order.get(message.id, self._typed) < self._typed
-
-    def match_delivered(self, text: str) -> Message | None:
-        with self._lock:
-            for message in reversed(self._recent):
-                if same_text(message.text, text):
-                    return message
-        return None
-
-    def prompt_reported(self, text: str) -> None:
-        """The agent reported a prompt: if the screen already confirmed the message it is
-        for (typed before any hook was seen, so nobody waited for the report), prove it, or
-        fail it when the agent got a damaged copy."""
-        with self._lock:
-            waiting, self._unreported = self._unreported, []
-        self._judge_report(waiting, [text])
-
-    def _note_report(self, message: Message, reports_before: int) -> None:
-        """After the screen confirmed ``message``: judge it by a report that already came,
-        or leave it for :meth:`prompt_reported`."""
-        with self._lock:
-            reports = self.sidecar.turns.prompts_after(reports_before)
-            if not reports:
-                self._unreported = [*self._unreported[-7:], message]
-                return
-        self._judge_report([message], reports)
-
-    def _judge_report(self, messages: list[Message], reports: list[str]) -> None:
-        for message in messages:
-            if any(same_text(message.text, r) for r in reports):
-                message.proven = True
-                self.inbox.changed()
-                continue
-            damaged = [r for r in reports if garbled_text(message.text, r)]
-            if damaged:
-                message.received = damaged[0]
-                self._finish(message, FAILED, MISMATCH)
-
-    def turn_finished(self, reply: str | None, received: str | None) -> Message | None:
-        """Attach a finished turn's reply to the message that started it, if one did.
-
-        ``received`` is the turn's input when the agent reports it only now (Codex): equal to
-        a typed message it proves that one; a damaged form of one fails it after the fact,
-        with both texts, as a mismatch reported at submit time would have."""
-        garbled = False
-        with self._lock:
-            if received is not None:
-                found = [m for m in self._awaiting if same_text(m.text, received)]
-                if not found:
-                    found = [m for m in self._awaiting if garbled_text(m.text, received)]
-                    garbled = bool(found)
-                message = found[0] if found else None
-            else:
-                message = self._awaiting[0] if self._awaiting else None
-            if message is not None:
-                self._awaiting.remove(message)
-        if message is None:
-            return None
-        if garbled:
-            message.received = received
-            self._finish(message, FAILED, MISMATCH)
-        elif received is not None:
-            message.proven = True
-        message.reply = reply
-        message.completed_at = utc_now()
-        self.inbox.changed()
-        return message
-
     def _input_probe(self) -> str | CursorLine | None:
         """What the agent's input line shows: its input box for screen adapters, the line
         under the cursor for programs read through the kernel; None when neither is known."""
-        host = self.sidecar
-        if host.adapter.reads_terminal:
-            return host.tmux.cursor_line(host.record.pane_id or "")
+        if self.adapter.reads_terminal:
+            return self.pane.cursor_line()
         look = self._look()
         return look.line if look is not None else None
 
     def _reading(self) -> bool:
         """Whether the kernel shows the agent blocked reading its terminal right now."""
-        host = self.sidecar
-        return host.adapter.reads_terminal and host.terminal_use() == TerminalUse.READING
+        return self.adapter.reads_terminal and self.pane.terminal_use() == TerminalUse.READING
 
     def _await_submit(
         self,
@@ -471,8 +353,7 @@ class Deliverer:
         moment on any key, taken or ignored: for it only the screen can tell.)
         Adapters that show nothing to compare fall back to "any output means it took".
         """
-        host = self.sidecar
-        clock = host.output
+        clock = self.clock
         started = time.monotonic()
         lost_at = started + SUBMIT_CONFIRM_S
         give_up = lost_at + (SUBMIT_PATIENCE_S if patience is None else patience)
@@ -480,7 +361,7 @@ class Deliverer:
             now = time.monotonic()
             if now >= give_up:
                 break
-            if reading and host.terminal_use() == TerminalUse.WORKING:
+            if reading and self.pane.terminal_use() == TerminalUse.WORKING:
                 return Submit.TOOK
             if clock.wait_after(seen, min(SUBMIT_POLL_S, max(0.0, give_up - now))):
                 seen = clock.count
@@ -491,10 +372,9 @@ class Deliverer:
         return Submit.UNSURE
 
     def _took(self, before: str | CursorLine | None) -> bool:
-        host = self.sidecar
-        if not before and not host.adapter.reads_terminal:
+        if not before and not self.adapter.reads_terminal:
             return True  # nothing to compare: output after the key is all there is
-        if host.adapter.reads_terminal:
+        if self.adapter.reads_terminal:
             return self._input_probe() != before
         look = self._look()
         return look is not None and (look.state == State.BUSY or look.line != before)
@@ -504,8 +384,7 @@ class Deliverer:
         program read through the kernel: and that program reading its input)."""
         if not before:
             return False
-        host = self.sidecar
-        if not host.adapter.reads_terminal:
+        if not self.adapter.reads_terminal:
             # An input box: the same text, and the agent not working on it.
             look = self._look()
             return look is not None and look.line == before and look.state != State.BUSY
@@ -513,15 +392,4 @@ class Deliverer:
             return False
         shown = before.text if isinstance(before, CursorLine) else before
         tail = typed.strip().splitlines()[-1].strip()[-TYPED_TAIL_CHARS:] if typed.strip() else ""
-        return bool(tail) and tail in shown and host.terminal_use() != TerminalUse.WORKING
-
-    def _finish(self, message: Message, status: str, error: str | None = None) -> None:
-        self.inbox.finish(message, status, error)
-        events = self.sidecar.events
-        if status == DELIVERED:
-            shown, cut = preview(message.text)
-            events.emit("send", msg=shown, msg_truncated=cut, forced=message.force)
-            events.emit("delivered", message_id=message.id)
-            self.sidecar.note_injected()
-        else:
-            events.emit("failed", message_id=message.id, reason=error or status)
+        return bool(tail) and tail in shown and self.pane.terminal_use() != TerminalUse.WORKING

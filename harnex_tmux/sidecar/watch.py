@@ -16,35 +16,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from harnex_tmux.adapters.base import State
-from harnex_tmux.events import EventLog
-from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.filehook import FileHook
 from harnex_tmux.sidecar.inbox import Inbox, InboxFull, Message
-from harnex_tmux.sidecar.output_clock import OutputClock
-from harnex_tmux.sidecar.readiness import Readiness
-from harnex_tmux.state import SessionRecord
-
-
-class WatchHost(Protocol):
-    """What the watch needs of its session: its record and state, the inbox to queue into,
-    the deliverer for a forced nudge, and the events log."""
-
-    record: SessionRecord
-    readiness: Readiness
-    output: OutputClock
-    inbox: Inbox
-    deliverer: Deliverer
-    events: EventLog
-
-    def log(self, line: str) -> None: ...
-    def remember(self, key: str, value: Any) -> None: ...
-
 
 RESUME_TEXT = "resume"
 HOOK_TEMPLATE = "file-change-hook: read {path}"
@@ -54,6 +33,21 @@ DIALOG_RECHECK_S = 1.0
 WAKE_SLACK_S = 0.02
 
 Emit = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class WatchParts:
+    """What watching a session uses: its state and how long its output has been quiet, the
+    inbox to queue into and ``deliver_now`` for a forced nudge, the events log (``emit``),
+    the sidecar's log, and ``remember`` to keep a fact in the session's record."""
+
+    state: Callable[[], State]
+    quiet_for: Callable[[], float]
+    inbox: Inbox
+    deliver_now: Callable[[Message], bool]
+    emit: Emit
+    log: Callable[[str], None]
+    remember: Callable[[str, Any], None]
 
 
 @dataclass(frozen=True)
@@ -195,55 +189,58 @@ class SessionWatch:
             self.file_hook.stop()
 
 
-def send_resume(sidecar: WatchHost) -> bool:
+def send_resume(parts: WatchParts) -> bool:
     """Type the forced ``resume`` now, tracked like any message (``GET /messages/<id>``)."""
-    message = sidecar.inbox.record(Message(text=RESUME_TEXT, force=True))
-    return sidecar.deliverer.deliver(message)
+    message = parts.inbox.record(Message(text=RESUME_TEXT, force=True))
+    return parts.deliver_now(message)
 
 
-def queue_file_hook(sidecar: WatchHost, path: Path, shown: str | None = None) -> None:
+def queue_file_hook(parts: WatchParts, path: Path, shown: str | None = None) -> None:
     """Queue the hook message like a normal send: it waits while the agent is busy.
 
     A hook for the same file that is still waiting is not queued twice: the agent reads the
     file once and sees every change.
     """
     text = HOOK_TEMPLATE.format(path=shown or path)
-    waiting = next((m for m in sidecar.inbox.pending() if m.text == text), None)
+    waiting = next((m for m in parts.inbox.pending() if m.text == text), None)
     if waiting is None:
         try:
-            waiting = sidecar.inbox.add(Message(text=text))
+            waiting = parts.inbox.add(Message(text=text))
         except InboxFull as exc:
-            sidecar.log(f"file hook: {exc}; change to {path} not sent")
-            sidecar.events.emit("file_change", path=str(path), message_id=None)
+            parts.log(f"file hook: {exc}; change to {path} not sent")
+            parts.emit("file_change", path=str(path), message_id=None)
             return
-    sidecar.events.emit("file_change", path=str(path), message_id=waiting.id)
+    parts.emit("file_change", path=str(path), message_id=waiting.id)
 
 
-def start_watch(sidecar: WatchHost) -> SessionWatch | None:
-    """Start what the session's ``watch`` record asks for; None when it asks for nothing."""
-    watch = sidecar.record.watch or {}
+def start_watch(
+    watch: Mapping[str, Any] | None, facts: Mapping[str, Any], parts: WatchParts
+) -> SessionWatch | None:
+    """Start what the session's ``watch`` record asks for; None when it asks for nothing.
+    ``facts`` are the record's kept facts (how far an earlier sidecar of it got)."""
+    watch = dict(watch or {})
     config = WatchConfig.from_record(watch)
     babysitter = None
     # A recovered sidecar carries on where the last one stopped: same nudge count, and no
     # watching again after an escalation.
-    if config is not None and not sidecar.record.extra.get("watch_escalated"):
+    if config is not None and not facts.get("watch_escalated"):
         babysitter = Babysitter(
             config,
-            state=lambda: sidecar.readiness.state,
-            quiet_for=lambda: sidecar.output.quiet_for,
-            nudge=lambda: send_resume(sidecar),
-            emit=sidecar.events.emit,
-            log=sidecar.log,
-            resumes=int(sidecar.record.extra.get("watch_resumes") or 0),
-            remember=sidecar.remember,
+            state=parts.state,
+            quiet_for=parts.quiet_for,
+            nudge=lambda: send_resume(parts),
+            emit=parts.emit,
+            log=parts.log,
+            resumes=int(facts.get("watch_resumes") or 0),
+            remember=parts.remember,
         )
     file_hook = None
     if watch.get("file"):
         shown = str(watch.get("file_shown") or watch["file"])
         file_hook = FileHook(
             Path(str(watch["file"])),
-            lambda path: queue_file_hook(sidecar, path, shown),
-            log=sidecar.log,
+            lambda path: queue_file_hook(parts, path, shown),
+            log=parts.log,
         )
     if babysitter is None and file_hook is None:
         return None
