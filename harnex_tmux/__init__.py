@@ -20,7 +20,7 @@ _LAZY = {
     "start_session": "harnex_tmux.launch",
     "SessionRecord": "harnex_tmux.state",
     "list_sessions": "harnex_tmux.state",
-    "find_session": "harnex_tmux.lookup",
+    "find_session": "harnex_tmux.session.find",
     "SidecarClient": "harnex_tmux.client",
     "HarnexError": "harnex_tmux.errors",
     "WorktreeRequest": "harnex_tmux.worktree",
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from harnex_tmux.client import SidecarClient
     from harnex_tmux.errors import HarnexError
     from harnex_tmux.launch import LaunchSpec, StartedSession, start_session
-    from harnex_tmux.lookup import find_session
+    from harnex_tmux.session.find import find_session
     from harnex_tmux.state import SessionRecord, list_sessions
     from harnex_tmux.worktree import WorktreeRequest
 

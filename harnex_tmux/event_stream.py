@@ -51,7 +51,7 @@ class EventSource:
 
 def locate(ident: str | None, repo: str | None = None, cli: str | None = None) -> EventSource:
     """The events log of the session the arguments name, live or ended."""
-    from harnex_tmux.lookup import find_ended, find_session
+    from harnex_tmux.session.find import find_ended, find_session
 
     try:
         record = find_session(ident, repo, cli, any_repo=True)

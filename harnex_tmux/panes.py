@@ -7,7 +7,7 @@ from typing import Any
 
 from harnex_tmux.client import SidecarClient
 from harnex_tmux.errors import HarnexError, SessionNotFound, SidecarUnreachable
-from harnex_tmux.lookup import find_ended, find_session
+from harnex_tmux.session.find import find_ended, find_session
 from harnex_tmux.state import utc_now
 
 

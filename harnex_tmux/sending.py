@@ -20,7 +20,7 @@ from harnex_tmux.errors import (
     SidecarUnreachable,
     UsageError,
 )
-from harnex_tmux.lookup import find_session
+from harnex_tmux.session.find import find_session
 from harnex_tmux.messages import MessageError, check_size, with_relay
 from harnex_tmux.state import utc_now
 

@@ -26,7 +26,7 @@ def command(ident: str | None, repo: str | None, force: bool, as_json: bool) -> 
     or pushed; --force drops the last two checks. Prints what was removed and what was kept,
     and why. With --id, exits 1 when that worktree was kept.
     """
-    from harnex_tmux.lookup import find_worktree, list_worktrees
+    from harnex_tmux.session.find import find_worktree, list_worktrees
     from harnex_tmux.state import repo_root_for
 
     if ident is not None:

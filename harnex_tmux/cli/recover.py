@@ -14,7 +14,7 @@ def command(ident: str | None, repo: str | None, cli_filter: str | None, timeout
     """Restart the sidecar of a session (status shows sidecar-down): same pane, same files,
     and the messages that were still queued are delivered."""
     from harnex_tmux.launch import adopt_session
-    from harnex_tmux.lookup import find_session
+    from harnex_tmux.session.find import find_session
 
     started = adopt_session(find_session(ident, repo, cli_filter), timeout)
     print_json(started.summary())
