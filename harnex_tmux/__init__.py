@@ -21,13 +21,13 @@ _LAZY = {
     "SessionRecord": "harnex_tmux.state",
     "list_sessions": "harnex_tmux.state",
     "find_session": "harnex_tmux.session.find",
-    "SidecarClient": "harnex_tmux.client",
+    "SidecarClient": "harnex_tmux.session.client",
     "HarnexError": "harnex_tmux.errors",
     "WorktreeRequest": "harnex_tmux.worktree",
 }
 
 if TYPE_CHECKING:
-    from harnex_tmux.client import SidecarClient
+    from harnex_tmux.session.client import SidecarClient
     from harnex_tmux.errors import HarnexError
     from harnex_tmux.launch import LaunchSpec, StartedSession, start_session
     from harnex_tmux.session.find import find_session

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harnex_tmux.client import ApiResponse, SidecarClient
+from harnex_tmux.session.client import ApiResponse, SidecarClient
 from harnex_tmux.control import poll_slice
 from harnex_tmux.errors import (
     EXIT_ERROR,

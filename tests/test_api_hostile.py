@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import Harnex, recorded, wait_for
 
-from harnex_tmux.client import SidecarClient
+from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.messages import sanitize
 
 
