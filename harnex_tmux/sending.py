@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harnex_tmux.session.client import ApiResponse, SidecarClient
-from harnex_tmux.control import poll_slice
+from harnex_tmux.session.control import poll_slice
 from harnex_tmux.errors import (
     EXIT_ERROR,
     EXIT_OK,

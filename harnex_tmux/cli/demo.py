@@ -24,7 +24,7 @@ def _indent(text: str) -> str:
 @click.pass_context
 def command(ctx: click.Context, keep: bool) -> None:
     """Start a demo agent in tmux, send it a message, read its pane, stop it."""
-    from harnex_tmux.control import live_status, stop_session, wait_until
+    from harnex_tmux.session.control import live_status, stop_session, wait_until
     from harnex_tmux.launch import LaunchSpec, start_session
     from harnex_tmux.panes import capture_session
     from harnex_tmux.sending import SendRequest, send_message
