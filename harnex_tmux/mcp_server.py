@@ -174,7 +174,7 @@ def create_server(socket: str | None = None) -> MCPServer:
         all: Annotated[bool, Field(description="Sessions of every repo.")] = False,
     ) -> Result:
         """The sessions of this repo (or all) with their live state."""
-        from harnex_tmux.session_ops import session_statuses
+        from harnex_tmux.session.handle import session_statuses
 
         return await respond(lambda: {"sessions": session_statuses(id, all_repos=all)})
 
@@ -200,7 +200,7 @@ def create_server(socket: str | None = None) -> MCPServer:
         """Wait until the session reaches a state; task_complete returns the reply of the
         turn that finishes, exit the agent's exit `code`. An error if the session ends first
         or the time runs out."""
-        from harnex_tmux.session_ops import wait_for
+        from harnex_tmux.session.handle import wait_for
 
         cancel = threading.Event()
         return await respond(
@@ -238,7 +238,7 @@ def create_server(socket: str | None = None) -> MCPServer:
     ) -> Result:
         """Stop a session (the agent's own exit sequence, then terminate) and close its
         window."""
-        from harnex_tmux.session_ops import stop as stop_session
+        from harnex_tmux.session.handle import stop as stop_session
 
         return await respond(lambda: stop_session(id, timeout))
 

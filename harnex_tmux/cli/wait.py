@@ -33,7 +33,7 @@ def command(
 ) -> None:
     """Wait for a state; exit 1 if the session ends first, 124 on timeout. Waiting for the
     exit (the default) exits with the agent's own exit code."""
-    from harnex_tmux.session_ops import wait_for
+    from harnex_tmux.session.handle import wait_for
 
     outcome = wait_for(ident, until, timeout, repo, cli_filter)
     print_json(outcome.data)
