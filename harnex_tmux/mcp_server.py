@@ -154,7 +154,7 @@ def create_server(socket: str | None = None) -> MCPServer:
         the agent answers: claude and codex). The result names the message and its status;
         status "unconfirmed" means it was typed but harnex saw no sign either way: look at
         the pane before sending it again."""
-        from harnex_tmux.sending import SendRequest, send_message
+        from harnex_tmux.session.send import SendRequest, send_message
 
         cancel = threading.Event()
 
