@@ -186,7 +186,7 @@ def create_server(socket: str | None = None) -> MCPServer:
         ] = None,
     ) -> Result:
         """What the session's tmux pane shows right now."""
-        from harnex_tmux.panes import capture_session
+        from harnex_tmux.session.pane import capture_session
 
         return await respond(lambda: capture_session(id, None, None, lines))
 

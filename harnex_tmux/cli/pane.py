@@ -30,7 +30,7 @@ def command(
     as_json: bool,
 ) -> None:
     """Capture the live pane; an id not in this repo may match a session elsewhere."""
-    from harnex_tmux.panes import capture_session
+    from harnex_tmux.session.pane import capture_session
 
     previous = None
     while True:
