@@ -40,7 +40,7 @@ def command(ctx: click.Context, client: str | None, port: int | None, token: str
     if port is None:
         if token is not None and ctx.get_parameter_source("token") is ParameterSource.COMMANDLINE:
             raise click.UsageError("--token goes with --http")
-        from harnex_tmux.mcp_server import serve_stdio
+        from harnex_tmux.mcp.server import serve_stdio
 
         serve_stdio(socket_option(ctx))
         return
