@@ -46,7 +46,7 @@ def command(ctx: click.Context, client: str | None, port: int | None, token: str
         return
     import secrets
 
-    from harnex_tmux.mcp_http import serve_http
+    from harnex_tmux.mcp.http import serve_http
 
     chosen = token or secrets.token_hex(16)
 
