@@ -6,7 +6,7 @@ import click
 from click.core import ParameterSource
 
 from harnex_tmux.cli.options import socket_option
-from harnex_tmux.mcp_config import CLIENTS, client_config
+from harnex_tmux.mcp.config import CLIENTS, client_config
 
 
 @click.command()
