@@ -27,9 +27,9 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from harnex_tmux.session.client import SidecarClient
     from harnex_tmux.errors import HarnexError
     from harnex_tmux.launch import LaunchSpec, StartedSession, start_session
+    from harnex_tmux.session.client import SidecarClient
     from harnex_tmux.session.find import find_session
     from harnex_tmux.state import SessionRecord, list_sessions
     from harnex_tmux.worktree import WorktreeRequest

@@ -26,8 +26,8 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from harnex_tmux.session import handle as session_ops
 from harnex_tmux.errors import Cancelled
+from harnex_tmux.session import handle as session_ops
 from harnex_tmux.session.send import SendRequest, send_message
 from harnex_tmux.tmux import default_socket_path
 

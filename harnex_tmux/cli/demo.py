@@ -24,8 +24,8 @@ def _indent(text: str) -> str:
 @click.pass_context
 def command(ctx: click.Context, keep: bool) -> None:
     """Start a demo agent in tmux, send it a message, read its pane, stop it."""
-    from harnex_tmux.session.control import live_status, stop_session, wait_until
     from harnex_tmux.launch import LaunchSpec, start_session
+    from harnex_tmux.session.control import live_status, stop_session, wait_until
     from harnex_tmux.session.pane import capture_session
     from harnex_tmux.session.send import SendRequest, send_message
     from harnex_tmux.state import list_sessions, random_id, repo_root_for

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.errors import Cancelled, HarnexError, SidecarUnreachable, TimedOut
+from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive, read_json
 
 SIDECAR_DOWN = "sidecar-down"

@@ -10,8 +10,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from harnex_tmux.session.control import exit_of, live_status, stop_session, wait_turn, wait_until
 from harnex_tmux.errors import SessionNotFound, UsageError
+from harnex_tmux.session.control import exit_of, live_status, stop_session, wait_turn, wait_until
 from harnex_tmux.session.find import find_ended, find_session
 from harnex_tmux.state import list_sessions, repo_root_for
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.errors import HarnexError, SessionNotFound, SidecarUnreachable
+from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.session.find import find_ended, find_session
 from harnex_tmux.state import utc_now
 

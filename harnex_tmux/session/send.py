@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harnex_tmux.session.client import ApiResponse, SidecarClient
-from harnex_tmux.session.control import poll_slice
 from harnex_tmux.errors import (
     EXIT_ERROR,
     EXIT_OK,
@@ -20,8 +18,10 @@ from harnex_tmux.errors import (
     SidecarUnreachable,
     UsageError,
 )
-from harnex_tmux.session.find import find_session
 from harnex_tmux.messages import MessageError, check_size, with_relay
+from harnex_tmux.session.client import ApiResponse, SidecarClient
+from harnex_tmux.session.control import poll_slice
+from harnex_tmux.session.find import find_session
 from harnex_tmux.state import utc_now
 
 IDLE_START_S = 30.0
