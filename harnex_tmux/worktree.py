@@ -19,15 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.errors import HarnexError
+from harnex_tmux.errors import GitError, HarnexError
 from harnex_tmux.state import id_key, read_json, utc_now, write_private
 
 INCLUDE_FILE = ".worktreeinclude"
 BRANCH_PREFIX = "harnex/"
-
-
-class GitError(HarnexError):
-    """git is missing, or a git command failed; the message is git's own first line."""
 
 
 def _run(args: list[str], cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:

@@ -15,11 +15,13 @@ from harnex_tmux.errors import (
     EXIT_TIMEOUT,
     EXIT_UNCONFIRMED,
     HarnexError,
+    MessageError,
+    SendFailed,
     SidecarUnreachable,
     UsageError,
 )
-from harnex_tmux.messages import MessageError, check_size, with_relay
-from harnex_tmux.session.client import ApiResponse, SidecarClient
+from harnex_tmux.messages import check_size, with_relay
+from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.session.control import poll_slice
 from harnex_tmux.session.find import find_session
 from harnex_tmux.state import utc_now
@@ -28,24 +30,6 @@ IDLE_START_S = 30.0
 # How often that wait asks whether the message's turn was reported finished meanwhile.
 BUSY_SLICE_S = 1.0
 AGENT_EXITED = "the agent exited while waiting for it to return to its prompt"
-
-
-class SendFailed(HarnexError):
-    """The sidecar refused the send or answered with an error; ``body`` is its JSON answer,
-    which ``harnex send`` reports as 0.4.0 did (it printed the sidecar's answer)."""
-
-    def __init__(self, message: str, body: dict[str, Any], http_status: int | None) -> None:
-        super().__init__(message)
-        self.body = body
-        self.http_status = http_status
-
-    @classmethod
-    def from_answer(cls, answer: ApiResponse, message_id: str | None = None) -> SendFailed:
-        text = str(answer.body.get("error") or f"sidecar answered HTTP {answer.status}")
-        body = dict(answer.body)
-        if message_id is not None:
-            body["message_id"] = message_id  # a poll's 404 names no message; we know it
-        return cls(text, body, answer.status)
 
 
 def failure_report(ident: str | None, exc: HarnexError) -> dict[str, Any]:

@@ -7,7 +7,8 @@ import re
 from typing import Any, Protocol
 
 from harnex_tmux.adapters.base import State
-from harnex_tmux.messages import MessageError, check_size, sanitize
+from harnex_tmux.errors import MessageError
+from harnex_tmux.messages import check_size, sanitize
 from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.inbox import (
     DELIVERED,
