@@ -7,6 +7,7 @@ import sys
 import click
 
 from harnex_tmux.cli.options import print_json, target_options
+from harnex_tmux.waits import UNTIL
 
 
 @click.command()
@@ -16,7 +17,8 @@ from harnex_tmux.cli.options import print_json, target_options
     "until",
     default="exit",
     show_default=True,
-    help="State to wait for: exit, prompt, busy, workspace-trust-prompt, confirmation.",
+    help=f"State to wait for: {', '.join(UNTIL)} (task_complete: the agent's next finished "
+    "turn, with its reply).",
 )
 @click.option(
     "--timeout",

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
@@ -26,6 +26,7 @@ from pydantic import Field
 
 from harnex_tmux import __version__
 from harnex_tmux.errors import HarnexError
+from harnex_tmux.waits import Until
 
 # How often a long call tells the client it is still going.
 PROGRESS_EVERY_S = 2.0
@@ -45,7 +46,6 @@ can tell its spawner something with `report`."""
 Ident = Annotated[str, Field(description="Session id, as given to run or shown by status.")]
 # Every tool answers with the CLI's JSON object; the SDK publishes its schema.
 Result = Annotated[CallToolResult, dict[str, Any]]
-Until = Literal["prompt", "busy", "exit", "task_complete", "confirmation", "workspace-trust-prompt"]
 
 
 def answer(data: dict[str, Any]) -> CallToolResult:

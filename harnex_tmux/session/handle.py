@@ -10,20 +10,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from harnex_tmux.errors import SessionNotFound, UsageError
+from harnex_tmux.errors import SessionNotFound
 from harnex_tmux.session.control import exit_of, live_status, stop_session, wait_turn, wait_until
 from harnex_tmux.session.find import find_ended, find_session
 from harnex_tmux.state import list_sessions, repo_root_for
-
-WAIT_STATES = (
-    "exit",
-    "exited",
-    "prompt",
-    "busy",
-    "workspace-trust-prompt",
-    "confirmation",
-    "task_complete",
-)
+from harnex_tmux.waits import check_until
 
 
 @dataclass
@@ -86,9 +77,7 @@ def wait_for(
     """Block until the session reaches ``until``; raises TimedOut, Cancelled (``cancel`` was
     set), or HarnexError when it ended first. Waiting for the exit of a session that already
     ended answers at once."""
-    if until not in WAIT_STATES:
-        raise UsageError(f"--until must be one of {', '.join(sorted(WAIT_STATES))}")
-    until = "exit" if until == "exited" else until
+    until = check_until(until)
     try:
         record = find_session(ident, repo, cli)
     except SessionNotFound:

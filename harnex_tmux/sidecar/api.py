@@ -23,6 +23,7 @@ from harnex_tmux.sidecar.server import ApiError, Request, Response, Router
 from harnex_tmux.sidecar.turns import Turns
 from harnex_tmux.state import SessionRecord
 from harnex_tmux.tmux import Tmux
+from harnex_tmux.waits import WAITABLE
 
 
 class ApiHost(Protocol):
@@ -44,7 +45,6 @@ class ApiHost(Protocol):
 
 # A long-poll answers at least this often, so clients notice a vanished sidecar quickly.
 MAX_WAIT_S = 30.0
-WAITABLE = {s.value for s in State} | {"exit", "task_complete"}
 
 
 # Query numbers are plain ASCII decimals of sane length: ``float()`` would also take "nan",
