@@ -27,7 +27,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from harnex_tmux.errors import Cancelled
-from harnex_tmux.session import handle as session_ops
+from harnex_tmux.session.handle import Session
 from harnex_tmux.session.send import SendRequest, send_message
 from harnex_tmux.tmux import default_socket_path
 from harnex_tmux.waits import UNTIL
@@ -382,9 +382,9 @@ def test_a_cancel_event_ends_the_library_waits_behind_the_tools(harnex: Harnex) 
     harnex.start_demo("cx")
     harnex.run("wait", "--id", "cx", "--until", "prompt", "--timeout", "30", check=True)
     waits: list[Callable[[threading.Event], object]] = [
-        lambda cancel: session_ops.wait_for("cx", "busy", 120, cancel=cancel),
-        lambda cancel: session_ops.wait_for("cx", "exit", 120, cancel=cancel),
-        lambda cancel: session_ops.wait_for("cx", "task_complete", 120, cancel=cancel),
+        lambda cancel: Session.find("cx").wait("busy", 120, cancel),
+        lambda cancel: Session.find("cx").wait("exit", 120, cancel),
+        lambda cancel: Session.find("cx").wait("task_complete", 120, cancel),
         # The demo agent reports no turns, so the reply never comes.
         lambda cancel: send_message(
             SendRequest("hi", "cx", reply=True, timeout=120, cancel=cancel)

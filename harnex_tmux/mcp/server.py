@@ -154,13 +154,12 @@ def create_server(socket: str | None = None) -> MCPServer:
         the agent answers: claude and codex). The result names the message and its status;
         status "unconfirmed" means it was typed but harnex saw no sign either way: look at
         the pane before sending it again."""
-        from harnex_tmux.session.send import SendRequest, send_message
+        from harnex_tmux.session.handle import Session
 
         cancel = threading.Event()
 
         def deliver() -> dict[str, Any]:
-            request = SendRequest(message, id, reply=reply, timeout=timeout, cancel=cancel)
-            result = send_message(request)
+            result = Session.find(id).send(message, reply=reply, timeout=timeout, cancel=cancel)
             # Unconfirmed is an answer, not an error: the agent may have the message.
             if result.exit_code and result.status != "unconfirmed":
                 raise HarnexError(result.error or result.status)
@@ -174,9 +173,11 @@ def create_server(socket: str | None = None) -> MCPServer:
         all: Annotated[bool, Field(description="Sessions of every repo.")] = False,
     ) -> Result:
         """The sessions of this repo (or all) with their live state."""
-        from harnex_tmux.session.handle import session_statuses
+        from harnex_tmux.session.handle import statuses
 
-        return await respond(lambda: {"sessions": session_statuses(id, all_repos=all)})
+        return await respond(
+            lambda: {"sessions": [s.to_dict() for s in statuses(id, all_repos=all)]}
+        )
 
     @tool
     async def pane(
@@ -186,9 +187,9 @@ def create_server(socket: str | None = None) -> MCPServer:
         ] = None,
     ) -> Result:
         """What the session's tmux pane shows right now."""
-        from harnex_tmux.session.pane import capture_session
+        from harnex_tmux.session.handle import Session
 
-        return await respond(lambda: capture_session(id, None, None, lines))
+        return await respond(lambda: Session.find(id, any_repo=True).pane(lines).to_dict())
 
     @tool
     async def wait(
@@ -200,11 +201,11 @@ def create_server(socket: str | None = None) -> MCPServer:
         """Wait until the session reaches a state; task_complete returns the reply of the
         turn that finishes, exit the agent's exit `code`. An error if the session ends first
         or the time runs out."""
-        from harnex_tmux.session.handle import wait_for
+        from harnex_tmux.session.handle import Session
 
         cancel = threading.Event()
         return await respond(
-            lambda: wait_for(id, until, timeout, cancel=cancel).data,
+            lambda: Session.find(id).wait(until, timeout, cancel).to_dict(),
             ctx,
             timeout,
             f"waiting for {id} ({until})",
@@ -238,9 +239,9 @@ def create_server(socket: str | None = None) -> MCPServer:
     ) -> Result:
         """Stop a session (the agent's own exit sequence, then terminate) and close its
         window."""
-        from harnex_tmux.session.handle import stop as stop_session
+        from harnex_tmux.session.handle import Session
 
-        return await respond(lambda: stop_session(id, timeout))
+        return await respond(lambda: Session.find(id).stop(timeout).to_dict())
 
     @tool
     async def report(

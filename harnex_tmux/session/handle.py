@@ -1,37 +1,278 @@
-"""Operations on a session named by id, returning the JSON objects the CLI prints.
+"""One handle on a session seen from outside: find it, then ask its status, send to it, wait
+for it, read its pane and events, stop or recover it.
 
-``harnex status``, ``wait`` and ``stop`` and the MCP server's tools of the same names share
-these, so both speak the same results and the same one-line errors.
+``Session`` is the interface; ``LocalSession`` implements it for a session on this machine
+(its registry record and sidecar). The CLI and the MCP server both go through it, and a
+session on another host can implement the same methods. Every method answers with a typed
+value from ``results.py`` (or ``SendResult``), whose ``to_dict`` is what the CLI prints.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from harnex_tmux.errors import SessionNotFound
-from harnex_tmux.session.control import exit_of, live_status, stop_session, wait_turn, wait_until
-from harnex_tmux.session.find import find_ended, find_session
-from harnex_tmux.state import list_sessions, repo_root_for
+from harnex_tmux.session.control import (
+    exit_of,
+    live_status,
+    stop_session,
+    wait_turn,
+    wait_until,
+)
+from harnex_tmux.session.find import EndedSession, find_ended, find_session
+from harnex_tmux.session.results import (
+    EXITED,
+    TASK_COMPLETE,
+    KeptWorktree,
+    PaneSnapshot,
+    SessionStatus,
+    StopResult,
+    WaitResult,
+)
+from harnex_tmux.state import SessionRecord, list_sessions, repo_root_for
 from harnex_tmux.waits import check_until
 
-
-@dataclass
-class Outcome:
-    """A command's JSON object and the exit code the CLI ends with (the agent's own code when
-    the answer is that it exited)."""
-
-    data: dict[str, Any]
-    exit_code: int = 0
+if TYPE_CHECKING:
+    from harnex_tmux.event_stream import Event
+    from harnex_tmux.launch import StartedSession
+    from harnex_tmux.session.send import SendResult
 
 
-def session_statuses(
+class Session(ABC):
+    """A session, wherever it runs. Methods block as long as they say (the waits long-poll)
+    and raise HarnexError subclasses with the CLI's one-line messages."""
+
+    id: str
+
+    @staticmethod
+    def find(
+        ident: str | None = None,
+        repo: str | None = None,
+        cli: str | None = None,
+        any_repo: bool = False,
+    ) -> Session:
+        """The session the arguments name (see ``find_session``), live or ended: an ended
+        one still answers ``wait`` for its exit, ``stop``, ``pane`` and ``events``."""
+        return LocalSession.find(ident, repo, cli, any_repo)
+
+    @abstractmethod
+    def status(self) -> SessionStatus:
+        """The registry record with the live state."""
+
+    @abstractmethod
+    def send(
+        self,
+        text: str,
+        *,
+        submit: bool = True,
+        enter_only: bool = False,
+        force: bool = False,
+        relay: bool | None = None,
+        wait: bool = True,
+        wait_for_idle: bool = False,
+        reply: bool = False,
+        timeout: float = 120.0,
+        cancel: threading.Event | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> SendResult:
+        """Queue ``text`` and follow it: typed (``wait``), back at the prompt
+        (``wait_for_idle``) or answered (``reply``). Setting ``cancel`` ends the wait."""
+
+    @abstractmethod
+    def wait(
+        self,
+        until: str = "exit",
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> WaitResult:
+        """Block until the session reaches ``until`` (see ``waits.py``); raises TimedOut,
+        Cancelled, or HarnexError when the session ended first."""
+
+    @abstractmethod
+    def pane(self, lines: int | None = None) -> PaneSnapshot:
+        """What the session's pane shows now (its last ``lines`` lines)."""
+
+    @abstractmethod
+    def events(self, since: datetime | None = None) -> list[Event]:
+        """The session's events so far, oldest first (those at or after ``since``)."""
+
+    @abstractmethod
+    def stop(self, timeout: float = 5.0) -> StopResult:
+        """Run the stop sequence and close the window; a worktree and its branch stay."""
+
+    @abstractmethod
+    def recover(self, timeout: float = 5.0) -> StartedSession:
+        """Give a live session whose sidecar died a new sidecar."""
+
+
+class LocalSession(Session):
+    """A session of this machine: a live registry ``record``, or only the exit record of one
+    that has ``ended`` (then ``missing`` is the error for what needs it alive)."""
+
+    def __init__(
+        self,
+        record: SessionRecord | None,
+        ended: EndedSession | None = None,
+        missing: SessionNotFound | None = None,
+    ) -> None:
+        self.record = record
+        self.ended = ended
+        self.missing = missing
+        if record is not None:
+            self.id = record.id
+        elif ended is not None:
+            self.id = ended.exit.id
+        else:
+            raise TypeError("a LocalSession needs a record or an exit record")
+
+    @classmethod
+    def find(
+        cls,
+        ident: str | None = None,
+        repo: str | None = None,
+        cli: str | None = None,
+        any_repo: bool = False,
+    ) -> LocalSession:
+        try:
+            return cls(find_session(ident, repo, cli, any_repo=any_repo))
+        except SessionNotFound as missing:
+            ended = find_ended(ident, repo, any_repo=any_repo)
+            if ended is None:
+                raise
+            return cls(None, ended, missing)
+
+    def live(self) -> SessionRecord:
+        """The registry record; the lookup's own error when the session has ended."""
+        if self.record is None:
+            raise self.missing or SessionNotFound(f"session {self.id!r} has ended")
+        return self.record
+
+    def status(self) -> SessionStatus:
+        record = self.live()
+        status = live_status(record)
+        if not record.worktree:
+            return status
+        from dataclasses import replace
+
+        from harnex_tmux.worktree import describe
+
+        return replace(status, worktree=describe(record.worktree))
+
+    def send(
+        self,
+        text: str,
+        *,
+        submit: bool = True,
+        enter_only: bool = False,
+        force: bool = False,
+        relay: bool | None = None,
+        wait: bool = True,
+        wait_for_idle: bool = False,
+        reply: bool = False,
+        timeout: float = 120.0,
+        cancel: threading.Event | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> SendResult:
+        from harnex_tmux.session.send import SendRequest, send_to
+
+        request = SendRequest(
+            text,
+            self.id,
+            submit=submit,
+            enter_only=enter_only,
+            force=force,
+            relay=relay,
+            wait=wait,
+            wait_for_idle=wait_for_idle,
+            reply=reply,
+            timeout=timeout,
+            cancel=cancel,
+        )
+        return send_to(self.live(), request, progress)
+
+    def wait(
+        self,
+        until: str = "exit",
+        timeout: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> WaitResult:
+        until = check_until(until)
+        if self.record is None:
+            if until != "exit" or self.ended is None:
+                self.live()
+            assert self.ended is not None
+            # Waiting for the exit of a session that already ended answers at once.
+            return WaitResult(self.id, EXITED, self.ended.exit.code)
+        record = self.record
+        if until == TASK_COMPLETE:
+            turn = wait_turn(record, timeout, cancel)
+            return WaitResult(
+                record.id,
+                TASK_COMPLETE,
+                message_id=turn.get("message_id"),
+                reply=turn.get("reply"),
+                completed_at=turn.get("completed_at"),
+            )
+        state = wait_until(record, until, timeout, cancel)
+        if state != EXITED:
+            return WaitResult(record.id, state)
+        ended = exit_of(record)
+        return WaitResult(record.id, EXITED, ended.code if ended else None)
+
+    def pane(self, lines: int | None = None) -> PaneSnapshot:
+        from harnex_tmux.session.pane import capture_direct, capture_live
+
+        if self.record is not None:
+            return capture_live(self.record, lines)
+        assert self.ended is not None
+        socket = self.ended.exit.extra.get("tmux_socket")
+        pane = self.ended.exit.extra.get("pane_id")
+        if not isinstance(socket, str) or not isinstance(pane, str):
+            self.live()
+        assert isinstance(socket, str) and isinstance(pane, str)
+        return capture_direct(self.id, socket, pane, lines, EXITED)
+
+    def events(self, since: datetime | None = None) -> list[Event]:
+        from harnex_tmux.event_stream import EventSource, read_events
+
+        if self.record is not None:
+            paths, live = self.record.paths, True
+        else:
+            assert self.ended is not None
+            paths, live = self.ended.paths, False
+        source = EventSource(self.id, paths.events_log, paths.registry, live)
+        return list(read_events(source, since, follow=False))
+
+    def stop(self, timeout: float = 5.0) -> StopResult:
+        if self.record is None:
+            assert self.ended is not None
+            _close_leftover_pane(self.ended.exit.extra)
+            ended = self.ended.exit
+            return StopResult(ended.id, ended.code, ended.signal, already_exited=True)
+        record = self.record
+        exit_record = stop_session(record, timeout)
+        kept = None
+        if record.worktree:
+            # Stopping never deletes work: say where it stays (harnex clean removes it later).
+            kept = KeptWorktree(record.worktree.get("path"), record.worktree.get("branch"))
+        return StopResult(record.id, exit_record.code, exit_record.signal, worktree=kept)
+
+    def recover(self, timeout: float = 5.0) -> StartedSession:
+        from harnex_tmux.launch import adopt_session
+
+        return adopt_session(self.live(), timeout)
+
+
+def statuses(
     ident: str | None = None,
     repo: str | None = None,
     cli: str | None = None,
     all_repos: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[SessionStatus]:
     """The sessions with their live state, asked of all sidecars at once.
 
     A missing id is an empty list, not an error: scripts test liveness with
@@ -44,98 +285,17 @@ def session_statuses(
             records = []
     else:
         records = list_sessions(None if all_repos else repo_root_for(repo), cli)
-    rows: list[dict[str, Any]] = [{} for _ in records]
+    found: list[SessionStatus | None] = [None] * len(records)
 
     def fill(index: int) -> None:
-        rows[index] = live_status(records[index])
-        if records[index].worktree:
-            from harnex_tmux.worktree import describe
-
-            rows[index]["worktree"] = describe(records[index].worktree or {})
+        found[index] = LocalSession(records[index]).status()
 
     threads = [threading.Thread(target=fill, args=(i,)) for i in range(len(records))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return rows
-
-
-def exit_status(code: int | None) -> int:
-    """The agent's exit code as ours; 1 when it is unknown."""
-    return code if code is not None and 0 <= code <= 255 else 1
-
-
-def wait_for(
-    ident: str | None,
-    until: str = "exit",
-    timeout: float | None = None,
-    repo: str | None = None,
-    cli: str | None = None,
-    cancel: threading.Event | None = None,
-) -> Outcome:
-    """Block until the session reaches ``until``; raises TimedOut, Cancelled (``cancel`` was
-    set), or HarnexError when it ended first. Waiting for the exit of a session that already
-    ended answers at once."""
-    until = check_until(until)
-    try:
-        record = find_session(ident, repo, cli)
-    except SessionNotFound:
-        ended = find_ended(ident, repo)
-        if ended is None or until != "exit":
-            raise
-        code = ended.exit.code
-        data = {"ok": True, "id": ended.exit.id, "state": "exited", "code": code}
-        return Outcome(data, exit_status(code))
-    if until == "task_complete":
-        turn = wait_turn(record, timeout, cancel)
-        return Outcome(
-            {
-                "ok": True,
-                "id": record.id,
-                "state": "task_complete",
-                "message_id": turn.get("message_id"),
-                "reply": turn.get("reply"),
-                "completed_at": turn.get("completed_at"),
-            }
-        )
-    state = wait_until(record, until, timeout, cancel)
-    result: dict[str, Any] = {"ok": True, "id": record.id, "state": state}
-    if state != "exited":
-        return Outcome(result)
-    ended_record = exit_of(record)
-    code = ended_record.code if ended_record else None
-    result["code"] = code
-    # As 0.4.0: `harnex wait --id X && next-step` must not go on when the agent failed.
-    return Outcome(result, exit_status(code))
-
-
-def stop(
-    ident: str | None, timeout: float = 5.0, repo: str | None = None, cli: str | None = None
-) -> dict[str, Any]:
-    """Run the session's stop sequence and close its window; a session that already ended
-    answers ``already_exited`` (its leftover pane is closed). A worktree and its branch stay."""
-    try:
-        record = find_session(ident, repo, cli)
-    except SessionNotFound:
-        ended = find_ended(ident, repo)
-        if ended is None:
-            raise
-        _close_leftover_pane(ended.exit.extra)
-        return {
-            "ok": True,
-            "id": ended.exit.id,
-            "already_exited": True,
-            "code": ended.exit.code,
-            "signal": ended.exit.signal,
-        }
-    exit_record = stop_session(record, timeout)
-    data = {"ok": True, "id": record.id, "code": exit_record.code, "signal": exit_record.signal}
-    if record.worktree:
-        # Stopping never deletes work: say where it stays (harnex clean removes it later).
-        data["worktree"] = record.worktree.get("path")
-        data["branch"] = record.worktree.get("branch")
-    return data
+    return [status for status in found if status is not None]
 
 
 def _close_leftover_pane(info: dict[str, object]) -> None:

@@ -24,7 +24,7 @@ from harnex_tmux.messages import check_size, with_relay
 from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.session.control import poll_slice
 from harnex_tmux.session.find import find_session
-from harnex_tmux.state import utc_now
+from harnex_tmux.state import SessionRecord, utc_now
 
 IDLE_START_S = 30.0
 # How often that wait asks whether the message's turn was reported finished meanwhile.
@@ -123,17 +123,41 @@ def _relay_text(request: SendRequest, target_session_id: str | None) -> str:
 
 
 def send_message(request: SendRequest, progress: Callable[[str], None] | None = None) -> SendResult:
-    if not request.text and not request.enter_only:
-        raise UsageError("the message is empty")
-    say = progress or (lambda line: None)
-    started = time.monotonic()
+    """Send to the session the request names (``--id``/``--repo``/``--cli``), or straight to
+    a sidecar's ``--port`` and ``--token``."""
+    _check_text(request)
     if request.port is not None and request.token is not None:
         client = SidecarClient(request.host or "127.0.0.1", request.port, request.token)
-        target_id, target_session = request.ident or f"port {request.port}", None
-    else:
-        record = find_session(request.ident, request.repo, request.cli)
-        client = SidecarClient.for_record(record)
-        target_id, target_session = record.id, record.session_id
+        target_id = request.ident or f"port {request.port}"
+        return _deliver(request, client, target_id, None, progress)
+    return send_to(find_session(request.ident, request.repo, request.cli), request, progress)
+
+
+def send_to(
+    record: SessionRecord, request: SendRequest, progress: Callable[[str], None] | None = None
+) -> SendResult:
+    """Send to the session of ``record``; the request's target fields are not looked at."""
+    _check_text(request)
+    return _deliver(
+        request, SidecarClient.for_record(record), record.id, record.session_id, progress
+    )
+
+
+def _check_text(request: SendRequest) -> None:
+    if not request.text and not request.enter_only:
+        raise UsageError("the message is empty")
+
+
+def _deliver(
+    request: SendRequest,
+    client: SidecarClient,
+    target_id: str,
+    target_session: str | None,
+    progress: Callable[[str], None] | None,
+) -> SendResult:
+    """Hand the message to the sidecar, then follow it as far as the request asks."""
+    say = progress or (lambda line: None)
+    started = time.monotonic()
     text = _relay_text(request, target_session)
     try:
         check_size(text)
