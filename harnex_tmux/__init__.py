@@ -2,7 +2,7 @@
 
 The library API is importable without the CLI::
 
-    from harnex_tmux import LaunchSpec, start_session, list_sessions, SidecarClient
+    from harnex_tmux import LaunchSpec, Session, start_session, list_sessions
 
 Names are resolved lazily so that ``harnex --version`` and other quick commands do not pay
 for importing libtmux.
@@ -20,23 +20,26 @@ _LAZY = {
     "start_session": "harnex_tmux.launch",
     "SessionRecord": "harnex_tmux.state",
     "list_sessions": "harnex_tmux.state",
-    "find_session": "harnex_tmux.lookup",
-    "SidecarClient": "harnex_tmux.client",
+    "find_session": "harnex_tmux.session.find",
+    "Session": "harnex_tmux.session.handle",
+    "SidecarClient": "harnex_tmux.session.client",
     "HarnexError": "harnex_tmux.errors",
     "WorktreeRequest": "harnex_tmux.worktree",
 }
 
 if TYPE_CHECKING:
-    from harnex_tmux.client import SidecarClient
     from harnex_tmux.errors import HarnexError
     from harnex_tmux.launch import LaunchSpec, StartedSession, start_session
-    from harnex_tmux.lookup import find_session
+    from harnex_tmux.session.client import SidecarClient
+    from harnex_tmux.session.find import find_session
+    from harnex_tmux.session.handle import Session
     from harnex_tmux.state import SessionRecord, list_sessions
     from harnex_tmux.worktree import WorktreeRequest
 
 __all__ = [
     "HarnexError",
     "LaunchSpec",
+    "Session",
     "SessionRecord",
     "SidecarClient",
     "StartedSession",

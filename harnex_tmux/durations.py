@@ -9,13 +9,11 @@ from __future__ import annotations
 import math
 import re
 
+from harnex_tmux.errors import DurationError
+
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smh])")
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")
-
-
-class DurationError(ValueError):
-    """The text is not a duration; the message says what is accepted."""
 
 
 def parse_duration(value: str | int | float) -> float:

@@ -1,10 +1,16 @@
-"""Errors that carry the exit code the CLI reports for them.
+"""Every error harnex raises, each under HarnexError and carrying the exit code the CLI
+reports for it, so one ``except HarnexError`` catches them all.
 
 Exit codes are part of the interface scripts rely on: 0 ok, 1 error, 2 usage error,
 3 a message typed but not confirmed (do not resend it blindly), 124 timed out.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harnex_tmux.session.client import ApiResponse
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -50,3 +56,55 @@ class FailedWithResult(HarnexError):
     def __init__(self, message: str, data: dict[str, object]) -> None:
         super().__init__(message)
         self.data = data
+
+
+class SendFailed(HarnexError):
+    """The sidecar refused the send or answered with an error; ``body`` is its JSON answer,
+    which ``harnex send`` reports as 0.4.0 did (it printed the sidecar's answer)."""
+
+    def __init__(self, message: str, body: dict[str, Any], http_status: int | None) -> None:
+        super().__init__(message)
+        self.body = body
+        self.http_status = http_status
+
+    @classmethod
+    def from_answer(cls, answer: ApiResponse, message_id: str | None = None) -> SendFailed:
+        text = str(answer.body.get("error") or f"sidecar answered HTTP {answer.status}")
+        body = dict(answer.body)
+        if message_id is not None:
+            body["message_id"] = message_id  # a poll's 404 names no message; we know it
+        return cls(text, body, answer.status)
+
+
+class MessageError(HarnexError):
+    """A message that cannot be typed; ``status`` is the HTTP answer the API gives."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class EventsUnreadable(HarnexError):
+    """The events file cannot be read or holds something that is not an event."""
+
+
+class DurationError(HarnexError):
+    """The text is not a duration; the message says what is accepted."""
+
+
+class PresetError(HarnexError):
+    """A preset file that cannot be used; the message names the file and the problem."""
+
+
+class AdapterFileError(HarnexError):
+    """A file that cannot be used; the message is one line naming the file and the place."""
+
+
+class AdapterCheckFailed(HarnexError):
+    """``harnex adapters check`` found the file unusable: a usage error, exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class GitError(HarnexError):
+    """git is missing, or a git command failed; the message is git's own first line."""

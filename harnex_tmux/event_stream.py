@@ -15,16 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.errors import HarnexError, SessionNotFound, UsageError
+from harnex_tmux.errors import EventsUnreadable, SessionNotFound, UsageError
 from harnex_tmux.state import SessionPaths, normalize_id, repo_root_for
 
 # With no notification at all, look again this often (a missed notification, a session that
 # ended without writing ``exited``).
 SAFETY_NET_MS = 2000
-
-
-class EventsUnreadable(HarnexError):
-    """The events file cannot be read or holds something that is not an event."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +47,7 @@ class EventSource:
 
 def locate(ident: str | None, repo: str | None = None, cli: str | None = None) -> EventSource:
     """The events log of the session the arguments name, live or ended."""
-    from harnex_tmux.lookup import find_ended, find_session
+    from harnex_tmux.session.find import find_ended, find_session
 
     try:
         record = find_session(ident, repo, cli, any_repo=True)

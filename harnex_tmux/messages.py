@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from harnex_tmux.errors import MessageError
+
 MAX_MESSAGE_BYTES = 256 * 1024
 RELAY_PREFIX = "[harnex relay "
 
@@ -18,14 +20,6 @@ _SEQUENCES = re.compile(
 # ESC and every other C0 control except tab and newline, DEL, and the C1 range: typed into a
 # terminal these could move the cursor, retitle windows, or drive tmux itself.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
-
-
-class MessageError(ValueError):
-    """A message that cannot be typed; ``status`` is the HTTP answer the API gives."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def check_size(text: str) -> int:

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harnex_tmux.errors import HarnexError, UsageError
-from harnex_tmux.messages import MessageError, check_size, sanitize, with_relay
+from harnex_tmux.errors import HarnexError, MessageError, UsageError
+from harnex_tmux.messages import check_size, sanitize, with_relay
 from harnex_tmux.state import utc_now
 from harnex_tmux.tmux import Tmux, choose_server
 

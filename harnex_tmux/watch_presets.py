@@ -23,16 +23,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.durations import DurationError, parse_duration
-from harnex_tmux.errors import HarnexError, UsageError
+from harnex_tmux.durations import parse_duration
+from harnex_tmux.errors import DurationError, PresetError, UsageError
 
 DEFAULT_PRESET = "impl"
 KEYS = ("description", "stall_after", "max_resumes")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
-
-
-class PresetError(HarnexError):
-    """A preset file that cannot be used; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)

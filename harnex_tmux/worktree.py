@@ -19,15 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.errors import HarnexError
+from harnex_tmux.errors import GitError, HarnexError
 from harnex_tmux.state import id_key, read_json, utc_now, write_private
 
 INCLUDE_FILE = ".worktreeinclude"
 BRANCH_PREFIX = "harnex/"
-
-
-class GitError(HarnexError):
-    """git is missing, or a git command failed; the message is git's own first line."""
 
 
 def _run(args: list[str], cwd: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
@@ -388,7 +384,7 @@ def judge(record: WorktreeRecord) -> Verdict:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CleanResult:
     """What ``clean`` did with one worktree, and why."""
 
     id: str
@@ -408,11 +404,11 @@ class Outcome:
         return f"kept {self.id}: {self.reason}"
 
 
-def clean_worktree(record: WorktreeRecord, force: bool = False) -> Outcome:
+def clean_worktree(record: WorktreeRecord, force: bool = False) -> CleanResult:
     """Remove the worktree and its branch when nothing would be lost (or with ``force``)."""
     verdict = judge(record)
     if not verdict.removable and not force:
-        return Outcome(
+        return CleanResult(
             record.id,
             record.path,
             record.branch,
@@ -421,4 +417,4 @@ def clean_worktree(record: WorktreeRecord, force: bool = False) -> Outcome:
         )
     remove_worktree(record, force=force)
     reason = verdict.reason if verdict.removable else f"forced; {verdict.reason}"
-    return Outcome(record.id, record.path, record.branch, True, reason)
+    return CleanResult(record.id, record.path, record.branch, True, reason)

@@ -113,7 +113,7 @@ class Bench:
         return data
 
     def client(self, ident: str) -> Any:
-        from harnex_tmux.client import SidecarClient
+        from harnex_tmux.session.client import SidecarClient
 
         path = next((self.state / "sessions").glob(f"*--{ident}.json"))
         record = json.loads(path.read_text())
@@ -358,7 +358,7 @@ def mcp_round_trips(bench: Bench, quick: bool) -> list[Figure]:
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
-    from harnex_tmux.client import SidecarClient
+    from harnex_tmux.session.client import SidecarClient
 
     n = 5 if quick else 20
     bench.start("mcp-target", bench.demo_agent())
@@ -490,7 +490,7 @@ def agent_figures(workdir: Path, quick: bool, names: tuple[str, ...] = AGENTS) -
     from e2e.mock_gemini import MockGemini
     from e2e.mock_openai import MockOpenAI
 
-    from harnex_tmux.client import SidecarClient
+    from harnex_tmux.session.client import SidecarClient
 
     agents = install_agents()
     mocks: dict[str, Any] = {

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from harnex_tmux.adapters import Observation, State, adapter_for, load_catalog
 from harnex_tmux.adapters.catalog import WITH_CODE, repo_dir
-from harnex_tmux.adapters.rules import AdapterFileError, load_rules, parse_rules
+from harnex_tmux.adapters.rules import load_rules, parse_rules
 from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
+from harnex_tmux.errors import AdapterFileError
 
 # The demo agent's screen, as a user would describe it for a CLI harnex does not know.
 FAKECLI = """

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import Harnex
 
-from harnex_tmux.client import SidecarClient
+from harnex_tmux.session.client import SidecarClient
 
 
 def _client(harnex: Harnex, ident: str, token: str | None = None) -> SidecarClient:

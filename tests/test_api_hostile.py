@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from conftest import Harnex, recorded, wait_for
 
-from harnex_tmux.client import SidecarClient
 from harnex_tmux.messages import sanitize
+from harnex_tmux.session.client import SidecarClient
 
 
 def _client(harnex: Harnex, ident: str) -> SidecarClient:

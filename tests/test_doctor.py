@@ -23,7 +23,7 @@ import pytest
 
 from harnex_tmux.compat import Placement, load_compat, parse_version, place
 from harnex_tmux.doctor import Status, run_doctor
-from harnex_tmux.mcp_config import client_config
+from harnex_tmux.mcp.config import client_config
 from tests.conftest import Harnex, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import Harnex, recorded, wait_for
 
-from harnex_tmux.client import SidecarClient
+from harnex_tmux.session.client import SidecarClient
 
 PLAIN = str(Path(__file__).with_name("plain_agents.py"))
 

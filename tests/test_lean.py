@@ -308,7 +308,7 @@ def test_api_server_serves_until_shutdown_and_shutdown_never_hangs() -> None:
     import socket
     import threading
 
-    from harnex_tmux.client import SidecarClient
+    from harnex_tmux.session.client import SidecarClient
     from harnex_tmux.sidecar.server import ApiServer, Router
 
     router = Router()

@@ -26,6 +26,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from harnex_tmux.tmux import default_socket_path
+from harnex_tmux.waits import UNTIL
 
 PYTHON = sys.executable
 TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report"}
@@ -80,6 +81,7 @@ def test_lists_the_tools_with_typed_inputs(harnex: Harnex) -> None:
         assert send["properties"]["reply"]["type"] == "boolean"
         until = tools["wait"].input_schema["properties"]["until"]
         assert {"prompt", "busy", "exit", "task_complete"} <= set(until["enum"])
+        assert set(until["enum"]) == set(UNTIL)
         assert tools["run"].input_schema["required"] == ["cli"]
 
     run_async(harnex, body)

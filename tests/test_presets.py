@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 import harnex_tmux
-from harnex_tmux.durations import DurationError, format_duration, parse_duration
-from harnex_tmux.errors import UsageError
+from harnex_tmux.durations import format_duration, parse_duration
+from harnex_tmux.errors import DurationError, PresetError, UsageError
 from harnex_tmux.watch_presets import (
-    PresetError,
     builtin_dir,
     get_preset,
     load_presets,

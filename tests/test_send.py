@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import Harnex, recorded, wait_for
 
-from harnex_tmux.client import SidecarClient
+from harnex_tmux.session.client import SidecarClient
 
 
 def _client(harnex: Harnex, ident: str) -> SidecarClient:
@@ -341,7 +341,7 @@ def test_relay_rules(
     target: str | None,
     headed: bool,
 ) -> None:
-    from harnex_tmux.sending import SendRequest, _relay_text
+    from harnex_tmux.session.send import SendRequest, _relay_text
 
     monkeypatch.delenv("HARNEX_SESSION_ID", raising=False)
     for key, value in {**env, "HARNEX_ID": "boss", "HARNEX_SESSION_CLI": "codex"}.items():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conftest import Harnex, wait_for
 
-from harnex_tmux.client import SidecarClient
+from harnex_tmux.session.client import SidecarClient
 
 
 def test_status_table_and_json(harnex: Harnex) -> None:

@@ -109,7 +109,8 @@ def adapter_files(dirs: Iterable[Path]) -> list[Path]:
 
 def load_catalog(repo_root: str | None = None, dirs: Iterable[Path] | None = None) -> Catalog:
     # tomllib is loaded only here: a generic session never needs it (see adapter_for).
-    from harnex_tmux.adapters.rules import AdapterFileError, load_rules
+    from harnex_tmux.adapters.rules import load_rules
+    from harnex_tmux.errors import AdapterFileError
 
     catalog = Catalog()
     for path in adapter_files(search_dirs(repo_root) if dirs is None else dirs):

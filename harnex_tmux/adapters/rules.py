@@ -67,15 +67,12 @@ from typing import Any
 
 from harnex_tmux.adapters.base import State, StopStep
 from harnex_tmux.adapters.screen import READY_PLACEHOLDER, Dialog
+from harnex_tmux.errors import AdapterFileError
 
 DIALOG_STATES = {State.TRUST.value: State.TRUST, State.CONFIRMATION.value: State.CONFIRMATION}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 # tmux key names: words like Enter, C-c, M-Enter, BSpace, F5, or a single character.
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,19}|.")
-
-
-class AdapterFileError(ValueError):
-    """A file that cannot be used; the message is one line naming the file and the place."""
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from harnex_tmux.errors import EXIT_USAGE, HarnexError
+from harnex_tmux.errors import HarnexError
 
 if TYPE_CHECKING:
     from harnex_tmux.adapters.catalog import Catalog
-
-
-class AdapterCheckFailed(HarnexError):
-    exit_code = EXIT_USAGE
 
 
 @click.group(invoke_without_command=True)
@@ -89,8 +85,9 @@ def show(name: str) -> None:
 def check(file: Path, screen: Path | None) -> None:
     """Check an adapter file: unknown keys, bad regexes, missing states. Exit 2 if bad."""
     from harnex_tmux.adapters.base import Observation
-    from harnex_tmux.adapters.rules import AdapterFileError, load_rules
+    from harnex_tmux.adapters.rules import load_rules
     from harnex_tmux.adapters.screen import ScreenAdapter
+    from harnex_tmux.errors import AdapterCheckFailed, AdapterFileError
 
     try:
         rules = load_rules(file)

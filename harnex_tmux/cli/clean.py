@@ -10,7 +10,7 @@ import click
 from harnex_tmux.cli.options import print_json
 
 if TYPE_CHECKING:
-    from harnex_tmux.worktree import Outcome, WorktreeRecord
+    from harnex_tmux.worktree import CleanResult, WorktreeRecord
 
 
 @click.command()
@@ -26,7 +26,7 @@ def command(ident: str | None, repo: str | None, force: bool, as_json: bool) -> 
     or pushed; --force drops the last two checks. Prints what was removed and what was kept,
     and why. With --id, exits 1 when that worktree was kept.
     """
-    from harnex_tmux.lookup import find_worktree, list_worktrees
+    from harnex_tmux.session.find import find_worktree, list_worktrees
     from harnex_tmux.state import repo_root_for
 
     if ident is not None:
@@ -44,24 +44,24 @@ def command(ident: str | None, repo: str | None, force: bool, as_json: bool) -> 
         click.get_current_context().exit(1)
 
 
-def _clean_one(path: Path, record: WorktreeRecord, force: bool) -> Outcome:
+def _clean_one(path: Path, record: WorktreeRecord, force: bool) -> CleanResult:
     """Keep a running session's worktree whatever ``force`` says; otherwise clean it and,
     once it is gone, forget it."""
     from harnex_tmux.errors import HarnexError
     from harnex_tmux.state import SessionPaths, SessionRecord, process_alive, read_json
-    from harnex_tmux.worktree import Outcome, clean_worktree
+    from harnex_tmux.worktree import CleanResult, clean_worktree
 
     live = read_json(SessionPaths.for_session(record.repo_root, record.id).registry)
     if live is not None:
         session = SessionRecord.from_dict(live)
         if process_alive(session.sidecar_pid) or process_alive(session.pid):
             why = f"session is still running (harnex stop --id {record.id} first)"
-            return Outcome(record.id, record.path, record.branch, False, why)
+            return CleanResult(record.id, record.path, record.branch, False, why)
     try:
         outcome = clean_worktree(record, force)
     except HarnexError as exc:
         # One broken worktree (its repository moved, say) must not stop the others.
-        return Outcome(record.id, record.path, record.branch, False, str(exc))
+        return CleanResult(record.id, record.path, record.branch, False, str(exc))
     if outcome.removed:
         path.unlink(missing_ok=True)
     return outcome

@@ -24,10 +24,8 @@ def _indent(text: str) -> str:
 @click.pass_context
 def command(ctx: click.Context, keep: bool) -> None:
     """Start a demo agent in tmux, send it a message, read its pane, stop it."""
-    from harnex_tmux.control import live_status, stop_session, wait_until
     from harnex_tmux.launch import LaunchSpec, start_session
-    from harnex_tmux.panes import capture_session
-    from harnex_tmux.sending import SendRequest, send_message
+    from harnex_tmux.session.handle import LocalSession
     from harnex_tmux.state import list_sessions, random_id, repo_root_for
     from harnex_tmux.tmux import choose_server
 
@@ -50,6 +48,7 @@ def command(ctx: click.Context, keep: bool) -> None:
     began = time.monotonic()
     started = start_session(spec, timeout=10)
     record = started.record
+    session = LocalSession(record)
     click.echo(
         f"      window {record.window_id} in tmux session {record.tmux_session!r}, "
         f"sidecar pid {record.sidecar_pid} on {record.host}:{record.port} "
@@ -57,20 +56,18 @@ def command(ctx: click.Context, keep: bool) -> None:
     )
     try:
         _step(2, "harnex wait --until prompt: the sidecar watches the pane's output")
-        wait_until(record, "prompt", timeout=20)
-        click.echo(f"      state: {live_status(record)['state']}")
+        session.wait("prompt", timeout=20)
+        click.echo(f"      state: {session.status().state}")
 
         text = "Hello from harnex! Please summarise this line.\nThis second line arrives too."
         _step(3, "harnex send: the message is queued, then typed once the agent is ready")
-        result = send_message(
-            SendRequest(text=text, ident=ident, repo=repo_root, wait_for_idle=True, timeout=30)
-        )
+        result = session.send(text, wait_for_idle=True, timeout=30)
         click.echo(f"      {result.message_id}: {result.status}")
         if result.exit_code:
             raise click.ClickException(f"demo message was not delivered: {result.error}")
 
         _step(4, "harnex pane: what the agent's window shows now")
-        click.echo(_indent(capture_session(ident, repo_root, None, None)["text"]))
+        click.echo(_indent(session.pane().text))
 
         if keep:
             _step(5, "left running: look at it with")
@@ -78,11 +75,11 @@ def command(ctx: click.Context, keep: bool) -> None:
             click.echo(f"      harnex stop --id {ident}   # when done")
             return
         _step(5, "harnex stop: the agent is asked to quit, and its exit is recorded")
-        ended = stop_session(record, timeout=10)
+        ended = session.stop(timeout=10)
         click.echo(f"      exit code {ended.code}; events in {record.events_log_path}")
     except BaseException:
         if not keep:
-            stop_session(record, timeout=5)
+            session.stop(timeout=5)
         raise
     click.echo()
     click.echo("Next: run a real agent with  harnex run claude --id impl-1  (or codex),")

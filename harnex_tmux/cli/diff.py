@@ -21,7 +21,7 @@ def command(ident: str | None, repo: str | None, stat: bool, as_json: bool) -> N
     show their contents.
     """
     from harnex_tmux.errors import HarnexError
-    from harnex_tmux.lookup import find_worktree
+    from harnex_tmux.session.find import find_worktree
     from harnex_tmux.worktree import diff_text, numstat, progress, untracked
 
     _, record = find_worktree(ident, repo)

@@ -26,7 +26,7 @@ def command(
 ) -> None:
     """Print the transcript recorded from the session's pane."""
     from harnex_tmux.errors import HarnexError, SessionNotFound
-    from harnex_tmux.lookup import find_ended, find_session
+    from harnex_tmux.session.find import find_ended, find_session
     from harnex_tmux.transcript import follow_transcript, tail_lines
 
     try:

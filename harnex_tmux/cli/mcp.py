@@ -6,7 +6,7 @@ import click
 from click.core import ParameterSource
 
 from harnex_tmux.cli.options import socket_option
-from harnex_tmux.mcp_config import CLIENTS, client_config
+from harnex_tmux.mcp.config import CLIENTS, client_config
 
 
 @click.command()
@@ -40,13 +40,13 @@ def command(ctx: click.Context, client: str | None, port: int | None, token: str
     if port is None:
         if token is not None and ctx.get_parameter_source("token") is ParameterSource.COMMANDLINE:
             raise click.UsageError("--token goes with --http")
-        from harnex_tmux.mcp_server import serve_stdio
+        from harnex_tmux.mcp.server import serve_stdio
 
         serve_stdio(socket_option(ctx))
         return
     import secrets
 
-    from harnex_tmux.mcp_http import serve_http
+    from harnex_tmux.mcp.http import serve_http
 
     chosen = token or secrets.token_hex(16)
 

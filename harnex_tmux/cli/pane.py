@@ -30,18 +30,19 @@ def command(
     as_json: bool,
 ) -> None:
     """Capture the live pane; an id not in this repo may match a session elsewhere."""
-    from harnex_tmux.panes import capture_session
+    from harnex_tmux.session.handle import Session
 
     previous = None
     while True:
-        snapshot = capture_session(ident, repo, cli_filter, lines)
+        # Found again each time: once the agent exits, its ended session answers "exited".
+        snapshot = Session.find(ident, repo, cli_filter, any_repo=True).pane(lines)
         if as_json:
-            print_json(snapshot)
-        elif snapshot["text"] != previous:
+            print_json(snapshot.to_dict())
+        elif snapshot.text != previous:
             if previous is not None:
-                click.echo(f"--- {snapshot['captured_at']} ---")
-            click.echo(snapshot["text"])
-        previous = snapshot["text"]
-        if not follow or snapshot.get("state") == "exited":
+                click.echo(f"--- {snapshot.captured_at} ---")
+            click.echo(snapshot.text)
+        previous = snapshot.text
+        if not follow or snapshot.state == "exited":
             return
         time.sleep(interval)

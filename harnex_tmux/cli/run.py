@@ -194,7 +194,7 @@ def command(
 def _stay_with(record: SessionRecord, spec: LaunchSpec, watching: bool) -> int:
     """A foreground run: attach a person at a terminal to the window, or wait for the agent.
     Returns the exit code: the agent's, 0 after a tmux detach, 2 when the watch gave up."""
-    from harnex_tmux.control import exit_of, wait_exit, wait_exit_or_escalation
+    from harnex_tmux.session.control import exit_of, wait_exit, wait_exit_or_escalation
     from harnex_tmux.tmux import Tmux
 
     if spec.caller_pane is None and sys.stdin.isatty() and sys.stdout.isatty():

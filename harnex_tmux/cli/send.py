@@ -68,7 +68,7 @@ def command(
     """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
     124 timed out; one JSON object on stdout either way."""
     from harnex_tmux.errors import HarnexError, UsageError
-    from harnex_tmux.sending import SendRequest, failure_report, send_message
+    from harnex_tmux.session.send import SendRequest, failure_report, send_message
 
     text = _message_text(message, words, submit_only)
     if submit_only and no_submit:

@@ -25,10 +25,10 @@ def command(
     When a session runs in its own worktree (run --worktree), BRANCH, AHEAD (commits since
     its base) and CHANGED (files that differ from the base) come before REPO.
     """
-    from harnex_tmux.session_ops import session_statuses
+    from harnex_tmux.session.handle import statuses
     from harnex_tmux.state import repo_root_for
 
-    rows = session_statuses(ident, repo, cli_filter, all_repos)
+    rows = [status.to_dict() for status in statuses(ident, repo, cli_filter, all_repos)]
     if as_json:
         print_json(rows)
         return

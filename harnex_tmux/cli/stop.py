@@ -18,6 +18,6 @@ from harnex_tmux.cli.options import print_json, target_options
 )
 def command(ident: str | None, repo: str | None, cli_filter: str | None, timeout: float) -> None:
     """Stop a session and close its window; a worktree and its branch stay (see clean)."""
-    from harnex_tmux.session_ops import stop
+    from harnex_tmux.session.handle import Session
 
-    print_json(stop(ident, timeout, repo, cli_filter))
+    print_json(Session.find(ident, repo, cli_filter).stop(timeout).to_dict())

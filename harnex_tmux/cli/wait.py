@@ -7,6 +7,7 @@ import sys
 import click
 
 from harnex_tmux.cli.options import print_json, target_options
+from harnex_tmux.waits import UNTIL, check_until
 
 
 @click.command()
@@ -16,7 +17,8 @@ from harnex_tmux.cli.options import print_json, target_options
     "until",
     default="exit",
     show_default=True,
-    help="State to wait for: exit, prompt, busy, workspace-trust-prompt, confirmation.",
+    help=f"State to wait for: {', '.join(UNTIL)} (task_complete: the agent's next finished "
+    "turn, with its reply).",
 )
 @click.option(
     "--timeout",
@@ -33,9 +35,10 @@ def command(
 ) -> None:
     """Wait for a state; exit 1 if the session ends first, 124 on timeout. Waiting for the
     exit (the default) exits with the agent's own exit code."""
-    from harnex_tmux.session_ops import wait_for
+    from harnex_tmux.session.handle import Session
 
-    outcome = wait_for(ident, until, timeout, repo, cli_filter)
-    print_json(outcome.data)
-    if outcome.exit_code:
-        sys.exit(outcome.exit_code)
+    check_until(until)  # a usage error comes before any lookup
+    result = Session.find(ident, repo, cli_filter).wait(until, timeout)
+    print_json(result.to_dict())
+    if result.exit_code:
+        sys.exit(result.exit_code)

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import click
 
-from harnex_tmux.durations import DurationError, parse_duration
+from harnex_tmux.durations import parse_duration
+from harnex_tmux.errors import DurationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -43,7 +43,7 @@ def check_sessions() -> list[Check]:
 
 
 def _session(record: Any) -> Check:
-    from harnex_tmux.control import SIDECAR_DOWN, UNRESPONSIVE, live_status
+    from harnex_tmux.session.control import SIDECAR_DOWN, UNRESPONSIVE, live_status
 
     status = live_status(record, timeout=PING_TIMEOUT_S)
     state = status["state"]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harnex_tmux.adapters.base import State
-from harnex_tmux.messages import MessageError, check_message_id, check_size, sanitize
+from harnex_tmux.errors import MessageError
+from harnex_tmux.messages import check_message_id, check_size, sanitize
 from harnex_tmux.sidecar.inbox import (
     DELIVERED,
     QUEUED,
@@ -22,6 +23,7 @@ from harnex_tmux.sidecar.inbox import (
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.server import ApiError, Request, Response, Router
 from harnex_tmux.sidecar.turns import Turns
+from harnex_tmux.waits import WAITABLE
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,6 @@ class ApiParts:
 
 # A long-poll answers at least this often, so clients notice a vanished sidecar quickly.
 MAX_WAIT_S = 30.0
-WAITABLE = {s.value for s in State} | {"exit", "task_complete"}
 
 
 # Query numbers are plain ASCII decimals of sane length: ``float()`` would also take "nan",
@@ -122,7 +123,7 @@ def build_router(sidecar: ApiParts) -> Router:
         return 200, {"ok": True, "state": state.value, "reached": state.value == target}
 
     def pane(request: Request, rest: list[str]) -> Response:
-        from harnex_tmux.panes import snapshot, trim_capture
+        from harnex_tmux.session.pane import snapshot, trim_capture
 
         count = _count(request.query, "lines")
         if count is not None and count < 1:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harnex_tmux.client import SidecarClient
+from harnex_tmux.session.client import SidecarClient
 
 from .mock_anthropic import MockAnthropic
 from .test_harnex_agents import (  # noqa: F401 - fixtures

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from conftest import recorded, wait_for
 
-from harnex_tmux.mcp_config import CLAUDE_ALLOW_RULE, client_config
+from harnex_tmux.mcp.config import CLAUDE_ALLOW_RULE, client_config
 
 from ._mock_http import ToolCall
 from .agents import AgentLaunch, InstalledAgents, claude_launch, codex_launch, qwen_launch

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import Figures, Harnex, recorded, wait_for
 
-from harnex_tmux.client import SidecarClient
+from harnex_tmux.session.client import SidecarClient
 
 SENDERS = 10
 PER_SENDER = 20

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harnex_tmux.client import ApiResponse, SidecarClient
-from harnex_tmux.control import poll_slice
 from harnex_tmux.errors import (
     EXIT_ERROR,
     EXIT_OK,
@@ -17,13 +15,17 @@ from harnex_tmux.errors import (
     EXIT_UNCONFIRMED,
     Cancelled,
     HarnexError,
+    MessageError,
+    SendFailed,
     SidecarUnreachable,
     UsageError,
 )
-from harnex_tmux.lookup import find_session
-from harnex_tmux.messages import MessageError, check_message_id, check_size, with_relay
-from harnex_tmux.polling import Call, Pause, Steps, run_steps
-from harnex_tmux.state import utc_now
+from harnex_tmux.messages import check_message_id, check_size, with_relay
+from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
+from harnex_tmux.session.client import SidecarClient
+from harnex_tmux.session.control import poll_slice
+from harnex_tmux.session.find import find_session
+from harnex_tmux.state import SessionRecord, utc_now
 from harnex_tmux.tokens import token_hex
 
 IDLE_START_S = 30.0
@@ -34,24 +36,6 @@ BUSY_SLICE_S = 1.0
 WITHDRAW_SETTLE_S = 30.0
 WITHDRAW_TRIES = 10
 AGENT_EXITED = "the agent exited while waiting for it to return to its prompt"
-
-
-class SendFailed(HarnexError):
-    """The sidecar refused the send or answered with an error; ``body`` is its JSON answer,
-    which ``harnex send`` reports as 0.4.0 did (it printed the sidecar's answer)."""
-
-    def __init__(self, message: str, body: dict[str, Any], http_status: int | None) -> None:
-        super().__init__(message)
-        self.body = body
-        self.http_status = http_status
-
-    @classmethod
-    def from_answer(cls, answer: ApiResponse, message_id: str | None = None) -> SendFailed:
-        text = str(answer.body.get("error") or f"sidecar answered HTTP {answer.status}")
-        body = dict(answer.body)
-        if message_id is not None:
-            body["message_id"] = message_id  # a poll's 404 names no message; we know it
-        return cls(text, body, answer.status)
 
 
 def failure_report(ident: str | None, exc: HarnexError) -> dict[str, Any]:
@@ -145,14 +129,27 @@ def _relay_text(request: SendRequest, target_session_id: str | None) -> str:
 
 
 def send_message(request: SendRequest, progress: Callable[[str], None] | None = None) -> SendResult:
-    """Send as ``harnex send`` does, blocking; see :func:`send_steps`."""
+    """Send as ``harnex send`` does, blocking: to the session the request names
+    (``--id``/``--repo``/``--cli``), or straight to a sidecar's ``--port`` and ``--token``;
+    see :func:`send_steps`."""
     return run_steps(send_steps(request, progress))
 
 
+def send_to(
+    record: SessionRecord, request: SendRequest, progress: Callable[[str], None] | None = None
+) -> SendResult:
+    """Send to the session of ``record``, blocking; the request's target fields are not
+    looked at."""
+    return run_steps(send_steps(request, progress, record))
+
+
 def send_steps(
-    request: SendRequest, progress: Callable[[str], None] | None = None
+    request: SendRequest,
+    progress: Callable[[str], None] | None = None,
+    record: SessionRecord | None = None,
 ) -> Steps[SendResult]:
-    """Resolve the target, queue the message, and wait for what was asked for.
+    """Resolve the target (``record`` when given), queue the message, and wait for what was
+    asked for.
 
     A send that ends in an error leaves nothing behind to be typed later: when the time runs
     out, or the caller gives up (Cancelled thrown in), while the message is still queued, it
@@ -169,11 +166,12 @@ def send_steps(
             raise UsageError(str(exc)) from exc
     say = progress or (lambda line: None)
     started = time.monotonic()
-    if request.port is not None and request.token is not None:
+    if record is None and request.port is not None and request.token is not None:
         client = SidecarClient(request.host or "127.0.0.1", request.port, request.token)
         target_id, target_session = request.ident or f"port {request.port}", None
     else:
-        record = find_session(request.ident, request.repo, request.cli)
+        if record is None:
+            record = find_session(request.ident, request.repo, request.cli)
         client = SidecarClient.for_record(record)
         target_id, target_session = record.id, record.session_id
     text = _relay_text(request, target_session)

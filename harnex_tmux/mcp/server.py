@@ -4,7 +4,7 @@ start, message and watch other agents natively instead of shelling out to the CL
 Each tool is a thin layer over the library and answers with the object the CLI prints with
 ``--json``; a failure is a tool error carrying the CLI's one-line message. Waiting (``wait``,
 and ``send`` until the message is typed or answered) runs on the event loop as long-polls of
-the sidecars (:mod:`harnex_tmux.polling`), so any number of waits in flight hold no thread
+the sidecars (:mod:`harnex_tmux.session.polling`), so any number of waits in flight hold no thread
 and never hold up ``status``, ``pane`` or ``stop``; the short calls run in worker threads.
 A cancelled request ends at once; a cancelled or timed-out send withdraws its message if it
 was not typed yet.
@@ -17,7 +17,7 @@ import json
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
@@ -26,9 +26,10 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from harnex_tmux import __version__
-from harnex_tmux.children import Children
+from harnex_tmux.mcp.children import Children
 from harnex_tmux.errors import FailedWithResult, HarnexError
-from harnex_tmux.polling import Steps, run_steps_async
+from harnex_tmux.session.polling import Steps, run_steps_async
+from harnex_tmux.waits import Until
 
 # How often a long call tells the client it is still going.
 PROGRESS_EVERY_S = 2.0
@@ -70,7 +71,6 @@ MAX_LINES = 100_000
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
 # Every tool answers with the CLI's JSON object; the SDK publishes its schema.
 Result = Annotated[CallToolResult, dict[str, Any]]
-Until = Literal["prompt", "busy", "exit", "task_complete", "confirmation", "workspace-trust-prompt"]
 
 
 def answer(data: dict[str, Any]) -> CallToolResult:
@@ -210,11 +210,13 @@ def create_server(socket: str | None = None) -> MCPServer:
         status "unconfirmed" means it was typed but harnex saw no sign either way: look at
         the pane before sending it again. An error that says typed: false left nothing
         queued; resend with the same message_id to be safe either way."""
-        from harnex_tmux.sending import SendRequest, send_steps
+        from harnex_tmux.session.handle import Session
 
         def deliver() -> Steps[dict[str, Any]]:
-            request = SendRequest(message, id, reply=reply, timeout=timeout, message_id=message_id)
-            result = yield from send_steps(request)
+            session = Session.find(id)
+            result = yield from session.send_steps(
+                message, reply=reply, timeout=timeout, message_id=message_id
+            )
             # Unconfirmed is an answer, not an error: the agent may have it.
             if result.exit_code and result.status != "unconfirmed":
                 raise FailedWithResult(result.error or result.status, result.to_dict())
@@ -228,9 +230,11 @@ def create_server(socket: str | None = None) -> MCPServer:
         all: Annotated[bool, Field(strict=True, description="Sessions of every repo.")] = False,
     ) -> Result:
         """The sessions of this repo (or all) with their live state."""
-        from harnex_tmux.session_ops import session_statuses
+        from harnex_tmux.session.handle import statuses
 
-        return await respond(lambda: {"sessions": session_statuses(id, all_repos=all)})
+        return await respond(
+            lambda: {"sessions": [s.to_dict() for s in statuses(id, all_repos=all)]}
+        )
 
     @tool(READ_ONLY)
     async def pane(
@@ -243,9 +247,9 @@ def create_server(socket: str | None = None) -> MCPServer:
         ] = None,
     ) -> Result:
         """What the session's tmux pane shows right now."""
-        from harnex_tmux.panes import capture_session
+        from harnex_tmux.session.handle import Session
 
-        return await respond(lambda: capture_session(id, None, None, lines))
+        return await respond(lambda: Session.find(id, any_repo=True).pane(lines).to_dict())
 
     @tool(READ_ONLY)
     async def wait(
@@ -257,11 +261,11 @@ def create_server(socket: str | None = None) -> MCPServer:
         """Wait until the session reaches a state; task_complete returns the reply of the
         turn that finishes, exit the agent's exit `code`. An error if the session ends first
         or the time runs out."""
-        from harnex_tmux.session_ops import wait_steps
+        from harnex_tmux.session.handle import Session
 
         def waiting() -> Steps[dict[str, Any]]:
-            outcome = yield from wait_steps(id, until, timeout)
-            return outcome.data
+            result = yield from Session.find(id).wait_steps(until, timeout)
+            return result.to_dict()
 
         return await respond_waiting(waiting, ctx, timeout, f"waiting for {id} ({until})")
 
@@ -291,9 +295,9 @@ def create_server(socket: str | None = None) -> MCPServer:
     ) -> Result:
         """Stop a session (the agent's own exit sequence, then terminate) and close its
         window."""
-        from harnex_tmux.session_ops import stop as stop_session
+        from harnex_tmux.session.handle import Session
 
-        return await respond(lambda: stop_session(id, timeout))
+        return await respond(lambda: Session.find(id).stop(timeout).to_dict())
 
     @tool()
     async def report(

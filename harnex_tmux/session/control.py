@@ -1,7 +1,8 @@
-"""Operations on a running session, for the CLI and for library users.
+"""Operations on a running session given its registry record: its live state, the waits,
+the stop. The Session handle (``handle.py``) builds on these.
 
-These only read state files and talk to the sidecar: nothing here touches tmux, so commands
-like ``status`` and ``wait`` stay quick.
+These only read state files and talk to the sidecar: nothing here touches tmux (except to
+close an orphaned window), so commands like ``status`` and ``wait`` stay quick.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harnex_tmux.client import SidecarClient
 from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut
-from harnex_tmux.polling import Call, Pause, Steps, run_steps
+from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
+from harnex_tmux.session.client import SidecarClient
+from harnex_tmux.session.results import SessionStatus
 from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive, read_json
 
 SIDECAR_DOWN = "sidecar-down"
@@ -28,12 +30,6 @@ def poll_slice(remaining: float | None) -> float:
     return LONG_POLL_S if remaining is None else min(LONG_POLL_S, remaining)
 
 
-def public_record(record: SessionRecord) -> dict[str, Any]:
-    data = record.to_dict()
-    data.pop("token", None)
-    return data
-
-
 def log_times(record: SessionRecord) -> tuple[str | None, int | None]:
     """(``log_mtime``, ``log_idle_s``) of the transcript: when the agent last printed
     anything, in 0.4.0's types (ISO-8601 text, whole seconds)."""
@@ -42,26 +38,21 @@ def log_times(record: SessionRecord) -> tuple[str | None, int | None]:
     return log_activity(SessionPaths.for_session(record.repo_root, record.id).output_log)
 
 
-def live_status(record: SessionRecord, timeout: float = 1.0) -> dict[str, Any]:
-    """The registry record plus ``state``, ``log_mtime`` and ``log_idle_s``.
+def live_status(record: SessionRecord, timeout: float = 1.0) -> SessionStatus:
+    """The registry record with its live state and when the agent last printed.
 
     A sidecar that is gone or hangs gives state ``sidecar-down`` or ``unresponsive`` instead
     of an error, so one broken session never stops ``status`` from listing the rest.
     """
-    data = public_record(record)
     mtime, idle = log_times(record)
-    data["log_mtime"] = mtime
-    data["log_idle_s"] = idle
     try:
         live = SidecarClient.for_record(record, timeout).status()
     except (SidecarUnreachable, HarnexError):
         alive = process_alive(record.sidecar_pid)
-        data["state"] = UNRESPONSIVE if alive else SIDECAR_DOWN
-        data["agent_alive"] = process_alive(record.pid)
-        return data
-    data["state"] = live.get("state", "unknown")
-    data["inbox"] = live.get("inbox", 0)
-    return data
+        state = UNRESPONSIVE if alive else SIDECAR_DOWN
+        return SessionStatus(record, state, mtime, idle, agent_alive=process_alive(record.pid))
+    state = str(live.get("state", "unknown"))
+    return SessionStatus(record, state, mtime, idle, inbox=live.get("inbox", 0))
 
 
 def exit_of(record: SessionRecord) -> ExitRecord | None:

@@ -58,7 +58,7 @@ def serve_http(
 
     import uvicorn
 
-    from harnex_tmux.mcp_server import create_server
+    from harnex_tmux.mcp.server import create_server
     from harnex_tmux.ports import bind_listener
 
     try:

@@ -20,7 +20,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from harnex_tmux.client import ApiResponse, SidecarClient, parse_answer
+from harnex_tmux.session.client import ApiResponse, SidecarClient, parse_answer
 from harnex_tmux.errors import Cancelled, SidecarUnreachable
 
 T = TypeVar("T")

@@ -1,0 +1,1 @@
+"""``harnex mcp``: the MCP server, its HTTP transport and the client config snippets."""
