@@ -108,3 +108,21 @@ class AdapterCheckFailed(HarnexError):
 
 class GitError(HarnexError):
     """git is missing, or a git command failed; the message is git's own first line."""
+
+
+class InboxFull(HarnexError):
+    """The sidecar's inbox holds as many messages as it takes; the API answers 429."""
+
+
+class MessageIdTaken(HarnexError):
+    """A caller's message id already names a message with another text."""
+
+
+class ApiError(HarnexError):
+    """An answer of the sidecar's API other than success: ``status`` is the HTTP status, and
+    ``extra`` goes into the JSON body next to the error text."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra

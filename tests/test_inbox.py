@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from harnex_tmux.sidecar.inbox import DROPPED, FAILED, Inbox, Message, MessageIdTaken
+from harnex_tmux.errors import MessageIdTaken
+from harnex_tmux.sidecar.inbox import (
+    DROPPED,
+    FAILED,
+    Inbox,
+    Message,
+)
 
 
 def race(inbox: Inbox, message: Message) -> dict[str, bool]:

@@ -18,7 +18,12 @@ from harnex_tmux.events import EventLog
 from harnex_tmux.foreground import TerminalUse
 from harnex_tmux.sidecar.api import ApiParts, build_router
 from harnex_tmux.sidecar.hooks import HookDesk
-from harnex_tmux.sidecar.inbox import DELIVERED, FAILED, Inbox, Message
+from harnex_tmux.sidecar.inbox import (
+    DELIVERED,
+    FAILED,
+    Inbox,
+    Message,
+)
 from harnex_tmux.sidecar.ledger import HOOK_HOLD_S, Hold, Ledger
 from harnex_tmux.sidecar.pane import MIN_CAPTURE_GAP_S, TmuxPane
 from harnex_tmux.sidecar.readiness import Readiness

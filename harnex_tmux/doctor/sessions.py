@@ -46,7 +46,7 @@ def _session(record: Any) -> Check:
     from harnex_tmux.session.control import SIDECAR_DOWN, UNRESPONSIVE, live_status
 
     status = live_status(record, timeout=PING_TIMEOUT_S)
-    state = status["state"]
+    state = status.state
     name = f"session/{record.id}"
     target = f"--id {record.id} --repo {record.repo_root}"
     if state == UNRESPONSIVE:
@@ -56,7 +56,7 @@ def _session(record: Any) -> Check:
             f"sidecar (pid {record.sidecar_pid}) runs but does not answer on port {record.port}",
             f"kill {record.sidecar_pid}; then harnex recover {target}",
         )
-    if state == SIDECAR_DOWN and status.get("agent_alive"):
+    if state == SIDECAR_DOWN and status.agent_alive:
         return Check(
             name,
             Status.FAIL,

@@ -158,7 +158,8 @@ def check_adapter_files(ctx: Context) -> list[Check]:
     """Every adapter file harnex would read here (shipped, the user's, the repository's).
     A broken one is skipped at run time, which silently undoes what it was written for."""
     from harnex_tmux.adapters.catalog import GENERIC, adapter_files, search_dirs
-    from harnex_tmux.adapters.rules import AdapterFileError, load_rules
+    from harnex_tmux.adapters.rules import load_rules
+    from harnex_tmux.errors import AdapterFileError
 
     files = adapter_files(search_dirs(ctx.repo_root))
     checks = []

@@ -26,8 +26,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from harnex_tmux import __version__
-from harnex_tmux.mcp.children import Children
 from harnex_tmux.errors import FailedWithResult, HarnexError
+from harnex_tmux.mcp.children import Children
 from harnex_tmux.session.polling import Steps, run_steps_async
 from harnex_tmux.waits import Until
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut
-from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
 from harnex_tmux.session.client import SidecarClient
+from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
 from harnex_tmux.session.results import SessionStatus
 from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive, read_json
 

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from harnex_tmux.errors import SessionNotFound
-from harnex_tmux.session.polling import Steps, run_steps
 from harnex_tmux.session.control import (
     exit_of,
     live_status,
@@ -25,6 +24,7 @@ from harnex_tmux.session.control import (
     until_steps,
 )
 from harnex_tmux.session.find import EndedSession, find_ended, find_session
+from harnex_tmux.session.polling import Steps, run_steps
 from harnex_tmux.session.results import (
     EXITED,
     TASK_COMPLETE,
@@ -64,7 +64,6 @@ class Session(ABC):
     def status(self) -> SessionStatus:
         """The registry record with the live state."""
 
-    @abstractmethod
     def send(
         self,
         text: str,

@@ -20,8 +20,8 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from harnex_tmux.session.client import ApiResponse, SidecarClient, parse_answer
 from harnex_tmux.errors import Cancelled, SidecarUnreachable
+from harnex_tmux.session.client import ApiResponse, SidecarClient, parse_answer
 
 T = TypeVar("T")
 

@@ -21,10 +21,10 @@ from harnex_tmux.errors import (
     UsageError,
 )
 from harnex_tmux.messages import check_message_id, check_size, with_relay
-from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
 from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.session.control import poll_slice
 from harnex_tmux.session.find import find_session
+from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
 from harnex_tmux.state import SessionRecord, utc_now
 from harnex_tmux.tokens import token_hex
 

@@ -9,19 +9,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from harnex_tmux.adapters.base import State
-from harnex_tmux.errors import MessageError
+from harnex_tmux.errors import ApiError, InboxFull, MessageError, MessageIdTaken
 from harnex_tmux.messages import check_message_id, check_size, sanitize
 from harnex_tmux.sidecar.inbox import (
     DELIVERED,
     QUEUED,
     UNCONFIRMED,
     Inbox,
-    InboxFull,
     Message,
-    MessageIdTaken,
 )
 from harnex_tmux.sidecar.readiness import Readiness
-from harnex_tmux.sidecar.server import ApiError, Request, Response, Router
+from harnex_tmux.sidecar.server import Request, Response, Router
 from harnex_tmux.sidecar.turns import Turns
 from harnex_tmux.waits import WAITABLE
 

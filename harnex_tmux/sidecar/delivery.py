@@ -17,7 +17,13 @@ from enum import Enum
 
 from harnex_tmux.adapters.base import Adapter, Observation, State
 from harnex_tmux.foreground import TerminalUse
-from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, UNCONFIRMED, Message
+from harnex_tmux.sidecar.inbox import (
+    DELIVERED,
+    EXPIRED,
+    FAILED,
+    UNCONFIRMED,
+    Message,
+)
 from harnex_tmux.sidecar.ledger import MISMATCH, Ledger
 from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.pane import Pane

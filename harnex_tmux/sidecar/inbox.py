@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harnex_tmux.errors import InboxFull, MessageIdTaken
 from harnex_tmux.messages import without_relay
 from harnex_tmux.state import utc_now, write_private
 from harnex_tmux.tokens import token_hex
@@ -31,14 +32,6 @@ DROPPED = "dropped"
 # Typed and submitted, but harnex saw no sign that the agent took it, nor that it was lost:
 # the agent may have it, so it must not be sent again blindly.
 UNCONFIRMED = "unconfirmed"
-
-
-class InboxFull(Exception):
-    pass
-
-
-class MessageIdTaken(Exception):
-    """A caller's message id already names a message with another text."""
 
 
 @dataclass

@@ -14,7 +14,12 @@ from collections.abc import Callable
 
 from harnex_tmux.adapters.base import State
 from harnex_tmux.events import EventLog, preview
-from harnex_tmux.sidecar.inbox import DELIVERED, FAILED, Inbox, Message
+from harnex_tmux.sidecar.inbox import (
+    DELIVERED,
+    FAILED,
+    Inbox,
+    Message,
+)
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.turns import Turns, garbled_text, same_text
 from harnex_tmux.state import utc_now

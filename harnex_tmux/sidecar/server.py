@@ -28,6 +28,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from harnex_tmux.errors import ApiError
 from harnex_tmux.tokens import same_secret
 
 # Large enough for a 256 KiB message even when every character is JSON-escaped.
@@ -40,13 +41,6 @@ _CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
 
 def _no_constants(name: str) -> Any:
     raise ApiError(400, f"malformed JSON: {name} is not a number here")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.extra = extra
 
 
 @dataclass

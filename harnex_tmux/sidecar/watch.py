@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.adapters.base import State
+from harnex_tmux.errors import InboxFull
 from harnex_tmux.sidecar.filehook import FileHook
-from harnex_tmux.sidecar.inbox import Inbox, InboxFull, Message
+from harnex_tmux.sidecar.inbox import Inbox, Message
 
 RESUME_TEXT = "resume"
 HOOK_TEMPLATE = "file-change-hook: read {path}"
