@@ -3,11 +3,13 @@ and broken files reported and skipped without breaking anything else."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import tomllib
 from pathlib import Path
+from types import FunctionType
 
 import pytest
 from conftest import Harnex, recorded, wait_for
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 
 from harnex_tmux.adapters import Observation, State, adapter_for, load_catalog
 from harnex_tmux.adapters.catalog import WITH_CODE, repo_dir
-from harnex_tmux.adapters.rules import AdapterFileError, load_rules, parse_rules
+from harnex_tmux.adapters.rules import AdapterFileError, ScreenRules, load_rules, parse_rules
 from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
 
 # The demo agent's screen, as a user would describe it for a CLI harnex does not know.
@@ -292,21 +294,22 @@ def _boxcli(tmp_path: Path) -> Path:
 
 
 def test_the_box_input_keys_are_applied(tmp_path: Path) -> None:
-    from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
+    from harnex_tmux.adapters.rules import BoxRule, Dialog
 
     adapter = ScreenAdapter(load_rules(_boxcli(tmp_path)))
-    assert (adapter.box_side, adapter.box_bottom, adapter.box_footer_lines) == ("|", "+---", 1)
-    assert adapter.placeholder == "Say something" and adapter.skip_blank_lines
-    assert adapter.dialogs_below_input
+    assert adapter.rules.box == BoxRule("|", "+---", 1)
+    assert adapter.rules.placeholder == "Say something" and adapter.rules.skip_blank_lines
+    assert adapter.rules.dialogs_below_input
     assert adapter.dialogs == (Dialog(State.CONFIRMATION, (r"Run this\?",), ("ran it",)),)
     assert adapter.types_by_paste and adapter.tidies_input
-    assert adapter.collapsed_paste == r"<\d+ lines>$"
+    assert adapter.rules.collapsed_paste == r"<\d+ lines>$"
     assert adapter.keys_after_typing("<30 lines>") == ("BSpace", "End")
     assert adapter.keys_after_typing("fix the bug") == ()
     # Without them, a file keeps the defaults: a glyph line, nothing collapsed or pasted.
     plain = ScreenAdapter(load_rules(Path(adapter_for("codex").source)))
-    assert plain.box_side is None and plain.placeholder is None and not plain.skip_blank_lines
-    assert not (plain.dialogs_below_input or plain.types_by_paste or plain.tidies_input)
+    rules = plain.rules
+    assert rules.box is None and rules.placeholder is None and not rules.skip_blank_lines
+    assert not (rules.dialogs_below_input or plain.types_by_paste or plain.tidies_input)
     assert plain.keys_after_typing("<30 lines>") == ()
 
 
@@ -426,9 +429,13 @@ def test_shipped_files_load_and_their_classes_use_them(harnex: Harnex, name: str
         assert cli not in WITH_CODE  # a CLI with no code (Aider): the file is all of it
         return
     # The class keeps code only: no screen rule of its own is left to drift from the file.
-    screen_rules = {"prompt_glyph", "idle_markers", "busy_markers", "dialogs", "placeholder"}
-    screen_rules |= {"box_side", "collapsed_paste", "stop_steps", "settle_s", "types_by_paste"}
+    screen_rules = {f.name for f in dataclasses.fields(ScreenRules)} - {"name"}
+    screen_rules |= {"box_side", "dialogs", "trust_accept_keys", "tidies_input"}
     assert not screen_rules & set(vars(type(adapter)))
+    # Nor does ScreenAdapter hold one: what it passes on is a property reading its rules
+    # (launch_env, also the name of a method, is one).
+    held = {k for k, v in vars(ScreenAdapter).items() if not isinstance(v, property | FunctionType)}
+    assert not screen_rules & held
 
 
 def test_gemini_and_opencode_files_say_what_their_classes_said() -> None:
