@@ -117,44 +117,9 @@ def test_a_bad_user_file_is_skipped_and_reported(harnex: Harnex, tmp_path: Path)
     assert listed.returncode == 0 and "claude" in listed.stdout
 
 
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ('name = "x"\ncolour = "red"\n', "unknown key 'colour'"),
-        ('commands = ["x"]\n', "name: is missing"),
-        ('name = "Bad Name"\n', "name: must be lower-case"),
-        ('name = "x"\n[prompt]\nglyph = ">"\n', "needs idle_markers or empty_box_is_idle"),
-        ('name = "x"\n[prompt]\nidle_markers = ["ok"]\n[busy]\npatterns = ["(x"]\n', "bad regex"),
-        (
-            'name = "x"\n[prompt]\nidle_markers = ["ok"]\n[[dialogs]]\nstate = "sleepy"\n'
-            'patterns = ["x"]\n',
-            "dialogs[0].state: must be one of",
-        ),
-        (
-            'name = "x"\n[prompt]\nidle_markers = ["ok"]\n[[dialogs]]\nstate = "confirmation"\n',
-            "dialogs[0].patterns: needs at least one pattern",
-        ),
-        ('name = "x"\nsubmit_keys = ["Enter key"]\n', "not a tmux key name"),
-        ('name = "x"\nsettle_s = 600\n', "settle_s: must be a number of seconds"),
-        ('name = "x"\n[[stop]]\nwait_s = 1\n', "stop[0]: needs text or keys"),
-        ('name = "x"\n[launch]\nenv = { A = 1 }\n', "launch.env: must be a table of strings"),
-        ('name = "x"\n[prompt]\nplaceholder = 3\n', "prompt.placeholder: must be a string"),
-        ('name = "x"\n[prompt]\nplaceholder = " "\n', "prompt.placeholder: must not be empty"),
-        ('name = "generic"\n[prompt]\nidle_markers = ["ok"]\n', "reserved"),
-    ],
-)
-def test_invalid_files_are_one_line_errors(
-    harnex: Harnex, tmp_path: Path, text: str, problem: str
-) -> None:
-    path = tmp_path / "x.toml"
-    path.write_text(text)
-    result = harnex.run("adapters", "check", str(path))
-    if problem == "reserved":
-        assert load_catalog(dirs=[tmp_path]).problems[0].endswith("is reserved (it has no screen)")
-        return
-    assert result.returncode == 2, result.stdout
-    (line,) = result.stderr.strip().splitlines()
-    assert problem in line and str(path) in line
+def test_the_generic_name_is_reserved(tmp_path: Path) -> None:
+    (tmp_path / "x.toml").write_text('name = "generic"\n[prompt]\nidle_markers = ["ok"]\n')
+    assert load_catalog(dirs=[tmp_path]).problems[0].endswith("is reserved (it has no screen)")
 
 
 def test_check_against_a_saved_screen(harnex: Harnex, tmp_path: Path) -> None:
@@ -355,6 +320,27 @@ BASE = 'name = "x"\n[prompt]\nidle_markers = ["ok"]\n'
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
+        # The file as a whole, its prompt, dialogs, keys, stop steps and launch.
+        ('name = "x"\ncolour = "red"\n', "unknown key 'colour'"),
+        ('commands = ["x"]\n', "name: is missing"),
+        ('name = "Bad Name"\n', "name: must be lower-case"),
+        ('name = "x"\n[prompt]\nglyph = ">"\n', "needs idle_markers or empty_box_is_idle"),
+        ('name = "x"\n[prompt]\nidle_markers = ["ok"]\n[busy]\npatterns = ["(x"]\n', "bad regex"),
+        (
+            'name = "x"\n[prompt]\nidle_markers = ["ok"]\n[[dialogs]]\nstate = "sleepy"\n'
+            'patterns = ["x"]\n',
+            "dialogs[0].state: must be one of",
+        ),
+        (
+            'name = "x"\n[prompt]\nidle_markers = ["ok"]\n[[dialogs]]\nstate = "confirmation"\n',
+            "dialogs[0].patterns: needs at least one pattern",
+        ),
+        ('name = "x"\nsubmit_keys = ["Enter key"]\n', "not a tmux key name"),
+        ('name = "x"\nsettle_s = 600\n', "settle_s: must be a number of seconds"),
+        ('name = "x"\n[[stop]]\nwait_s = 1\n', "stop[0]: needs text or keys"),
+        ('name = "x"\n[launch]\nenv = { A = 1 }\n', "launch.env: must be a table of strings"),
+        ('name = "x"\n[prompt]\nplaceholder = " "\n', "prompt.placeholder: must not be empty"),
+        # The input box, the placeholder, answered dialogs and pastes.
         ('dialogs_below_input = "yes"\n' + BASE, "dialogs_below_input: must be true or false"),
         (BASE + 'placeholder = ""\n', "prompt.placeholder: must not be empty"),
         (BASE + "placeholder = 3\n", "prompt.placeholder: must be a string"),
@@ -396,9 +382,16 @@ BASE = 'name = "x"\n[prompt]\nidle_markers = ["ok"]\n'
         (BASE + "[paste]\ncollapsed_keys = ['BSpace']\n", "collapsed and collapsed_keys go"),
         (BASE + "[paste]\nsplit = true\n", "paste: unknown key 'split'"),
         ("paste = 1\n" + BASE, "paste: must be a table"),
+        # The ready command and the last-line input.
+        (BASE + "[ready]\nargs = []\n", "ready.args: needs an argument holding {command}"),
+        (BASE + '[ready]\nargs = ["--x"]\n', "ready.args: needs an argument holding {command}"),
+        (BASE + '[ready]\nargs = "{command}"\n', "ready.args: must be a list of non-empty"),
+        (BASE + '[ready]\ncommand = "{command}"\n', "ready: unknown key 'command'"),
+        ('ready = "yes"\n' + BASE, "ready: must be a table"),
+        (BASE + 'last_line = "yes"\n', "prompt.last_line: must be true or false"),
     ],
 )
-def test_invalid_new_keys_are_one_line_errors(
+def test_invalid_files_are_one_line_errors(
     harnex: Harnex, tmp_path: Path, text: str, problem: str
 ) -> None:
     path = tmp_path / "x.toml"
