@@ -3,11 +3,13 @@ and broken files reported and skipped without breaking anything else."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import tomllib
 from pathlib import Path
+from types import FunctionType
 
 import pytest
 from conftest import Harnex, recorded, wait_for
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 
 from harnex_tmux.adapters import Observation, State, adapter_for, load_catalog
 from harnex_tmux.adapters.catalog import WITH_CODE, repo_dir
-from harnex_tmux.adapters.rules import load_rules, parse_rules
+from harnex_tmux.adapters.rules import ScreenRules, load_rules, parse_rules
 from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
 from harnex_tmux.errors import AdapterFileError
 
@@ -116,44 +118,9 @@ def test_a_bad_user_file_is_skipped_and_reported(harnex: Harnex, tmp_path: Path)
     assert listed.returncode == 0 and "claude" in listed.stdout
 
 
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        ('name = "x"\ncolour = "red"\n', "unknown key 'colour'"),
-        ('commands = ["x"]\n', "name: is missing"),
-        ('name = "Bad Name"\n', "name: must be lower-case"),
-        ('name = "x"\n[prompt]\nglyph = ">"\n', "needs idle_markers or empty_box_is_idle"),
-        ('name = "x"\n[prompt]\nidle_markers = ["ok"]\n[busy]\npatterns = ["(x"]\n', "bad regex"),
-        (
-            'name = "x"\n[prompt]\nidle_markers = ["ok"]\n[[dialogs]]\nstate = "sleepy"\n'
-            'patterns = ["x"]\n',
-            "dialogs[0].state: must be one of",
-        ),
-        (
-            'name = "x"\n[prompt]\nidle_markers = ["ok"]\n[[dialogs]]\nstate = "confirmation"\n',
-            "dialogs[0].patterns: needs at least one pattern",
-        ),
-        ('name = "x"\nsubmit_keys = ["Enter key"]\n', "not a tmux key name"),
-        ('name = "x"\nsettle_s = 600\n', "settle_s: must be a number of seconds"),
-        ('name = "x"\n[[stop]]\nwait_s = 1\n', "stop[0]: needs text or keys"),
-        ('name = "x"\n[launch]\nenv = { A = 1 }\n', "launch.env: must be a table of strings"),
-        ('name = "x"\n[prompt]\nplaceholder = 3\n', "prompt.placeholder: must be a string"),
-        ('name = "x"\n[prompt]\nplaceholder = " "\n', "prompt.placeholder: must not be empty"),
-        ('name = "generic"\n[prompt]\nidle_markers = ["ok"]\n', "reserved"),
-    ],
-)
-def test_invalid_files_are_one_line_errors(
-    harnex: Harnex, tmp_path: Path, text: str, problem: str
-) -> None:
-    path = tmp_path / "x.toml"
-    path.write_text(text)
-    result = harnex.run("adapters", "check", str(path))
-    if problem == "reserved":
-        assert load_catalog(dirs=[tmp_path]).problems[0].endswith("is reserved (it has no screen)")
-        return
-    assert result.returncode == 2, result.stdout
-    (line,) = result.stderr.strip().splitlines()
-    assert problem in line and str(path) in line
+def test_the_generic_name_is_reserved(tmp_path: Path) -> None:
+    (tmp_path / "x.toml").write_text('name = "generic"\n[prompt]\nidle_markers = ["ok"]\n')
+    assert load_catalog(dirs=[tmp_path]).problems[0].endswith("is reserved (it has no screen)")
 
 
 def test_check_against_a_saved_screen(harnex: Harnex, tmp_path: Path) -> None:
@@ -293,21 +260,22 @@ def _boxcli(tmp_path: Path) -> Path:
 
 
 def test_the_box_input_keys_are_applied(tmp_path: Path) -> None:
-    from harnex_tmux.adapters.screen import Dialog, ScreenAdapter
+    from harnex_tmux.adapters.rules import BoxRule, Dialog
 
     adapter = ScreenAdapter(load_rules(_boxcli(tmp_path)))
-    assert (adapter.box_side, adapter.box_bottom, adapter.box_footer_lines) == ("|", "+---", 1)
-    assert adapter.placeholder == "Say something" and adapter.skip_blank_lines
-    assert adapter.dialogs_below_input
+    assert adapter.rules.box == BoxRule("|", "+---", 1)
+    assert adapter.rules.placeholder == "Say something" and adapter.rules.skip_blank_lines
+    assert adapter.rules.dialogs_below_input
     assert adapter.dialogs == (Dialog(State.CONFIRMATION, (r"Run this\?",), ("ran it",)),)
     assert adapter.types_by_paste and adapter.tidies_input
-    assert adapter.collapsed_paste == r"<\d+ lines>$"
+    assert adapter.rules.collapsed_paste == r"<\d+ lines>$"
     assert adapter.keys_after_typing("<30 lines>") == ("BSpace", "End")
     assert adapter.keys_after_typing("fix the bug") == ()
     # Without them, a file keeps the defaults: a glyph line, nothing collapsed or pasted.
     plain = ScreenAdapter(load_rules(Path(adapter_for("codex").source)))
-    assert plain.box_side is None and plain.placeholder is None and not plain.skip_blank_lines
-    assert not (plain.dialogs_below_input or plain.types_by_paste or plain.tidies_input)
+    rules = plain.rules
+    assert rules.box is None and rules.placeholder is None and not rules.skip_blank_lines
+    assert not (rules.dialogs_below_input or plain.types_by_paste or plain.tidies_input)
     assert plain.keys_after_typing("<30 lines>") == ()
 
 
@@ -353,6 +321,27 @@ BASE = 'name = "x"\n[prompt]\nidle_markers = ["ok"]\n'
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
+        # The file as a whole, its prompt, dialogs, keys, stop steps and launch.
+        ('name = "x"\ncolour = "red"\n', "unknown key 'colour'"),
+        ('commands = ["x"]\n', "name: is missing"),
+        ('name = "Bad Name"\n', "name: must be lower-case"),
+        ('name = "x"\n[prompt]\nglyph = ">"\n', "needs idle_markers or empty_box_is_idle"),
+        ('name = "x"\n[prompt]\nidle_markers = ["ok"]\n[busy]\npatterns = ["(x"]\n', "bad regex"),
+        (
+            'name = "x"\n[prompt]\nidle_markers = ["ok"]\n[[dialogs]]\nstate = "sleepy"\n'
+            'patterns = ["x"]\n',
+            "dialogs[0].state: must be one of",
+        ),
+        (
+            'name = "x"\n[prompt]\nidle_markers = ["ok"]\n[[dialogs]]\nstate = "confirmation"\n',
+            "dialogs[0].patterns: needs at least one pattern",
+        ),
+        ('name = "x"\nsubmit_keys = ["Enter key"]\n', "not a tmux key name"),
+        ('name = "x"\nsettle_s = 600\n', "settle_s: must be a number of seconds"),
+        ('name = "x"\n[[stop]]\nwait_s = 1\n', "stop[0]: needs text or keys"),
+        ('name = "x"\n[launch]\nenv = { A = 1 }\n', "launch.env: must be a table of strings"),
+        ('name = "x"\n[prompt]\nplaceholder = " "\n', "prompt.placeholder: must not be empty"),
+        # The input box, the placeholder, answered dialogs and pastes.
         ('dialogs_below_input = "yes"\n' + BASE, "dialogs_below_input: must be true or false"),
         (BASE + 'placeholder = ""\n', "prompt.placeholder: must not be empty"),
         (BASE + "placeholder = 3\n", "prompt.placeholder: must be a string"),
@@ -394,9 +383,16 @@ BASE = 'name = "x"\n[prompt]\nidle_markers = ["ok"]\n'
         (BASE + "[paste]\ncollapsed_keys = ['BSpace']\n", "collapsed and collapsed_keys go"),
         (BASE + "[paste]\nsplit = true\n", "paste: unknown key 'split'"),
         ("paste = 1\n" + BASE, "paste: must be a table"),
+        # The ready command and the last-line input.
+        (BASE + "[ready]\nargs = []\n", "ready.args: needs an argument holding {command}"),
+        (BASE + '[ready]\nargs = ["--x"]\n', "ready.args: needs an argument holding {command}"),
+        (BASE + '[ready]\nargs = "{command}"\n', "ready.args: must be a list of non-empty"),
+        (BASE + '[ready]\ncommand = "{command}"\n', "ready: unknown key 'command'"),
+        ('ready = "yes"\n' + BASE, "ready: must be a table"),
+        (BASE + 'last_line = "yes"\n', "prompt.last_line: must be true or false"),
     ],
 )
-def test_invalid_new_keys_are_one_line_errors(
+def test_invalid_files_are_one_line_errors(
     harnex: Harnex, tmp_path: Path, text: str, problem: str
 ) -> None:
     path = tmp_path / "x.toml"
@@ -427,9 +423,13 @@ def test_shipped_files_load_and_their_classes_use_them(harnex: Harnex, name: str
         assert cli not in WITH_CODE  # a CLI with no code (Aider): the file is all of it
         return
     # The class keeps code only: no screen rule of its own is left to drift from the file.
-    screen_rules = {"prompt_glyph", "idle_markers", "busy_markers", "dialogs", "placeholder"}
-    screen_rules |= {"box_side", "collapsed_paste", "stop_steps", "settle_s", "types_by_paste"}
+    screen_rules = {f.name for f in dataclasses.fields(ScreenRules)} - {"name"}
+    screen_rules |= {"box_side", "dialogs", "trust_accept_keys", "tidies_input"}
     assert not screen_rules & set(vars(type(adapter)))
+    # Nor does ScreenAdapter hold one: what it passes on is a property reading its rules
+    # (launch_env, also the name of a method, is one).
+    held = {k for k, v in vars(ScreenAdapter).items() if not isinstance(v, property | FunctionType)}
+    assert not screen_rules & held
 
 
 def test_gemini_and_opencode_files_say_what_their_classes_said() -> None:

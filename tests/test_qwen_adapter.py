@@ -17,7 +17,7 @@ HOOKS = HookTarget(["/usr/bin/python3", "-S", "/x/hook.py"], "http://127.0.0.1:1
 def test_qwen_is_its_file_plus_hooks() -> None:
     adapter = adapter_for("qwen")
     assert isinstance(adapter, QwenAdapter)
-    assert adapter.source.endswith("files/qwen.toml") and adapter.placeholder
+    assert adapter.source.endswith("files/qwen.toml") and adapter.rules.placeholder
     assert adapter.has_hooks and adapter.proves_submit
 
 

@@ -106,34 +106,6 @@ def test_the_hook_script_reports_a_notify_event(tmp_path: Path) -> None:
     assert gone.returncode == 0 and gone.stdout == "" and gone.stderr == ""
 
 
-OK_PROMPT = 'name = "x"\n[prompt]\nidle_markers = ["ok"]\n'
-
-
-@pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        (OK_PROMPT + "[ready]\nargs = []\n", "ready.args: needs an argument holding {command}"),
-        (
-            OK_PROMPT + '[ready]\nargs = ["--x"]\n',
-            "ready.args: needs an argument holding {command}",
-        ),
-        (OK_PROMPT + '[ready]\nargs = "{command}"\n', "ready.args: must be a list of non-empty"),
-        (OK_PROMPT + '[ready]\ncommand = "{command}"\n', "ready: unknown key 'command'"),
-        ('ready = "yes"\n' + OK_PROMPT, "ready: must be a table"),
-        (OK_PROMPT + 'last_line = "yes"\n', "prompt.last_line: must be true or false"),
-    ],
-)
-def test_invalid_ready_and_last_line_are_one_line_errors(
-    harnex: Harnex, tmp_path: Path, text: str, problem: str
-) -> None:
-    path = tmp_path / "x.toml"
-    path.write_text(text)
-    result = harnex.run("adapters", "check", str(path))
-    assert result.returncode == 2, result.stdout
-    (line,) = result.stderr.strip().splitlines()
-    assert problem in line and str(path) in line
-
-
 def test_last_line_reads_only_the_bottom_line_as_input() -> None:
     from harnex_tmux.adapters.screen import ScreenAdapter
 

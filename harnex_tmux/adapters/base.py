@@ -102,37 +102,77 @@ class StopStep:
     wait_s: float = 1.0
 
 
+# Ctrl-C, then a second for the CLI to leave: the stop for a CLI that says nothing else.
+DEFAULT_STOP_STEPS = (StopStep(keys=("C-c",), wait_s=1.0),)
+
+
 class Adapter:
-    """Base adapter; subclasses override what differs for their CLI."""
+    """Base adapter; subclasses override what differs for their CLI.
+
+    What a screen adapter reads from its adapter file (how to type, how to stop, what it
+    reports) is a read-only property here, with the value for a CLI harnex knows nothing
+    about; a subclass overrides it with a property or a plain class attribute.
+    """
 
     name = "base"
-    # What it reads to know the agent's state, for ``harnex adapters list``.
-    signals = "screen"
     reads_screen = False
     # Whether detect() wants the kernel's view of the terminal (see harnex_tmux.foreground).
     reads_terminal = False
-    # Whether a first prompt counts only once the screen has held still (CLIs that draw
-    # their prompt for a moment before deciding to show a first-launch dialog over it).
-    first_prompt_settles = False
-    submit_keys: tuple[str, ...] = ("Enter",)
-    trust_accept_keys: tuple[str, ...] = ()
-    # Pause between typed text landing and the submit key (some CLIs debounce pastes).
-    settle_s = 0.0
-    # Send every message as a bracketed paste, even a short single line (OpenCode mangles
-    # combining characters that arrive as typed keys).
-    types_by_paste = False
-    stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
-
-    # Whether this CLI reports its turns to harnex through its own hook system, and whether
-    # it reports each accepted prompt (so a submit is proven, not inferred from the screen).
-    has_hooks = False
+    # Whether the CLI reports each accepted prompt through its hooks (so a submit is proven,
+    # not inferred from the screen).
     proves_submit = False
-    # Whether a delivered message counts as busy at once, until the screen agrees: for a CLI
-    # that reports only the end of its turns, whose screen shows no work for a moment after
-    # the submit key (Aider's spinner shows after 0.5 s, and a quick turn shows none).
-    busy_after_submit = False
-    # Whether keys_after_typing may ask for keys (the delivery then reads the input box).
-    tidies_input = False
+
+    @property
+    def signals(self) -> str:
+        """What it reads to know the agent's state, for ``harnex adapters list``."""
+        return "screen"
+
+    @property
+    def first_prompt_settles(self) -> bool:
+        """Whether a first prompt counts only once the screen has held still (CLIs that draw
+        their prompt for a moment before deciding to show a first-launch dialog over it)."""
+        return False
+
+    @property
+    def submit_keys(self) -> tuple[str, ...]:
+        return ("Enter",)
+
+    @property
+    def trust_accept_keys(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def settle_s(self) -> float:
+        """Pause between typed text landing and the submit key (some CLIs debounce pastes)."""
+        return 0.0
+
+    @property
+    def types_by_paste(self) -> bool:
+        """Send every message as a bracketed paste, even a short single line (OpenCode
+        mangles combining characters that arrive as typed keys)."""
+        return False
+
+    @property
+    def stop_steps(self) -> tuple[StopStep, ...]:
+        return DEFAULT_STOP_STEPS
+
+    @property
+    def has_hooks(self) -> bool:
+        """Whether this CLI reports its turns to harnex through its own hook system."""
+        return False
+
+    @property
+    def busy_after_submit(self) -> bool:
+        """Whether a delivered message counts as busy at once, until the screen agrees: for a
+        CLI that reports only the end of its turns, whose screen shows no work for a moment
+        after the submit key (Aider's spinner shows after 0.5 s, and a quick turn shows
+        none)."""
+        return False
+
+    @property
+    def tidies_input(self) -> bool:
+        """Whether keys_after_typing may ask for keys (the delivery then reads the input box)."""
+        return False
 
     def launch_argv(
         self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}

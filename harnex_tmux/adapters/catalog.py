@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harnex_tmux.adapters.base import Adapter
 from harnex_tmux.adapters.claude import ClaudeAdapter
@@ -25,11 +24,9 @@ from harnex_tmux.adapters.gemini import GeminiAdapter
 from harnex_tmux.adapters.generic import GenericAdapter
 from harnex_tmux.adapters.opencode import OpenCodeAdapter
 from harnex_tmux.adapters.qwen import QwenAdapter
+from harnex_tmux.adapters.rules import ScreenRules, load_rules
 from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
-from harnex_tmux.errors import UsageError
-
-if TYPE_CHECKING:
-    from harnex_tmux.adapters.rules import ScreenRules
+from harnex_tmux.errors import AdapterFileError, UsageError
 
 # CLIs whose adapters have code beside their screen rules, for what a file cannot say:
 # hooks, event streams, launch wiring. Their screen rules are shipped files like any other.
@@ -108,10 +105,6 @@ def adapter_files(dirs: Iterable[Path]) -> list[Path]:
 
 
 def load_catalog(repo_root: str | None = None, dirs: Iterable[Path] | None = None) -> Catalog:
-    # tomllib is loaded only here: a generic session never needs it (see adapter_for).
-    from harnex_tmux.adapters.rules import load_rules
-    from harnex_tmux.errors import AdapterFileError
-
     catalog = Catalog()
     for path in adapter_files(search_dirs(repo_root) if dirs is None else dirs):
         try:

@@ -15,13 +15,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harnex_tmux.adapters.base import HookReport, HookTarget
+from harnex_tmux.adapters.rules import ScreenRules
 from harnex_tmux.adapters.screen import ScreenAdapter
-
-if TYPE_CHECKING:
-    from harnex_tmux.adapters.rules import ScreenRules
 
 PORT_FLAG = "--port"
 FACT_PORT = "opencode_port"

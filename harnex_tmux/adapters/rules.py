@@ -60,19 +60,35 @@ keys, wrong types, bad regexes and unknown states are errors with one line sayin
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.adapters.base import State, StopStep
-from harnex_tmux.adapters.screen import READY_PLACEHOLDER, Dialog
+from harnex_tmux.adapters.base import DEFAULT_STOP_STEPS, State, StopStep
 from harnex_tmux.errors import AdapterFileError
 
+# What a ``[ready]`` argument holds where harnex's hook command goes.
+READY_PLACEHOLDER = "{command}"
 DIALOG_STATES = {State.TRUST.value: State.TRUST, State.CONFIRMATION.value: State.CONFIRMATION}
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 # tmux key names: words like Enter, C-c, M-Enter, BSpace, F5, or a single character.
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_+-]{0,19}|.")
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """A dialog as the screen shows it: what marks it, and what shows it was answered."""
+
+    state: State
+    # Every pattern must match (case-insensitive) for the dialog to be recognised.
+    patterns: tuple[str, ...]
+    # A text that shows the dialog was answered while it is still drawn (any one matching).
+    answered: tuple[str, ...] = ()
+
+    def matches(self, screen: str) -> bool:
+        return all(re.search(p, screen, re.IGNORECASE) for p in self.patterns) and not any(
+            re.search(p, screen, re.IGNORECASE) for p in self.answered
+        )
 
 
 @dataclass(frozen=True)
@@ -119,7 +135,7 @@ class ScreenRules:
     submit_keys: tuple[str, ...] = ("Enter",)
     settle_s: float = 0.15
     first_prompt_settles: bool = True
-    stop_steps: tuple[StopStep, ...] = (StopStep(keys=("C-c",), wait_s=1.0),)
+    stop_steps: tuple[StopStep, ...] = DEFAULT_STOP_STEPS
     types_by_paste: bool = False
     collapsed_paste: str | None = None
     collapsed_paste_keys: tuple[str, ...] = ()
@@ -137,6 +153,10 @@ class ScreenRules:
 
 def load_rules(path: Path) -> ScreenRules:
     """Read and check one adapter file."""
+    # Loaded here, not with the module: modules that only use the rules' types (every
+    # sidecar's, through ScreenAdapter) need not load a TOML reader.
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -25,8 +25,8 @@ import libtmux
 import pytest
 
 from harnex_tmux.adapters.base import Observation, State
-from harnex_tmux.adapters.rules import ScreenRules, load_rules
-from harnex_tmux.adapters.screen import SHIPPED_DIR, Dialog, ScreenAdapter
+from harnex_tmux.adapters.rules import Dialog, ScreenRules, load_rules
+from harnex_tmux.adapters.screen import SHIPPED_DIR, ScreenAdapter
 
 from ._mock_http import MockModelServer, ToolCall
 from .agents import (
