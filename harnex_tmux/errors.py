@@ -7,10 +7,7 @@ Exit codes are part of the interface scripts rely on: 0 ok, 1 error, 2 usage err
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from harnex_tmux.session.client import ApiResponse
+from typing import Any
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -66,14 +63,6 @@ class SendFailed(HarnexError):
         super().__init__(message)
         self.body = body
         self.http_status = http_status
-
-    @classmethod
-    def from_answer(cls, answer: ApiResponse, message_id: str | None = None) -> SendFailed:
-        text = str(answer.body.get("error") or f"sidecar answered HTTP {answer.status}")
-        body = dict(answer.body)
-        if message_id is not None:
-            body["message_id"] = message_id  # a poll's 404 names no message; we know it
-        return cls(text, body, answer.status)
 
 
 class MessageError(HarnexError):

@@ -21,7 +21,7 @@ from harnex_tmux.errors import (
     UsageError,
 )
 from harnex_tmux.messages import check_message_id, check_size, with_relay
-from harnex_tmux.session.client import SidecarClient
+from harnex_tmux.session.client import ApiResponse, SidecarClient
 from harnex_tmux.session.control import poll_slice
 from harnex_tmux.session.find import find_session
 from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
@@ -36,6 +36,15 @@ BUSY_SLICE_S = 1.0
 WITHDRAW_SETTLE_S = 30.0
 WITHDRAW_TRIES = 10
 AGENT_EXITED = "the agent exited while waiting for it to return to its prompt"
+
+
+def _refused(answer: ApiResponse, message_id: str | None = None) -> SendFailed:
+    """The sidecar's error answer as the exception ``harnex send`` reports."""
+    text = str(answer.body.get("error") or f"sidecar answered HTTP {answer.status}")
+    body = dict(answer.body)
+    if message_id is not None:
+        body["message_id"] = message_id  # a poll's 404 names no message; we know it
+    return SendFailed(text, body, answer.status)
 
 
 def failure_report(ident: str | None, exc: HarnexError) -> dict[str, Any]:
@@ -203,7 +212,7 @@ def send_steps(
         status = str(body["status"])
         return SendResult(target_id, status, str(body["message_id"]), str(body.get("error")))
     if answer.status not in (200, 202):
-        raise SendFailed.from_answer(answer)
+        raise _refused(answer)
     message_id = body.get("message_id")
     status = str(body.get("status"))
     say(f"{message_id} {status}")
@@ -289,7 +298,7 @@ def _withdraw(
     )
     assert polled is not None
     if polled.status != 200:
-        raise SendFailed.from_answer(polled, message_id)
+        raise _refused(polled, message_id)
     return polled.body
 
 
@@ -333,7 +342,7 @@ def _poll_message(
     answer = yield Call(client, "GET", path, None, slice_s + 10)
     assert answer is not None
     if answer.status != 200:
-        raise SendFailed.from_answer(answer, message_id)
+        raise _refused(answer, message_id)
     return answer.body
 
 
