@@ -35,6 +35,9 @@ from harnex_tmux.dash.screens import AnswerScreen, ConfirmScreen, HelpScreen, Se
 from harnex_tmux.errors import HarnexError
 
 SIDECAR_CHECK_S = 2.0
+# How often the FOR column moves on: each redraw of the table costs a few ms of CPU, so not
+# every second (docs/benchmarks.md has the dashboard's idle figure).
+TICK_S = 5.0
 PREVIEW_CHECK_S = 1.0
 NARROW = 80  # columns below which the side panel goes under the list
 
@@ -107,13 +110,14 @@ class DashApp(App[list[str] | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns(*COLUMNS)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
         self.query_one("#pane").border_title = "pane"
         self.query_one("#events").border_title = "events"
         self.query_one("#reply").border_title = "last reply"
         self._layout(self.size.width)
         self._load()
-        self.set_interval(1.0, self._tick)
+        self.set_interval(TICK_S, self._tick)
         self.set_interval(PREVIEW_CHECK_S, self._maybe_preview)
 
     def on_resize(self, event: Any) -> None:
@@ -174,26 +178,38 @@ class DashApp(App[list[str] | None]):
         table = self.query_one(DataTable)
         rows = [r for r in ordered(self.fleet.rows()) if matches(r, self.needle)]
         now = time.time()
-        same_order = [r.key for r in rows] == [r.key for r in self.shown]
-        if same_order:
-            for old, new in zip(self.shown, rows, strict=True):
-                if old != new:
-                    self._update_row(table, new, now)
+        before = {r.key: r for r in self.shown}
+        ids = [r.id for r in rows]
+        if set(before) == {r.key for r in rows} and len(set(ids)) == len(ids):
+            # The same sessions: redraw the rows that changed, then reorder in place.
+            for row in rows:
+                if before[row.key] != row:
+                    self._update_row(table, row, now)
+            if [r.key for r in rows] != [r.key for r in self.shown]:
+                place = {ident: n for n, ident in enumerate(ids)}
+                table.sort(COLUMNS[0], key=lambda ident: place[str(ident)])
         else:
             table.clear()
             for row in rows:
                 table.add_row(*self._cells(row, now), key=row.key)
-            if self.selected in {r.key for r in rows}:
-                table.move_cursor(row=table.get_row_index(self.selected), animate=False)
+        if self.selected in {r.key for r in rows}:
+            index = table.get_row_index(self.selected)
+            if index != table.cursor_row:
+                table.move_cursor(row=index, animate=False)
         self.shown = rows
+        old_selected = self.selected
         if rows and self.selected not in {r.key for r in rows}:
             self.selected = rows[table.cursor_row].key if table.cursor_row < len(rows) else None
         if not rows:
             self.selected = None
         self.refreshes += 1
         self._banner()
-        self._show_detail()
-        self.refresh_bindings()
+        changed = self.selected is None or before.get(self.selected) != next(
+            (r for r in rows if r.key == self.selected), None
+        )
+        self._show_detail(preview=changed or old_selected != self.selected)
+        if changed or old_selected != self.selected:
+            self.refresh_bindings()
 
     def _cells(self, row: FleetRow, now: float) -> list[Text | str]:
         cells: list[Text | str] = list(row.cells(now))
@@ -237,7 +253,7 @@ class DashApp(App[list[str] | None]):
     def _detail(self) -> Detail | None:
         return None if self.selected is None else self.fleet.detail(self.selected)
 
-    def _show_detail(self) -> None:
+    def _show_detail(self, preview: bool = True) -> None:
         detail = self._detail()
         pane = self.query_one("#pane", Static)
         if detail is None:
@@ -254,12 +270,16 @@ class DashApp(App[list[str] | None]):
             self.query_one("#reply", Static).update("")
             return
         pane.border_title = f"pane · {detail.row.id}"
-        events = [_event_line(e) for e in detail.events[-6:]]
-        self.query_one("#events", Static).update("\n".join(events) or "(none yet)")
-        self.query_one("#reply", Static).update(detail.last_reply or "(none reported)")
-        if detail.row.problem:
+        events = "\n".join(_event_line(e) for e in detail.events[-6:]) or "(none yet)"
+        reply = detail.last_reply or "(none reported)"
+        for name, text in (("#events", events), ("#reply", reply)):
+            shown = self.query_one(name, Static)
+            if str(shown.content) != text:
+                shown.update(text)
+        if detail.row.problem and self.message != f"{detail.row.id}: {detail.row.problem}":
             self._say(f"{detail.row.id}: {detail.row.problem}")
-        self._preview()
+        if preview:
+            self._preview()
 
     def _maybe_preview(self) -> None:
         """Read the pane again only when the selected agent printed something."""
