@@ -97,6 +97,12 @@ def _libtmux_runner() -> tuple[type[tmux_cmd], type[Exception]]:
     return tmux_cmd, TmuxCommandNotFound
 
 
+def load_runner() -> None:
+    """Import libtmux's command runner now rather than at the first tmux call (a caller
+    that replaces ``sys.stdout`` later, as a full-screen app does, needs this)."""
+    _libtmux_runner()
+
+
 def _register_libtmux_lazily() -> None:
     """Put libtmux in sys.modules without running its ``__init__`` (see above)."""
     spec = importlib.util.find_spec("libtmux")
@@ -464,6 +470,33 @@ class Tmux:
 
     def kill_window(self, window_id: str) -> bool:
         return self._try("kill-window", "-t", window_id) is not None
+
+    def has_session(self, name: str) -> bool:
+        # has-session prints nothing when the session exists: only None means it does not.
+        return self._try("has-session", "-t", f"={name}") is not None
+
+    def show_window(self, window_id: str) -> None:
+        """Make ``window_id`` its session's current window and, when the caller is a tmux
+        client (``harnex dash`` inside tmux), show that session on the caller's client.
+        With no client (a detached session), selecting the window is all there is to do."""
+        self._run("select-window", "-t", window_id)
+        self._try("switch-client", "-t", window_id)
+
+    def open_window(
+        self, name: str, argv: Sequence[str], cwd: str, session_name: str | None
+    ) -> str:
+        """A new window running ``argv`` in ``session_name`` (created detached when missing),
+        or in the caller's session with None; returns its window id."""
+        self.ensure_socket_dir()
+        common = ["-P", "-F", "#{window_id}", "-n", name, "-c", cwd]
+        if session_name is not None and not self.has_session(session_name):
+            out = self._run("new-session", "-d", "-s", session_name, *common, *argv)
+        else:
+            target = [] if session_name is None else ["-t", f"={session_name}:"]
+            out = self._run("new-window", *target, *common, *argv)
+        if not out or not out[0].startswith("@"):
+            raise HarnexError(f"tmux could not open a window on {self.socket_path}")
+        return out[0]
 
     def attach_command(self, window_id: str) -> list[str]:
         """argv that attaches the current terminal to ``window_id``'s session at that window."""

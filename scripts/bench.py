@@ -166,6 +166,104 @@ def measure(bench: Bench, quick: bool, label: str) -> list[Figure]:
     return figures
 
 
+def dash_figures(bench: Bench, quick: bool) -> list[Figure]:
+    """``harnex dash`` in a real tmux pane over 50 live sessions, read with capture-pane as a
+    person sees it: opening time, idle CPU, how soon a state change shows, CPU per refresh.
+
+    A state change is one ``state`` line appended to a session's events log, as the sidecar
+    writes it, so the figure is the dashboard's own part (watch, read, redraw); the sidecar's
+    own time to see the agent change is measured elsewhere."""
+    many = 10 if quick else 50
+    for i in range(many):
+        bench.start(f"d{i:02d}", PROMPT_PROGRAM)
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in bench.env.items() if k.startswith("HARNEX_"))
+    command = f"exec env {env} PYTHONPATH={shlex.quote(bench.env['PYTHONPATH'])} "
+    command += f"TERM=xterm-256color {shlex.quote(sys.executable)} -m harnex_tmux dash"
+    tmux = ["tmux", "-L", bench.socket]
+    subprocess.run([*tmux, "set", "-g", "default-size", "200x70"], capture_output=True)
+
+    def screen() -> str:
+        out = subprocess.run([*tmux, "capture-pane", "-p", "-t", pane], capture_output=True)
+        return out.stdout.decode(errors="replace")
+
+    start = time.perf_counter()
+    out = subprocess.run(
+        [*tmux, "new-window", "-P", "-F", "#{pane_id} #{pane_pid}", "-t", "harnex:", command],
+        capture_output=True,
+        text=True,
+        cwd=bench.repo,
+    )
+    pane, pid_text = out.stdout.split()
+    subprocess.run([*tmux, "resize-window", "-t", pane, "-x", "200", "-y", "70"])
+    while f"{many} idle" not in screen():
+        if time.perf_counter() - start > 30:
+            raise RuntimeError("the dashboard did not show the fleet within 30 s")
+        time.sleep(0.01)
+    opening = (time.perf_counter() - start) * 1000
+    pid = int(pid_text)
+    time.sleep(2)  # its first look at every sidecar has settled
+
+    def cpu_s() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    idle_s = 3.0 if quick else 10.0
+    before, t0 = cpu_s(), time.perf_counter()
+    time.sleep(idle_s)
+    idle_rate = (cpu_s() - before) / (time.perf_counter() - t0)
+
+    logs = sorted((bench.state / "events").glob("*--d*.jsonl"))
+    latencies = []
+    before, t0 = cpu_s(), time.perf_counter()
+    rounds = 5 if quick else 20
+    for n in range(rounds):
+        log = logs[n % len(logs)]
+        ident = log.stem.split("--", 1)[1]
+        to, back = ("busy", "prompt") if (n // len(logs)) % 2 == 0 else ("prompt", "busy")
+        event = {"schema_version": 1, "seq": 10_000 + n, "ts": "2030-01-01T00:00:00Z"}
+        event.update({"id": ident, "type": "state", "from": back, "to": to})
+        glyph = "* busy" if to == "busy" else "> prompt"
+        sent = time.perf_counter()
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(event) + "\n")
+        while not any(
+            line.lstrip().startswith(ident) and glyph in line for line in screen().splitlines()
+        ):
+            if time.perf_counter() - sent > 10:
+                raise RuntimeError(f"the change of {ident} did not show within 10 s")
+            time.sleep(0.005)
+        latencies.append((time.perf_counter() - sent) * 1000)
+        time.sleep(0.3)
+    spent = cpu_s() - before - idle_rate * (time.perf_counter() - t0)
+    per_refresh = max(0.0, spent) / rounds * 1000
+    subprocess.run([*tmux, "send-keys", "-t", pane, "q"], capture_output=True)
+    return [
+        Figure(f"dash: opening with {many} sessions", "ms", opening, opening, 1, "<= 1000 ms"),
+        Figure(
+            f"dash: idle CPU with {many} sessions",
+            "%",
+            idle_rate * 100,
+            idle_rate * 100,
+            1,
+            "< 2 %",
+        ),
+        summarize(
+            f"dash: state change to the list on screen ({many} sessions)",
+            latencies,
+            "ms",
+            "<= 200 ms",
+        ),
+        Figure(
+            f"dash: CPU per refresh ({many} sessions)",
+            "ms",
+            per_refresh,
+            per_refresh,
+            rounds,
+            "<= 20 ms",
+        ),
+    ]
+
+
 def starting(bench: Bench, runs: int) -> list[Figure]:
     """``run --detach`` until its JSON line, and on until the sidecar reports the program's
     prompt (seen through a ``/wait`` long-poll, so no polling interval is in the figure)."""
@@ -830,11 +928,24 @@ def main() -> int:
         default=",".join(AGENTS),
         help=f"which real CLIs to measure, comma-separated (default: {','.join(AGENTS)})",
     )
+    parser.add_argument(
+        "--dash", action="store_true", help="only the dashboard's figures (harnex dash)"
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("bench: tmux not found", file=sys.stderr)
         return 1
     sys.path.insert(0, str(ROOT))
+    if args.dash:
+        with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
+            bench = Bench(Path(tmp))
+            try:
+                found = dash_figures(bench, args.quick)
+            finally:
+                bench.stop_all()
+        print("| what | median | p95 | runs | target |\n|---|---|---|---|---|")
+        print("\n".join(f.row() for f in found))
+        return 0
     with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         figures = baselines(Bench(work / "base"), args.quick)

@@ -326,3 +326,24 @@ def test_api_server_serves_until_shutdown_and_shutdown_never_hangs() -> None:
     # A server that never served: shutdown returns at once.
     idle = ApiServer(socket.create_server(("127.0.0.1", 0)), "t", router)
     idle.shutdown()
+
+
+def test_textual_is_loaded_only_by_dash() -> None:
+    """The dashboard's Textual must not slow the other commands or the sidecar down."""
+    found = _in_fresh_python(
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from harnex_tmux.cli.main import cli\n"
+        "import harnex_tmux.sidecar.app, harnex_tmux.sidecar.api\n"
+        "names = ['status', 'send', 'stop', 'wait', 'pane', 'run', 'recover', 'mcp', 'events']\n"
+        "for name in names:\n"
+        "    cli.get_command(None, name)\n"
+        "CliRunner().invoke(cli, ['status', '--tmux'])\n"
+        "before = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "import harnex_tmux.cli.dash\n"
+        "cli_dash = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
+        "import harnex_tmux.dash.app\n"
+        "app = 'textual.app' in sys.modules\n"
+        "print(json.dumps({'before': before, 'cli_dash': cli_dash, 'app': app}))\n"
+    )
+    assert found["before"] == [] and found["cli_dash"] == [] and found["app"] is True

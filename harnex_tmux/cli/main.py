@@ -31,6 +31,7 @@ COMMANDS = {
     "hook": "harnex_tmux.cli.hook",
     "adapters": "harnex_tmux.cli.adapters",
     "mcp": "harnex_tmux.cli.mcp",
+    "dash": "harnex_tmux.cli.dash",
     "doctor": "harnex_tmux.cli.doctor",
 }
 

@@ -17,8 +17,19 @@ from harnex_tmux.cli.options import human_seconds, print_json
 @click.option("--cli", "cli_filter", help="Only sessions of this agent type.")
 @click.option("--all", "all_repos", is_flag=True, help="Sessions of every repo.")
 @click.option("--json", "as_json", is_flag=True, help="JSON list of records with live state.")
+@click.option(
+    "--tmux",
+    "for_tmux",
+    is_flag=True,
+    help="One short segment for tmux's status line (every repo's sessions unless --repo).",
+)
 def command(
-    ident: str | None, repo: str | None, cli_filter: str | None, all_repos: bool, as_json: bool
+    ident: str | None,
+    repo: str | None,
+    cli_filter: str | None,
+    all_repos: bool,
+    as_json: bool,
+    for_tmux: bool,
 ) -> None:
     """Show sessions: ID CLI PID PORT AGE IDLE STATE REPO DESC.
 
@@ -28,6 +39,11 @@ def command(
     from harnex_tmux.session.handle import statuses
     from harnex_tmux.state import repo_root_for
 
+    if for_tmux:
+        # tmux runs #(...) from wherever its server started: every repo unless told one.
+        found = statuses(ident, repo, cli_filter, repo is None)
+        click.echo(_segment([status.to_dict() for status in found]))
+        return
     rows = [status.to_dict() for status in statuses(ident, repo, cli_filter, all_repos)]
     if as_json:
         print_json(rows)
@@ -40,6 +56,12 @@ def command(
             click.echo(f"No active harnex sessions for {repo_root_for(repo)}.")
         return
     click.echo(_table(rows))
+
+
+def _segment(rows: list[dict[str, Any]]) -> str:
+    from harnex_tmux.dash.model import tmux_segment
+
+    return tmux_segment((str(row.get("state") or "unknown"), 0) for row in rows)
 
 
 def _age(started_at: str | None) -> str:

@@ -1,0 +1,523 @@
+"""The dashboard's Textual app: the fleet list with the selected session beside it.
+
+Data comes from :class:`~harnex_tmux.dash.fleet.Fleet`, kept current by a thread that
+watches the state folder; every action on a session goes through :mod:`.source` in a worker
+thread, so the screen never waits for a sidecar or tmux.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Input, Static
+
+from harnex_tmux.dash import source
+from harnex_tmux.dash.fleet import Detail, Fleet
+from harnex_tmux.dash.model import (
+    COLUMNS,
+    DIALOG_STATES,
+    EXITED,
+    FAULT_STATES,
+    FleetRow,
+    counts,
+    matches,
+    ordered,
+)
+from harnex_tmux.dash.screens import AnswerScreen, ConfirmScreen, HelpScreen, SendScreen
+from harnex_tmux.errors import HarnexError
+
+SIDECAR_CHECK_S = 2.0
+# How often the FOR column moves on: each redraw of the table costs a few ms of CPU, so not
+# every second (docs/benchmarks.md has the dashboard's idle figure).
+TICK_S = 5.0
+PREVIEW_CHECK_S = 1.0
+NARROW = 80  # columns below which the side panel goes under the list
+
+
+class DashApp(App[list[str] | None]):
+    """Answers None, or an ``attach`` command line to run after it closes (outside tmux)."""
+
+    TITLE = "harnex dash"
+    AUTO_FOCUS = "#fleet"
+    CSS = """
+    Screen { layout: vertical; }
+    #banner { height: 1; background: $panel; padding: 0 1; }
+    #main { height: 1fr; }
+    #fleet { width: 3fr; height: 1fr; }
+    #side { width: 2fr; height: 1fr; }
+    #main.narrow { layout: vertical; }
+    #main.narrow #fleet { width: 1fr; height: 1fr; }
+    #main.narrow #side { width: 1fr; height: 1fr; }
+    #pane { height: 1fr; border: round $primary; overflow: hidden; }
+    #events { height: auto; max-height: 8; border: round $secondary; }
+    #reply { height: auto; max-height: 6; border: round $secondary; }
+    #filter { dock: bottom; display: none; }
+    #filter.shown { display: block; }
+    #status { height: 1; background: $panel; padding: 0 1; }
+    .box { width: 80%; max-width: 100; height: auto; max-height: 90%;
+           border: thick $primary; background: $surface; padding: 0 1; }
+    ModalScreen { align: center middle; }
+    #send-text { height: 10; }
+    .buttons { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s,enter", "send", "Send", priority=False),
+        Binding("a", "answer", "Answer"),
+        Binding("j", "jump", "Jump"),
+        Binding("x", "stop", "Stop"),
+        Binding("r", "recover", "Recover"),
+        Binding("slash", "filter", "Filter"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, repo_root: str | None) -> None:
+        super().__init__()
+        source.prepare()
+        self.fleet = Fleet(repo_root)
+        self.scope = repo_root or "all repositories"
+        self.shown: list[FleetRow] = []
+        self.selected: str | None = None
+        self.needle = ""
+        self.busy_keys: dict[str, set[str]] = {}  # action -> session keys with one in flight
+        self.message = ""
+        self.stop_watching = threading.Event()
+        self.loaded = False
+        self.refreshes = 0  # how many times the list was redrawn (the benchmark reads it)
+        self._preview_mtime: float | None = None
+
+    # --- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("harnex dash: loading…", id="banner")
+        with Horizontal(id="main"):
+            yield DataTable(id="fleet", cursor_type="row", zebra_stripes=False)
+            with Vertical(id="side"):
+                yield Static("", id="pane", markup=False)
+                yield Static("", id="events", markup=False)
+                yield Static("", id="reply", markup=False)
+        yield Input(placeholder="filter: words in id, CLI, state, description, branch", id="filter")
+        yield Static("", id="status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        self.query_one("#pane").border_title = "pane"
+        self.query_one("#events").border_title = "events"
+        self.query_one("#reply").border_title = "last reply"
+        self._layout(self.size.width)
+        self._load()
+        self.set_interval(TICK_S, self._tick)
+        self.set_interval(PREVIEW_CHECK_S, self._maybe_preview)
+
+    def on_resize(self, event: Any) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        self.query_one("#main").set_class(width < NARROW, "narrow")
+
+    def on_unmount(self) -> None:
+        self.stop_watching.set()
+
+    # --- data ---------------------------------------------------------------------------
+
+    @work(thread=True, group="load")
+    def _load(self) -> None:
+        dirs = source.watched_dirs()  # made before reading, so nothing falls between
+        try:
+            self.fleet.load()
+        except Exception as exc:  # the view stays up and says why
+            self.call_from_thread(self._say, f"could not read the sessions: {exc}")
+        self.call_from_thread(self._loaded)
+        self._watch(dirs)
+
+    def _loaded(self) -> None:
+        self.loaded = True
+        self.show_rows()
+
+    def _watch(self, dirs: list[Path]) -> None:
+        """Follow the state folder until the app closes; now and then check the sidecars'
+        pids and pick up any registry file a missed change left out."""
+        import watchfiles
+
+        last_check = time.monotonic()
+        for changes in watchfiles.watch(
+            *dirs,
+            debounce=100,
+            step=20,
+            stop_event=self.stop_watching,
+            yield_on_timeout=True,
+            rust_timeout=int(SIDECAR_CHECK_S * 1000),
+            raise_interrupt=False,
+        ):
+            touched = False
+            try:
+                touched = self.fleet.apply(path for _, path in changes)
+                if time.monotonic() - last_check >= SIDECAR_CHECK_S:
+                    last_check = time.monotonic()
+                    touched |= self.fleet.check_sidecars()
+                    touched |= self.fleet.reconcile()
+            except Exception as exc:  # one bad file must not end the watching
+                self.call_from_thread(self._say, f"while reading the state folder: {exc}")
+            if touched and not self.stop_watching.is_set():
+                self.call_from_thread(self.show_rows)
+
+    # --- the list -----------------------------------------------------------------------
+
+    def show_rows(self) -> None:
+        table = self.query_one(DataTable)
+        rows = [r for r in ordered(self.fleet.rows()) if matches(r, self.needle)]
+        now = time.time()
+        before = {r.key: r for r in self.shown}
+        ids = [r.id for r in rows]
+        if set(before) == {r.key for r in rows} and len(set(ids)) == len(ids):
+            # The same sessions: redraw the rows that changed, then reorder in place.
+            for row in rows:
+                if before[row.key] != row:
+                    self._update_row(table, row, now)
+            if [r.key for r in rows] != [r.key for r in self.shown]:
+                place = {ident: n for n, ident in enumerate(ids)}
+                table.sort(COLUMNS[0], key=lambda ident: place[str(ident)])
+        else:
+            table.clear()
+            for row in rows:
+                table.add_row(*self._cells(row, now), key=row.key)
+        if self.selected in {r.key for r in rows}:
+            index = table.get_row_index(self.selected)
+            if index != table.cursor_row:
+                table.move_cursor(row=index, animate=False)
+        self.shown = rows
+        old_selected = self.selected
+        if rows and self.selected not in {r.key for r in rows}:
+            self.selected = rows[table.cursor_row].key if table.cursor_row < len(rows) else None
+        if not rows:
+            self.selected = None
+        self.refreshes += 1
+        self._banner()
+        changed = self.selected is None or before.get(self.selected) != next(
+            (r for r in rows if r.key == self.selected), None
+        )
+        self._show_detail(preview=changed or old_selected != self.selected)
+        if changed or old_selected != self.selected:
+            self.refresh_bindings()
+
+    def _cells(self, row: FleetRow, now: float) -> list[Text | str]:
+        cells: list[Text | str] = list(row.cells(now))
+        cells[2] = Text(str(cells[2]), style=f"bold {row.look.colour}")
+        return cells
+
+    def _update_row(self, table: DataTable[Any], row: FleetRow, now: float) -> None:
+        for column, value in zip(table.columns, self._cells(row, now), strict=True):
+            table.update_cell(row.key, column, value)
+
+    def _tick(self) -> None:
+        """Durations move on: redraw only the FOR cells whose text changed."""
+        if not self.shown:
+            return
+        table = self.query_one(DataTable)
+        column = list(table.columns)[3]
+        now = time.time()
+        for row in self.shown:
+            text = row.cells(now)[3]
+            if table.get_cell(row.key, column) != text:
+                table.update_cell(row.key, column, text)
+
+    def _banner(self) -> None:
+        found = counts((r.state, r.unconfirmed) for r in self.fleet.rows())
+        parts = [f"{found.waiting} need you", f"{found.busy} busy", f"{found.idle} idle"]
+        text = f"harnex dash · {self.scope} · " + " · ".join(parts)
+        if self.needle:
+            text += f" · filter: {self.needle}"
+        self.query_one("#banner", Static).update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key != self.selected:
+            self.selected = key
+            self._preview_mtime = None
+            self._show_detail()
+            self.refresh_bindings()
+
+    # --- the side panel -----------------------------------------------------------------
+
+    def _detail(self) -> Detail | None:
+        return None if self.selected is None else self.fleet.detail(self.selected)
+
+    def _show_detail(self, preview: bool = True) -> None:
+        detail = self._detail()
+        pane = self.query_one("#pane", Static)
+        if detail is None:
+            if not self.loaded:
+                pane.update("loading…")
+            elif not self.shown:
+                pane.update(
+                    "No sessions here. Start one with\n  harnex run CLI --detach\n"
+                    "and it shows up at once."
+                    if not self.needle
+                    else "No session matches the filter (Esc in the filter clears it)."
+                )
+            self.query_one("#events", Static).update("")
+            self.query_one("#reply", Static).update("")
+            return
+        pane.border_title = f"pane · {detail.row.id}"
+        events = "\n".join(_event_line(e) for e in detail.events[-6:]) or "(none yet)"
+        reply = detail.last_reply or "(none reported)"
+        for name, text in (("#events", events), ("#reply", reply)):
+            shown = self.query_one(name, Static)
+            if str(shown.content) != text:
+                shown.update(text)
+        if detail.row.problem and self.message != f"{detail.row.id}: {detail.row.problem}":
+            self._say(f"{detail.row.id}: {detail.row.problem}")
+        if preview:
+            self._preview()
+
+    def _maybe_preview(self) -> None:
+        """Read the pane again only when the selected agent printed something."""
+        if self.selected is None:
+            return
+        mtime = source.output_mtime(self.selected)
+        if mtime != self._preview_mtime:
+            self._preview_mtime = mtime
+            self._preview()
+
+    @work(thread=True, exclusive=True, group="preview")
+    def _preview(self) -> None:
+        key = self.selected
+        record = None if key is None else self.fleet.record(key)
+        if key is None:
+            return
+        if record is None:
+            text = "(the session has ended; its pane is closed or kept by tmux)"
+        else:
+            try:
+                text = source.capture(record, 200)
+            except HarnexError as exc:
+                text = f"(cannot read the pane: {exc})"
+        self.call_from_thread(self._set_preview, key, text)
+
+    def _set_preview(self, key: str, text: str) -> None:
+        if key != self.selected:
+            return
+        pane = self.query_one("#pane", Static)
+        height = max(1, pane.size.height)
+        pane.update(Text("\n".join(text.splitlines()[-height:])))
+
+    def _say(self, text: str) -> None:
+        self.message = text
+        self.query_one("#status", Static).update(text)
+
+    # --- actions ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keys that do not apply to the selected session are greyed out (None) or hidden;
+        one already in flight for it does nothing until it ends."""
+        if action not in ("send", "answer", "jump", "stop", "recover"):
+            return True
+        detail = self._detail()
+        if detail is None or detail.record is None:
+            return None
+        if self.selected in self.busy_keys.get(action, set()):
+            return None
+        state = detail.row.state
+        if action == "answer":
+            return state in DIALOG_STATES or None
+        if action == "recover":
+            return state in FAULT_STATES or None
+        if action == "send":
+            return state != EXITED or None
+        return True
+
+    def _begin(self, action: str, key: str) -> bool:
+        keys = self.busy_keys.setdefault(action, set())
+        if key in keys:
+            return False
+        keys.add(key)
+        self.refresh_bindings()
+        return True
+
+    def _end(self, action: str, key: str, said: str) -> None:
+        self.busy_keys.get(action, set()).discard(key)
+        self._say(said)
+        self.notify(said, timeout=6)
+        self.refresh_bindings()
+
+    def _target(self, action: str) -> tuple[str, Detail] | None:
+        if self.check_action(action, ()) is not True or self.selected is None:
+            return None
+        detail = self._detail()
+        return None if detail is None else (self.selected, detail)
+
+    def action_send(self) -> None:
+        found = self._target("send")
+        if found is None:
+            return
+        key, detail = found
+
+        def chosen(answer: tuple[str, bool] | None) -> None:
+            if answer is not None and detail.record is not None and self._begin("send", key):
+                self._say(f"sending to {detail.row.id}…")
+                self._send(key, detail, answer[0], answer[1])
+
+        self.push_screen(SendScreen(detail.row.id), chosen)
+
+    @work(thread=True, group="actions")
+    def _send(self, key: str, detail: Detail, text: str, reply: bool) -> None:
+        assert detail.record is not None
+        try:
+            sent = source.send(detail.record, text, reply)
+            said = f"{detail.row.id}: {sent.status}"
+            if sent.error and sent.status != "delivered":
+                said += f" ({sent.error})"
+            if sent.reply is not None:
+                said += f" · reply: {sent.reply}"
+        except HarnexError as exc:
+            said = f"{detail.row.id}: send failed: {exc}"
+        self.call_from_thread(self._end, "send", key, said)
+
+    def action_answer(self) -> None:
+        found = self._target("answer")
+        if found is None:
+            return
+        key, detail = found
+        assert detail.record is not None
+        declared = source.dialog_keys(detail.record, detail.row.state)
+        choices = [(f"the adapter's answer {n}", keys) for n, keys in enumerate(declared, 1)]
+        if not choices:
+            # The adapter file names no keys for this dialog: its default, or back out.
+            choices = [("the default (Enter)", ("Enter",)), ("decline (Escape)", ("Escape",))]
+        question = _dialog_excerpt(self.query_one("#pane", Static))
+
+        def chosen(keys: tuple[str, ...] | None) -> None:
+            if keys is not None and detail.record is not None and self._begin("answer", key):
+                self._answer(key, detail, keys)
+
+        self.push_screen(AnswerScreen(detail.row.id, question, choices), chosen)
+
+    @work(thread=True, group="actions")
+    def _answer(self, key: str, detail: Detail, keys: tuple[str, ...]) -> None:
+        assert detail.record is not None
+        try:
+            source.press(detail.record, keys)
+            said = f"{detail.row.id}: pressed {' '.join(keys)}"
+        except HarnexError as exc:
+            said = f"{detail.row.id}: could not answer: {exc}"
+        self.call_from_thread(self._end, "answer", key, said)
+
+    def action_jump(self) -> None:
+        found = self._target("jump")
+        if found is None:
+            return
+        _, detail = found
+        assert detail.record is not None
+        try:
+            how = source.jump(detail.record)
+        except HarnexError as exc:
+            self._say(f"{detail.row.id}: cannot jump: {exc}")
+            return
+        if how.done:
+            self._say(f"showing {detail.row.id}'s window")
+            return
+        # Outside tmux: attach in this terminal; detaching (prefix d) comes back here.
+        try:
+            with self.suspend():
+                import subprocess
+
+                subprocess.run(how.attach, check=False)
+        except Exception as exc:  # a terminal that cannot be handed over (headless)
+            self._say(f"{detail.row.id}: cannot attach here ({exc}); run: {' '.join(how.attach)}")
+
+    def action_stop(self) -> None:
+        found = self._target("stop")
+        if found is None:
+            return
+        key, detail = found
+
+        def chosen(yes: bool | None) -> None:
+            if yes and detail.record is not None and self._begin("stop", key):
+                self._say(f"stopping {detail.row.id}…")
+                self._stop(key, detail)
+
+        self.push_screen(ConfirmScreen(f"Stop {detail.row.id}? (its worktree stays)"), chosen)
+
+    @work(thread=True, group="actions")
+    def _stop(self, key: str, detail: Detail) -> None:
+        assert detail.record is not None
+        try:
+            said = source.stop(detail.record)
+        except HarnexError as exc:
+            said = f"{detail.row.id}: stop failed: {exc}"
+        self.call_from_thread(self._end, "stop", key, said)
+
+    def action_recover(self) -> None:
+        found = self._target("recover")
+        if found is not None and self._begin("recover", found[0]):
+            self._say(f"recovering {found[1].row.id}…")
+            self._recover(*found)
+
+    @work(thread=True, group="actions")
+    def _recover(self, key: str, detail: Detail) -> None:
+        assert detail.record is not None
+        try:
+            said = source.recover(detail.record)
+        except HarnexError as exc:
+            said = f"{detail.row.id}: recover failed: {exc}"
+        self.call_from_thread(self._end, "recover", key, said)
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.add_class("shown")
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.needle = event.value.strip()
+        self.show_rows()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+        if not event.value.strip():
+            event.input.remove_class("shown")
+
+    def on_key(self, event: events.Key) -> None:
+        field = self.query_one("#filter", Input)
+        if event.key == "escape" and field.has_focus:
+            field.value = ""
+            field.remove_class("shown")
+            self.query_one(DataTable).focus()
+            event.stop()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    when = str(event.get("ts") or "")[11:19]
+    kind = str(event.get("type") or "?")
+    if kind == "state":
+        what = f"{event.get('from')} → {event.get('to')}"
+    elif kind == "send":
+        what = str(event.get("msg") or "")
+    elif kind == "turn_complete":
+        what = str(event.get("reply") or "")
+    elif kind == "failed":
+        what = str(event.get("reason") or "")
+    else:
+        skip = {"schema_version", "seq", "ts", "id", "type"}
+        what = " ".join(f"{k}={v}" for k, v in event.items() if k not in skip)
+    return f"{when} {kind} {what}".replace("\n", " ")[:200]
+
+
+def _dialog_excerpt(pane: Static) -> str:
+    """The last lines of the preview, where a dialog's question is."""
+    shown = str(pane.render())
+    lines = [line for line in shown.splitlines() if line.strip()]
+    return "\n".join(lines[-8:]) or "(the pane shows nothing yet)"

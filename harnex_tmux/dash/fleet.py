@@ -1,0 +1,357 @@
+"""The dashboard's picture of every session, kept up to date from the state folder.
+
+One thread owns a :class:`Fleet`: it loads the registry once, then reads only what changed
+(a registry record, the new lines of an events log, an inbox, an exit record) as the folder
+watcher reports it. Sidecars are asked over HTTP when a session appears and when a message
+failed (was it ``unconfirmed``?), never on a timer; a sidecar's death is seen from its pid.
+No Textual here: the tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harnex_tmux.dash import source
+from harnex_tmux.dash.model import (
+    EXITED,
+    SIDECAR_DOWN,
+    UNKNOWN,
+    UNRESPONSIVE,
+    FleetRow,
+    WorktreeCells,
+)
+from harnex_tmux.state import ExitRecord, SessionRecord, parse_time
+
+EVENTS_KEPT = 12
+ENDED_SHOWN = 10
+# An events log is read from its end: enough for the last state, reply and events.
+TAIL_BYTES = 64 * 1024
+
+
+@dataclass
+class Tracked:
+    """What the dashboard knows about one session (live or ended)."""
+
+    key: str
+    id: str
+    cli: str
+    repo_root: str
+    description: str = ""
+    record: SessionRecord | None = None  # None once the session has ended
+    state: str = UNKNOWN
+    since: float | None = None
+    queued: int = 0
+    unconfirmed: set[str] = field(default_factory=set)
+    checked: set[str] = field(default_factory=set)  # failed messages already looked up
+    events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
+    events_offset: int = 0
+    last_reply: str | None = None
+    worktree: WorktreeCells | None = None
+    problem: str | None = None
+
+    def row(self) -> FleetRow:
+        return FleetRow(
+            key=self.key,
+            id=self.id,
+            cli=self.cli,
+            state=self.state,
+            since=self.since,
+            description=self.description,
+            repo_root=self.repo_root,
+            queued=self.queued,
+            unconfirmed=len(self.unconfirmed),
+            worktree=self.worktree,
+            problem=self.problem,
+        )
+
+
+@dataclass(frozen=True)
+class Detail:
+    """The side panel's data for the selected session (the pane is read separately)."""
+
+    row: FleetRow
+    events: list[dict[str, Any]]
+    last_reply: str | None
+    record: SessionRecord | None
+
+
+class Fleet:
+    def __init__(self, repo_root: str | None) -> None:
+        self.repo_root = repo_root
+        self.sessions: dict[str, Tracked] = {}
+        self._lock = threading.Lock()
+        self.errors: list[str] = []  # state files that could not be read, for the status bar
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Every live session (asking their sidecars at once) and the newest ended ones."""
+        records = source.live_records(self.repo_root)
+        for key, ended in source.ended_records(self.repo_root, ENDED_SHOWN):
+            self._ended(key, ended, from_file=True)
+        threads = [threading.Thread(target=self._add_live, args=(r,)) for r in records]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def _add_live(self, record: SessionRecord) -> None:
+        tracked = Tracked(
+            record.key, record.id, record.cli, record.repo_root, record.description or ""
+        )
+        tracked.record = record
+        self._read_events(tracked)
+        state, queued = source.live_state(record)
+        if state != tracked.state:  # the sidecar knows better than the log
+            tracked.state, tracked.since = state, time.time()
+        tracked.queued = queued
+        tracked.problem = _problem(state)
+        tracked.worktree = source.worktree_cells(record)
+        with self._lock:
+            self.sessions[record.key] = tracked
+
+    def _ended(self, key: str, ended: ExitRecord, from_file: bool = False) -> None:
+        with self._lock:
+            tracked = self.sessions.get(key)
+        if tracked is None:
+            extra = ended.extra
+            tracked = Tracked(
+                key,
+                ended.id,
+                str(extra.get("cli") or "-"),
+                str(extra.get("repo_root") or ""),
+            )
+            if from_file:
+                self._read_events(tracked)
+        tracked.record = None
+        tracked.state = EXITED
+        tracked.since = _epoch(ended.ended_at) or tracked.since
+        tracked.queued = 0
+        tracked.problem = None
+        with self._lock:
+            self.sessions[key] = tracked
+
+    # --- changes ----------------------------------------------------------------------------
+
+    def apply(self, changed: Iterable[str]) -> bool:
+        """Take in the files the watcher saw change; True when anything shown changed."""
+        touched = False
+        for raw in sorted(set(changed)):
+            path = Path(raw)
+            name = path.name
+            if name.startswith(".") or path.parent.name not in source.WATCHED:
+                continue  # a temporary file of an atomic write
+            folder = path.parent.name
+            key = name.split(".", 1)[0]
+            if folder == "sessions" and name.endswith(".json"):
+                touched |= self._registry_changed(key, path)
+            elif folder == "events" and name.endswith(".jsonl") and ".prev." not in name:
+                touched |= self._events_changed(key)
+            elif folder == "inbox" and name.endswith(".jsonl"):
+                touched |= self._inbox_changed(key, path)
+            elif folder == "exits" and name.endswith(".json"):
+                ended = source.exit_at(path)
+                if ended is not None and self._ours(key):
+                    self._ended(key, ended)
+                    touched = True
+        return touched
+
+    def _ours(self, key: str) -> bool:
+        if self.repo_root is None:
+            return True
+        from harnex_tmux.state import repo_hash
+
+        return key.startswith(repo_hash(self.repo_root) + "--")
+
+    def _registry_changed(self, key: str, path: Path) -> bool:
+        record = source.record_at(path)
+        with self._lock:
+            tracked = self.sessions.get(key)
+        if record is None:
+            if path.exists():
+                if tracked is not None:
+                    tracked.problem = f"its registry file {path.name} cannot be read"
+                    return True
+                return False
+            # Gone: the session ended (its exit record says how) or was cleaned up.
+            if tracked is not None and tracked.record is not None:
+                ended = source.exit_at(source.paths_of(key).exit_record)
+                if ended is not None:
+                    self._ended(key, ended)
+                else:
+                    tracked.record, tracked.state, tracked.problem = None, EXITED, None
+                return True
+            return False
+        if self.repo_root is not None and record.repo_root != self.repo_root:
+            return False
+        if tracked is None or tracked.record is None or tracked.state == EXITED:
+            self._add_live(record)  # new, or the id started again
+            return True
+        restarted = record.sidecar_pid != tracked.record.sidecar_pid
+        tracked.record = record
+        tracked.description = record.description or ""
+        if restarted:  # recovered: ask the new sidecar
+            tracked.state, tracked.queued = source.live_state(record)
+            tracked.since = time.time()
+            tracked.problem = _problem(tracked.state)
+        return True
+
+    def _events_changed(self, key: str) -> bool:
+        with self._lock:
+            tracked = self.sessions.get(key)
+        if tracked is None:
+            return False
+        before = (tracked.state, tracked.since, tracked.last_reply, len(tracked.unconfirmed))
+        count = len(tracked.events)
+        last = tracked.events[-1] if tracked.events else None
+        self._read_events(tracked)
+        new_last = tracked.events[-1] if tracked.events else None
+        after = (tracked.state, tracked.since, tracked.last_reply, len(tracked.unconfirmed))
+        return before != after or count != len(tracked.events) or last is not new_last
+
+    def _inbox_changed(self, key: str, path: Path) -> bool:
+        with self._lock:
+            tracked = self.sessions.get(key)
+        if tracked is None or tracked.record is None:
+            return False
+        try:
+            queued = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line)
+        except (OSError, UnicodeDecodeError):
+            return False
+        if queued == tracked.queued:
+            return False
+        tracked.queued = queued
+        return True
+
+    def check_sidecars(self) -> bool:
+        """A sidecar that died writes nothing: look at the pids (no HTTP), now and then."""
+        touched = False
+        with self._lock:
+            live = [t for t in self.sessions.values() if t.record is not None]
+        for tracked in live:
+            assert tracked.record is not None
+            alive = source.sidecar_alive(tracked.record)
+            if not alive and tracked.state != SIDECAR_DOWN:
+                tracked.state, tracked.since = SIDECAR_DOWN, time.time()
+                tracked.problem = _problem(SIDECAR_DOWN)
+                touched = True
+        return touched
+
+    def reconcile(self) -> bool:
+        """Registry files that appeared or went without a change seen (the watcher was
+        still starting, or the folder was made anew): take them in now."""
+        folder = source.paths_of("x").registry.parent
+        try:
+            present = {p.stem: p for p in folder.glob("*.json") if not p.name.startswith(".")}
+        except OSError:
+            return False
+        with self._lock:
+            live = {k for k, t in self.sessions.items() if t.record is not None}
+        missing = [p for k, p in present.items() if k not in live and self._ours(k)]
+        gone = [folder / f"{k}.json" for k in live - set(present)]
+        return self.apply(str(p) for p in [*missing, *gone])
+
+    # --- the events log ---------------------------------------------------------------------
+
+    def _read_events(self, tracked: Tracked) -> None:
+        path = source.paths_of(tracked.key).events_log
+        try:
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size < tracked.events_offset:  # a new log (the id started again)
+                    tracked.events_offset = 0
+                    tracked.events.clear()
+                start = max(tracked.events_offset, size - TAIL_BYTES)
+                handle.seek(start)
+                raw = handle.read(size - start)
+        except OSError:
+            return
+        # Only whole lines: a line still being written is read next time.
+        end = raw.rfind(b"\n") + 1
+        lines = raw[:end].splitlines()
+        if start > tracked.events_offset:
+            lines = lines[1:]  # the tail window began mid-line
+        tracked.events_offset = start + end
+        for event in _parse(lines):
+            self._take(tracked, event)
+
+    def _take(self, tracked: Tracked, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        tracked.events.append(event)
+        at = _epoch(event.get("ts"))
+        if kind == "state" and isinstance(event.get("to"), str):
+            if tracked.state not in (SIDECAR_DOWN, UNRESPONSIVE) or tracked.record is None:
+                tracked.state, tracked.since = event["to"], at
+            else:
+                # Events again: the sidecar is back (or was only slow).
+                tracked.state, tracked.since, tracked.problem = event["to"], at, None
+        elif kind == "turn_complete":
+            reply = event.get("reply")
+            tracked.last_reply = reply if isinstance(reply, str) else tracked.last_reply
+        elif kind == "delivered":
+            tracked.unconfirmed.clear()  # a later message got through: the agent is there
+        elif kind == "failed":
+            message_id = event.get("message_id")
+            if isinstance(message_id, str) and message_id not in tracked.checked:
+                tracked.checked.add(message_id)
+                record = tracked.record
+                if (
+                    record is not None
+                    and source.message_status(record, message_id) == "unconfirmed"
+                ):
+                    tracked.unconfirmed.add(message_id)
+        elif kind == "exited":
+            tracked.state, tracked.since = EXITED, at
+
+    # --- what the view reads ----------------------------------------------------------------
+
+    def rows(self) -> list[FleetRow]:
+        with self._lock:
+            return [t.row() for t in self.sessions.values()]
+
+    def detail(self, key: str) -> Detail | None:
+        with self._lock:
+            tracked = self.sessions.get(key)
+            if tracked is None:
+                return None
+            return Detail(tracked.row(), list(tracked.events), tracked.last_reply, tracked.record)
+
+    def record(self, key: str) -> SessionRecord | None:
+        with self._lock:
+            tracked = self.sessions.get(key)
+            return None if tracked is None else tracked.record
+
+
+def _parse(lines: list[bytes]) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue  # half a line, or damage: the rest of the log still counts
+        if isinstance(event, dict):
+            yield event
+
+
+def _epoch(text: object) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return parse_time(text).timestamp()
+    except ValueError:
+        return None
+
+
+def _problem(state: str) -> str | None:
+    if state == SIDECAR_DOWN:
+        return "its sidecar is down: r recovers it (queued messages are then delivered)"
+    if state == UNRESPONSIVE:
+        return "its sidecar does not answer"
+    return None

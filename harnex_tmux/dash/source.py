@@ -1,0 +1,242 @@
+"""Everything the dashboard asks of the rest of harnex, in one place.
+
+The dashboard never imports the client side (the ``session`` package and its ``Session``
+handle, launch, worktree, tmux) itself: what it uses of them is named here, once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harnex_tmux.dash.model import WorktreeCells
+from harnex_tmux.errors import HarnexError
+from harnex_tmux.state import (
+    ExitRecord,
+    SessionPaths,
+    SessionRecord,
+    iter_registry,
+    process_alive,
+    read_json,
+    repo_hash,
+    repo_root_for,
+    state_root,
+)
+
+WATCHED = ("sessions", "events", "inbox", "exits")
+
+
+def prepare() -> None:
+    """Load what tmux calls need before Textual takes over ``sys.stdout``: libtmux reads
+    ``sys.stdout.encoding`` as it is imported, which Textual's stand-in does not have."""
+    from harnex_tmux.tmux import load_runner
+
+    load_runner()
+
+
+def watched_dirs() -> list[Path]:
+    """The state folders whose changes the dashboard follows (made when missing, so a
+    dashboard opened before the first session still sees it start)."""
+    from harnex_tmux.state import ensure_dir
+
+    root = state_root()
+    ensure_dir(root)
+    return [ensure_dir(root / name) for name in WATCHED]
+
+
+def live_records(repo_root: str | None) -> list[SessionRecord]:
+    return [r for _, r in iter_registry() if repo_root is None or r.repo_root == repo_root]
+
+
+def record_at(path: Path) -> SessionRecord | None:
+    data = read_json(path)
+    if data is None:
+        return None
+    try:
+        return SessionRecord.from_dict(data)
+    except TypeError:
+        return None
+
+
+def ended_records(repo_root: str | None, limit: int) -> list[tuple[str, ExitRecord]]:
+    """The newest ``limit`` exit records (by file time), with their keys."""
+    folder = state_root() / "exits"
+    prefix = "" if repo_root is None else repo_hash(repo_root) + "--"
+    try:
+        paths = [p for p in folder.glob(f"{prefix}*.json")]
+        paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return []
+    found = []
+    for path in paths[:limit]:
+        record = ExitRecord.load(path)
+        if record is not None:
+            found.append((path.stem, record))
+    return found
+
+
+def exit_at(path: Path) -> ExitRecord | None:
+    return ExitRecord.load(path)
+
+
+def paths_of(key: str) -> SessionPaths:
+    return SessionPaths(state_root(), key)
+
+
+def live_state(record: SessionRecord) -> tuple[str, int]:
+    """(state, queued messages) as the sidecar says, ``sidecar-down`` when it cannot."""
+    from harnex_tmux.session.control import live_status
+
+    status = live_status(record, timeout=1.0)
+    return status.state or "unknown", status.inbox or 0
+
+
+def sidecar_alive(record: SessionRecord) -> bool:
+    return process_alive(record.sidecar_pid)
+
+
+def worktree_cells(record: SessionRecord) -> WorktreeCells | None:
+    if not record.worktree:
+        return None
+    from harnex_tmux.worktree import describe
+
+    shown = describe(record.worktree)
+    branch = str(shown.get("branch") or "-")
+    if "error" in shown:
+        return WorktreeCells(branch, None, None)
+    return WorktreeCells(branch, int(shown["ahead"]), len(shown["changed_files"]))
+
+
+def message_status(record: SessionRecord, message_id: str) -> str | None:
+    """The final status of a message (``unconfirmed``, ``failed``...), None if unknown."""
+    from harnex_tmux.session.client import SidecarClient
+
+    try:
+        answer = SidecarClient.for_record(record, timeout=1.0).request(
+            "GET", f"/messages/{message_id}"
+        )
+    except HarnexError:
+        return None
+    status = answer.body.get("status") if answer.ok else None
+    return status if isinstance(status, str) else None
+
+
+def capture(record: SessionRecord, lines: int) -> str:
+    """The pane's text now, straight from tmux (works with the sidecar down, too)."""
+    if not record.tmux_socket or not record.pane_id:
+        raise HarnexError(f"session {record.id!r} has no pane on record")
+    from harnex_tmux.session.pane import trim_capture
+    from harnex_tmux.tmux import Tmux
+
+    return trim_capture(Tmux(record.tmux_socket).capture(record.pane_id), lines)
+
+
+def output_mtime(key: str) -> float | None:
+    try:
+        return os.stat(paths_of(key).output_log).st_mtime
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class Sent:
+    status: str
+    message_id: str | None
+    error: str | None
+    reply: str | None
+
+
+def send(
+    record: SessionRecord, text: str, reply: bool, progress: Callable[[str], None] | None = None
+) -> Sent:
+    """Queue ``text`` and wait for its delivery (and, with ``reply``, the turn's answer)."""
+    from harnex_tmux.session.handle import LocalSession
+
+    result = LocalSession(record).send(
+        text, relay=False, reply=reply, timeout=600, progress=progress
+    )
+    answer = result.extra.get("reply")
+    return Sent(
+        result.status, result.message_id, result.error, answer if isinstance(answer, str) else None
+    )
+
+
+def dialog_keys(record: SessionRecord, state: str) -> list[tuple[str, ...]]:
+    """The keys the session's adapter file declares for a dialog in ``state``."""
+    from harnex_tmux.adapters.catalog import load_catalog
+
+    rules = load_catalog(record.repo_root).rules.get(record.adapter or record.cli)
+    if rules is None:
+        return []
+    found: list[tuple[str, ...]] = []
+    for rule in rules.dialogs:
+        if rule.state.value == state and rule.keys and rule.keys not in found:
+            found.append(rule.keys)
+    return found
+
+
+def press(record: SessionRecord, keys: tuple[str, ...]) -> None:
+    if not record.tmux_socket or not record.pane_id:
+        raise HarnexError(f"session {record.id!r} has no pane on record")
+    from harnex_tmux.tmux import Tmux
+
+    Tmux(record.tmux_socket).send_keys(record.pane_id, *keys)
+
+
+def stop(record: SessionRecord) -> str:
+    from harnex_tmux.session.handle import LocalSession
+
+    stopped = LocalSession(record).stop(timeout=10.0)
+    return f"stopped {record.id} (exit {stopped.code})"
+
+
+def recover(record: SessionRecord) -> str:
+    from harnex_tmux.session.handle import LocalSession
+
+    started = LocalSession.find(record.id, record.repo_root).recover()
+    return f"recovered {record.id}: new sidecar {started.record.sidecar_pid}"
+
+
+@dataclass(frozen=True)
+class Jump:
+    """How to show a session's window: done already (inside tmux), or run ``attach``."""
+
+    done: bool
+    attach: list[str]
+
+
+def jump(record: SessionRecord) -> Jump:
+    if not record.tmux_socket or not record.window_id:
+        raise HarnexError(f"session {record.id!r} has no window on record")
+    from harnex_tmux.tmux import Tmux, choose_server
+
+    tmux = Tmux(record.tmux_socket)
+    inside = choose_server(record.tmux_socket).caller_pane is not None
+    if inside:
+        tmux.show_window(record.window_id)
+        return Jump(True, [])
+    tmux.show_window(record.window_id)  # attach then opens at this window
+    return Jump(False, tmux.attach_command(record.window_id))
+
+
+def open_in_window(argv: list[str], socket: str | None) -> Jump:
+    """``dash --window``: the dashboard in a window of the ``harnex`` session (or of the
+    caller's own session when there is none), shown at once."""
+    from harnex_tmux.tmux import DEFAULT_SESSION_NAME, Tmux, choose_server
+
+    choice = choose_server(socket)
+    tmux = Tmux(choice.socket_path)
+    session: str | None = DEFAULT_SESSION_NAME
+    if choice.caller_pane is not None and not tmux.has_session(DEFAULT_SESSION_NAME):
+        session = None
+    window = tmux.open_window("harnex-dash", argv, os.getcwd(), session)
+    if choice.caller_pane is not None:
+        tmux.show_window(window)
+        return Jump(True, [])
+    return Jump(False, tmux.attach_command(window))
+
+
+def current_repo(repo: str | None) -> str:
+    return repo_root_for(repo)
