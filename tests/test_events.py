@@ -13,8 +13,8 @@ import pytest
 from conftest import PYTHON, Harnex, wait_for
 
 from harnex_tmux.errors import EventsUnreadable
-from harnex_tmux.event_stream import EventSource, parse_since, read_events
 from harnex_tmux.events import EventLog, start_new_log
+from harnex_tmux.session.events import EventSource, parse_since, read_events
 from harnex_tmux.state import ExitRecord, SessionPaths, repo_root_for
 
 ENVELOPE = ["schema_version", "seq", "ts", "id", "type"]

@@ -229,3 +229,102 @@ def test_the_walk_sorts_imports_by_when_they_run(tmp_path: Path) -> None:
     module_level = {module: imports.module_level for module, imports in graph.items()}
     # d and sub.e import each other when imported: the one circle that can break an import.
     assert find_cycles(module_level) == [["pkg.d", "pkg.sub.e"]]
+
+
+# The floors of the package, lowest first: a module imports only from its own floor or
+# below (docs/architecture.md draws the same picture). The package itself (``harnex_tmux``,
+# whose __init__ only holds the version and lazy names) may be imported from anywhere.
+FLOORS: list[set[str]] = [
+    # Facts and small helpers with no harnex state of their own.
+    {"errors", "tokens", "durations", "terminal_text", "waits", "messages", "compat"},
+    # Files under the state dir, tmux, git worktrees, the pane's text.
+    {
+        "state",
+        "events",
+        "transcript",
+        "ports",
+        "tmux",
+        "foreground",
+        "worktree",
+        "pane_text",
+        "reporting",
+        "watch_presets",
+        "hook",
+        "skills",
+        "demo_agent",
+    },
+    # What each agent CLI looks like and how it reports.
+    {"adapters"},
+    # Starting a session: its window, its sidecar.
+    {"launch", "early_sidecar"},
+    # The two sides of a session: the sidecar inside, the session seen from outside.
+    {"sidecar", "session"},
+    # Front ends over the client side.
+    {"mcp", "dash", "doctor"},
+    # The command line.
+    {"cli", "__main__"},
+]
+# Same floor, but never each other: the sidecar and its clients meet only over HTTP and files.
+APART = [{"sidecar", "session"}]
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _floor(part: str) -> int:
+    for index, floor in enumerate(FLOORS):
+        if part in floor:
+            return index
+    raise AssertionError(f"harnex_tmux.{part} is on no floor: add it to FLOORS")
+
+
+def upward_imports(graph: Mapping[str, Imports]) -> list[str]:
+    """Each import (run at any time) that reaches above its floor or across to a part it
+    must stay apart from."""
+    wrong = []
+    for module, found in sorted(graph.items()):
+        source = _part(module)
+        if not source:
+            continue
+        for target in sorted(found.module_level | found.deferred | found.type_checking):
+            dest = _part(target)
+            if not dest or dest == source:
+                continue
+            if _floor(dest) > _floor(source):
+                wrong.append(f"{module} -> {target} (floor {_floor(source)} up to {_floor(dest)})")
+            elif any({source, dest} == pair for pair in APART):
+                wrong.append(f"{module} -> {target} (these two stay apart)")
+    return wrong
+
+
+def test_every_module_sits_on_a_floor() -> None:
+    parts = {_part(name) for name in module_names(PACKAGE_DIR)} - {""}
+    for part in parts:
+        _floor(part)
+
+
+def test_no_import_reaches_up_a_floor_or_across_the_sides() -> None:
+    assert upward_imports(import_graph(PACKAGE_DIR)) == []
+
+
+def test_the_floor_check_finds_an_upward_and_a_sideways_import(tmp_path: Path) -> None:
+    root = tmp_path / "harnex_tmux"
+    files = {
+        "__init__.py": "",
+        "errors.py": "from harnex_tmux.cli import main\n",
+        "sidecar/__init__.py": "",
+        "sidecar/api.py": "def f():\n    from harnex_tmux.session import handle\n",
+        "session/__init__.py": "",
+        "session/handle.py": "from harnex_tmux.errors import X\n",
+        "cli/__init__.py": "",
+        "cli/main.py": "from harnex_tmux.session import handle\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    assert upward_imports(import_graph(root)) == [
+        "harnex_tmux.errors -> harnex_tmux.cli.main (floor 0 up to 6)",
+        "harnex_tmux.sidecar.api -> harnex_tmux.session.handle (these two stay apart)",
+    ]

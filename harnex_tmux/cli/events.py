@@ -38,7 +38,7 @@ def command(
     Works for ended sessions too. Exit 0 once the events are printed (--snapshot) or the
     session has exited; 1 on an error (no such session, unreadable events file).
     """
-    from harnex_tmux.event_stream import locate, parse_since, read_events
+    from harnex_tmux.session.events import locate, parse_since, read_events
 
     moment = parse_since(since) if since is not None else None
     source = locate(ident, repo, cli_filter)

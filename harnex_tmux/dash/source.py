@@ -127,7 +127,7 @@ def capture(record: SessionRecord, lines: int) -> str:
     """The pane's text now, straight from tmux (works with the sidecar down, too)."""
     if not record.tmux_socket or not record.pane_id:
         raise HarnexError(f"session {record.id!r} has no pane on record")
-    from harnex_tmux.session.pane import trim_capture
+    from harnex_tmux.pane_text import trim_capture
     from harnex_tmux.tmux import Tmux
 
     return trim_capture(Tmux(record.tmux_socket).capture(record.pane_id), lines)

@@ -278,7 +278,7 @@ def create_server(socket: str | None = None) -> MCPServer:
         ] = None,
     ) -> Result:
         """The session's events so far (live or ended), oldest first."""
-        from harnex_tmux.event_stream import locate, parse_since, read_events
+        from harnex_tmux.session.events import locate, parse_since, read_events
 
         def read() -> dict[str, Any]:
             moment = parse_since(since) if since is not None else None

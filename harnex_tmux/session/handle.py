@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from harnex_tmux.errors import SessionNotFound
+from harnex_tmux.pane_text import PaneSnapshot
 from harnex_tmux.session.control import (
     exit_of,
     live_status,
@@ -29,7 +30,6 @@ from harnex_tmux.session.results import (
     EXITED,
     TASK_COMPLETE,
     KeptWorktree,
-    PaneSnapshot,
     SessionStatus,
     StopResult,
     WaitResult,
@@ -38,8 +38,8 @@ from harnex_tmux.state import SessionRecord, list_sessions, repo_root_for
 from harnex_tmux.waits import check_until
 
 if TYPE_CHECKING:
-    from harnex_tmux.event_stream import Event
     from harnex_tmux.launch import StartedSession
+    from harnex_tmux.session.events import Event
     from harnex_tmux.session.send import SendResult
 
 
@@ -266,7 +266,7 @@ class LocalSession(Session):
         return capture_direct(self.id, socket, pane, lines, EXITED)
 
     def events(self, since: datetime | None = None) -> list[Event]:
-        from harnex_tmux.event_stream import EventSource, read_events
+        from harnex_tmux.session.events import EventSource, read_events
 
         if self.record is not None:
             paths, live = self.record.paths, True

@@ -3,21 +3,10 @@ is not (sidecar down, or the agent exited and its pane was kept)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from harnex_tmux.errors import HarnexError, SidecarUnreachable
+from harnex_tmux.pane_text import PaneSnapshot, trim_capture
 from harnex_tmux.session.client import SidecarClient
-from harnex_tmux.session.results import PaneSnapshot
 from harnex_tmux.state import SessionRecord, utc_now
-
-
-def trim_capture(text: str, lines: int | None) -> str:
-    rows = text.rstrip("\n").split("\n")
-    while rows and not rows[-1].strip():
-        rows.pop()
-    if lines is not None:
-        rows = rows[-lines:]
-    return "\n".join(rows)
 
 
 def capture_live(record: SessionRecord, lines: int | None) -> PaneSnapshot:
@@ -56,8 +45,3 @@ def capture_direct(
     else:
         text = trim_capture(tmux.capture(pane, scrollback=lines or 0), lines)
     return PaneSnapshot(ident, utc_now(), lines, text, pane, state)
-
-
-def snapshot(ident: str, pane: str, state: str, text: str, lines: int | None) -> dict[str, Any]:
-    """``pane --json``'s object, as the sidecar's ``/pane`` answers it."""
-    return PaneSnapshot(ident, utc_now(), lines, text, pane, state).to_dict()

@@ -116,39 +116,3 @@ class StopResult:
             data["worktree"] = self.worktree.path
             data["branch"] = self.worktree.branch
         return data
-
-
-@dataclass(frozen=True)
-class PaneSnapshot:
-    """What a session's pane showed at ``captured_at``; ``lines`` echoes the number of lines
-    asked for (None: the whole pane), as 0.4.0 did."""
-
-    id: str
-    captured_at: str
-    lines: int | None
-    text: str
-    pane_id: str
-    state: str
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PaneSnapshot:
-        lines = data.get("lines")
-        return cls(
-            id=str(data.get("id")),
-            captured_at=str(data.get("captured_at")),
-            lines=lines if isinstance(lines, int) else None,
-            text=str(data.get("text", "")),
-            pane_id=str(data.get("pane_id")),
-            state=str(data.get("state", "unknown")),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "id": self.id,
-            "captured_at": self.captured_at,
-            "lines": self.lines,
-            "text": self.text,
-            "pane_id": self.pane_id,
-            "state": self.state,
-        }

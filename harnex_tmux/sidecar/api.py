@@ -121,7 +121,7 @@ def build_router(sidecar: ApiParts) -> Router:
         return 200, {"ok": True, "state": state.value, "reached": state.value == target}
 
     def pane(request: Request, rest: list[str]) -> Response:
-        from harnex_tmux.session.pane import snapshot, trim_capture
+        from harnex_tmux.pane_text import snapshot, trim_capture
 
         count = _count(request.query, "lines")
         if count is not None and count < 1:
