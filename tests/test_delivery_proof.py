@@ -275,3 +275,35 @@ def test_first_message_fails_when_the_agent_reports_part_of_it(tmp_path: Path) -
 def test_an_unrelated_report_leaves_the_first_message_unproven(tmp_path: Path) -> None:
     message = _first_message(tmp_path, "typed by a person", late=True)
     assert message.status == "delivered" and message.proven is False
+
+
+SCREENS = Path(__file__).parent / "screens"
+
+
+def test_collapsed_paste_is_tidied_once_it_shows(tmp_path: Path) -> None:
+    """OpenCode slow to take a paste (a loaded machine): its input is still empty after the
+    settle time and shows "[Pasted ~30 lines] " only later. The marker's space is deleted
+    (BSpace) once it shows, before the submit key; read too early, it reached the model."""
+    sidecar = FakeSidecar(tmp_path)
+    sidecar.adapter = adapter_for("opencode")
+    sidecar.screen = (SCREENS / "opencode-home.txt").read_text()
+    pasted = (SCREENS / "opencode-pasted.txt").read_text()
+    shown = threading.Event()
+
+    def paste(pane: str, text: str) -> None:
+        sidecar.tmux.typed.append(text)
+
+        def show() -> None:
+            sidecar.screen = pasted
+            shown.set()
+
+        threading.Timer(1.0, show).start()
+
+    sidecar.tmux.paste = paste  # type: ignore[attr-defined]
+    sidecar.tmux.report = lambda: sidecar.turns.prompt_submitted("x")
+    inbox = Inbox(tmp_path / "inbox.jsonl", ttl_s=60)
+    deliverer = Deliverer(sidecar, inbox)  # type: ignore[arg-type]
+    text = "\n".join(f"line {i}" for i in range(30))
+    deliverer.deliver(inbox.add(Message(text=text)))
+    assert shown.is_set()
+    assert sidecar.tmux.keys[0] == ("BSpace",), sidecar.tmux.keys

@@ -46,6 +46,10 @@ class DeliveryHost(Protocol):
     def note_injected(self) -> None: ...
 
 
+# How long typed text may take to show in the input line before the adapter's tidy keys
+# are given up (see Deliverer._tidy_input), and how often it is looked for meanwhile.
+TIDY_WAIT_MAX_S = 10.0
+TIDY_POLL_S = 0.05
 # How long output must pause after typing before the text counts as landed.
 LANDED_QUIET_S = 0.03
 # Upper bound on that wait: a base plus a little per KiB, as terminals echo large pastes slowly.
@@ -194,10 +198,7 @@ class Deliverer:
                 )
             time.sleep(self.sidecar.adapter.settle_s)
             if self.sidecar.adapter.tidies_input:
-                look = self._look()
-                keys = self.sidecar.adapter.keys_after_typing(look.line if look else None)
-                if keys:
-                    tmux.send_keys(pane, *keys)
+                self._tidy_input(message.text)
             if clock.count == before_typing:
                 self._wait_until_reading(clock.count)
         if not (message.submit or message.enter_only):
@@ -223,6 +224,23 @@ class Deliverer:
                     f"{message.id}: the text is still in the input line, submitting again"
                 )
         return Outcome(FAILED, STILL_TYPED)
+
+    def _tidy_input(self, text: str) -> None:
+        """Press the keys the adapter wants for what the input line shows after typing
+        (OpenCode: delete the space after its collapsed-paste marker), once the typed text
+        shows there. A CLI slow to take a paste (a loaded machine) still shows its empty
+        input after the settle time; read then, the marker was never seen and its space
+        reached the model with the text."""
+        look = self._look()
+        deadline = time.monotonic() + TIDY_WAIT_MAX_S
+        while look is not None and not look.line and text.strip():
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(TIDY_POLL_S)
+            look = self._look()
+        keys = self.sidecar.adapter.keys_after_typing(look.line if look else None)
+        if keys:
+            self.sidecar.tmux.send_keys(self.sidecar.record.pane_id or "", *keys)
 
     def _landed_in_reader(self, text: str, count: int) -> bool:
         """One line typed as keys has landed once it was echoed and the kernel shows the
