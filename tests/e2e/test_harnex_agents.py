@@ -252,7 +252,7 @@ LARGE = "\n".join(
 )
 
 
-@pytest.mark.parametrize("which", ["gemini", "opencode"])
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
 def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     _start(h, "big", "--auto-accept")
