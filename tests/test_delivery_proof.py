@@ -281,3 +281,27 @@ def test_first_message_fails_when_the_agent_reports_part_of_it(tmp_path: Path) -
 def test_an_unrelated_report_leaves_the_first_message_unproven(tmp_path: Path) -> None:
     message = _first_message(tmp_path, "typed by a person", late=True)
     assert message.status == "delivered" and message.proven is False
+
+
+SCREENS = Path(__file__).parent / "screens"
+
+
+def test_collapsed_paste_is_tidied_once_it_shows(tmp_path: Path) -> None:
+    """OpenCode slow to take a paste (a loaded machine): its input is still empty after the
+    settle time and shows "[Pasted ~30 lines] " only later. The marker's space is deleted
+    (BSpace) once it shows, before the submit key; read too early, it reached the model."""
+    rig = _rig(tmp_path, adapter="opencode")
+    rig.pane.screen = (SCREENS / "opencode-home.txt").read_text()
+    pasted = (SCREENS / "opencode-pasted.txt").read_text()
+    shown = threading.Event()
+
+    def show() -> None:
+        rig.pane.screen = pasted
+        shown.set()
+
+    rig.pane.on_type = lambda text: threading.Timer(1.0, show).start()
+    rig.pane.report = lambda: rig.ledger.turns.prompt_submitted("x")
+    text = "\n".join(f"line {i}" for i in range(30))
+    rig.deliverer.deliver(rig.inbox.add(Message(text=text)))
+    assert shown.is_set()
+    assert rig.pane.keys[0] == ("BSpace",), rig.pane.keys

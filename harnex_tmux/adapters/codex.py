@@ -1,4 +1,4 @@
-"""Codex CLI (checked against 0.169.0; see docs/adapters.md for the screens)."""
+"""Codex CLI (checked against 0.169.0 and 0.171.0; see docs/adapters.md for the screens)."""
 
 from __future__ import annotations
 

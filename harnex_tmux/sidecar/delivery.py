@@ -31,6 +31,10 @@ from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.turns import same_text
 from harnex_tmux.tmux import CursorLine, typed_as_keys
 
+# How long typed text may take to show in the input line before the adapter's tidy keys
+# are given up (see Deliverer._tidy_input), and how often it is looked for meanwhile.
+TIDY_WAIT_MAX_S = 10.0
+TIDY_POLL_S = 0.05
 # How long output must pause after typing before the text counts as landed.
 LANDED_QUIET_S = 0.03
 # Upper bound on that wait: a base plus a little per KiB, as terminals echo large pastes slowly.
@@ -178,10 +182,7 @@ class Deliverer:
                 )
             time.sleep(adapter.settle_s)
             if adapter.tidies_input:
-                look = self._look()
-                keys = adapter.keys_after_typing(look.line if look else None)
-                if keys:
-                    pane.send_keys(*keys)
+                self._tidy_input(message.text)
             if clock.count == before_typing:
                 self._wait_until_reading(clock.count)
         if not (message.submit or message.enter_only):
@@ -205,6 +206,23 @@ class Deliverer:
             if attempt == 0:
                 self.log(f"{message.id}: the text is still in the input line, submitting again")
         return Outcome(FAILED, STILL_TYPED)
+
+    def _tidy_input(self, text: str) -> None:
+        """Press the keys the adapter wants for what the input line shows after typing
+        (OpenCode: delete the space after its collapsed-paste marker), once the typed text
+        shows there. A CLI slow to take a paste (a loaded machine) still shows its empty
+        input after the settle time; read then, the marker was never seen and its space
+        reached the model with the text."""
+        look = self._look()
+        deadline = time.monotonic() + TIDY_WAIT_MAX_S
+        while look is not None and not look.line and text.strip():
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(TIDY_POLL_S)
+            look = self._look()
+        keys = self.adapter.keys_after_typing(look.line if look else None)
+        if keys:
+            self.pane.send_keys(*keys)
 
     def _landed_in_reader(self, text: str, count: int) -> bool:
         """One line typed as keys has landed once it was echoed and the kernel shows the

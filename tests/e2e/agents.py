@@ -28,29 +28,40 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harnex_tmux.compat import load_compat
+from harnex_tmux.compat import TestedRelease, load_compat
+
+VERSIONS_ENV = "HARNEX_E2E_VERSIONS"
+"""``name=version[,name=version]``: install and drive those CLIs (adapter names) at those
+releases instead of the pins, and only them: how ``scripts/compat.py`` checks a release side
+by side with the pins (together with ``HARNEX_E2E_AGENTS_DIR`` for a separate install)."""
+
+
+def wanted_versions(releases: Mapping[str, TestedRelease] | None = None) -> dict[str, str]:
+    """Adapter name to the release the suite installs: compat.toml's tested ones, or the ones
+    ``$HARNEX_E2E_VERSIONS`` names (only those)."""
+    releases = releases if releases is not None else load_compat()
+    override = os.environ.get(VERSIONS_ENV, "").strip()
+    if not override:
+        return {name: release.tested for name, release in releases.items()}
+    wanted: dict[str, str] = {}
+    for item in override.split(","):
+        name, _, version = item.strip().partition("=")
+        if name not in releases or not version:
+            raise ValueError(f"{VERSIONS_ENV}: {item!r} is not NAME=VERSION with a known NAME")
+        wanted[name] = version
+    return wanted
+
 
 # The pins are harnex's list of tested releases (harnex_tmux/data/compat.toml), which
 # `harnex doctor` compares installed CLIs with: one place, so the two cannot drift.
 _RELEASES = load_compat()
-CLAUDE_PACKAGE = _RELEASES["claude"].package
-CLAUDE_VERSION = _RELEASES["claude"].tested
-CODEX_PACKAGE = _RELEASES["codex"].package
-CODEX_VERSION = _RELEASES["codex"].tested
-GEMINI_PACKAGE = _RELEASES["gemini"].package
-GEMINI_VERSION = _RELEASES["gemini"].tested
-OPENCODE_PACKAGE = _RELEASES["opencode"].package
-OPENCODE_VERSION = _RELEASES["opencode"].tested
-QWEN_PACKAGE = _RELEASES["qwen"].package
-QWEN_VERSION = _RELEASES["qwen"].tested
-
+_WANTED = wanted_versions(_RELEASES)
+_NPM_CLIS = ("claude", "codex", "gemini", "opencode", "qwen")
+# Package name to version, for the npm CLIs the suite installs.
 PINNED: dict[str, str] = {
-    CLAUDE_PACKAGE: CLAUDE_VERSION,
-    CODEX_PACKAGE: CODEX_VERSION,
-    GEMINI_PACKAGE: GEMINI_VERSION,
-    OPENCODE_PACKAGE: OPENCODE_VERSION,
-    QWEN_PACKAGE: QWEN_VERSION,
+    _RELEASES[name].package: _WANTED[name] for name in _NPM_CLIS if name in _WANTED
 }
+_BIN_OF = {_RELEASES[name].package: name for name in _NPM_CLIS}
 
 DUMMY_API_KEY = "sk-harnex-e2e-dummy-key-0123456789abcdef"
 """A fake key: the mocks accept anything, the CLIs only need one to be set."""
@@ -132,7 +143,7 @@ def _installed_version(prefix: Path, package: str) -> str | None:
         return None
 
 
-_BIN_NAMES = ("claude", "codex", "gemini", "opencode", "qwen")
+_BIN_NAMES = _NPM_CLIS
 
 
 def _bins(prefix: Path) -> list[Path]:
@@ -150,7 +161,8 @@ def _already_installed(prefix: Path) -> InstalledAgents | None:
         marker = json.loads((prefix / _MARKER).read_text())
     except (OSError, ValueError):
         return None
-    if marker != PINNED or not all(b.exists() for b in _bins(prefix)):
+    bin_dir = prefix / "node_modules" / ".bin"
+    if marker != PINNED or not all((bin_dir / _BIN_OF[p]).exists() for p in PINNED):
         return None
     if any(_installed_version(prefix, p) != v for p, v in PINNED.items()):
         return None
@@ -280,17 +292,15 @@ def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> Instal
                     f"npm could not reach its registry to install {' '.join(specs)}:\n{tail}"
                 )
             raise AgentInstallError(f"npm install {' '.join(specs)} failed:\n{tail}")
-        claude, codex, gemini, opencode, qwen = _bins(prefix)
         for package, version in PINNED.items():
             got = _installed_version(prefix, package)
             if got != version:
                 raise AgentInstallError(f"npm installed {package}@{got}, expected {version}")
         scratch_home = prefix / ".version-check-home"  # keep `--version` off the real HOME
-        _check_version(claude, CLAUDE_VERSION, scratch_home)
-        _check_version(codex, CODEX_VERSION, scratch_home)
-        _check_version(gemini, GEMINI_VERSION, scratch_home)
-        _check_version(opencode, OPENCODE_VERSION, scratch_home)
-        _check_version(qwen, QWEN_VERSION, scratch_home)
+        for package, version in PINNED.items():
+            _check_version(
+                prefix / "node_modules" / ".bin" / _BIN_OF[package], version, scratch_home
+            )
         shutil.rmtree(scratch_home, ignore_errors=True)
         (prefix / _MARKER).write_text(json.dumps(PINNED) + "\n")
         return _installed(prefix)

@@ -34,11 +34,13 @@ from .agents import (
     base_env,
     default_prefix,
     file_lock,
+    wanted_versions,
 )
 
 # The pin is harnex's tested release (harnex_tmux/data/compat.toml), as `harnex doctor` sees it.
+# scripts/compat.py may ask for another release through $HARNEX_E2E_VERSIONS.
 AIDER_PACKAGE = load_compat()["aider"].package
-AIDER_VERSION = load_compat()["aider"].tested
+AIDER_VERSION = wanted_versions().get("aider", load_compat()["aider"].tested)
 AIDER_MODEL = "openai/gpt-mock-1"
 
 _MARKER = ".harnex-installed.json"

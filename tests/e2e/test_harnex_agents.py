@@ -252,7 +252,7 @@ LARGE = "\n".join(
 )
 
 
-@pytest.mark.parametrize("which", ["gemini", "opencode"])
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
 def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     _start(h, "big", "--auto-accept")
@@ -266,6 +266,39 @@ def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest)
     after = h.json("send", "--id", "big", "--message", "and a short one", "--reply", "--json")
     assert after["reply"] == mock.reply("and a short one")
     assert mock.user_turns == [LARGE, "and a short one"]
+
+
+# About 10 KB over 100 lines of lower-case words and spaces, no trailing newline.
+_WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
+PLAIN = "\n".join(
+    " ".join(_WORDS[(i + j) % len(_WORDS)] for j in range(18))[:101].rstrip() for i in range(100)
+)
+
+
+def test_opencode_slow_to_show_a_paste_gets_no_added_space(
+    opencode: Harness, mock_openai: MockOpenAI
+) -> None:
+    """OpenCode shows a long paste as "[Pasted ~N lines] " and would send the space after it
+    too; harnex deletes it, but only once the marker shows. On a loaded machine OpenCode can
+    take longer to show a paste than harnex's settle time (the model then got the text plus
+    one space): here OpenCode is held stopped (SIGSTOP) for 2 s while the message goes in."""
+    info = _start(opencode, "slow", "--auto-accept")
+    ready = opencode.run("wait", "--id", "slow", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr + opencode.screen("slow")
+    assert len(PLAIN.encode()) > 10_000 and not PLAIN.endswith("\n")
+    os.kill(info["pid"], signal.SIGSTOP)
+    try:
+        queued = opencode.json("send", "--id", "slow", "--message", PLAIN, "--no-wait")
+        assert queued["status"] == "queued"
+        time.sleep(2.0)
+    finally:
+        os.kill(info["pid"], signal.SIGCONT)
+    assert mock_openai.wait_for_user_turns(1, timeout=60) == [PLAIN], "the exact text"
+    after = opencode.json(
+        "send", "--id", "slow", "--message", "and a short one", "--reply", "--json"
+    )
+    assert after["status"] == "delivered", after
+    assert mock_openai.user_turns == [PLAIN, "and a short one"]
 
 
 @pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
