@@ -76,3 +76,15 @@ def test_tmux_returns_at_once_and_agent_words_pass_through(harnex: Harnex) -> No
 def test_unknown_option_before_the_cli_is_a_usage_error(harnex: Harnex) -> None:
     result = harnex.run("run", "--bogus", "sh")
     assert result.returncode == 2 and "--bogus" in result.stderr
+
+
+def test_run_help_names_every_shipped_cli() -> None:
+    from click.testing import CliRunner
+
+    from harnex_tmux.adapters.screen import SHIPPED_DIR
+    from harnex_tmux.cli.run import command
+
+    shown = " ".join(CliRunner().invoke(command, ["--help"]).output.split())
+    names = sorted(path.stem for path in SHIPPED_DIR.glob("*.toml"))
+    assert len(names) >= 6
+    assert f"Start CLI ({', '.join(names)}, or any command)" in shown

@@ -29,6 +29,13 @@ from harnex_tmux.adapters.rules import (
 )
 
 SHIPPED_DIR = Path(__file__).with_name("files")
+
+
+def shipped_names() -> list[str]:
+    """The CLIs harnex ships an adapter file for, by file name (nothing is parsed)."""
+    return sorted(path.stem for path in SHIPPED_DIR.glob("*.toml"))
+
+
 # The event a ``[ready]`` command reports (``hook.py notify <adapter> ready``).
 READY_EVENT = "ready"
 # How much of the bottom of the screen the busy/idle markers are looked for in: the agent's

@@ -112,8 +112,7 @@ def command(
     worktree_dir: str | None,
     worktree_setup: str | None,
 ) -> None:
-    """Start CLI (claude, codex, gemini, opencode, or any command) in a tmux window owned by
-    a sidecar.
+    """Start CLI ({shipped}, or any command) in a tmux window owned by a sidecar.
 
     harnex's options may come before or after CLI; other words after CLI go to the agent
     (use -- before agent options that share a name with harnex's). Without --detach or
@@ -224,3 +223,14 @@ def _still_running(record: SessionRecord, why: str, look: str) -> None:
         f"(harnex {look} --id {record.id}, harnex stop --id {record.id})",
         err=True,
     )
+
+
+def _name_the_shipped_clis() -> None:
+    """The help names every CLI with a shipped adapter file, read from the files themselves
+    so a new one is named the day it ships."""
+    from harnex_tmux.adapters.screen import shipped_names
+
+    command.help = (command.help or "").replace("{shipped}", ", ".join(shipped_names()))
+
+
+_name_the_shipped_clis()
