@@ -13,7 +13,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from harnex_tmux.errors import SessionNotFound
 from harnex_tmux.pane_text import PaneSnapshot
@@ -40,7 +40,7 @@ from harnex_tmux.waits import check_until
 if TYPE_CHECKING:
     from harnex_tmux.launch import StartedSession
     from harnex_tmux.session.events import Event
-    from harnex_tmux.session.send import SendResult
+    from harnex_tmux.session.send import SendOptions, SendResult
 
 
 class Session(ABC):
@@ -67,55 +67,24 @@ class Session(ABC):
     def send(
         self,
         text: str,
-        *,
-        submit: bool = True,
-        enter_only: bool = False,
-        force: bool = False,
-        relay: bool | None = None,
-        wait: bool = True,
-        wait_for_idle: bool = False,
-        reply: bool = False,
-        timeout: float = 120.0,
-        message_id: str | None = None,
         progress: Callable[[str], None] | None = None,
+        **options: Unpack[SendOptions],
     ) -> SendResult:
         """Queue ``text`` and follow it: typed (``wait``), back at the prompt
         (``wait_for_idle``) or answered (``reply``); see :meth:`send_steps`."""
-        return run_steps(
-            self.send_steps(
-                text,
-                submit=submit,
-                enter_only=enter_only,
-                force=force,
-                relay=relay,
-                wait=wait,
-                wait_for_idle=wait_for_idle,
-                reply=reply,
-                timeout=timeout,
-                message_id=message_id,
-                progress=progress,
-            )
-        )
+        return run_steps(self.send_steps(text, progress, **options))
 
     @abstractmethod
     def send_steps(
         self,
         text: str,
-        *,
-        submit: bool = True,
-        enter_only: bool = False,
-        force: bool = False,
-        relay: bool | None = None,
-        wait: bool = True,
-        wait_for_idle: bool = False,
-        reply: bool = False,
-        timeout: float = 120.0,
-        message_id: str | None = None,
         progress: Callable[[str], None] | None = None,
+        **options: Unpack[SendOptions],
     ) -> Steps[SendResult]:
         """The send as steps (``polling.py``): run blocking by :meth:`send`, or on an event
         loop by the MCP server, where a cancelled send withdraws its queued message. With
-        ``message_id``, a retry finds the first message instead of queueing a second."""
+        ``message_id``, a retry finds the first message instead of queueing a second. The
+        options and their defaults are :class:`SendRequest`'s."""
 
     def wait(self, until: str = "exit", timeout: float | None = None) -> WaitResult:
         """Block until the session reaches ``until`` (see ``waits.py``); raises TimedOut,
@@ -199,33 +168,12 @@ class LocalSession(Session):
     def send_steps(
         self,
         text: str,
-        *,
-        submit: bool = True,
-        enter_only: bool = False,
-        force: bool = False,
-        relay: bool | None = None,
-        wait: bool = True,
-        wait_for_idle: bool = False,
-        reply: bool = False,
-        timeout: float = 120.0,
-        message_id: str | None = None,
         progress: Callable[[str], None] | None = None,
+        **options: Unpack[SendOptions],
     ) -> Steps[SendResult]:
         from harnex_tmux.session.send import SendRequest, send_steps
 
-        request = SendRequest(
-            text,
-            self.id,
-            submit=submit,
-            enter_only=enter_only,
-            force=force,
-            relay=relay,
-            wait=wait,
-            wait_for_idle=wait_for_idle,
-            reply=reply,
-            timeout=timeout,
-            message_id=message_id,
-        )
+        request = SendRequest(text, self.id, **options)
         return send_steps(request, progress, self.live())
 
     def wait_steps(self, until: str = "exit", timeout: float | None = None) -> Steps[WaitResult]:

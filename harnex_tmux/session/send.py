@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from harnex_tmux.errors import (
     EXIT_ERROR,
@@ -86,6 +86,21 @@ class SendRequest:
     timeout: float = 120.0
     # Chosen by the caller so that a retry finds the first send instead of queueing another.
     message_id: str | None = None
+
+
+class SendOptions(TypedDict, total=False):
+    """How far to follow a send (the fields of :class:`SendRequest` past its target), for
+    callers that pass them on by name; the defaults are :class:`SendRequest`'s."""
+
+    submit: bool
+    enter_only: bool
+    force: bool
+    relay: bool | None
+    wait: bool
+    wait_for_idle: bool
+    reply: bool
+    timeout: float
+    message_id: str | None
 
 
 @dataclass
