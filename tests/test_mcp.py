@@ -87,6 +87,25 @@ def test_lists_the_tools_with_typed_inputs(harnex: Harnex) -> None:
     run_async(harnex, body)
 
 
+def test_offers_tools_only_and_marks_the_read_only_ones(harnex: Harnex) -> None:
+    """No empty prompt or resource lists advertised for a client to go looking in; the tools
+    that change nothing say so, so a client may run them without asking."""
+
+    async def body(client: Client) -> None:
+        capabilities = client.server_capabilities
+        assert capabilities is not None and capabilities.tools is not None
+        assert capabilities.prompts is None and capabilities.resources is None
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        read_only = {
+            name
+            for name, tool in tools.items()
+            if tool.annotations is not None and tool.annotations.read_only_hint
+        }
+        assert read_only == {"status", "pane", "wait", "events"}
+
+    run_async(harnex, body)
+
+
 def test_each_tool_against_a_real_session(harnex: Harnex, tmp_path: Path) -> None:
     """run, wait, send, status, pane, events and stop on one demo session, all through MCP;
     the session is a normal one that the CLI sees too."""
@@ -185,24 +204,36 @@ def test_errors_carry_the_clis_one_line_messages(harnex: Harnex) -> None:
         assert timed_out.is_error
         assert text_of(timed_out) == "harnex: session 'idle' did not reach 'busy' within 0.5s"
 
+        # The CLI's line names its flag (--from); the tool's names the argument.
         bad_since = await client.call_tool("events", {"id": "idle", "since": "yesterday"})
-        assert bad_since.is_error and "is not an ISO-8601 time" in text_of(bad_since)
+        assert bad_since.is_error and text_of(bad_since) == (
+            "harnex: since 'yesterday' is not an ISO-8601 time (e.g. 2025-01-31T09:30:00Z)"
+        )
 
-        # Arguments the schema refuses never reach harnex.
-        for name, args in [
-            ("wait", {"id": "idle", "until": "sideways"}),
-            ("send", {"id": "idle"}),
-            ("pane", {"id": "idle", "lines": 0}),
-            ("run", {}),
+        # Arguments the schema refuses never reach harnex: one line naming the argument.
+        for name, args, line in [
+            ("wait", {"id": "idle", "until": "sideways"}, "argument 'until' must be one of "),
+            ("send", {"id": "idle"}, "argument 'message' is required"),
+            ("pane", {"id": "idle", "lines": 0}, "argument 'lines' must be at least 1"),
+            ("run", {}, "argument 'cli' is required"),
+            ("send", {"id": 7, "message": "x"}, "argument 'id' must be a string"),
+            ("wait", {"id": "idle", "timeout": "5"}, "argument 'timeout' must be a number"),
+            ("wait", {"id": "idle", "timeout": 1e9}, "argument 'timeout' must be at most 86400"),
+            ("stop", {"id": "idle", "timeout": -1}, "argument 'timeout' must be at least 0"),
+            ("send", {"id": "idle", "message": "x", "reply": "yes"}, "argument 'reply' must be "),
+            ("run", {"cli": "sh", "args": "-c"}, "argument 'args' must be a list of strings"),
         ]:
             result = await client.call_tool(name, args)
-            assert result.is_error, (name, text_of(result))
+            text = text_of(result)
+            assert result.is_error and text.startswith(f"harnex: {name}: {line}"), (name, text)
+            assert "\n" not in text and "pydantic" not in text and "validation" not in text
         unknown = await client.call_tool("launch", {})
         assert unknown.is_error
 
         no_spawner = await client.call_tool("report", {"message": "done"})
         assert no_spawner.is_error
         assert text_of(no_spawner).startswith("harnex: no spawner pane: $HARNEX_SPAWNER_PANE")
+        assert text_of(no_spawner).endswith("name one with the pane argument (like %3)")
         # Still the same session: an error leaves the server serving.
         assert ok(await client.call_tool("status", {}))["sessions"][0]["id"] == "idle"
 

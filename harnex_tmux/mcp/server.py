@@ -22,12 +22,14 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from harnex_tmux import __version__
 from harnex_tmux.errors import FailedWithResult, HarnexError
 from harnex_tmux.mcp.children import Children
+from harnex_tmux.mcp.wording import argument_error, in_tool_terms
 from harnex_tmux.session.polling import Steps, run_steps_async
 from harnex_tmux.waits import Until
 
@@ -80,9 +82,10 @@ def answer(data: dict[str, Any]) -> CallToolResult:
 
 
 def failure(exc: HarnexError) -> CallToolResult:
-    """A tool error whose text is the CLI's stderr line, nothing added; a failure that has a
-    result object (a send: its message id, whether it was typed) carries it as data."""
-    text = TextContent(type="text", text=f"harnex: {exc}")
+    """A tool error whose text is the CLI's stderr line in the tool's terms (arguments, not
+    flags); a failure that has a result object (a send: its message id, whether it was
+    typed) carries it as data."""
+    text = TextContent(type="text", text=f"harnex: {in_tool_terms(str(exc))}")
     data = exc.data if isinstance(exc, FailedWithResult) else None
     return CallToolResult(content=[text], structured_content=data, is_error=True)
 
@@ -124,12 +127,37 @@ async def respond_waiting(
     return result
 
 
+class HarnexServer(MCPServer):
+    """The SDK's server, answering a refused argument with one line that names it."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            text = f"harnex: {name}: {argument_error(exc.__cause__)}"
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def only_tools(server: MCPServer) -> None:
+    """Unregister the SDK's empty prompt and resource lists, so the server advertises the
+    one capability it has: a client that sees prompts or resources offered goes looking."""
+    handlers = server._lowlevel_server._request_handlers
+    for method in list(handlers):
+        if method.startswith(("prompts/", "resources/")):
+            del handlers[method]
+
+
 def create_server(socket: str | None = None) -> MCPServer:
     """The server with harnex's tools; ``socket`` is the tmux server new sessions go to
     (default: the caller's, like ``harnex run``)."""
-    server: MCPServer = MCPServer(
+    server: MCPServer = HarnexServer(
         "harnex", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
+    only_tools(server)
 
     children = Children()
 
