@@ -377,6 +377,17 @@ def test_http_needs_the_token_and_serves_the_same_tools(harnex: Harnex) -> None:
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(request, timeout=10)
             assert refused.value.code == 401
+            # No bearer challenge: it would send spec-following clients to OAuth discovery.
+            assert refused.value.headers.get("WWW-Authenticate") is None
+            assert json.loads(refused.value.read())["error"].startswith("invalid token")
+        # Where OAuth discovery looks: nothing, with or without the token.
+        base = url.removesuffix("/mcp")
+        for where in ("oauth-protected-resource", "oauth-authorization-server/mcp"):
+            for auth in ({}, {"Authorization": f"Bearer {token}"}):
+                probe = urllib.request.Request(f"{base}/.well-known/{where}", headers=auth)
+                with pytest.raises(urllib.error.HTTPError) as missing:
+                    urllib.request.urlopen(probe, timeout=10)
+                assert missing.value.code == 404
 
         async def main() -> None:
             http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})

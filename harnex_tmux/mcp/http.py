@@ -20,9 +20,26 @@ HOST = "127.0.0.1"
 PATH = "/mcp"
 
 
+async def _json(send: Send, status: int, body: dict[str, object]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+
+
 class TokenGate:
     """ASGI middleware: HTTP requests without the bearer token get 401; the app's lifespan
-    and everything else pass through."""
+    and everything else pass through.
+
+    The 401 carries no ``WWW-Authenticate: Bearer`` challenge: a client following the MCP
+    authorization spec reads that as "go and discover an OAuth server", and there is none:
+    the token is given by hand. For the same reason ``/.well-known/...`` (where that
+    discovery looks) answers a plain 404 with or without the token.
+    """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
@@ -30,21 +47,14 @@ class TokenGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            if str(scope.get("path", "")).startswith("/.well-known/"):
+                await _json(send, 404, {"ok": False, "error": "not found"})
+                return
             headers = dict(scope.get("headers") or [])
             given = headers.get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
-                body = json.dumps({"ok": False, "error": "missing or wrong bearer token"})
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"www-authenticate", b"Bearer"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body.encode()})
+                error = "invalid token: send Authorization: Bearer <the token harnex mcp printed>"
+                await _json(send, 401, {"ok": False, "error": error})
                 return
         await self.app(scope, receive, send)
 
