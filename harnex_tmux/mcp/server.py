@@ -31,16 +31,13 @@ from harnex_tmux.errors import FailedWithResult, HarnexError
 from harnex_tmux.mcp.children import Children
 from harnex_tmux.mcp.wording import argument_error, in_tool_terms
 from harnex_tmux.session.polling import Steps, run_steps_async
-from harnex_tmux.waits import Until
+from harnex_tmux.waits import MAX_TIMEOUT_S, Until
 
 # How often a long call tells the client it is still going.
 PROGRESS_EVERY_S = 2.0
 # Long enough for an agent's turn; a caller that wants longer says so.
 DEFAULT_WAIT_S = 600.0
 DEFAULT_SEND_S = 120.0
-# The longest any call may be asked to wait: a day. Every number argument is finite and
-# bounded, so no call can be made to run forever.
-MAX_TIMEOUT_S = 86400.0
 # A sidecar is ready in well under a second; a loaded machine may take several. An agent
 # calling `run` has nothing better to do than wait, so give it more room than the CLI's 5 s.
 START_TIMEOUT_S = 20.0
@@ -57,7 +54,9 @@ Ident = Annotated[
 
 
 def seconds(default: float, what: str) -> Any:
-    """A finite timeout between 0 and :data:`MAX_TIMEOUT_S` (no NaN, no Infinity)."""
+    """A finite timeout between 0 and :data:`MAX_TIMEOUT_S` (no NaN, no Infinity): the
+    CLI's ``--timeout`` rule (:func:`harnex_tmux.waits.check_timeout`) as a schema, so the
+    client sees the bounds."""
     return Field(
         default,
         ge=0,
