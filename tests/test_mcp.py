@@ -412,3 +412,64 @@ def test_http_port_in_use_is_a_one_line_error(harnex: Harnex) -> None:
         result = harnex.run("mcp", "--http", str(port), "--token", "t")
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"harnex: cannot listen on 127.0.0.1:{port}: ")
+
+
+def test_a_long_call_answers_still_waiting_before_the_call_limit(
+    harnex: Harnex, tmp_path: Path
+) -> None:
+    """Clients that end a request at 60 s get an answer before then: past the call limit
+    (here the least allowed, 35 s) a wait and a send with reply return "still_waiting" with
+    how to go on, and going on loses nothing: the wait continues from the turn it saw, the
+    send finds its message instead of typing it again."""
+    record = tmp_path / "received.jsonl"
+    harnex.start_demo("lim", record=record)
+    harnex.run("wait", "--id", "lim", "--until", "prompt", "--timeout", "30", check=True)
+    answers: dict[str, dict[str, Any]] = {}
+
+    async def body(client: Client) -> None:
+        async def call(key: str, name: str, args: dict[str, Any]) -> None:
+            answers[key] = ok(await client.call_tool(name, args))
+
+        with anyio.fail_after(55):
+            async with anyio.create_task_group() as group:
+                group.start_soon(
+                    call, "exit", "wait", {"id": "lim", "until": "exit", "timeout": 300}
+                )
+                group.start_soon(
+                    call, "turn", "wait", {"id": "lim", "until": "task_complete", "timeout": 300}
+                )
+                group.start_soon(
+                    call,
+                    "reply",
+                    "send",
+                    {"id": "lim", "message": "hi", "reply": True, "timeout": 300},
+                )
+        for key in ("exit", "turn", "reply"):
+            assert answers[key]["status"] == "still_waiting", answers[key]
+            assert 35 <= answers[key]["waited_s"] < 50
+        assert answers["exit"]["arguments"] == {"id": "lim", "until": "exit"}
+        assert answers["turn"]["arguments"] == {
+            "id": "lim",
+            "until": "task_complete",
+            "after_turn": 0,
+        }
+        message_id = answers["reply"]["message_id"]
+        assert message_id in answers["reply"]["next"]
+        # Going on as told: the send, sent again with its message id, finds the first one
+        # (typed once) and waits for its reply again...
+        resent = await client.call_tool(
+            "send",
+            {"id": "lim", "message": "hi", "reply": True, "timeout": 2, "message_id": message_id},
+        )
+        assert resent.structured_content is not None
+        assert resent.structured_content["message_id"] == message_id
+        assert text_of(resent) == "harnex: delivered, but no reply within 2s"
+        # ...and the same wait ends when the agent does.
+        async with anyio.create_task_group() as group:
+            group.start_soon(call, "again", "wait", dict(answers["exit"]["arguments"], timeout=60))
+            await anyio.sleep(1)
+            ok(await client.call_tool("stop", {"id": "lim", "timeout": 20}))
+        assert answers["again"]["state"] == "exited"
+
+    run_async(harnex, body, HARNEX_MCP_CALL_LIMIT="35")
+    assert recorded(record) == ["hi"]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from harnex_tmux.errors import HarnexError
+from harnex_tmux.mcp.config import DEFAULT_CALL_LIMIT_S
 
 HOST = "127.0.0.1"
 PATH = "/mcp"
@@ -60,7 +61,11 @@ class TokenGate:
 
 
 def serve_http(
-    port: int, token: str, socket: str | None, ready: Callable[[str], None] | None = None
+    port: int,
+    token: str,
+    socket: str | None,
+    ready: Callable[[str], None] | None = None,
+    call_limit: float | None = DEFAULT_CALL_LIMIT_S,
 ) -> None:
     """Serve until interrupted; ``ready`` gets the endpoint URL once the port is bound (with
     port 0, the one the system picked)."""
@@ -75,7 +80,7 @@ def serve_http(
         listener = bind_listener(HOST, port)
     except OSError as exc:
         raise HarnexError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from exc
-    app = TokenGate(create_server(socket).streamable_http_app(host=HOST), token)
+    app = TokenGate(create_server(socket, call_limit).streamable_http_app(host=HOST), token)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     if ready is not None:
         ready(f"http://{HOST}:{listener.getsockname()[1]}{PATH}")

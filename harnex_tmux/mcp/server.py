@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -29,8 +30,11 @@ from pydantic import Field, ValidationError
 from harnex_tmux import __version__
 from harnex_tmux.errors import FailedWithResult, HarnexError
 from harnex_tmux.mcp.children import Children
+from harnex_tmux.mcp.config import DEFAULT_CALL_LIMIT_S
 from harnex_tmux.mcp.wording import argument_error, in_tool_terms
+from harnex_tmux.session.client import ApiResponse
 from harnex_tmux.session.polling import Steps, run_steps_async
+from harnex_tmux.tokens import token_hex
 from harnex_tmux.waits import MAX_TIMEOUT_S, Until
 
 # How often a long call tells the client it is still going.
@@ -103,10 +107,20 @@ async def respond(call: Callable[[], dict[str, Any]]) -> CallToolResult:
 
 
 async def respond_waiting(
-    steps: Callable[[], Steps[dict[str, Any]]], ctx: Context, total: float, what: str
+    steps: Callable[[], Steps[dict[str, Any]]],
+    ctx: Context,
+    total: float,
+    what: str,
+    limit: float | None,
+    still: Callable[[float], dict[str, Any]],
 ) -> CallToolResult:
     """Drive a waiting loop on the event loop, reporting progress (seconds elapsed of
-    ``total``, always a number) while it runs. Cancelling the request cancels the loop."""
+    ``total``, always a number) while it runs. Cancelling the request cancels the loop.
+
+    Past ``limit`` seconds (when that comes before ``total``) the loop is ended as if
+    cancelled (a send withdraws a message still queued, so nothing is typed behind the
+    caller's back) and the call answers ``still(elapsed)``: a result, not an error, saying
+    how to go on."""
     started = time.monotonic()
 
     async def tick() -> None:
@@ -115,15 +129,43 @@ async def respond_waiting(
             elapsed = round(time.monotonic() - started, 1)
             await ctx.report_progress(elapsed, float(total), f"{what} ({elapsed:g}s)")
 
+    cut = limit is not None and 0 < limit < total
+    result: CallToolResult | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(tick)
-        try:
-            result = answer(await run_steps_async(steps()))
-        except HarnexError as exc:
-            result = failure(exc)
-        finally:
-            group.cancel_scope.cancel()
+        with anyio.move_on_after(limit if cut and limit is not None else math.inf):
+            try:
+                result = answer(await run_steps_async(steps()))
+            except HarnexError as exc:
+                result = failure(exc)
+        group.cancel_scope.cancel()
+    if result is None:
+        result = answer(still(round(time.monotonic() - started, 1)))
     return result
+
+
+T = TypeVar("T")
+
+
+def noting_turns(steps: Steps[T], seen: list[int]) -> Steps[T]:
+    """``steps`` unchanged, with the turn count of each sidecar answer appended to ``seen``:
+    where a task_complete wait that is cut short goes on from."""
+    outcome: ApiResponse | None = None
+    failure: BaseException | None = None
+    while True:
+        try:
+            step = steps.send(outcome) if failure is None else steps.throw(failure)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        outcome, failure = None, None
+        try:
+            outcome = yield step
+        except Exception as exc:  # thrown in by the driver: passed on to the loop
+            failure = exc
+            continue
+        turn = outcome.body.get("turn") if outcome is not None else None
+        if isinstance(turn, int) and not isinstance(turn, bool):
+            seen.append(turn)
 
 
 class HarnexServer(MCPServer):
@@ -150,9 +192,12 @@ def only_tools(server: MCPServer) -> None:
             del handlers[method]
 
 
-def create_server(socket: str | None = None) -> MCPServer:
+def create_server(
+    socket: str | None = None, call_limit: float | None = DEFAULT_CALL_LIMIT_S
+) -> MCPServer:
     """The server with harnex's tools; ``socket`` is the tmux server new sessions go to
-    (default: the caller's, like ``harnex run``)."""
+    (default: the caller's, like ``harnex run``); ``call_limit`` the seconds after which a
+    long ``wait`` or ``send`` answers "still waiting" (None or 0: never)."""
     server: MCPServer = HarnexServer(
         "harnex", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
@@ -239,17 +284,34 @@ def create_server(socket: str | None = None) -> MCPServer:
         queued; resend with the same message_id to be safe either way."""
         from harnex_tmux.session.handle import Session
 
+        # Always an id of our own making when the caller gave none: a send cut short by the
+        # call limit names it, so sending again finds this message instead of a second.
+        chosen = message_id or f"mcp-{token_hex(8)}"
+
         def deliver() -> Steps[dict[str, Any]]:
             session = Session.find(id)
             result = yield from session.send_steps(
-                message, reply=reply, timeout=timeout, message_id=message_id
+                message, reply=reply, timeout=timeout, message_id=chosen
             )
             # Unconfirmed is an answer, not an error: the agent may have it.
             if result.exit_code and result.status != "unconfirmed":
                 raise FailedWithResult(result.error or result.status, result.to_dict())
             return result.to_dict()
 
-        return await respond_waiting(deliver, ctx, timeout, f"send to {id}")
+        def still(elapsed: float) -> dict[str, Any]:
+            what = "its reply" if reply else "it to be typed"
+            return {
+                "ok": False,
+                "id": id,
+                "status": "still_waiting",
+                "message_id": chosen,
+                "waited_s": elapsed,
+                "next": f"harnex stopped waiting for {what} after {elapsed:g}s (the call "
+                f"limit). Call send again with the same arguments and message_id {chosen!r}: "
+                "it finds this message (never typing it twice) and goes on waiting.",
+            }
+
+        return await respond_waiting(deliver, ctx, timeout, f"send to {id}", call_limit, still)
 
     @tool(READ_ONLY)
     async def status(
@@ -284,17 +346,48 @@ def create_server(socket: str | None = None) -> MCPServer:
         ctx: Context,
         until: Annotated[Until, Field(description="State to wait for.")] = "exit",
         timeout: Annotated[float, seconds(DEFAULT_WAIT_S, "Seconds to wait")] = DEFAULT_WAIT_S,
+        after_turn: Annotated[
+            int | None,
+            Field(
+                strict=True,
+                ge=0,
+                description="task_complete only: the first turn past this count (as a "
+                "still_waiting answer names it), so a continued wait misses no turn.",
+            ),
+        ] = None,
     ) -> Result:
         """Wait until the session reaches a state; task_complete returns the reply of the
         turn that finishes, exit the agent's exit `code`. An error if the session ends first
-        or the time runs out."""
+        or the time runs out. A long wait may answer status "still_waiting" first: call
+        again as its `next` says."""
         from harnex_tmux.session.handle import Session
 
+        turns: list[int] = []
+
         def waiting() -> Steps[dict[str, Any]]:
-            result = yield from Session.find(id).wait_steps(until, timeout)
+            steps = Session.find(id).wait_steps(until, timeout, after_turn)
+            result = yield from noting_turns(steps, turns)
             return result.to_dict()
 
-        return await respond_waiting(waiting, ctx, timeout, f"waiting for {id} ({until})")
+        def still(elapsed: float) -> dict[str, Any]:
+            again: dict[str, Any] = {"id": id, "until": until}
+            if until == "task_complete":
+                seen = turns[-1] if turns else after_turn
+                if seen is not None:
+                    again["after_turn"] = seen
+            return {
+                "ok": False,
+                "id": id,
+                "status": "still_waiting",
+                "waited_s": elapsed,
+                "arguments": again,
+                "next": f"{id} has not reached {until!r} after {elapsed:g}s (the call limit). "
+                "Call wait again with these arguments to go on; nothing is missed.",
+            }
+
+        return await respond_waiting(
+            waiting, ctx, timeout, f"waiting for {id} ({until})", call_limit, still
+        )
 
     @tool(READ_ONLY)
     async def events(
@@ -343,5 +436,5 @@ def create_server(socket: str | None = None) -> MCPServer:
     return server
 
 
-def serve_stdio(socket: str | None = None) -> None:
-    create_server(socket).run("stdio")
+def serve_stdio(socket: str | None = None, call_limit: float | None = DEFAULT_CALL_LIMIT_S) -> None:
+    create_server(socket, call_limit).run("stdio")
