@@ -308,7 +308,9 @@ def create_server(
                 "waited_s": elapsed,
                 "next": f"harnex stopped waiting for {what} after {elapsed:g}s (the call "
                 f"limit). Call send again with the same arguments and message_id {chosen!r}: "
-                "it finds this message (never typing it twice) and goes on waiting.",
+                "it finds this message if it was typed, or queues it again if it was still "
+                "waiting in the queue (it was withdrawn), never typing it twice; then it goes "
+                "on waiting.",
             }
 
         return await respond_waiting(deliver, ctx, timeout, f"send to {id}", call_limit, still)
