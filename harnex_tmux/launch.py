@@ -21,7 +21,7 @@ from harnex_tmux.errors import HarnexError, TimedOut, TmuxUnavailable
 from harnex_tmux.state import (
     SessionPaths,
     SessionRecord,
-    normalize_id,
+    check_id,
     process_alive,
     read_json,
 )
@@ -120,6 +120,8 @@ def spec_for(
     from harnex_tmux.state import list_sessions, random_id, repo_root_for
     from harnex_tmux.tmux import choose_server
 
+    # A bad id is refused before anything is looked up or started.
+    ident = check_id(ident) if ident is not None else None
     choice = choose_server(socket)
     repo_root = repo_root_for(cwd)
     if catalog is None:
@@ -128,7 +130,7 @@ def spec_for(
         ident = random_id({r.id for r in list_sessions(repo_root)})
     if context:
         # As in 0.4.0: the agent learns its own id, so it can tell others where to reply.
-        context = f"[harnex session id={ident.strip()}] {context}"
+        context = f"[harnex session id={ident}] {context}"
     return LaunchSpec(
         id=ident,
         command=command,
@@ -151,6 +153,11 @@ def check_not_running(paths: SessionPaths, ident: str, repo_root: str) -> None:
         return
     record = SessionRecord.from_dict(data)
     if process_alive(record.sidecar_pid) or process_alive(record.pid):
+        if record.id != ident:
+            raise HarnexError(
+                f"id {ident!r} would share files with running session {record.id!r} in "
+                f"{repo_root}; pick another id"
+            )
         raise HarnexError(f"session {ident!r} is already running in {repo_root}")
     paths.registry.unlink(missing_ok=True)
 
@@ -184,7 +191,7 @@ def _start_session(
     sidecar: subprocess.Popen[bytes] | None,
     catalog: Catalog | None,
 ) -> StartedSession:
-    spec.id = normalize_id(spec.id)
+    spec.id = check_id(spec.id)
     if shutil.which("tmux") is None:
         raise TmuxUnavailable("tmux not found on PATH: install tmux 3.2 or newer")
     path_env = spec.env.get("PATH", os.environ.get("PATH"))

@@ -68,6 +68,22 @@ def normalize_id(raw: str) -> str:
     return ident
 
 
+# The ids a new session may take. Each maps to a file name (its key) that no other id in the
+# set shares except by case or by swapping . _ - ; lookups compare ids exactly, so one id
+# names one session. Ids from before this rule (``a/b``) still find and stop their sessions.
+ID_RULE = "1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit"
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_id(raw: str) -> str:
+    """The id a new session is started with (trimmed), or a one-line usage error: the one
+    check the CLI, the library's launch and the MCP ``run`` tool all go through."""
+    ident = normalize_id(raw)
+    if not _SAFE_ID.fullmatch(ident):
+        raise UsageError(f"id {ident!r} is not allowed: {ID_RULE}")
+    return ident
+
+
 def id_key(ident: str) -> str:
     key = re.sub(r"[^a-z0-9]+", "-", ident.lower()).strip("-")
     if not key:

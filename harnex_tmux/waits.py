@@ -8,6 +8,7 @@ forgotten in another.
 
 from __future__ import annotations
 
+import math
 from typing import Literal, get_args
 
 from harnex_tmux.errors import UsageError
@@ -25,3 +26,17 @@ def check_until(until: str) -> str:
     if until not in WAITABLE:
         raise UsageError(f"--until must be one of {', '.join(sorted(WAITABLE))}")
     return "exit" if until == EXITED else until
+
+
+# The longest any wait may be asked to last: a day. The CLI's --timeout and the MCP tools'
+# timeout arguments share it, so neither can be made to wait forever by NaN or Infinity.
+MAX_TIMEOUT_S = 86400.0
+TIMEOUT_RULE = f"a finite number of seconds from 0 to {MAX_TIMEOUT_S:g}"
+
+
+def check_timeout(seconds: float, name: str = "timeout") -> float:
+    """``seconds`` when it is finite and between 0 and :data:`MAX_TIMEOUT_S`; else a usage
+    error naming ``name``."""
+    if not (math.isfinite(seconds) and 0 <= seconds <= MAX_TIMEOUT_S):
+        raise UsageError(f"{name} {seconds!r} is not allowed: {TIMEOUT_RULE}")
+    return seconds

@@ -87,6 +87,25 @@ def test_lists_the_tools_with_typed_inputs(harnex: Harnex) -> None:
     run_async(harnex, body)
 
 
+def test_offers_tools_only_and_marks_the_read_only_ones(harnex: Harnex) -> None:
+    """No empty prompt or resource lists advertised for a client to go looking in; the tools
+    that change nothing say so, so a client may run them without asking."""
+
+    async def body(client: Client) -> None:
+        capabilities = client.server_capabilities
+        assert capabilities is not None and capabilities.tools is not None
+        assert capabilities.prompts is None and capabilities.resources is None
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        read_only = {
+            name
+            for name, tool in tools.items()
+            if tool.annotations is not None and tool.annotations.read_only_hint
+        }
+        assert read_only == {"status", "pane", "wait", "events"}
+
+    run_async(harnex, body)
+
+
 def test_each_tool_against_a_real_session(harnex: Harnex, tmp_path: Path) -> None:
     """run, wait, send, status, pane, events and stop on one demo session, all through MCP;
     the session is a normal one that the CLI sees too."""
@@ -185,24 +204,36 @@ def test_errors_carry_the_clis_one_line_messages(harnex: Harnex) -> None:
         assert timed_out.is_error
         assert text_of(timed_out) == "harnex: session 'idle' did not reach 'busy' within 0.5s"
 
+        # The CLI's line names its flag (--from); the tool's names the argument.
         bad_since = await client.call_tool("events", {"id": "idle", "since": "yesterday"})
-        assert bad_since.is_error and "is not an ISO-8601 time" in text_of(bad_since)
+        assert bad_since.is_error and text_of(bad_since) == (
+            "harnex: since 'yesterday' is not an ISO-8601 time (e.g. 2025-01-31T09:30:00Z)"
+        )
 
-        # Arguments the schema refuses never reach harnex.
-        for name, args in [
-            ("wait", {"id": "idle", "until": "sideways"}),
-            ("send", {"id": "idle"}),
-            ("pane", {"id": "idle", "lines": 0}),
-            ("run", {}),
+        # Arguments the schema refuses never reach harnex: one line naming the argument.
+        for name, args, line in [
+            ("wait", {"id": "idle", "until": "sideways"}, "argument 'until' must be one of "),
+            ("send", {"id": "idle"}, "argument 'message' is required"),
+            ("pane", {"id": "idle", "lines": 0}, "argument 'lines' must be at least 1"),
+            ("run", {}, "argument 'cli' is required"),
+            ("send", {"id": 7, "message": "x"}, "argument 'id' must be a string"),
+            ("wait", {"id": "idle", "timeout": "5"}, "argument 'timeout' must be a number"),
+            ("wait", {"id": "idle", "timeout": 1e9}, "argument 'timeout' must be at most 86400"),
+            ("stop", {"id": "idle", "timeout": -1}, "argument 'timeout' must be at least 0"),
+            ("send", {"id": "idle", "message": "x", "reply": "yes"}, "argument 'reply' must be "),
+            ("run", {"cli": "sh", "args": "-c"}, "argument 'args' must be a list of strings"),
         ]:
             result = await client.call_tool(name, args)
-            assert result.is_error, (name, text_of(result))
+            text = text_of(result)
+            assert result.is_error and text.startswith(f"harnex: {name}: {line}"), (name, text)
+            assert "\n" not in text and "pydantic" not in text and "validation" not in text
         unknown = await client.call_tool("launch", {})
         assert unknown.is_error
 
         no_spawner = await client.call_tool("report", {"message": "done"})
         assert no_spawner.is_error
         assert text_of(no_spawner).startswith("harnex: no spawner pane: $HARNEX_SPAWNER_PANE")
+        assert text_of(no_spawner).endswith("name one with the pane argument (like %3)")
         # Still the same session: an error leaves the server serving.
         assert ok(await client.call_tool("status", {}))["sessions"][0]["id"] == "idle"
 
@@ -346,6 +377,17 @@ def test_http_needs_the_token_and_serves_the_same_tools(harnex: Harnex) -> None:
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(request, timeout=10)
             assert refused.value.code == 401
+            # No bearer challenge: it would send spec-following clients to OAuth discovery.
+            assert refused.value.headers.get("WWW-Authenticate") is None
+            assert json.loads(refused.value.read())["error"].startswith("invalid token")
+        # Where OAuth discovery looks: nothing, with or without the token.
+        base = url.removesuffix("/mcp")
+        for where in ("oauth-protected-resource", "oauth-authorization-server/mcp"):
+            for auth in ({}, {"Authorization": f"Bearer {token}"}):
+                probe = urllib.request.Request(f"{base}/.well-known/{where}", headers=auth)
+                with pytest.raises(urllib.error.HTTPError) as missing:
+                    urllib.request.urlopen(probe, timeout=10)
+                assert missing.value.code == 404
 
         async def main() -> None:
             http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"})
@@ -370,3 +412,64 @@ def test_http_port_in_use_is_a_one_line_error(harnex: Harnex) -> None:
         result = harnex.run("mcp", "--http", str(port), "--token", "t")
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"harnex: cannot listen on 127.0.0.1:{port}: ")
+
+
+def test_a_long_call_answers_still_waiting_before_the_call_limit(
+    harnex: Harnex, tmp_path: Path
+) -> None:
+    """Clients that end a request at 60 s get an answer before then: past the call limit
+    (here the least allowed, 35 s) a wait and a send with reply return "still_waiting" with
+    how to go on, and going on loses nothing: the wait continues from the turn it saw, the
+    send finds its message instead of typing it again."""
+    record = tmp_path / "received.jsonl"
+    harnex.start_demo("lim", record=record)
+    harnex.run("wait", "--id", "lim", "--until", "prompt", "--timeout", "30", check=True)
+    answers: dict[str, dict[str, Any]] = {}
+
+    async def body(client: Client) -> None:
+        async def call(key: str, name: str, args: dict[str, Any]) -> None:
+            answers[key] = ok(await client.call_tool(name, args))
+
+        with anyio.fail_after(55):
+            async with anyio.create_task_group() as group:
+                group.start_soon(
+                    call, "exit", "wait", {"id": "lim", "until": "exit", "timeout": 300}
+                )
+                group.start_soon(
+                    call, "turn", "wait", {"id": "lim", "until": "task_complete", "timeout": 300}
+                )
+                group.start_soon(
+                    call,
+                    "reply",
+                    "send",
+                    {"id": "lim", "message": "hi", "reply": True, "timeout": 300},
+                )
+        for key in ("exit", "turn", "reply"):
+            assert answers[key]["status"] == "still_waiting", answers[key]
+            assert 35 <= answers[key]["waited_s"] < 50
+        assert answers["exit"]["arguments"] == {"id": "lim", "until": "exit"}
+        assert answers["turn"]["arguments"] == {
+            "id": "lim",
+            "until": "task_complete",
+            "after_turn": 0,
+        }
+        message_id = answers["reply"]["message_id"]
+        assert message_id in answers["reply"]["next"]
+        # Going on as told: the send, sent again with its message id, finds the first one
+        # (typed once) and waits for its reply again...
+        resent = await client.call_tool(
+            "send",
+            {"id": "lim", "message": "hi", "reply": True, "timeout": 2, "message_id": message_id},
+        )
+        assert resent.structured_content is not None
+        assert resent.structured_content["message_id"] == message_id
+        assert text_of(resent) == "harnex: delivered, but no reply within 2s"
+        # ...and the same wait ends when the agent does.
+        async with anyio.create_task_group() as group:
+            group.start_soon(call, "again", "wait", dict(answers["exit"]["arguments"], timeout=60))
+            await anyio.sleep(1)
+            ok(await client.call_tool("stop", {"id": "lim", "timeout": 20}))
+        assert answers["again"]["state"] == "exited"
+
+    run_async(harnex, body, HARNEX_MCP_CALL_LIMIT="35")
+    assert recorded(record) == ["hi"]

@@ -21,6 +21,25 @@ def target_options(func: F) -> F:
     )
 
 
+class Timeout(click.ParamType[float]):
+    """``--timeout``: seconds under the same rule as the MCP tools' (finite, 0 to a day)."""
+
+    name = "seconds"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        from harnex_tmux.errors import UsageError
+        from harnex_tmux.waits import check_timeout
+
+        try:
+            return check_timeout(float(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a number", param, ctx)
+        except UsageError as exc:
+            self.fail(str(exc).removeprefix("timeout "), param, ctx)
+
+
 def socket_option(ctx: click.Context) -> str | None:
     obj = ctx.find_root().obj
     return getattr(obj, "socket", None)

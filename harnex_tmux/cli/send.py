@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from harnex_tmux.cli.options import print_json, target_options
+from harnex_tmux.cli.options import Timeout, print_json, target_options
 
 
 @click.command()
@@ -37,7 +37,7 @@ from harnex_tmux.cli.options import print_json, target_options
     help="Wait for the turn to finish and print the agent's reply (first-class CLIs only).",
 )
 @click.option("--json", "as_json", is_flag=True, help="With --reply: print a JSON object.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)
+@click.option("--timeout", type=Timeout(), default=120.0, show_default=True)
 @click.option(
     "--message-id",
     default=None,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from harnex_tmux.cli.options import print_json, target_options
+from harnex_tmux.cli.options import Timeout, print_json, target_options
 from harnex_tmux.waits import UNTIL, check_until
 
 
@@ -22,7 +22,7 @@ from harnex_tmux.waits import UNTIL, check_until
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=Timeout(),
     default=None,
     help="Give up after this many seconds (exit 124). Default: wait forever.",
 )

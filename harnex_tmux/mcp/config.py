@@ -23,6 +23,12 @@ CLAUDE_ALLOW_RULE = f"mcp__{SERVER_NAME}"
 CODEX_TOOL_TIMEOUT_S = 3600
 # Milliseconds Qwen Code lets one tool call run (its own default is 10 minutes).
 QWEN_TOOL_TIMEOUT_MS = CODEX_TOOL_TIMEOUT_S * 1000
+# Seconds a long wait or send runs before it answers "still waiting": clients such as the
+# MCP Inspector and those built on the TypeScript SDK end a request at 60 s.
+DEFAULT_CALL_LIMIT_S = 50.0
+# A cut wait goes on from the agent's turn count, which the sidecar's first long-poll answer
+# (within 30 s) names: a shorter limit could cut before it.
+MIN_CALL_LIMIT_S = 35.0
 # Codex starts MCP servers with a short list of variables only; harnex needs these from the
 # agent's environment to find its state and tmux server and to know the calling session.
 PASSED_ENV = (

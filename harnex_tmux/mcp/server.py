@@ -14,31 +14,34 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from harnex_tmux import __version__
 from harnex_tmux.errors import FailedWithResult, HarnexError
 from harnex_tmux.mcp.children import Children
+from harnex_tmux.mcp.config import DEFAULT_CALL_LIMIT_S
+from harnex_tmux.mcp.wording import argument_error, in_tool_terms
+from harnex_tmux.session.client import ApiResponse
 from harnex_tmux.session.polling import Steps, run_steps_async
-from harnex_tmux.waits import Until
+from harnex_tmux.tokens import token_hex
+from harnex_tmux.waits import MAX_TIMEOUT_S, Until
 
 # How often a long call tells the client it is still going.
 PROGRESS_EVERY_S = 2.0
 # Long enough for an agent's turn; a caller that wants longer says so.
 DEFAULT_WAIT_S = 600.0
 DEFAULT_SEND_S = 120.0
-# The longest any call may be asked to wait: a day. Every number argument is finite and
-# bounded, so no call can be made to run forever.
-MAX_TIMEOUT_S = 86400.0
 # A sidecar is ready in well under a second; a loaded machine may take several. An agent
 # calling `run` has nothing better to do than wait, so give it more room than the CLI's 5 s.
 START_TIMEOUT_S = 20.0
@@ -55,7 +58,9 @@ Ident = Annotated[
 
 
 def seconds(default: float, what: str) -> Any:
-    """A finite timeout between 0 and :data:`MAX_TIMEOUT_S` (no NaN, no Infinity)."""
+    """A finite timeout between 0 and :data:`MAX_TIMEOUT_S` (no NaN, no Infinity): the
+    CLI's ``--timeout`` rule (:func:`harnex_tmux.waits.check_timeout`) as a schema, so the
+    client sees the bounds."""
     return Field(
         default,
         ge=0,
@@ -80,9 +85,10 @@ def answer(data: dict[str, Any]) -> CallToolResult:
 
 
 def failure(exc: HarnexError) -> CallToolResult:
-    """A tool error whose text is the CLI's stderr line, nothing added; a failure that has a
-    result object (a send: its message id, whether it was typed) carries it as data."""
-    text = TextContent(type="text", text=f"harnex: {exc}")
+    """A tool error whose text is the CLI's stderr line in the tool's terms (arguments, not
+    flags); a failure that has a result object (a send: its message id, whether it was
+    typed) carries it as data."""
+    text = TextContent(type="text", text=f"harnex: {in_tool_terms(str(exc))}")
     data = exc.data if isinstance(exc, FailedWithResult) else None
     return CallToolResult(content=[text], structured_content=data, is_error=True)
 
@@ -101,10 +107,20 @@ async def respond(call: Callable[[], dict[str, Any]]) -> CallToolResult:
 
 
 async def respond_waiting(
-    steps: Callable[[], Steps[dict[str, Any]]], ctx: Context, total: float, what: str
+    steps: Callable[[], Steps[dict[str, Any]]],
+    ctx: Context,
+    total: float,
+    what: str,
+    limit: float | None,
+    still: Callable[[float], dict[str, Any]],
 ) -> CallToolResult:
     """Drive a waiting loop on the event loop, reporting progress (seconds elapsed of
-    ``total``, always a number) while it runs. Cancelling the request cancels the loop."""
+    ``total``, always a number) while it runs. Cancelling the request cancels the loop.
+
+    Past ``limit`` seconds (when that comes before ``total``) the loop is ended as if
+    cancelled (a send withdraws a message still queued, so nothing is typed behind the
+    caller's back) and the call answers ``still(elapsed)``: a result, not an error, saying
+    how to go on."""
     started = time.monotonic()
 
     async def tick() -> None:
@@ -113,23 +129,79 @@ async def respond_waiting(
             elapsed = round(time.monotonic() - started, 1)
             await ctx.report_progress(elapsed, float(total), f"{what} ({elapsed:g}s)")
 
+    cut = limit is not None and 0 < limit < total
+    result: CallToolResult | None = None
     async with anyio.create_task_group() as group:
         group.start_soon(tick)
-        try:
-            result = answer(await run_steps_async(steps()))
-        except HarnexError as exc:
-            result = failure(exc)
-        finally:
-            group.cancel_scope.cancel()
+        with anyio.move_on_after(limit if cut and limit is not None else math.inf):
+            try:
+                result = answer(await run_steps_async(steps()))
+            except HarnexError as exc:
+                result = failure(exc)
+        group.cancel_scope.cancel()
+    if result is None:
+        result = answer(still(round(time.monotonic() - started, 1)))
     return result
 
 
-def create_server(socket: str | None = None) -> MCPServer:
+T = TypeVar("T")
+
+
+def noting_turns(steps: Steps[T], seen: list[int]) -> Steps[T]:
+    """``steps`` unchanged, with the turn count of each sidecar answer appended to ``seen``:
+    where a task_complete wait that is cut short goes on from."""
+    outcome: ApiResponse | None = None
+    failure: BaseException | None = None
+    while True:
+        try:
+            step = steps.send(outcome) if failure is None else steps.throw(failure)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        outcome, failure = None, None
+        try:
+            outcome = yield step
+        except Exception as exc:  # thrown in by the driver: passed on to the loop
+            failure = exc
+            continue
+        turn = outcome.body.get("turn") if outcome is not None else None
+        if isinstance(turn, int) and not isinstance(turn, bool):
+            seen.append(turn)
+
+
+class HarnexServer(MCPServer):
+    """The SDK's server, answering a refused argument with one line that names it."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if not isinstance(exc.__cause__, ValidationError):
+                raise
+            text = f"harnex: {name}: {argument_error(exc.__cause__)}"
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def only_tools(server: MCPServer) -> None:
+    """Unregister the SDK's empty prompt and resource lists, so the server advertises the
+    one capability it has: a client that sees prompts or resources offered goes looking."""
+    handlers = server._lowlevel_server._request_handlers
+    for method in list(handlers):
+        if method.startswith(("prompts/", "resources/")):
+            del handlers[method]
+
+
+def create_server(
+    socket: str | None = None, call_limit: float | None = DEFAULT_CALL_LIMIT_S
+) -> MCPServer:
     """The server with harnex's tools; ``socket`` is the tmux server new sessions go to
-    (default: the caller's, like ``harnex run``)."""
-    server: MCPServer = MCPServer(
+    (default: the caller's, like ``harnex run``); ``call_limit`` the seconds after which a
+    long ``wait`` or ``send`` answers "still waiting" (None or 0: never)."""
+    server: MCPServer = HarnexServer(
         "harnex", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
+    only_tools(server)
 
     children = Children()
 
@@ -212,17 +284,36 @@ def create_server(socket: str | None = None) -> MCPServer:
         queued; resend with the same message_id to be safe either way."""
         from harnex_tmux.session.handle import Session
 
+        # Always an id of our own making when the caller gave none: a send cut short by the
+        # call limit names it, so sending again finds this message instead of a second.
+        chosen = message_id or f"mcp-{token_hex(8)}"
+
         def deliver() -> Steps[dict[str, Any]]:
             session = Session.find(id)
             result = yield from session.send_steps(
-                message, reply=reply, timeout=timeout, message_id=message_id
+                message, reply=reply, timeout=timeout, message_id=chosen
             )
             # Unconfirmed is an answer, not an error: the agent may have it.
             if result.exit_code and result.status != "unconfirmed":
                 raise FailedWithResult(result.error or result.status, result.to_dict())
             return result.to_dict()
 
-        return await respond_waiting(deliver, ctx, timeout, f"send to {id}")
+        def still(elapsed: float) -> dict[str, Any]:
+            what = "its reply" if reply else "it to be typed"
+            return {
+                "ok": False,
+                "id": id,
+                "status": "still_waiting",
+                "message_id": chosen,
+                "waited_s": elapsed,
+                "next": f"harnex stopped waiting for {what} after {elapsed:g}s (the call "
+                f"limit). Call send again with the same arguments and message_id {chosen!r}: "
+                "it finds this message if it was typed, or queues it again if it was still "
+                "waiting in the queue (it was withdrawn), never typing it twice; then it goes "
+                "on waiting.",
+            }
+
+        return await respond_waiting(deliver, ctx, timeout, f"send to {id}", call_limit, still)
 
     @tool(READ_ONLY)
     async def status(
@@ -257,17 +348,48 @@ def create_server(socket: str | None = None) -> MCPServer:
         ctx: Context,
         until: Annotated[Until, Field(description="State to wait for.")] = "exit",
         timeout: Annotated[float, seconds(DEFAULT_WAIT_S, "Seconds to wait")] = DEFAULT_WAIT_S,
+        after_turn: Annotated[
+            int | None,
+            Field(
+                strict=True,
+                ge=0,
+                description="task_complete only: the first turn past this count (as a "
+                "still_waiting answer names it), so a continued wait misses no turn.",
+            ),
+        ] = None,
     ) -> Result:
         """Wait until the session reaches a state; task_complete returns the reply of the
         turn that finishes, exit the agent's exit `code`. An error if the session ends first
-        or the time runs out."""
+        or the time runs out. A long wait may answer status "still_waiting" first: call
+        again as its `next` says."""
         from harnex_tmux.session.handle import Session
 
+        turns: list[int] = []
+
         def waiting() -> Steps[dict[str, Any]]:
-            result = yield from Session.find(id).wait_steps(until, timeout)
+            steps = Session.find(id).wait_steps(until, timeout, after_turn)
+            result = yield from noting_turns(steps, turns)
             return result.to_dict()
 
-        return await respond_waiting(waiting, ctx, timeout, f"waiting for {id} ({until})")
+        def still(elapsed: float) -> dict[str, Any]:
+            again: dict[str, Any] = {"id": id, "until": until}
+            if until == "task_complete":
+                seen = turns[-1] if turns else after_turn
+                if seen is not None:
+                    again["after_turn"] = seen
+            return {
+                "ok": False,
+                "id": id,
+                "status": "still_waiting",
+                "waited_s": elapsed,
+                "arguments": again,
+                "next": f"{id} has not reached {until!r} after {elapsed:g}s (the call limit). "
+                "Call wait again with these arguments to go on; nothing is missed.",
+            }
+
+        return await respond_waiting(
+            waiting, ctx, timeout, f"waiting for {id} ({until})", call_limit, still
+        )
 
     @tool(READ_ONLY)
     async def events(
@@ -316,5 +438,5 @@ def create_server(socket: str | None = None) -> MCPServer:
     return server
 
 
-def serve_stdio(socket: str | None = None) -> None:
-    create_server(socket).run("stdio")
+def serve_stdio(socket: str | None = None, call_limit: float | None = DEFAULT_CALL_LIMIT_S) -> None:
+    create_server(socket, call_limit).run("stdio")

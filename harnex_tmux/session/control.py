@@ -132,12 +132,17 @@ def wait_turn(record: SessionRecord, timeout: float | None = None) -> dict[str, 
     return run_steps(turn_steps(record, timeout))
 
 
-def turn_steps(record: SessionRecord, timeout: float | None = None) -> Steps[dict[str, Any]]:
-    """Wait until the agent finishes its next turn; the answer carries the reply."""
+def turn_steps(
+    record: SessionRecord, timeout: float | None = None, after: int | None = None
+) -> Steps[dict[str, Any]]:
+    """Wait until the agent finishes its next turn (with ``after``: the first turn past that
+    count, so a wait that was cut short and called again misses none); the answer carries
+    the reply."""
 
     def query(last: dict[str, Any] | None) -> str:
         # The first answer names the turn count it started from; later polls wait past it.
-        return "until=task_complete" + (f"&after={last.get('turn', 0)}" if last else "")
+        seen = last.get("turn", 0) if last else after
+        return "until=task_complete" + (f"&after={seen}" if seen is not None else "")
 
     return (
         yield from _long_poll(

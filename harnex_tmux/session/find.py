@@ -46,18 +46,22 @@ def find_session(
         raise HarnexError(f"several sessions in {repo_root} ({ids}); pick one with --id")
     ident = normalize_id(ident)
     data = read_json(SessionPaths.for_session(repo_root, ident).registry)
+    near: str | None = None
     if data is not None:
         record = SessionRecord.from_dict(data)
-        if cli is None or cli_key(cli) in (cli_key(record.cli), cli_key(record.adapter)):
+        if record.id != ident:
+            near = record.id  # shares the file name only: another session (one id, one session)
+        elif cli is None or cli_key(cli) in (cli_key(record.cli), cli_key(record.adapter)):
             return record
     if any_repo:
-        matches = [r for r in list_sessions(None, cli) if id_key(r.id) == id_key(ident)]
+        matches = [r for r in list_sessions(None, cli) if r.id == ident]
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
             repos = ", ".join(sorted(r.repo_root for r in matches))
             raise HarnexError(f"id {ident!r} exists in several repos ({repos}); use --repo")
-    raise SessionNotFound(f"no session {ident!r} in {repo_root}")
+    hint = f" (there is {near!r})" if near is not None else ""
+    raise SessionNotFound(f"no session {ident!r} in {repo_root}{hint}")
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def find_ended(ident: str | None, repo: str | None, any_repo: bool = False) -> E
     ident = normalize_id(ident)
     paths = SessionPaths.for_session(repo_root_for(repo), ident)
     record = ExitRecord.load(paths.exit_record)
-    if record is not None:
+    if record is not None and record.id == ident:
         return EndedSession(record, paths)
     if not any_repo:
         return None
@@ -82,7 +86,7 @@ def find_ended(ident: str | None, repo: str | None, any_repo: bool = False) -> E
     if len(found) != 1:
         return None
     record = ExitRecord.load(found[0])
-    if record is None:
+    if record is None or record.id != ident:
         return None
     key = found[0].name.removesuffix(".json")
     return EndedSession(record, SessionPaths(state_root(), key))
@@ -120,9 +124,9 @@ def find_worktree(ident: str | None, repo: str | None) -> tuple[Path, WorktreeRe
     ident = normalize_id(ident)
     path = SessionPaths.for_session(repo_root, ident).worktree
     record = WorktreeRecord.load(path)
-    if record is not None:
+    if record is not None and record.id == ident:
         return path, record
-    matches = [(p, r) for p, r in list_worktrees(None) if id_key(r.id) == id_key(ident)]
+    matches = [(p, r) for p, r in list_worktrees(None) if r.id == ident]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:

@@ -92,8 +92,11 @@ class Session(ABC):
         return run_steps(self.wait_steps(until, timeout))
 
     @abstractmethod
-    def wait_steps(self, until: str = "exit", timeout: float | None = None) -> Steps[WaitResult]:
-        """The wait as steps, for :meth:`wait` or an event loop."""
+    def wait_steps(
+        self, until: str = "exit", timeout: float | None = None, after_turn: int | None = None
+    ) -> Steps[WaitResult]:
+        """The wait as steps, for :meth:`wait` or an event loop; ``after_turn`` (task_complete
+        only): the first turn past that count, as a continued wait names it."""
 
     @abstractmethod
     def pane(self, lines: int | None = None) -> PaneSnapshot:
@@ -176,7 +179,9 @@ class LocalSession(Session):
         request = SendRequest(text, self.id, **options)
         return send_steps(request, progress, self.live())
 
-    def wait_steps(self, until: str = "exit", timeout: float | None = None) -> Steps[WaitResult]:
+    def wait_steps(
+        self, until: str = "exit", timeout: float | None = None, after_turn: int | None = None
+    ) -> Steps[WaitResult]:
         until = check_until(until)
         if self.record is None:
             if until != "exit" or self.ended is None:
@@ -186,7 +191,7 @@ class LocalSession(Session):
             return WaitResult(self.id, EXITED, self.ended.exit.code)
         record = self.record
         if until == TASK_COMPLETE:
-            turn = yield from turn_steps(record, timeout)
+            turn = yield from turn_steps(record, timeout, after_turn)
             return WaitResult(
                 record.id,
                 TASK_COMPLETE,

@@ -252,3 +252,43 @@ def test_sidecars_started_through_the_server_are_reaped(
     assert counts["zombies"] == 0
     figures.record("run/stop cycles through one harnex mcp", cycles)
     figures.record("<defunct> sidecars left", counts["zombies"])
+
+
+def test_bad_calls_get_one_line_in_the_tools_terms(harnex: Harnex, figures: Figures) -> None:
+    """What a client we did not write may send: wrong types, missing and out-of-range
+    arguments, ids and times that do not exist. Each answer is one line naming the argument,
+    with no schema-library dump and no command-line flag the caller never typed."""
+    harnex.start_demo("terms")
+    flag = re.compile(r"(?<![\w-])--[a-z]")
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("wait", {"id": "terms", "timeout": "5"}),
+        ("wait", {"id": "terms", "timeout": 1e300}),
+        ("wait", {"id": "terms", "until": "sideways"}),
+        ("wait", {"id": "terms", "until": "task_complete", "after_turn": -1}),
+        ("send", {"id": "terms"}),
+        ("send", {"id": ["terms"], "message": "x"}),
+        ("send", {"id": "terms", "message": "x", "message_id": "a/b"}),
+        ("pane", {"id": "terms", "lines": True}),
+        ("run", {"cli": "sh", "id": "a/b"}),
+        ("run", {"cli": "sh", "args": "-c"}),
+        ("events", {"id": "terms", "since": "yesterday"}),
+        ("stop", {"id": ""}),
+        ("report", {"message": "done"}),
+        ("status", {"all": "yes"}),
+    ]
+    texts: list[str] = []
+
+    async def body(client: Client) -> None:
+        for name, args in calls:
+            result = await client.call_tool(name, args)
+            assert result.is_error, (name, args)
+            texts.append(text_of(result))
+
+    run_async(harnex, body)
+    multi_line = [t for t in texts if "\n" in t or "pydantic" in t]
+    flags = [t for t in texts if flag.search(t)]
+    assert not multi_line and not flags, multi_line + flags
+    assert all(t.startswith("harnex: ") for t in texts), texts
+    figures.record("bad calls", len(calls))
+    figures.record("answers longer than one line", len(multi_line))
+    figures.record("answers naming a CLI flag", len(flags))
