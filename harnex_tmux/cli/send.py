@@ -53,8 +53,9 @@ if TYPE_CHECKING:
     "--stdin-exact",
     is_flag=True,
     hidden=True,
-    help="Take stdin as the message byte for byte (a trailing newline too): used by the "
-    "harnex of another host, which sends the text it was given over ssh.",
+    help="stdin is the message's length in bytes, a newline, then the message byte for byte: "
+    "how the harnex of another host sends it over ssh, so a connection cut midway is a "
+    "refused send, never a truncated message typed.",
 )
 def command(
     ident: str | None,
@@ -150,6 +151,16 @@ def _send(request: SendRequest, progress: Callable[[str], None] | None) -> SendR
     )
 
 
+def _framed(data: bytes) -> str:
+    """The message of ``--stdin-exact``: refused unless every announced byte arrived."""
+    from harnex_tmux.errors import UsageError
+
+    head, _, body = data.partition(b"\n")
+    if not head.isdigit() or int(head) != len(body):
+        raise UsageError("the message on stdin was cut short in transit; nothing was sent")
+    return body.decode("utf-8")
+
+
 def _message_text(
     message: str | None, words: tuple[str, ...], submit_only: bool, exact: bool = False
 ) -> str:
@@ -169,7 +180,7 @@ def _message_text(
         data = sys.stdin.buffer.read()
         try:
             if exact:
-                return data.decode("utf-8")
+                return _framed(data)
             # Piped text usually ends with the newline of its last line; that is not content.
             return data.decode("utf-8").rstrip("\n")
         except UnicodeDecodeError as exc:

@@ -24,12 +24,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harnex_tmux import __version__
 from harnex_tmux.errors import HostError
 from harnex_tmux.hosts import ssh
 from harnex_tmux.hosts.store import Host
 
 PACKAGE = "harnex-tmux"
+# From the installed metadata, not harnex_tmux/__init__ (which imports the session handle,
+# which imports this module when given NAME:id).
+__version__ = importlib.metadata.version(PACKAGE)
 MIN_PYTHON = (3, 11)
 MIN_TMUX = (3, 2)
 DATA_DIR = '"${XDG_DATA_HOME:-$HOME/.local/share}/harnex"'

@@ -190,7 +190,9 @@ class RemoteSession(Session):
         ):
             if on:
                 args.append(flag)
-        payload = b"" if enter_only else body.encode("utf-8")
+        encoded = b"" if enter_only else body.encode("utf-8")
+        # Framed with its length: a connection cut while it streams is a refused send there.
+        payload = b"" if enter_only else str(len(encoded)).encode() + b"\n" + encoded
         reached = False
         last_error = ""
         for attempt in range(SEND_TRIES):
