@@ -57,12 +57,7 @@ class Session(ABC):
         any_repo: bool = False,
     ) -> Session:
         """The session the arguments name (see ``find_session``), live or ended: an ended
-        one still answers ``wait`` for its exit, ``stop``, ``pane`` and ``events``.
-        ``NAME:id`` is session ``id`` on host NAME (``harnex hosts``)."""
-        if ident is not None and ":" in ident:
-            from harnex_tmux.hosts.remote import RemoteSession
-
-            return RemoteSession.for_target(ident)
+        one still answers ``wait`` for its exit, ``stop``, ``pane`` and ``events``."""
         return LocalSession.find(ident, repo, cli, any_repo)
 
     @abstractmethod
