@@ -115,3 +115,17 @@ class ApiError(HarnexError):
         super().__init__(message)
         self.status = status
         self.extra = extra
+
+
+class HostError(HarnexError):
+    """A host of ``harnex hosts``: unknown, badly named, or not fit to run harnex; the
+    message names the host and what to do."""
+
+
+class HostUnreachable(HostError):
+    """ssh could not connect to the host (or lost it before it could answer)."""
+
+
+class HostConnectionLost(HostUnreachable):
+    """The connection to the host broke (or hung) after the command was handed over: it may
+    have run there."""

@@ -33,6 +33,7 @@ COMMANDS = {
     "mcp": "harnex_tmux.cli.mcp",
     "dash": "harnex_tmux.cli.dash",
     "doctor": "harnex_tmux.cli.doctor",
+    "hosts": "harnex_tmux.cli.hosts",
 }
 
 

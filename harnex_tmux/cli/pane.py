@@ -30,12 +30,12 @@ def command(
     as_json: bool,
 ) -> None:
     """Capture the live pane; an id not in this repo may match a session elsewhere."""
-    from harnex_tmux.session.handle import Session
+    from harnex_tmux.hosts.target import find
 
     previous = None
     while True:
         # Found again each time: once the agent exits, its ended session answers "exited".
-        snapshot = Session.find(ident, repo, cli_filter, any_repo=True).pane(lines)
+        snapshot = find(ident, repo, cli_filter, any_repo=True).pane(lines)
         if as_json:
             print_json(snapshot.to_dict())
         elif snapshot.text != previous:

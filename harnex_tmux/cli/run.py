@@ -87,6 +87,12 @@ EXIT_ESCALATED = 2
 @click.option(
     "--setup", "worktree_setup", metavar="CMD", help="Shell command run in the new worktree first."
 )
+@click.option(
+    "--on",
+    "on_host",
+    metavar="HOST",
+    help="Run on that host (harnex hosts) instead of here, in its user's home.",
+)
 @watch_options
 @click.pass_context
 def command(
@@ -111,6 +117,7 @@ def command(
     worktree_base: str | None,
     worktree_dir: str | None,
     worktree_setup: str | None,
+    on_host: str | None,
 ) -> None:
     """Start CLI ({shipped}, or any command) in a tmux window owned by a sidecar.
 
@@ -124,6 +131,12 @@ def command(
     # Started as the CLI saw `run` (see harnex_tmux.early_sidecar): start_session hands it
     # the spec, or it is ended when the launch fails.
     sidecar = early_sidecar.take()
+    if on_host is not None:
+        early_sidecar.discard(sidecar)
+        from harnex_tmux.cli.run_args import RUN_WORDS, without_on
+        from harnex_tmux.hosts.remote import run_on
+
+        ctx.exit(run_on(on_host, without_on(ctx.meta[RUN_WORDS])))
     try:
         from harnex_tmux.adapters import load_catalog
         from harnex_tmux.adapters.generic import compile_prompt_regex

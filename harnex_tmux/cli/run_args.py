@@ -14,6 +14,7 @@ import click
 from harnex_tmux.cli.watch_options import RunCommand, rewrite_legacy_watch
 
 TMUX = "--tmux"
+RUN_WORDS = "harnex.run_words"
 # Options whose value is optional: the next word is theirs only when it is not the CLI.
 OPTIONAL_VALUE = (TMUX, "--worktree")
 
@@ -101,4 +102,24 @@ class RunArguments(RunCommand):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         valued, flags = _options(self)
-        return super().parse_args(ctx, split_run_args(rewrite_legacy_watch(args), valued, flags))
+        words = split_run_args(rewrite_legacy_watch(args), valued, flags)
+        # Kept for `run --on HOST`, which hands the same words to the host's harnex.
+        ctx.meta[RUN_WORDS] = list(words)
+        return super().parse_args(ctx, words)
+
+
+def without_on(words: list[str]) -> list[str]:
+    """The run's words without ``--on NAME``, for the host's harnex."""
+    kept: list[str] = []
+    skip = False
+    for index, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        if "--" in words and index > words.index("--"):
+            kept.append(word)
+        elif word == "--on":
+            skip = True
+        elif not word.startswith("--on="):
+            kept.append(word)
+    return kept

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from harnex_tmux.cli.options import Timeout, print_json, target_options
+
+if TYPE_CHECKING:
+    from harnex_tmux.session.send import SendRequest, SendResult
 
 
 @click.command()
@@ -44,6 +49,14 @@ from harnex_tmux.cli.options import Timeout, print_json, target_options
     help="Your own id for the message: sending again with it never queues a second copy.",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Progress on stderr.")
+@click.option(
+    "--stdin-exact",
+    is_flag=True,
+    hidden=True,
+    help="stdin is the message's length in bytes, a newline, then the message byte for byte: "
+    "how the harnex of another host sends it over ssh, so a connection cut midway is a "
+    "refused send, never a truncated message typed.",
+)
 def command(
     ident: str | None,
     repo: str | None,
@@ -64,13 +77,14 @@ def command(
     timeout: float,
     message_id: str | None,
     verbose: bool,
+    stdin_exact: bool,
 ) -> None:
     """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
     124 timed out; one JSON object on stdout either way."""
     from harnex_tmux.errors import HarnexError, UsageError
-    from harnex_tmux.session.send import SendRequest, failure_report, send_message
+    from harnex_tmux.session.send import SendRequest, failure_report
 
-    text = _message_text(message, words, submit_only)
+    text = _message_text(message, words, submit_only, stdin_exact)
     if submit_only and no_submit:
         raise UsageError("--submit-only and --no-submit contradict each other")
     if (port is None) != (token is None):
@@ -97,7 +111,7 @@ def command(
     if want_reply and no_wait:
         raise UsageError("--reply waits for the reply; it cannot be combined with --no-wait")
     try:
-        result = send_message(request, progress)
+        result = _send(request, progress)
     except UsageError:
         raise
     except HarnexError as exc:
@@ -114,7 +128,42 @@ def command(
         sys.exit(result.exit_code)
 
 
-def _message_text(message: str | None, words: tuple[str, ...], submit_only: bool) -> str:
+def _send(request: SendRequest, progress: Callable[[str], None] | None) -> SendResult:
+    """Locally, or through the harnex of the host a ``NAME:id`` names."""
+    from harnex_tmux.session.send import send_message
+
+    if request.ident is None or ":" not in request.ident or request.port is not None:
+        return send_message(request, progress)
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    return RemoteSession.for_target(request.ident).send(
+        request.text,
+        submit=request.submit,
+        enter_only=request.enter_only,
+        force=request.force,
+        relay=request.relay,
+        wait=request.wait,
+        wait_for_idle=request.wait_for_idle,
+        reply=request.reply,
+        timeout=request.timeout,
+        message_id=request.message_id,
+        progress=progress,
+    )
+
+
+def _framed(data: bytes) -> str:
+    """The message of ``--stdin-exact``: refused unless every announced byte arrived."""
+    from harnex_tmux.errors import UsageError
+
+    head, _, body = data.partition(b"\n")
+    if not head.isdigit() or int(head) != len(body):
+        raise UsageError("the message on stdin was cut short in transit; nothing was sent")
+    return body.decode("utf-8")
+
+
+def _message_text(
+    message: str | None, words: tuple[str, ...], submit_only: bool, exact: bool = False
+) -> str:
     from harnex_tmux.errors import UsageError
 
     if submit_only and (message is not None or words):
@@ -130,6 +179,8 @@ def _message_text(message: str | None, words: tuple[str, ...], submit_only: bool
     if not sys.stdin.isatty():
         data = sys.stdin.buffer.read()
         try:
+            if exact:
+                return _framed(data)
             # Piped text usually ends with the newline of its last line; that is not content.
             return data.decode("utf-8").rstrip("\n")
         except UnicodeDecodeError as exc:

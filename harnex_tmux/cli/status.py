@@ -17,6 +17,7 @@ from harnex_tmux.cli.options import human_seconds, print_json
 @click.option("--cli", "cli_filter", help="Only sessions of this agent type.")
 @click.option("--all", "all_repos", is_flag=True, help="Sessions of every repo.")
 @click.option("--json", "as_json", is_flag=True, help="JSON list of records with live state.")
+@click.option("--host", "host_name", help="Only the sessions of this host (harnex hosts).")
 @click.option(
     "--tmux",
     "for_tmux",
@@ -29,6 +30,7 @@ def command(
     cli_filter: str | None,
     all_repos: bool,
     as_json: bool,
+    host_name: str | None,
     for_tmux: bool,
 ) -> None:
     """Show sessions: ID CLI PID PORT AGE IDLE STATE REPO DESC.
@@ -44,7 +46,9 @@ def command(
         found = statuses(ident, repo, cli_filter, repo is None)
         click.echo(_segment([status.to_dict() for status in found]))
         return
-    rows = [status.to_dict() for status in statuses(ident, repo, cli_filter, all_repos)]
+    rows, down = _all_rows(ident, repo, cli_filter, all_repos, host_name)
+    for line in down:
+        click.echo(f"harnex: {line}", err=True)
     if as_json:
         print_json(rows)
         return
@@ -56,6 +60,38 @@ def command(
             click.echo(f"No active harnex sessions for {repo_root_for(repo)}.")
         return
     click.echo(_table(rows))
+
+
+def _all_rows(
+    ident: str | None,
+    repo: str | None,
+    cli_filter: str | None,
+    all_repos: bool,
+    host_name: str | None,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """This machine's rows and every known host's (asked in parallel), with a line for
+    each host that did not answer. ``machine`` names a row's host (None: this one) once
+    any host is known; the record's own ``host`` stays the sidecar's address, as in 0.4.0."""
+    from harnex_tmux.hosts.remote import all_host_rows
+    from harnex_tmux.hosts.store import get_host, load_hosts, split_target
+    from harnex_tmux.session.handle import statuses
+
+    target_host, target_id = split_target(ident) if ident else (None, None)
+    wanted = host_name or target_host
+    hosts = [get_host(wanted)] if wanted else list(load_hosts().values())
+    rows: list[dict[str, Any]] = []
+    if wanted is None:
+        rows = [status.to_dict() for status in statuses(ident, repo, cli_filter, all_repos)]
+    if not hosts:
+        return rows, []
+    for row in rows:
+        row["machine"] = None
+    down = []
+    for found in all_host_rows(hosts, target_id):
+        if found.error is not None:
+            down.append(f"{found.error} (its sessions are not shown)")
+        rows += [row for row in found.rows if not cli_filter or row.get("cli") == cli_filter]
+    return rows, down
 
 
 def _segment(rows: list[dict[str, Any]]) -> str:
@@ -115,11 +151,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
     shows ``-``, columns two spaces apart. The worktree columns appear only when a session
     has a worktree, so 0.4.0's layout is unchanged for everyone else."""
     worktrees = any(row.get("worktree") for row in rows)
-    header = ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE"]
+    hosts = any("machine" in row for row in rows)
+    header = ["HOST"] if hosts else []
+    header += ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE"]
     header += ["BRANCH", "AHEAD", "CHANGED"] if worktrees else []
     header += ["REPO", "DESC"]
     body = [
         [
+            *([row.get("machine") or "local"] if hosts else []),
             _cell(row.get("id")),
             _cell(row.get("cli")),
             _cell(row.get("pid")),

@@ -18,6 +18,6 @@ from harnex_tmux.cli.options import print_json, target_options
 )
 def command(ident: str | None, repo: str | None, cli_filter: str | None, timeout: float) -> None:
     """Stop a session and close its window; a worktree and its branch stay (see clean)."""
-    from harnex_tmux.session.handle import Session
+    from harnex_tmux.hosts.target import find
 
-    print_json(Session.find(ident, repo, cli_filter).stop(timeout).to_dict())
+    print_json(find(ident, repo, cli_filter).stop(timeout).to_dict())

@@ -35,10 +35,10 @@ def command(
 ) -> None:
     """Wait for a state; exit 1 if the session ends first, 124 on timeout. Waiting for the
     exit (the default) exits with the agent's own exit code."""
-    from harnex_tmux.session.handle import Session
+    from harnex_tmux.hosts.target import find
 
     check_until(until)  # a usage error comes before any lookup
-    result = Session.find(ident, repo, cli_filter).wait(until, timeout)
+    result = find(ident, repo, cli_filter).wait(until, timeout)
     print_json(result.to_dict())
     if result.exit_code:
         sys.exit(result.exit_code)

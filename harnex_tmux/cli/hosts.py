@@ -1,0 +1,165 @@
+"""``harnex hosts``: the machines whose sessions harnex reaches over ssh (``NAME:id``)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import click
+
+from harnex_tmux.cli.options import print_json
+
+
+@click.group("hosts")
+def command() -> None:
+    """Other machines, reached with your ssh: add, list, check, remove."""
+
+
+@command.command("add")
+@click.argument("name")
+@click.argument("dest")
+@click.option("--json", "as_json", is_flag=True, help="Print the host's facts as JSON.")
+def add(name: str, dest: str, as_json: bool) -> None:
+    """Add host NAME, reached as `ssh DEST` (user@host or an ssh config alias). Installs
+    this harnex there when it has none or another version."""
+    from harnex_tmux.errors import HostError
+    from harnex_tmux.hosts import installer
+    from harnex_tmux.hosts.store import Host, check_dest, check_name, load_hosts, save_hosts
+
+    host = Host(check_name(name), check_dest(dest))
+    facts = installer.probe(host)
+    problems = facts.problems()
+    if problems:
+        raise HostError(f"host {name!r}: {'; '.join(problems)}")
+    installed = False
+    if not facts.current():
+        installer.install(host, facts)
+        facts = installer.probe(host)
+        if not facts.current():
+            raise HostError(f"host {name!r}: harnex was installed but does not answer there")
+        installed = True
+    hosts = load_hosts()
+    hosts[name] = host
+    save_hosts(hosts)
+    report = _facts(host, facts) | {"installed": installed}
+    if as_json:
+        print_json(report)
+    else:
+        what = "installed" if installed else "already there"
+        click.echo(
+            f"host {name} ({dest}): harnex {report['harnex']} {what}, {facts.tmux}, "
+            f"python {facts.python}"
+        )
+
+
+@command.command("list")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of hosts.")
+def list_hosts(as_json: bool) -> None:
+    """Each host: reachable or not, its harnex and tmux, its sessions (asked in parallel)."""
+    from harnex_tmux.hosts.store import load_hosts
+
+    hosts = list(load_hosts().values())
+    found: dict[str, dict[str, Any]] = {}
+
+    def fill(host: Any) -> None:
+        found[host.name] = _survey(host)
+
+    threads = [threading.Thread(target=fill, args=(h,), daemon=True) for h in hosts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    rows = [
+        found.get(h.name) or {"name": h.name, "dest": h.dest, "reachable": False} for h in hosts
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        click.echo("No hosts (harnex hosts add NAME USER@HOST adds one).")
+        return
+    header = ["NAME", "DEST", "REACHABLE", "HARNEX", "TMUX", "SESSIONS"]
+    body = [
+        [
+            str(row["name"]),
+            str(row["dest"]),
+            "yes" if row["reachable"] else "no",
+            str(row.get("harnex") or "-"),
+            str(row.get("tmux") or "-"),
+            "-" if row.get("sessions") is None else str(row["sessions"]),
+        ]
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    for line in [header, *body]:
+        click.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+
+
+@command.command("check")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the host's facts as JSON.")
+def check(name: str, as_json: bool) -> None:
+    """Check that host NAME answers and runs this harnex; exit 1 when not."""
+    from harnex_tmux.errors import HostError
+    from harnex_tmux.hosts import installer
+    from harnex_tmux.hosts.store import get_host
+
+    host = get_host(name)
+    facts = installer.probe(host)
+    report = _facts(host, facts)
+    problems = facts.problems()
+    if not facts.current():
+        version = facts.harnex_version
+        problems.append(
+            f"harnex {version} there, another build than this one" if version else "no harnex there"
+        )
+    report["problems"] = problems
+    if as_json:
+        print_json(report)
+    else:
+        click.echo(f"host {name} ({host.dest}): harnex {report['harnex'] or '-'}, {facts.tmux}")
+    if problems:
+        raise HostError(f"host {name!r}: {'; '.join(problems)} (harnex hosts add {name} ...)")
+
+
+@command.command("remove")
+@click.argument("name")
+def remove(name: str) -> None:
+    """Forget host NAME (its sessions keep running there)."""
+    from harnex_tmux.hosts import ssh
+    from harnex_tmux.hosts.store import get_host, load_hosts, save_hosts
+
+    host = get_host(name)
+    hosts = load_hosts()
+    hosts.pop(name, None)
+    save_hosts(hosts)
+    ssh.close_master(host.dest)
+    click.echo(f"host {name} removed")
+
+
+def _facts(host: Any, facts: Any) -> dict[str, Any]:
+    return {
+        "name": host.name,
+        "dest": host.dest,
+        "reachable": True,
+        "harnex": facts.harnex_version,
+        "current": facts.current(),
+        "tmux": facts.tmux or None,
+        "python": facts.python or None,
+        "platform": facts.platform or None,
+    }
+
+
+def _survey(host: Any) -> dict[str, Any]:
+    from harnex_tmux.errors import HarnexError
+    from harnex_tmux.hosts import installer
+    from harnex_tmux.hosts.remote import host_rows
+
+    try:
+        facts = installer.probe(host, timeout=10)
+    except HarnexError as exc:
+        return {"name": host.name, "dest": host.dest, "reachable": False, "error": str(exc)}
+    report = _facts(host, facts)
+    found = host_rows(host) if facts.harnex_version else None
+    report["sessions"] = None if found is None or found.error else len(found.rows)
+    return report

@@ -1,0 +1,337 @@
+"""Sessions on another host: the same operations as local, each one run as
+``harnex <command> --json`` by the harnex installed there, over the host's shared ssh
+connection.
+
+The remote harnex finds the session, talks to its sidecar on that host's loopback, and
+answers with the JSON the local command would print; this side turns it back into the same
+typed results. Message text goes over stdin, never a command line. A send always carries a
+message id chosen here, so when the connection drops mid-send the retry finds the first
+message instead of queueing a second; when no retry gets through, the answer is
+``unconfirmed`` (exit 3), never a guess.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from harnex_tmux.errors import (
+    EXIT_TIMEOUT,
+    EXIT_USAGE,
+    HarnexError,
+    HostConnectionLost,
+    HostError,
+    HostUnreachable,
+    SessionNotFound,
+    TimedOut,
+    UsageError,
+)
+from harnex_tmux.hosts import ssh
+from harnex_tmux.hosts.installer import remote_command
+from harnex_tmux.hosts.store import Host, get_host, split_target
+from harnex_tmux.session.handle import Session
+from harnex_tmux.session.polling import Steps
+from harnex_tmux.session.results import (
+    PaneSnapshot,
+    SessionStatus,
+    StopResult,
+    WaitResult,
+)
+from harnex_tmux.session.send import SendResult
+from harnex_tmux.state import SessionRecord
+from harnex_tmux.tokens import token_hex
+
+if TYPE_CHECKING:
+    from harnex_tmux.event_stream import Event
+    from harnex_tmux.launch import StartedSession
+
+# How long `status` waits for a host before showing it as down.
+STATUS_TIMEOUT_S = 5.0
+# Tries of a send whose connection dropped before its answer came back.
+SEND_TRIES = 3
+RETRY_PAUSE_S = 1.0
+# Room on top of the send's own timeout for ssh to connect and the remote CLI to start.
+SEND_SLACK_S = 30.0
+LIVE_FIELDS = ("state", "log_mtime", "log_idle_s", "inbox", "agent_alive", "worktree")
+
+
+@dataclass(frozen=True)
+class RemoteAnswer:
+    """What the remote harnex gave: its exit code, its JSON (None when it printed none),
+    and its last stderr line (its one-line error)."""
+
+    code: int
+    data: Any
+    error: str
+
+
+def call(
+    host: Host, args: list[str], stdin: bytes = b"", timeout: float | None = None
+) -> RemoteAnswer:
+    """Run ``harnex ARGS`` on ``host``. Raises HostUnreachable when ssh failed (connecting,
+    or the connection dropped before an answer)."""
+    try:
+        result = ssh.run(host.dest, remote_command(*args), stdin, timeout)
+    except HostUnreachable as exc:
+        raise type(exc)(f"host {host.name!r}: {exc}") from exc
+    data = _last_json(result.stdout.decode("utf-8", errors="replace"))
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    if data is None and result.transport_failed:
+        raise HostConnectionLost(f"host {host.name!r}: {ssh.failure_text(result, host.dest)}")
+    if data is None and result.code == 127:
+        raise HostError(f"host {host.name!r} has no harnex (harnex hosts add {host.name} ...)")
+    error = lines[-1] if lines else ""
+    return RemoteAnswer(result.code, data, error.removeprefix("harnex: "))
+
+
+def _last_json(text: str) -> Any:
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def _raise_for(host: Host, answer: RemoteAnswer) -> None:
+    """The remote command's one-line error as ours, with its exit code's kind."""
+    message = f"host {host.name!r}: {answer.error or f'harnex exited {answer.code}'}"
+    if answer.code == EXIT_TIMEOUT:
+        raise TimedOut(message)
+    if answer.code == EXIT_USAGE:
+        raise UsageError(message)
+    if "no session" in answer.error or "not found" in answer.error:
+        raise SessionNotFound(message)
+    raise HarnexError(message)
+
+
+def _status_from(row: dict[str, Any]) -> SessionStatus:
+    record = SessionRecord.from_dict(
+        {"token": "", **{k: v for k, v in row.items() if k not in LIVE_FIELDS}}
+    )
+    return SessionStatus(
+        record=record,
+        state=str(row.get("state") or "unknown"),
+        log_mtime=row.get("log_mtime"),
+        log_idle_s=row.get("log_idle_s"),
+        inbox=row.get("inbox"),
+        agent_alive=row.get("agent_alive"),
+        worktree=row.get("worktree"),
+    )
+
+
+class RemoteSession(Session):
+    """Session ``id`` on ``host``: every method is one ``harnex`` command there."""
+
+    def __init__(self, host: Host, ident: str) -> None:
+        self.host = host
+        self.id = ident
+
+    @classmethod
+    def for_target(cls, target: str) -> RemoteSession:
+        """``NAME:id`` as a RemoteSession; UsageError or HostError for bad input."""
+        name, ident = split_target(target)
+        if name is None:
+            raise UsageError(f"{target!r} names no host (use NAME:id)")
+        return cls(get_host(name), ident)
+
+    @property
+    def target(self) -> str:
+        return f"{self.host.name}:{self.id}"
+
+    def status(self) -> SessionStatus:
+        answer = call(self.host, ["status", "--id", self.id, "--all", "--json"])
+        if answer.code != 0 or not isinstance(answer.data, list):
+            _raise_for(self.host, answer)
+        if not answer.data:
+            raise SessionNotFound(f"no session {self.id!r} on host {self.host.name!r}")
+        return _status_from(answer.data[0])
+
+    def send_steps(
+        self,
+        text: str,
+        *,
+        submit: bool = True,
+        enter_only: bool = False,
+        force: bool = False,
+        relay: bool | None = None,
+        wait: bool = True,
+        wait_for_idle: bool = False,
+        reply: bool = False,
+        timeout: float = 120.0,
+        message_id: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> Steps[SendResult]:
+        # Blocking inside the generator: a remote send is one ssh command, not sidecar
+        # calls; an asynchronous driver for it comes with the MCP server's NAME:id.
+        if False:  # pragma: no cover - makes this a generator, as the interface wants
+            yield
+        from harnex_tmux.session.send import SendRequest, _relay_text
+
+        message_id = message_id or f"msg-{token_hex(6)}"
+        # The relay header names the sender, which only this side knows.
+        body = _relay_text(SendRequest(text, relay=relay), f"remote:{self.target}")
+        args = ["send", "--id", self.id, "--message-id", message_id, "--no-relay"]
+        args += ["--timeout", f"{timeout:g}", "--stdin-exact"]
+        for flag, on in (
+            ("--no-submit", not submit),
+            ("--submit-only", enter_only),
+            ("--force", force),
+            ("--no-wait", not wait),
+            ("--wait-for-idle", wait_for_idle),
+            ("--reply", reply),
+            ("--json", reply),
+        ):
+            if on:
+                args.append(flag)
+        encoded = b"" if enter_only else body.encode("utf-8")
+        # Framed with its length: a connection cut while it streams is a refused send there.
+        payload = b"" if enter_only else str(len(encoded)).encode() + b"\n" + encoded
+        reached = False
+        last_error = ""
+        for attempt in range(SEND_TRIES):
+            if attempt:
+                time.sleep(RETRY_PAUSE_S)
+                if progress:
+                    progress(f"{message_id} retrying on {self.host.name} ({last_error})")
+            try:
+                answer = call(self.host, args, payload, timeout + SEND_SLACK_S)
+            except HostUnreachable as exc:
+                last_error = str(exc)
+                # Only a connection that was made may have carried the message.
+                reached = reached or isinstance(exc, HostConnectionLost)
+                continue
+            if isinstance(answer.data, dict):
+                return self._send_result(answer, message_id)
+            _raise_for(self.host, answer)
+        if not reached:
+            raise HostUnreachable(last_error)
+        return SendResult(
+            self.target,
+            "unconfirmed",
+            message_id,
+            f"{last_error}; the message may have been queued: send again with "
+            f"--message-id {message_id} to find it",
+        )
+
+    def _send_result(self, answer: RemoteAnswer, message_id: str) -> SendResult:
+        data = dict(answer.data)
+        data.pop("ok", None)
+        data.pop("id", None)
+        result = SendResult(
+            self.target,
+            str(data.pop("status", "failed")),
+            data.pop("message_id", None) or message_id,
+            data.pop("error", None),
+            data,
+        )
+        if result.exit_code != answer.code:
+            result.exit_override = answer.code
+        return result
+
+    def wait_steps(self, until: str = "exit", timeout: float | None = None) -> Steps[WaitResult]:
+        if False:  # pragma: no cover - a generator, as in send_steps
+            yield
+        args = ["wait", "--id", self.id, "--until", until]
+        if timeout is not None:
+            args += ["--timeout", f"{timeout:g}"]
+        answer = call(self.host, args, timeout=None if timeout is None else timeout + 30)
+        data = answer.data
+        if not isinstance(data, dict) or not data.get("ok"):
+            _raise_for(self.host, answer)
+        code = data.get("code")
+        return WaitResult(
+            self.target,
+            str(data.get("state")),
+            code if isinstance(code, int) else None,
+            data.get("message_id"),
+            data.get("reply"),
+            data.get("completed_at"),
+        )
+
+    def pane(self, lines: int | None = None) -> PaneSnapshot:
+        args = ["pane", "--id", self.id, "--json"]
+        if lines is not None:
+            args += ["--lines", str(lines)]
+        answer = call(self.host, args, timeout=30)
+        if not isinstance(answer.data, dict) or answer.code != 0:
+            _raise_for(self.host, answer)
+        snapshot = PaneSnapshot.from_dict(answer.data)
+        from dataclasses import replace
+
+        return replace(snapshot, id=self.target)
+
+    def events(self, since: datetime | None = None) -> list[Event]:
+        raise HostError(f"host {self.host.name!r}: events of remote sessions are not there yet")
+
+    def stop(self, timeout: float = 5.0) -> StopResult:
+        answer = call(self.host, ["stop", "--id", self.id, "--timeout", f"{timeout:g}"])
+        data = answer.data
+        if not isinstance(data, dict) or not data.get("ok"):
+            _raise_for(self.host, answer)
+        code, signal = data.get("code"), data.get("signal")
+        return StopResult(
+            self.target,
+            code if isinstance(code, int) else None,
+            signal if isinstance(signal, int) else None,
+            already_exited=bool(data.get("already_exited")),
+        )
+
+    def recover(self, timeout: float = 5.0) -> StartedSession:
+        raise HostError(f"host {self.host.name!r}: recover of remote sessions is not there yet")
+
+
+@dataclass(frozen=True)
+class HostRows:
+    """One host's sessions for ``status``: its rows, or why it gave none (``error``)."""
+
+    host: Host
+    rows: list[dict[str, Any]]
+    error: str | None = None
+
+
+def host_rows(host: Host, ident: str | None = None) -> HostRows:
+    args = ["status", "--all", "--json"] + (["--id", ident] if ident else [])
+    try:
+        answer = call(host, args, timeout=STATUS_TIMEOUT_S)
+    except HarnexError as exc:
+        return HostRows(host, [], str(exc))
+    if answer.code != 0 or not isinstance(answer.data, list):
+        return HostRows(host, [], f"host {host.name!r}: {answer.error or 'no answer'}")
+    rows = [dict(row, machine=host.name) for row in answer.data if isinstance(row, dict)]
+    return HostRows(host, rows)
+
+
+def all_host_rows(hosts: list[Host], ident: str | None = None) -> list[HostRows]:
+    """Every host's rows, asked in parallel; a host that has not answered within
+    STATUS_TIMEOUT_S (plus a little) is reported down, never waited for."""
+    found: dict[str, HostRows] = {}
+
+    def fill(host: Host) -> None:
+        found[host.name] = host_rows(host, ident)
+
+    threads = [threading.Thread(target=fill, args=(h,), daemon=True) for h in hosts]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + STATUS_TIMEOUT_S + 1
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [
+        found.get(h.name) or HostRows(h, [], f"host {h.name!r} did not answer in time")
+        for h in hosts
+    ]
+
+
+def run_on(name: str, run_args: list[str]) -> int:
+    """``harnex run ... --on NAME``: the same run by the host's harnex, its output ours."""
+    host = get_host(name)
+    try:
+        return ssh.run_attached(host.dest, remote_command("run", *run_args))
+    except HostUnreachable as exc:
+        raise HostUnreachable(f"host {name!r}: {exc}") from exc

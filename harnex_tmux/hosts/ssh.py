@@ -1,0 +1,199 @@
+"""The one module that runs the system ``ssh`` client.
+
+Using the user's own OpenSSH means their ``~/.ssh/config``, keys, agent, jump hosts and
+known_hosts all work as they set them up; harnex adds only connection sharing and time
+limits. ``HARNEX_SSH_CONFIG`` names another config file (``ssh -F``), which the tests use so
+that the user's ``~/.ssh`` is never read or written.
+
+One master connection per host is shared by every command (ControlMaster, kept 60 s after
+the last use). A master socket left by a dead or hung master is found with ``ssh -O check``
+under a time limit and replaced: a client that trusted ConnectTimeout alone would hang on it.
+Text that must not show in ``ps`` (messages, tokens) goes over stdin, never the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from harnex_tmux.errors import HostConnectionLost, HostUnreachable
+from harnex_tmux.state import ensure_dir, state_root
+
+CONFIG_ENV = "HARNEX_SSH_CONFIG"
+CONNECT_TIMEOUT_S = 5
+# ssh's own exit status for its failures (the remote command's status otherwise).
+SSH_FAILED = 255
+# A Unix socket path longer than this does not fit in sockaddr_un (108 bytes with the NUL).
+SOCKET_PATH_MAX = 100
+
+OPTIONS = (
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    f"ConnectTimeout={CONNECT_TIMEOUT_S}",
+    "-o",
+    "ServerAliveInterval=5",
+    "-o",
+    "ServerAliveCountMax=3",
+)
+
+
+@dataclass(frozen=True)
+class SshResult:
+    """What a remote command gave: its exit status (255: ssh itself failed), its output."""
+
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def transport_failed(self) -> bool:
+        return self.code == SSH_FAILED
+
+
+def _base(dest: str) -> list[str]:
+    command = ["ssh"]
+    config = os.environ.get(CONFIG_ENV)
+    if config:
+        command += ["-F", config]
+    return [*command, *OPTIONS, "-o", f"ControlPath={control_path(dest)}"]
+
+
+def control_path(dest: str) -> str:
+    """The master socket of ``dest``: under the state dir with a short name, or under a
+    private folder in /tmp when the state dir's path is too long for a socket."""
+    name = hashlib.sha256(dest.encode()).hexdigest()[:12]
+    folder = state_root() / "ssh"
+    if len(str(folder / name)) > SOCKET_PATH_MAX:
+        folder = Path(tempfile.gettempdir()) / f"harnex-ssh-{os.getuid()}"
+    ensure_dir(folder)
+    return str(folder / name)
+
+
+_masters_checked: set[str] = set()
+_masters_lock = threading.Lock()
+
+
+def ensure_master(dest: str) -> None:
+    """Make sure a working master connection to ``dest`` exists (once per process)."""
+    with _masters_lock:
+        if dest in _masters_checked:
+            return
+        _replace_stale_master(dest)
+        if not _master_alive(dest):
+            _start_master(dest)
+        _masters_checked.add(dest)
+
+
+def forget_master(dest: str) -> None:
+    """After a transport failure: look at the master again before the next command."""
+    with _masters_lock:
+        _masters_checked.discard(dest)
+
+
+def _master_alive(dest: str) -> bool:
+    try:
+        done = subprocess.run(
+            [*_base(dest), "-O", "check", dest],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=3,
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0
+
+
+def _replace_stale_master(dest: str) -> None:
+    """A socket file whose master does not answer in time is removed, so a new master can
+    take its place (a hung master would make every command wait forever)."""
+    path = Path(control_path(dest))
+    if path.exists() and not _master_alive(dest):
+        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+            subprocess.run(
+                [*_base(dest), "-O", "exit", dest],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=3,
+            )
+        path.unlink(missing_ok=True)
+
+
+def _start_master(dest: str) -> None:
+    """Start the shared connection in the background (``-f``). Its stderr goes to a file,
+    not a pipe: a backgrounded master keeps the stderr it was given open, and a pipe would
+    keep our read waiting for as long as the master lives."""
+    with tempfile.TemporaryFile() as errors:
+        try:
+            done = subprocess.run(
+                [
+                    *_base(dest),
+                    "-o",
+                    "ControlMaster=yes",
+                    "-o",
+                    "ControlPersist=60",
+                    "-f",
+                    "-N",
+                    dest,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                timeout=CONNECT_TIMEOUT_S * 3,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise HostUnreachable(f"ssh to {dest} did not connect in time") from exc
+        if done.returncode != 0:
+            errors.seek(0)
+            raise HostUnreachable(_first_line(errors.read().decode(errors="replace"), dest))
+
+
+def run(dest: str, script: str, stdin: bytes = b"", timeout: float | None = None) -> SshResult:
+    """Run the shell ``script`` on ``dest`` through its master connection, ``stdin`` fed
+    to it. Raises HostUnreachable when no connection can be made at all; a connection lost
+    midway is an SshResult with code 255 (the caller decides whether to retry)."""
+    ensure_master(dest)
+    command = [*_base(dest), "-o", "ControlMaster=no", "-T", dest, script]
+    try:
+        done = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        forget_master(dest)
+        raise HostConnectionLost(f"{dest} did not answer within {timeout:g}s") from exc
+    result = SshResult(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
+    if result.transport_failed:
+        forget_master(dest)
+    return result
+
+
+def run_attached(dest: str, script: str) -> int:
+    """Run ``script`` on ``dest`` with our own stdin/stdout/stderr (a foreground run)."""
+    ensure_master(dest)
+    return subprocess.call([*_base(dest), "-o", "ControlMaster=no", "-T", dest, script])
+
+
+def close_master(dest: str) -> None:
+    """End the shared connection to ``dest`` (``hosts remove``)."""
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+        subprocess.run(
+            [*_base(dest), "-O", "exit", dest],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=3,
+        )
+    forget_master(dest)
+
+
+def _first_line(text: str, dest: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"ssh to {dest} failed: {lines[-1] if lines else 'no reason given'}"
+
+
+def failure_text(result: SshResult, dest: str) -> str:
+    """ssh's own last error line, for the one-line message."""
+    return _first_line(result.stderr, dest)

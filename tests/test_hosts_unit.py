@@ -1,0 +1,67 @@
+"""The pieces of `harnex hosts` that need no ssh: names, targets, the host file, run --on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harnex_tmux.cli.run_args import without_on
+from harnex_tmux.errors import HostError, UsageError
+from harnex_tmux.hosts.installer import HostFacts, remote_command
+from harnex_tmux.hosts.store import (
+    Host,
+    check_dest,
+    check_name,
+    get_host,
+    load_hosts,
+    save_hosts,
+    split_target,
+)
+
+
+def test_targets() -> None:
+    assert split_target("w1") == (None, "w1")
+    assert split_target("box:w1") == ("box", "w1")
+    for bad, words in ((":w1", "no host name"), ("box:", "no session id"), ("b:a:c", "':'")):
+        with pytest.raises(UsageError, match=words):
+            split_target(bad)
+
+
+def test_names_and_destinations() -> None:
+    assert check_name("build-1.eu") == "build-1.eu"
+    for bad in ("", "a:b", "a b", "-x", "x" * 64):
+        with pytest.raises(UsageError):
+            check_name(bad)
+    for bad in ("-oProxyCommand=x", "a b", ""):
+        with pytest.raises(UsageError):
+            check_dest(bad)
+
+
+def test_host_file_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARNEX_STATE_DIR", str(tmp_path))
+    assert load_hosts() == {}
+    save_hosts({"box": Host("box", "me@box")})
+    assert get_host("box") == Host("box", "me@box")
+    assert (tmp_path / "hosts.json").stat().st_mode & 0o077 == 0
+    with pytest.raises(HostError, match="unknown host 'other'"):
+        get_host("other")
+
+
+def test_run_on_words_keep_the_agents_own() -> None:
+    words = ["--on", "box", "--id", "w1", "claude", "--", "--on", "x"]
+    assert without_on(words) == ["--id", "w1", "claude", "--", "--on", "x"]
+    assert without_on(["--on=box", "claude", "--"]) == ["claude", "--"]
+
+
+def test_host_facts_problems() -> None:
+    ok = HostFacts("3.11.2", "tmux 3.3a", "harnex 0.1.0", "x", "Linux x86_64")
+    assert ok.problems() == [] and ok.harnex_version == "0.1.0"
+    old = HostFacts("3.9.1", "tmux 3.0", "", "", "")
+    assert len(old.problems()) == 2
+    assert "no python3" in HostFacts("", "", "", "", "").problems()[0]
+
+
+def test_remote_command_quotes_every_word() -> None:
+    command = remote_command("send", "--id", "w1; rm -rf ~")
+    assert command.endswith("send --id 'w1; rm -rf ~'")
