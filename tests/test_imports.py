@@ -259,8 +259,8 @@ FLOORS: list[set[str]] = [
     {"launch", "early_sidecar"},
     # The two sides of a session: the sidecar inside, the session seen from outside.
     {"sidecar", "session"},
-    # Front ends over the client side.
-    {"mcp", "dash", "doctor"},
+    # Sessions on other machines (over ssh), and front ends over the client side.
+    {"hosts", "mcp", "dash", "doctor"},
     # The command line.
     {"cli", "__main__"},
 ]

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from harnex_tmux.errors import (
     EXIT_TIMEOUT,
@@ -34,21 +34,21 @@ from harnex_tmux.errors import (
 from harnex_tmux.hosts import ssh
 from harnex_tmux.hosts.installer import remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
+from harnex_tmux.pane_text import PaneSnapshot
 from harnex_tmux.session.handle import Session
 from harnex_tmux.session.polling import Steps
 from harnex_tmux.session.results import (
-    PaneSnapshot,
     SessionStatus,
     StopResult,
     WaitResult,
 )
-from harnex_tmux.session.send import SendResult
+from harnex_tmux.session.send import SendOptions, SendResult
 from harnex_tmux.state import SessionRecord
 from harnex_tmux.tokens import token_hex
 
 if TYPE_CHECKING:
-    from harnex_tmux.event_stream import Event
     from harnex_tmux.launch import StartedSession
+    from harnex_tmux.session.events import Event
 
 # How long `status` waits for a host before showing it as down.
 STATUS_TIMEOUT_S = 5.0
@@ -156,17 +156,8 @@ class RemoteSession(Session):
     def send_steps(
         self,
         text: str,
-        *,
-        submit: bool = True,
-        enter_only: bool = False,
-        force: bool = False,
-        relay: bool | None = None,
-        wait: bool = True,
-        wait_for_idle: bool = False,
-        reply: bool = False,
-        timeout: float = 120.0,
-        message_id: str | None = None,
         progress: Callable[[str], None] | None = None,
+        **options: Unpack[SendOptions],
     ) -> Steps[SendResult]:
         # Blocking inside the generator: a remote send is one ssh command, not sidecar
         # calls; an asynchronous driver for it comes with the MCP server's NAME:id.
@@ -174,9 +165,13 @@ class RemoteSession(Session):
             yield
         from harnex_tmux.session.send import SendRequest, _relay_text
 
-        message_id = message_id or f"msg-{token_hex(6)}"
+        request = SendRequest(text, self.id, **options)
+        submit, enter_only, force = request.submit, request.enter_only, request.force
+        wait, wait_for_idle, reply = request.wait, request.wait_for_idle, request.reply
+        timeout = request.timeout
+        message_id = request.message_id or f"msg-{token_hex(6)}"
         # The relay header names the sender, which only this side knows.
-        body = _relay_text(SendRequest(text, relay=relay), f"remote:{self.target}")
+        body = _relay_text(request, f"remote:{self.target}")
         args = ["send", "--id", self.id, "--message-id", message_id, "--no-relay"]
         args += ["--timeout", f"{timeout:g}", "--stdin-exact"]
         for flag, on in (
@@ -235,7 +230,11 @@ class RemoteSession(Session):
             result.exit_override = answer.code
         return result
 
-    def wait_steps(self, until: str = "exit", timeout: float | None = None) -> Steps[WaitResult]:
+    def wait_steps(
+        self, until: str = "exit", timeout: float | None = None, after_turn: int | None = None
+    ) -> Steps[WaitResult]:
+        if after_turn is not None:
+            raise UsageError(f"after_turn is not supported on host {self.host.name!r} yet")
         if False:  # pragma: no cover - a generator, as in send_steps
             yield
         args = ["wait", "--id", self.id, "--until", until]
