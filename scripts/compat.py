@@ -293,15 +293,19 @@ def render(releases: dict[str, TestedRelease], runs: Runs) -> str:
 # writes the page, so a rewrite keeps them).
 NOTES: dict[str, str] = {
     "claude": (
-        "Claude Code 2.1.332: its folder-trust dialog now lists `No, exit` first, with the"
-        " cursor on it, and `Yes, I trust this folder` second, so the Enter harnex presses to"
-        ' answer it (`--submit-only`, `--auto-accept`) declines and Claude Code exits ("Claude'
-        " Code didn't start because this folder isn't trusted\"). Every red cell above stops"
-        " there: the session exits before its prompt (\"exited before reaching 'prompt'\"),"
-        " or the sidecar's answer is cut off as the agent exits (\"closed the connection"
-        ' mid-answer"), or the model never gets the `--context` turn ("expected 1 user'
-        ' turn(s)"). Nothing past the dialog (the 10 KB paste included) could be checked'
-        " on that release; the pin stays at 2.1.197."
+        "Claude Code 2.1.332 lists `No, exit` first in its folder-trust dialog, with the"
+        " cursor on it; harnex now chooses `Yes, I trust this folder` by its text (Down, then"
+        " Enter). A paste of more than two lines reaches the model inside"
+        ' `<pasted_content id="…">` tags, and the hook reports it so: harnex reads the text'
+        " inside as the prompt (proven delivery holds) and the tests check the model gets"
+        " exactly the text in the tags (docs/adapters.md). Two cells stay red. The permission"
+        " dialog never opens: `auto` is that release's default permission mode and runs the"
+        " test's shell command without asking (asking for the `default` mode in the settings"
+        " brings a first-launch dialog harnex does not know yet). A message forced into the"
+        " trust dialog (after the cursor was put on `Yes`): the Enter after the typed letters"
+        " declined and Claude Code quit (the letters seem to move the cursor; not looked"
+        ' into), and the sidecar exits before it answers ("closed'
+        ' the connection mid-answer"). The pin stays at 2.1.197.'
     ),
 }
 

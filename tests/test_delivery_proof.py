@@ -199,7 +199,7 @@ def test_submit_only_fails_when_the_dialog_never_reacts(tmp_path: Path) -> None:
     message, rig = _submit_only_at_trust_dialog(tmp_path, ignored=2)
     assert message.status == "failed"
     assert rig.pane.keys == [("Enter",), ("Enter",)]
-    assert "workspace-trust-prompt dialog did not react" in (message.error or "")
+    assert "workspace-trust-prompt dialog did not take its answer" in (message.error or "")
 
 
 def _codex_turn(tmp_path: Path, typed: str, received: str) -> tuple[Message, Message | None]:

@@ -46,6 +46,15 @@ class Observation:
 
 
 @dataclass(frozen=True)
+class DialogAnswer:
+    """How to answer a dialog: ``moves`` bring its cursor onto the wanted option (none when
+    it is there, or the dialog has no list), then ``keys`` confirm it."""
+
+    moves: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class HookTarget:
     """Where an agent's own hooks report to.
 
@@ -140,6 +149,13 @@ class Adapter:
     @property
     def trust_accept_keys(self) -> tuple[str, ...]:
         return ()
+
+    def dialog_answer(self, state: State, screen: str | None) -> DialogAnswer | None:
+        """The keys that take a dialog's accepting option (trusting the folder, allowing the
+        tool), read from ``screen`` where the adapter can; None when the screen does not show
+        that option yet, so nothing should be pressed."""
+        keys = self.trust_accept_keys if state == State.TRUST else ()
+        return DialogAnswer((), keys or self.submit_keys)
 
     @property
     def settle_s(self) -> float:

@@ -1,4 +1,4 @@
-"""Claude Code (checked against 2.1.197; see docs/adapters.md for the screens)."""
+"""Claude Code (checked against 2.1.197 and 2.1.332; see docs/adapters.md for the screens)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harnex_tmux.adapters.base import HookReport, HookTarget
+from harnex_tmux.adapters.claude_pastes import unwrap_pastes
 from harnex_tmux.adapters.screen import ScreenAdapter
 from harnex_tmux.errors import HarnexError
 
@@ -57,7 +58,10 @@ class ClaudeAdapter(ScreenAdapter):
         its prompt report is the first sign of a turn, and its permission notification lags
         the dialog it is about (see ``notification`` in :class:`HookReport`)."""
         if event == "UserPromptSubmit":
-            return HookReport("prompt", str(payload.get("prompt") or ""), hold=False)
+            # A long paste is reported (and sent to the model) wrapped in tags: the text
+            # inside is what was typed (see claude_pastes).
+            prompt = unwrap_pastes(str(payload.get("prompt") or ""))
+            return HookReport("prompt", prompt, hold=False)
         if event == "Stop":
             return HookReport("turn", _text_or_none(payload.get("last_assistant_message")))
         if event == "Notification":

@@ -30,7 +30,10 @@ shows each state::
     [[dialogs]]
     state = "confirmation"        # or "workspace-trust-prompt"
     patterns = ['Allow .*\\?']    # all must match (case-insensitive)
-    keys = ["Enter"]              # what accepts it (--auto-accept, trust dialogs only)
+    keys = ["Enter"]              # what accepts it (--auto-accept, send --submit-only)
+    choose = "Yes, I trust"       # the option to take, by its text: the cursor is moved there
+    cursor = "❯"                  # the glyph marking the option under the cursor (default:
+                                  # the prompt glyph); only with choose
     answered = ['restarting']     # any of these: the dialog is answered, still drawn
 
     [[stop]]                      # a graceful stop, step by step
@@ -64,7 +67,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.adapters.base import DEFAULT_STOP_STEPS, State, StopStep
+from harnex_tmux.adapters.base import DEFAULT_STOP_STEPS, DialogAnswer, State, StopStep
+from harnex_tmux.adapters.choice import moves_to
 from harnex_tmux.errors import AdapterFileError
 
 # What a ``[ready]`` argument holds where harnex's hook command goes.
@@ -97,6 +101,9 @@ class DialogRule:
     patterns: tuple[str, ...]
     keys: tuple[str, ...] = ()
     answered: tuple[str, ...] = ()
+    # The option to take, by its text, and the glyph that marks the option under the cursor.
+    choose: str | None = None
+    cursor: str | None = None
 
     @property
     def dialog(self) -> Dialog:
@@ -149,6 +156,21 @@ class ScreenRules:
             if rule.state == State.TRUST and rule.keys:
                 return rule.keys
         return ("Enter",)
+
+    def dialog_answer(self, state: State, screen: str | None) -> DialogAnswer | None:
+        """The keys that take the accepting option of the ``state`` dialog on ``screen``:
+        its rule's ``choose`` line, reached from wherever the cursor is, then its ``keys``
+        (or the submit keys); None when that line or the cursor is not on the screen."""
+        default = self.trust_accept_keys if state == State.TRUST else self.submit_keys
+        for rule in self.dialogs:
+            if rule.state != state or screen is None or not rule.dialog.matches(screen):
+                continue
+            keys = rule.keys or default
+            if rule.choose is None:
+                return DialogAnswer((), keys)
+            moves = moves_to(screen, rule.choose, rule.cursor or self.prompt_glyph)
+            return None if moves is None else DialogAnswer(moves, keys)
+        return DialogAnswer((), default)
 
 
 def load_rules(path: Path) -> ScreenRules:
@@ -257,7 +279,7 @@ def _dialogs(check: _Checker, data: dict[str, Any]) -> list[DialogRule]:
     rules = []
     for index, item in enumerate(check.tables(data, "dialogs")):
         where = f"dialogs[{index}]"
-        check.keys(item, where, {"state", "patterns", "keys", "answered"})
+        check.keys(item, where, {"state", "patterns", "keys", "answered", "choose", "cursor"})
         state = check.string(item, "state", required=True, where=where)
         if state not in DIALOG_STATES:
             check.fail(f"{where}.state", f"must be one of {sorted(DIALOG_STATES)}")
@@ -266,7 +288,15 @@ def _dialogs(check: _Checker, data: dict[str, Any]) -> list[DialogRule]:
             check.fail(f"{where}.patterns", "needs at least one pattern")
         keys = check.keys_list(item, "keys", where=where)
         answered = check.regexes(item, "answered", where=where)
-        rules.append(DialogRule(DIALOG_STATES[state], patterns, keys, answered))
+        choose = check.text(item, "choose", where=where)
+        cursor = check.text(item, "cursor", where=where)
+        if cursor is not None and choose is None:
+            check.fail(f"{where}.cursor", "only means something with choose")
+        rules.append(
+            DialogRule(
+                DIALOG_STATES[state], patterns, keys, answered, choose, cursor and cursor.strip()
+            )
+        )
     return rules
 
 

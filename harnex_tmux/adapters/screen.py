@@ -19,7 +19,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.adapters.base import Adapter, HookReport, HookTarget, Observation, State, StopStep
+from harnex_tmux.adapters.base import (
+    Adapter,
+    DialogAnswer,
+    HookReport,
+    HookTarget,
+    Observation,
+    State,
+    StopStep,
+)
 from harnex_tmux.adapters.rules import (
     READY_PLACEHOLDER,
     BoxRule,
@@ -75,6 +83,9 @@ class ScreenAdapter(Adapter):
     @property
     def trust_accept_keys(self) -> tuple[str, ...]:
         return self.rules.trust_accept_keys
+
+    def dialog_answer(self, state: State, screen: str | None) -> DialogAnswer | None:
+        return self.rules.dialog_answer(state, screen)
 
     @property
     def settle_s(self) -> float:

@@ -24,6 +24,7 @@ from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
 from harnex_tmux.sidecar.delivery import Deliverer
+from harnex_tmux.sidecar.dialog_keys import answer_dialog
 from harnex_tmux.sidecar.hooks import HookDesk
 from harnex_tmux.sidecar.inbox import Inbox, Message
 from harnex_tmux.sidecar.ledger import Ledger
@@ -420,15 +421,15 @@ class Sidecar:
             self._recheck_in = AUTO_ACCEPT_GAP_S
 
     def _accept_trust(self) -> None:
-        """``--auto-accept``: answer the folder-trust dialog with its default, trusting."""
+        """``--auto-accept``: answer the folder-trust dialog with its trusting option (the one
+        its adapter file names, wherever the cursor starts)."""
         if time.monotonic() - self._last_accept < AUTO_ACCEPT_GAP_S:
             return
-        keys = self.adapter.trust_accept_keys
-        if keys and self.pane.pane_id:
+        if self.pane.pane_id:
             self._last_accept = time.monotonic()
             log("auto-accepting the folder-trust dialog")
             with self.pane.typing:
-                self.pane.send_keys(*keys)
+                answer_dialog(self.pane, self.adapter, State.TRUST, log)
 
     # --- the agent's own events -----------------------------------------------------------
 

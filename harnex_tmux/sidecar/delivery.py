@@ -17,6 +17,7 @@ from enum import Enum
 
 from harnex_tmux.adapters.base import Adapter, Observation, State
 from harnex_tmux.foreground import TerminalUse
+from harnex_tmux.sidecar.dialog_keys import answer_dialog
 from harnex_tmux.sidecar.inbox import (
     DELIVERED,
     EXPIRED,
@@ -282,11 +283,12 @@ class Deliverer:
         )
 
     def _answer_dialog(self, dialog: State) -> Outcome:
-        """``--submit-only`` at a dialog: the key counts once the dialog has gone. A dialog
+        """``--submit-only`` at a dialog: its accepting option is taken (the one its adapter
+        file names, else the submit key), and counts once the dialog has gone. A dialog
         drawn a moment ago may not take keys yet (seen with Codex's folder-trust dialog),
         so a key it ignored is pressed once more."""
         for attempt in range(2):
-            self._press_submit()
+            answer_dialog(self.pane, self.adapter, dialog, self.log)
             deadline = time.monotonic() + SUBMIT_CONFIRM_S
             while time.monotonic() < deadline:
                 if self._dialog_showing() != dialog:
@@ -294,9 +296,7 @@ class Deliverer:
                 time.sleep(DIALOG_POLL_S)
             if attempt == 0:
                 self.log(f"the {dialog.value} dialog stayed; pressing submit again")
-        return Outcome(
-            FAILED, f"the {dialog.value} dialog did not react to the submit key (pressed twice)"
-        )
+        return Outcome(FAILED, f"the {dialog.value} dialog did not take its answer (tried twice)")
 
     def _submit_proven(self, message: Message) -> Outcome:
         """Submit, then wait for the agent's own report of the prompt it accepted. Without

@@ -9,11 +9,14 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harnex_tmux.adapters import adapter_for
+from harnex_tmux.adapters.base import State
 from harnex_tmux.session.client import SidecarClient
 
 from .mock_anthropic import MockAnthropic
@@ -116,9 +119,11 @@ def test_sidecar_killed_mid_session(which: str, request: pytest.FixtureRequest) 
     assert mock.wait_for_user_turns(count + 1, timeout=30)[count:] == ["typed by hand"]
     reply_line = mock.reply("typed by hand").splitlines()[0]
     screen = _wait_screen(h, info["pane_id"], lambda s: reply_line in s)
-    # harnex's hook script exits quietly; Claude's own http hook shows its failure as a line
-    # in the transcript (documented in docs/adapters.md) and carries on.
-    assert ("hook error" in screen) == (which == "claude"), screen
+    # harnex's hook script exits quietly; Claude's own http hook shows its failure in the
+    # transcript (documented in docs/adapters.md) and carries on: "hook error" on 2.1.197,
+    # "UserPromptSubmit hook failed" on 2.1.332.
+    shown = "hook error" in screen or "hook failed" in screen
+    assert shown == (which == "claude"), screen
 
     h.json("recover", "--id", "sk")
     h.run("wait", "--id", "sk", "--until", "prompt", "--timeout", "30")
@@ -137,6 +142,9 @@ def test_claude_message_typed_into_a_dialog_is_not_confirmed(
         "wait", "--id", "dlg", "--until", "workspace-trust-prompt", "--timeout", "60"
     )
     assert ready.returncode == 0, ready.stderr
+    # 2.1.332 opens it with the cursor on "No, exit" (an Enter would quit): the cursor goes
+    # onto "Yes, I trust this folder" first, with the keys harnex itself would press.
+    _cursor_onto_trust(claude, info["pane_id"])
     # Pressing Enter here answers the dialog (trust), which the screen shows as a change:
     # only the agent's own prompt report could confirm the text, and none comes. The text
     # may sit in the input box behind the dialog: unconfirmed (exit 3), not failed.
@@ -145,3 +153,14 @@ def test_claude_message_typed_into_a_dialog_is_not_confirmed(
     assert json.loads(forced.stdout)["status"] == "unconfirmed"
     assert mock_anthropic.user_turns == []
     del info
+
+
+def _cursor_onto_trust(h: Harness, pane_id: str) -> None:
+    adapter = adapter_for("claude")
+    answer = adapter.dialog_answer(State.TRUST, h.screen("dlg"))
+    assert answer is not None, h.screen("dlg")
+    if answer.moves:
+        h.tmux("send-keys", "-t", pane_id, *answer.moves, check=True)
+        _wait_screen(
+            h, pane_id, lambda s: adapter.dialog_answer(State.TRUST, s) == replace(answer, moves=())
+        )
