@@ -14,8 +14,8 @@ What each client does on its own, which the tests work with:
   pairs, so harnex's settings go in with ``-e``. It converts string arguments to the type the
   tool's schema names before sending (``"5"`` goes out as ``5``, ``"soon"`` as ``NaN``, which
   JSON writes as ``null``), so the mistyped timeout it can send is ``"soon"``; an ``id`` of
-  ``7`` it leaves alone. A 401 sends it to OAuth, which it refuses without a terminal unless
-  told ``--stored-auth-only``; with that it reports harnex's "invalid token" line.
+  ``7`` it leaves alone. After a 401 it wants an OAuth login, which it cannot start without a
+  terminal; with ``--stored-auth-only`` it skips that and reports harnex's "invalid token".
 - ``mcpc`` keeps a session per ``connect`` in a bridge process under ``~/.mcpc`` (a
   throw-away HOME here, and its bridges are stopped at the end). It has no stdio mode of its
   own: a stdio server comes from a config file entry (``file:name``), for which
