@@ -13,6 +13,7 @@ import libtmux
 import pytest
 
 from .agents import AgentInstallError, AgentsUnavailableError, InstalledAgents, install_agents
+from .mcp_clients import McpClients, install_mcp_clients
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI, MockOpenAIChat
@@ -59,6 +60,22 @@ def aider_binary(request: pytest.FixtureRequest) -> Path:
         pytest.skip(reason)
     except AgentInstallError as exc:
         pytest.fail(f"installing the pinned Aider failed: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def mcp_clients(request: pytest.FixtureRequest) -> McpClients:
+    """The pinned MCP Inspector and mcpc with their Node, installed with npm into
+    ``<agents dir>/mcp-clients`` (once); skipped or failed like :func:`agents`."""
+    try:
+        return install_mcp_clients()
+    except AgentsUnavailableError as exc:
+        reason = f"E2E TESTS NOT RUN: the pinned MCP clients could not be installed: {exc}"
+        if _in_ci():
+            pytest.fail(f"{reason}\n(CI=true: failing instead of skipping)", pytrace=False)
+        request.config.stash[_SKIP_KEY] = reason
+        pytest.skip(reason)
+    except AgentInstallError as exc:
+        pytest.fail(f"installing the pinned MCP clients failed: {exc}", pytrace=False)
 
 
 def pytest_terminal_summary(
