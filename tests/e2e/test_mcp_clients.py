@@ -37,6 +37,7 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -357,3 +358,42 @@ def test_a_wrong_token_is_refused(
             assert "sessions" not in done.stdout and '"name": "run"' not in done.stdout
     finally:
         mcpc.close()
+
+
+def test_a_75_second_wait_completes_through_the_inspector(
+    mcp_clients: McpClients,
+    harnex: Harnex,
+    http_server: HttpServer,
+    tmp_path: Path,
+    figures: Figures,
+) -> None:
+    """The Inspector (TypeScript SDK) gives up on a request after 60 s. harnex answers a
+    longer wait with ``still_waiting`` before that (its call limit, 50 s by default), and the
+    wait called again with the answer's ``arguments`` ends when the session does: a 75 s wait
+    completes through a client that could not hold one request that long."""
+    home = tmp_path / "home"
+    home.mkdir()
+    inspector = Inspector(mcp_clients, harnex, home, url=http_server.url, token=http_server.token)
+    record = tmp_path / "received.jsonl"
+    ok(inspector.call("run", {"cli": PYTHON, "id": "long", "args": demo_args(record)}))
+    ok(inspector.call("wait", {"id": "long", "until": "prompt", "timeout": 30}))
+    started = time.monotonic()
+    stopper = threading.Timer(75.0, lambda: harnex.run("stop", "--id", "long"))
+    stopper.start()
+    try:
+        arguments: dict[str, Any] = {"id": "long", "until": "exit", "timeout": 120}
+        rounds: list[str] = []
+        while True:
+            answer = ok(inspector.call("wait", arguments))
+            rounds.append(str(answer.get("status", answer.get("state"))))
+            if answer.get("status") != "still_waiting":
+                break
+            assert len(rounds) < 4, rounds
+            arguments = answer["arguments"]
+    finally:
+        stopper.join()
+    waited = time.monotonic() - started
+    assert rounds[0] == "still_waiting" and answer["state"] == "exited", rounds
+    assert waited >= 75.0
+    figures.record("calls to finish a 75 s wait", len(rounds))
+    figures.record("seconds waited", round(waited, 1))
