@@ -115,3 +115,7 @@ class ApiError(HarnexError):
         super().__init__(message)
         self.status = status
         self.extra = extra
+
+
+class PriceFileError(HarnexError):
+    """A price table that cannot be read or has a bad entry: the shipped table is used."""

@@ -33,6 +33,7 @@ COMMANDS = {
     "mcp": "harnex_tmux.cli.mcp",
     "dash": "harnex_tmux.cli.dash",
     "doctor": "harnex_tmux.cli.doctor",
+    "usage": "harnex_tmux.cli.usage",
 }
 
 

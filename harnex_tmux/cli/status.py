@@ -31,7 +31,7 @@ def command(
     as_json: bool,
     for_tmux: bool,
 ) -> None:
-    """Show sessions: ID CLI PID PORT AGE IDLE STATE REPO DESC.
+    """Show sessions: ID CLI PID PORT AGE IDLE STATE TOKENS COST REPO DESC.
 
     When a session runs in its own worktree (run --worktree), BRANCH, AHEAD (commits since
     its base) and CHANGED (files that differ from the base) come before REPO.
@@ -110,12 +110,26 @@ def _worktree_cells(row: dict[str, Any]) -> list[str]:
     return [_cell(info.get("branch")), str(info["ahead"]), str(len(info["changed_files"]))]
 
 
+def _usage_cells(usage: Any) -> list[str]:
+    """TOKENS and COST of a session whose sidecar counted them; ``-`` when none did."""
+    if not isinstance(usage, dict) or not usage.get("calls"):
+        return ["-", "-"]
+    from harnex_tmux.cli.usage import money
+    from harnex_tmux.usage.tokens import short_count
+
+    cost = usage.get("cost_usd")
+    return [
+        short_count(usage.get("tokens")),
+        money(cost if isinstance(cost, float | int) else None),
+    ]
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     """0.4.0's layout: header, a row of dashes, then one row per session; every empty cell
     shows ``-``, columns two spaces apart. The worktree columns appear only when a session
     has a worktree, so 0.4.0's layout is unchanged for everyone else."""
     worktrees = any(row.get("worktree") for row in rows)
-    header = ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE"]
+    header = ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE", "TOKENS", "COST"]
     header += ["BRANCH", "AHEAD", "CHANGED"] if worktrees else []
     header += ["REPO", "DESC"]
     body = [
@@ -127,6 +141,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             _age(row.get("started_at")),
             human_seconds(row.get("log_idle_s")),
             _cell(row.get("state")),
+            *_usage_cells(row.get("usage")),
             *(_worktree_cells(row) if worktrees else []),
             _repo_cell(str(row.get("repo_root") or "")),
             _desc_cell(str(row.get("description") or "")),

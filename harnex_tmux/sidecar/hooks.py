@@ -4,7 +4,7 @@ the sidecar does with what they mean."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from harnex_tmux.adapters import Adapter, HookReport, State, adapter_for
@@ -28,12 +28,15 @@ class HookDesk:
         *,
         log: Callable[[str], None],
         remember: Callable[[str, Any], None],
+        notice: Callable[[str, str, Mapping[str, Any], HookReport | None], None] | None = None,
     ) -> None:
         self.adapter = adapter
         self.ledger = ledger
         self.readiness = readiness
         self.log = log
         self.remember = remember
+        # Told every event after it was applied (the usage desk reads its sources from them).
+        self.notice = notice
         self._readers: dict[str, Adapter] = {adapter.name: adapter}
         # The agent's conversation whose turns count (see HookReport.thread).
         self._thread: str | None = None
@@ -48,6 +51,8 @@ class HookDesk:
         report = reader.read_hook(event, payload) if reader is not None else None
         if report is not None:
             self.apply(report)
+        if self.notice is not None:
+            self.notice(source, event, payload, report)
 
     def _reader(self, source: str) -> Adapter | None:
         reader = self._readers.get(source)

@@ -144,14 +144,25 @@ class MockOpenAI(MockModelServer):
         item_id = f"{'fc' if call else 'msg'}_mock{n:06d}{uuid.uuid4().hex[:8]}"
         created = int(time.time())
         arguments = json.dumps(call.arguments) if call else ""
+        # Known, distinct figures for every kind: the cached part is inside input_tokens and
+        # the reasoning inside output_tokens, as the Responses API counts them.
         input_tokens = rough_tokens(body.get("input"))
-        output_tokens = max(1, len(arguments or text) // 4)
+        cached, reasoning = input_tokens // 2 + 3, 5
+        visible = max(1, len(arguments or text) // 4)
+        output_tokens = visible + reasoning
         usage = {
             "input_tokens": input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": cached},
             "output_tokens": output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": input_tokens + output_tokens,
+        }
+        rec.usage = {
+            "input": input_tokens - cached,
+            "cached": cached,
+            "cache_write": 0,
+            "output": visible,
+            "reasoning": reasoning,
         }
         part_done = {"type": "output_text", "text": text, "annotations": []}
         item_done: dict[str, Any]
