@@ -1,20 +1,28 @@
 """The session's usage, as the sidecar keeps it: it learns where the agent writes its usage
 from the agent's own reports, keeps that in the session's record (for a recovered sidecar and
 for ``harnex usage`` after the session ended), serves the running total, and adds a ``usage``
-event with each finished turn's share."""
+event with each finished turn's share once the agent has written it down."""
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from harnex_tmux.adapters.base import HookReport
-from harnex_tmux.usage.model import Usage
 from harnex_tmux.usage.prices import load
 from harnex_tmux.usage.session import Report, SessionUsage
 from harnex_tmux.usage.sources import RECORD_KEY, from_hook, from_record
+from harnex_tmux.usage.turns import TurnShares
+
+# After a turn's end, the agent's file is read this often until it stops growing and holds
+# that turn's calls, for at most SETTLE_MAX_S (then the event says what was there).
+SETTLE_POLL_S = 0.2
+SETTLE_MAX_S = 5.0
 
 
 class UsageDesk:
@@ -35,8 +43,11 @@ class UsageDesk:
         self._turn_number = turn_number
         self._env = env
         self._lock = threading.Lock()
-        # What was counted before the current turn: a recovered sidecar starts from the total.
-        self._before: Usage = self._usage.read().total if self._usage.sources else Usage()
+        self._shares = TurnShares()
+        self._ended: queue.Queue[tuple[int, datetime]] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        if self._usage.sources:  # a recovered sidecar: the turns so far were told already
+            self._shares.take(self._usage.read().calls, datetime.now(UTC))
 
     def report(self) -> Report:
         with self._lock:
@@ -52,7 +63,29 @@ class UsageDesk:
                 self._remember(RECORD_KEY, [s.to_dict() for s in self._usage.sources])
             if report is None or report.kind != "turn":
                 return
-            now = self._usage.read().total
-            share, self._before = now.minus(self._before), now
-        if share.tokens > 0:
-            self._emit("usage", turn=self._turn_number(), **share.to_dict(), total=now.to_dict())
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._tell, name="usage", daemon=True)
+                self._worker.start()
+        self._ended.put((self._turn_number(), datetime.now(UTC)))
+
+    def _tell(self) -> None:
+        """Adds the ``usage`` event of each ended turn, in order, once it is written down."""
+        while True:
+            number, ended = self._ended.get()
+            deadline = time.monotonic() + SETTLE_MAX_S
+            seen = -1
+            while True:
+                with self._lock:
+                    calls = self._usage.read().calls
+                    tokens = sum(call.tokens for call in calls)
+                    ready = self._shares.due(calls, ended) is not None
+                if (ready and tokens == seen) or time.monotonic() >= deadline:
+                    break
+                seen = tokens
+                time.sleep(SETTLE_POLL_S)
+            with self._lock:
+                report = self._usage.read()
+                share = self._shares.take(report.calls, ended)
+            if share is not None:
+                share_data = share.to_dict()
+                self._emit("usage", turn=number, **share_data, total=report.total.to_dict())

@@ -4,9 +4,11 @@ Each assistant line carries ``message.usage`` (``input_tokens`` fresh,
 ``cache_read_input_tokens``, ``cache_creation_input_tokens``, ``output_tokens`` with any
 thinking in it) and ``message.model``. One API answer is written as one line per content
 block, each repeating the usage: counted once per message id and request id, the last line
-winning (its output count is final). Lines marked ``isSidechain`` in the main transcript are
-copies of a subagent's work, which the subagent's own file (under ``<session id>/`` next to
-the transcript) counts; the ``<synthetic>`` model marks lines Claude Code wrote itself.
+winning (its output count is final). A user line's ``promptId`` (which its tool results
+repeat) names the turn of the calls after it. Lines marked ``isSidechain`` in the main
+transcript are copies of a subagent's work, which the subagent's own file (under
+``<session id>/`` next to the transcript) counts; the ``<synthetic>`` model marks lines
+Claude Code wrote itself.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from harnex_tmux.usage.reader import Entries, JsonlFiles
 SYNTHETIC = "<synthetic>"
 
 
-def entry(line: dict[str, Any], main: bool) -> tuple[str, Usage] | None:
-    """The key and usage of one transcript line, or None when it does not count."""
+def entry(line: dict[str, Any], main: bool, turn: str | None = None) -> tuple[str, Usage] | None:
+    """The key and usage of one transcript line, or None when it does not count; ``turn`` is
+    the prompt it answers (the ``promptId`` of the user line before it)."""
     if line.get("type") != "assistant" or (main and line.get("isSidechain") is True):
         return None
     message = line.get("message")
@@ -46,6 +49,7 @@ def entry(line: dict[str, Any], main: bool) -> tuple[str, Usage] | None:
         cost_usd=None,
         model=model if isinstance(model, str) else None,
         at=at if isinstance(at, str) else None,
+        turn=turn,
     )
 
 
@@ -55,6 +59,10 @@ class ClaudeReader(JsonlFiles):
     def __init__(self, transcript: str) -> None:
         super().__init__()
         self.transcript = transcript
+        self._prompt: dict[str, str] = {}
+
+    def restart(self, path: str) -> None:
+        self._prompt.pop(path, None)
 
     def paths(self) -> list[str]:
         folder = Path(self.transcript).with_suffix("")
@@ -62,6 +70,9 @@ class ClaudeReader(JsonlFiles):
         return [self.transcript, *subagents]
 
     def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
-        found = entry(line, main=path == self.transcript)
+        prompt = line.get("promptId")
+        if line.get("type") == "user" and isinstance(prompt, str):
+            self._prompt[path] = prompt  # the tool results of a turn carry its prompt's id
+        found = entry(line, path == self.transcript, self._prompt.get(path))
         if found is not None:
             entries[found[0]] = found[1]

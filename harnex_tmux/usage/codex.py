@@ -5,7 +5,8 @@ Each answer adds an ``event_msg`` of ``payload.type == "token_count"`` whose
 cached part in it, ``cached_input_tokens``, ``cache_write_input_tokens``, ``output_tokens``
 with the reasoning in it, ``reasoning_output_tokens``). A call's share is the growth of that
 total, so an event written twice counts once; a total that went down (a new count) falls back
-to the event's ``last_token_usage``. The model is that of the latest ``turn_context``.
+to the event's ``last_token_usage``. The model and the turn (``turn_id``) are those of the
+latest ``turn_context``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def counts(value: Any) -> Counts | None:
     return tuple(count(value.get(name)) for name in _FIELDS)
 
 
-def as_usage(raw: Counts, model: str | None, at: str | None) -> Usage:
+def as_usage(raw: Counts, model: str | None, at: str | None, turn: str | None = None) -> Usage:
     fresh, cached, written, output, reasoning = raw
     return Usage(
         input=max(0, fresh - cached - written),
@@ -43,6 +44,7 @@ def as_usage(raw: Counts, model: str | None, at: str | None) -> Usage:
         cost_usd=None,
         model=model,
         at=at,
+        turn=turn,
     )
 
 
@@ -53,6 +55,7 @@ class CodexReader(JsonlFiles):
         super().__init__()
         self.rollout = rollout
         self._model: str | None = None
+        self._turn: str | None = None
         self._total: Counts | None = None
         self._calls = 0
 
@@ -60,15 +63,16 @@ class CodexReader(JsonlFiles):
         return [self.rollout]
 
     def restart(self, path: str) -> None:
-        self._model, self._total, self._calls = None, None, 0
+        self._model, self._turn, self._total, self._calls = None, None, None, 0
 
     def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
         payload = line.get("payload")
         if not isinstance(payload, dict):
             return
         if line.get("type") == "turn_context":
-            model = payload.get("model")
+            model, turn = payload.get("model"), payload.get("turn_id")
             self._model = model if isinstance(model, str) else self._model
+            self._turn = turn if isinstance(turn, str) else None
             return
         if line.get("type") != "event_msg" or payload.get("type") != "token_count":
             return
@@ -88,6 +92,5 @@ class CodexReader(JsonlFiles):
             return
         self._calls += 1
         at = line.get("timestamp")
-        entries[str(self._calls)] = as_usage(
-            share, self._model, at if isinstance(at, str) else None
-        )
+        when = at if isinstance(at, str) else None
+        entries[str(self._calls)] = as_usage(share, self._model, when, self._turn)

@@ -21,7 +21,9 @@ class Usage:
     ``cache_write`` input written to it, ``output`` the visible output, ``reasoning`` the
     model's thinking. ``cost_usd`` is None when any part of it has no known price: a cost is
     the CLI's own figure or tokens times the price table, never a guess. ``model`` is the one
-    model of every call summed, else None; ``at`` the call's time (ISO-8601) when known.
+    model of every call summed, else None; ``at`` the call's time (ISO-8601) when known;
+    ``turn`` the CLI's own name for the turn the call was made in (the prompt it answers),
+    which groups a session's calls into turns exactly, however late the CLI writes them.
     """
 
     input: int = 0
@@ -32,6 +34,7 @@ class Usage:
     cost_usd: float | None = 0.0
     model: str | None = None
     at: str | None = None
+    turn: str | None = None
 
     @property
     def tokens(self) -> int:
@@ -52,6 +55,7 @@ class Usage:
             cost_usd=cost,
             model=self.model if self.model == other.model else None,
             at=max(self.at or "", other.at or "") or None,
+            turn=self.turn if self.turn == other.turn else None,
         )
 
     def minus(self, other: Usage) -> Usage:

@@ -2,7 +2,8 @@
 
 OpenCode keeps every message in ``$XDG_DATA_HOME/opencode/opencode.db`` (SQLite; default
 ``~/.local/share/opencode``): table ``message`` (``id``, ``session_id``, ``time_updated``,
-``data`` as JSON). An assistant message's data has ``tokens {input, output, reasoning,
+``data`` as JSON). An assistant message's data has its turn's user message (``parentID``),
+``tokens {input, output, reasoning,
 cache {read, write}}``, ``modelID`` and ``cost``, OpenCode's own figure in USD (0 for a
 model it has no price for, which then counts as no figure). A subagent runs in a child
 session (``session.parent_id``), whose messages count too. Read only, and only the rows
@@ -59,6 +60,7 @@ def message_usage(data: Any) -> Usage | None:
         cost_usd=float(cost) if known and isinstance(cost, int | float) else None,
         model=model if isinstance(model, str) else None,
         at=_iso(at),
+        turn=parent if isinstance(parent := data.get("parentID"), str) else None,
     )
 
 

@@ -1,0 +1,118 @@
+"""What each agent costs, with the real CLIs: the mock hands out known usage (distinct
+figures for every token kind) and ``harnex usage`` must equal what it handed out, turn by
+turn (the ``usage`` events) and in total, while the session runs and after it ended."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._mock_http import MockModelServer
+from .mock_anthropic import MockAnthropic
+from .mock_openai import MockOpenAI
+from .test_harnex_agents import (  # noqa: F401 - fixtures
+    Harness,
+    _start,
+    claude,
+    codex,
+    harness_and_mock,
+)
+
+pytestmark = pytest.mark.e2e
+KINDS = ("input", "cached", "cache_write", "output", "reasoning")
+
+
+def _kinds(usage: dict[str, Any]) -> dict[str, int]:
+    return {kind: int(usage[kind]) for kind in KINDS}
+
+
+def _sum(parts: list[dict[str, int]]) -> dict[str, int]:
+    return {kind: sum(p[kind] for p in parts) for kind in KINDS}
+
+
+def _counted(mock: MockModelServer, since: int) -> list[dict[str, int]]:
+    """The usage of the model calls of the user's turns (and their tool follow-ups) from
+    request ``since`` on: the calls the agents write down (their side calls, titles and the
+    like, they do not)."""
+    return [
+        r.usage
+        for r in mock.requests[since:]
+        if r.usage is not None and r.status == 200 and (r.is_user_turn or r.tool_output)
+    ]
+
+
+def _usage_events(h: Harness, ident: str, count: int) -> list[dict[str, Any]]:
+    """The session's ``usage`` events once there are ``count`` (the sidecar adds each when the
+    agent has written the turn down, a moment after the turn ended)."""
+    log = next(Path(h.env["HARNEX_STATE_DIR"], "events").glob(f"*--{ident}.jsonl"))
+    deadline = time.monotonic() + 15
+    while True:
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+        found = [e for e in events if e["type"] == "usage"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_usage_equals_what_the_mock_handed_out(which: str, request: pytest.FixtureRequest) -> None:
+    h, mock = harness_and_mock(which, request)
+    _start(h, "us", "--auto-accept")
+    ready = h.run("wait", "--id", "us", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr
+
+    per_turn: list[dict[str, int]] = []
+    for turn, text in enumerate(["first turn", "second turn, a tool", "third turn"]):
+        since = len(mock.requests)
+        if turn == 1:  # a turn of two model calls: the tool call and its follow-up
+            if isinstance(mock, MockAnthropic):
+                mock.tool_call_next = MockAnthropic.bash("echo usage", "Echo for the test")
+            else:
+                assert isinstance(mock, MockOpenAI)
+                mock.tool_call_next = MockOpenAI.exec_command("echo usage")
+        out = h.json(
+            "send", "--id", "us", "--message", text, "--reply", "--json", "--timeout", "90"
+        )
+        assert out["status"] == "delivered"
+        per_turn.append(_sum(_counted(mock, since)))
+    assert per_turn[1]["output"] > 0 and len(mock.tool_results) == 1
+
+    handed_out = _sum(per_turn)
+    events = _usage_events(h, "us", len(per_turn))
+    assert [_kinds(e) for e in events] == per_turn, "one usage event per turn, its own share"
+    assert _kinds(events[-1]["total"]) == handed_out
+
+    live = h.json("usage", "--id", "us", "--json")
+    assert _kinds(live["total"]) == handed_out
+    status = h.json("status", "--id", "us", "--json")[0]
+    assert _kinds(status["usage"]) == handed_out
+    table = h.run("status", "--id", "us")
+    assert "TOKENS" in table.stdout and "COST" in table.stdout
+
+    h.json("stop", "--id", "us", "--timeout", "30")
+    ended = h.json("usage", "--id", "us", "--json")
+    assert _kinds(ended["total"]) == handed_out, "an ended session reads its files from the record"
+    # The mock's model has no price: its cost is unknown, never a guess.
+    assert ended["total"]["cost_usd"] is None
+    prices = Path(h.env["HARNEX_STATE_DIR"]) / "prices.toml"
+    by_model = h.json("usage", "--id", "us", "--by", "model", "--json")["rows"]
+    names = [row["name"] for row in by_model]
+    prices.write_text(
+        "".join(
+            f'[models."{name}"]\ninput = 1.0\ncached = 0.1\ncache_write = 2.0\noutput = 10.0\n'
+            for name in names
+        )
+    )
+    h.env["HARNEX_PRICES"] = str(prices)
+    priced = h.json("usage", "--id", "us", "--json")["total"]
+    expected = (
+        handed_out["input"] * 1.0
+        + handed_out["cached"] * 0.1
+        + handed_out["cache_write"] * 2.0
+        + (handed_out["output"] + handed_out["reasoning"]) * 10.0
+    ) / 1_000_000
+    assert priced["cost_usd"] == pytest.approx(expected, abs=1e-6)  # whole micro-dollars
