@@ -31,7 +31,9 @@ def command(
     as_json: bool,
     for_tmux: bool,
 ) -> None:
-    """Show sessions: ID CLI PID PORT AGE IDLE STATE TOKENS COST REPO DESC.
+    """Show sessions: ID CLI PID PORT AGE IDLE STATE REPO DESC.
+
+    Once an agent reported its usage, TOKENS and COST come after STATE (see harnex usage).
 
     When a session runs in its own worktree (run --worktree), BRANCH, AHEAD (commits since
     its base) and CHANGED (files that differ from the base) come before REPO.
@@ -127,9 +129,12 @@ def _usage_cells(usage: Any) -> list[str]:
 def _table(rows: list[dict[str, Any]]) -> str:
     """0.4.0's layout: header, a row of dashes, then one row per session; every empty cell
     shows ``-``, columns two spaces apart. The worktree columns appear only when a session
-    has a worktree, so 0.4.0's layout is unchanged for everyone else."""
+    has a worktree, TOKENS and COST only when an agent reported its usage, so 0.4.0's layout
+    is unchanged for everyone else."""
     worktrees = any(row.get("worktree") for row in rows)
-    header = ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE", "TOKENS", "COST"]
+    usage = any(_usage_cells(row.get("usage")) != ["-", "-"] for row in rows)
+    header = ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE"]
+    header += ["TOKENS", "COST"] if usage else []
     header += ["BRANCH", "AHEAD", "CHANGED"] if worktrees else []
     header += ["REPO", "DESC"]
     body = [
@@ -141,7 +146,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             _age(row.get("started_at")),
             human_seconds(row.get("log_idle_s")),
             _cell(row.get("state")),
-            *_usage_cells(row.get("usage")),
+            *(_usage_cells(row.get("usage")) if usage else []),
             *(_worktree_cells(row) if worktrees else []),
             _repo_cell(str(row.get("repo_root") or "")),
             _desc_cell(str(row.get("description") or "")),
