@@ -1,10 +1,11 @@
 """Where a session's usage is written, learned from what its agent reports about itself.
 
-Claude Code's hooks carry ``transcript_path``; Codex's ``notify`` carries the thread id, which
-names its rollout file (``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl``);
-OpenCode's event stream names its session, whose messages are in OpenCode's database. A
-session can have several (``/clear`` or ``/new`` starts another transcript): all count.
-The sources are kept in the session's record, so ``harnex usage`` reads them after it ended.
+Claude Code's and Gemini CLI's hooks carry ``transcript_path``; Codex's ``notify`` carries the
+thread id, which names its rollout file
+(``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl``); OpenCode's event
+stream names its session, whose messages are in OpenCode's database. A session can have
+several (``/clear`` or ``/new`` starts another transcript): all count. The sources are kept
+in the session's record, so ``harnex usage`` reads them after it ended.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class Source:
             from harnex_tmux.usage.codex import CodexReader
 
             return CodexReader(self.path)
+        if self.cli == "gemini":
+            from harnex_tmux.usage.gemini import GeminiReader
+
+            return GeminiReader(self.path)
         from harnex_tmux.usage.opencode import OpenCodeReader
 
         return OpenCodeReader(self.path, self.session or "")
@@ -56,7 +61,7 @@ class Source:
         return cls(cli, path, session if isinstance(session, str) else None)
 
 
-READABLE = ("claude", "codex", "opencode")
+READABLE = ("claude", "codex", "gemini", "opencode")
 
 
 def from_record(extra: Mapping[str, Any]) -> list[Source]:
@@ -70,9 +75,10 @@ def from_hook(
     source: str, event: str, payload: Mapping[str, Any], env: Mapping[str, str]
 ) -> Source | None:
     """The usage source one hook event (or OpenCode stream event) names, if any."""
-    if source == "claude":
+    if source in ("claude", "gemini"):
         path = payload.get("transcript_path")
-        return Source("claude", path) if isinstance(path, str) and path.endswith(".jsonl") else None
+        usable = isinstance(path, str) and path.endswith(".jsonl")
+        return Source(source, str(path)) if usable else None
     if source == "codex" and event == "agent-turn-complete":
         thread = payload.get("thread-id")
         found = codex_rollout(str(thread), env) if isinstance(thread, str) and thread else None

@@ -244,11 +244,24 @@ class MockOpenAI(MockModelServer):
         created = int(time.time())
         prompt_tokens = rough_tokens(body.get("messages"))
         arguments = json.dumps(call.arguments) if call else ""
-        completion_tokens = max(1, len(arguments or text) // 4)
+        # Known, distinct figures for every kind: the cached part is inside prompt_tokens and
+        # the reasoning inside completion_tokens, as the chat-completions API counts them.
+        cached, reasoning = prompt_tokens // 2 + 3, 5
+        visible = max(1, len(arguments or text) // 4)
+        completion_tokens = visible + reasoning
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning},
+        }
+        rec.usage = {
+            "input": prompt_tokens - cached,
+            "cached": cached,
+            "cache_write": 0,
+            "output": visible,
+            "reasoning": reasoning,
         }
         finish = "tool_calls" if call else "stop"
         tool_calls = (

@@ -11,15 +11,18 @@ from typing import Any
 
 import pytest
 
-from ._mock_http import MockModelServer
+from ._mock_http import MockModelServer, ToolCall
 from .mock_anthropic import MockAnthropic
+from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
 from .test_harnex_agents import (  # noqa: F401 - fixtures
     Harness,
     _start,
     claude,
     codex,
+    gemini,
     harness_and_mock,
+    opencode,
 )
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +48,17 @@ def _counted(mock: MockModelServer, since: int) -> list[dict[str, int]]:
     ]
 
 
+def _echo(cli: str) -> ToolCall:
+    """A harmless shell command in each CLI's own tool."""
+    if cli == "claude":
+        return MockAnthropic.bash("echo usage", "Echo for the test")
+    if cli == "gemini":
+        return MockGemini.shell("echo usage", "Echo for the test")
+    if cli == "opencode":
+        return ToolCall("bash", {"command": "echo usage", "description": "Echo for the test"})
+    return MockOpenAI.exec_command("echo usage")
+
+
 def _usage_events(h: Harness, ident: str, count: int) -> list[dict[str, Any]]:
     """The session's ``usage`` events once there are ``count`` (the sidecar adds each when the
     agent has written the turn down, a moment after the turn ended)."""
@@ -58,7 +72,7 @@ def _usage_events(h: Harness, ident: str, count: int) -> list[dict[str, Any]]:
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("which", ["claude", "codex"])
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
 def test_usage_equals_what_the_mock_handed_out(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     _start(h, "us", "--auto-accept")
@@ -68,18 +82,14 @@ def test_usage_equals_what_the_mock_handed_out(which: str, request: pytest.Fixtu
     per_turn: list[dict[str, int]] = []
     for turn, text in enumerate(["first turn", "second turn, a tool", "third turn"]):
         since = len(mock.requests)
-        if turn == 1:  # a turn of two model calls: the tool call and its follow-up
-            if isinstance(mock, MockAnthropic):
-                mock.tool_call_next = MockAnthropic.bash("echo usage", "Echo for the test")
-            else:
-                assert isinstance(mock, MockOpenAI)
-                mock.tool_call_next = MockOpenAI.exec_command("echo usage")
+        if turn == 1 and which != "opencode":  # two model calls: a tool call, its follow-up
+            mock.tool_call_next = _echo(which)
         out = h.json(
             "send", "--id", "us", "--message", text, "--reply", "--json", "--timeout", "90"
         )
         assert out["status"] == "delivered"
         per_turn.append(_sum(_counted(mock, since)))
-    assert per_turn[1]["output"] > 0 and len(mock.tool_results) == 1
+    assert len(mock.tool_results) == (which != "opencode")
 
     handed_out = _sum(per_turn)
     events = _usage_events(h, "us", len(per_turn))
