@@ -1,7 +1,7 @@
 """Where a session's usage is written, learned from what its agent reports about itself.
 
-Claude Code's and Gemini CLI's hooks carry ``transcript_path``; Codex's ``notify`` carries the
-thread id, which names its rollout file
+The hooks of Claude Code, Gemini CLI and Qwen Code carry ``transcript_path``; Codex's
+``notify`` carries the thread id, which names its rollout file
 (``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl``); OpenCode's event
 stream names its session, whose messages are in OpenCode's database. A session can have
 several (``/clear`` or ``/new`` starts another transcript): all count. The sources are kept
@@ -43,6 +43,10 @@ class Source:
             from harnex_tmux.usage.gemini import GeminiReader
 
             return GeminiReader(self.path)
+        if self.cli == "qwen":
+            from harnex_tmux.usage.qwen import QwenReader
+
+            return QwenReader(self.path)
         from harnex_tmux.usage.opencode import OpenCodeReader
 
         return OpenCodeReader(self.path, self.session or "")
@@ -61,7 +65,7 @@ class Source:
         return cls(cli, path, session if isinstance(session, str) else None)
 
 
-READABLE = ("claude", "codex", "gemini", "opencode")
+READABLE = ("claude", "codex", "gemini", "opencode", "qwen")
 
 
 def from_record(extra: Mapping[str, Any]) -> list[Source]:
@@ -75,7 +79,7 @@ def from_hook(
     source: str, event: str, payload: Mapping[str, Any], env: Mapping[str, str]
 ) -> Source | None:
     """The usage source one hook event (or OpenCode stream event) names, if any."""
-    if source in ("claude", "gemini"):
+    if source in ("claude", "gemini", "qwen"):
         path = payload.get("transcript_path")
         usable = isinstance(path, str) and path.endswith(".jsonl")
         return Source(source, str(path)) if usable else None

@@ -24,6 +24,7 @@ from .test_harnex_agents import (  # noqa: F401 - fixtures
     harness_and_mock,
     opencode,
 )
+from .test_qwen import qwen  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e
 KINDS = ("input", "cached", "cache_write", "output", "reasoning")
@@ -54,6 +55,8 @@ def _echo(cli: str) -> ToolCall:
         return MockAnthropic.bash("echo usage", "Echo for the test")
     if cli == "gemini":
         return MockGemini.shell("echo usage", "Echo for the test")
+    if cli == "qwen":
+        return ToolCall("run_shell_command", {"command": "echo usage", "is_background": False})
     if cli == "opencode":
         return ToolCall("bash", {"command": "echo usage", "description": "Echo for the test"})
     return MockOpenAI.exec_command("echo usage")
@@ -72,9 +75,12 @@ def _usage_events(h: Harness, ident: str, count: int) -> list[dict[str, Any]]:
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode", "qwen"])
 def test_usage_equals_what_the_mock_handed_out(which: str, request: pytest.FixtureRequest) -> None:
-    h, mock = harness_and_mock(which, request)
+    if which == "qwen":
+        h, mock = request.getfixturevalue("qwen"), request.getfixturevalue("mock_openai")
+    else:
+        h, mock = harness_and_mock(which, request)
     _start(h, "us", "--auto-accept")
     ready = h.run("wait", "--id", "us", "--until", "prompt", "--timeout", "90")
     assert ready.returncode == 0, ready.stderr
