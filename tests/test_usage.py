@@ -140,8 +140,11 @@ def codex_total(inp: int, cached: int, out: int, reasoning: int, last: Any = Non
         "total_tokens": inp + out,
     }
     info = {"total_token_usage": usage, "last_token_usage": last or usage}
-    return {"timestamp": "2026-12-05T10:00:01.000Z", "type": "event_msg",
-            "payload": {"type": "token_count", "info": info}}  # fmt: skip
+    return {
+        "timestamp": "2026-12-05T10:00:01.000Z",
+        "type": "event_msg",
+        "payload": {"type": "token_count", "info": info},
+    }
 
 
 def turn_context(model: str, turn: str) -> Any:
@@ -342,15 +345,40 @@ json_values = st.recursive(
     max_leaves=20,
 )
 keys = st.sampled_from(
-    ["type", "message", "usage", "payload", "info", "total_token_usage", "model", "id",
-     "requestId", "isSidechain", "promptId", "turn_id", "input_tokens", "output_tokens"]
-)  # fmt: skip
+    [
+        "type",
+        "message",
+        "usage",
+        "payload",
+        "info",
+        "total_token_usage",
+        "model",
+        "id",
+        "requestId",
+        "isSidechain",
+        "promptId",
+        "turn_id",
+        "input_tokens",
+        "output_tokens",
+        "uuid",
+        "tokens",
+        "usageMetadata",
+        "input",
+        "cached",
+        "promptTokenCount",
+    ]
+)
 shaped = st.recursive(
-    st.none() | st.integers(-5, 10**16) | st.floats() | st.text(max_size=6)
-    | st.sampled_from(["assistant", "event_msg", "token_count", "turn_context", "<synthetic>"]),
+    st.none()
+    | st.integers(-5, 10**16)
+    | st.floats()
+    | st.text(max_size=6)
+    | st.sampled_from(
+        ["assistant", "event_msg", "token_count", "turn_context", "<synthetic>", "gemini", "user"]
+    ),
     lambda inner: st.dictionaries(keys, inner, max_size=5) | st.lists(inner, max_size=3),
     max_leaves=25,
-)  # fmt: skip
+)
 
 
 @settings(
@@ -436,8 +464,9 @@ def test_usage_desk_learns_the_source_keeps_it_and_tells_each_turn(tmp_path: Pat
     assert (events[0]["input"], events[0]["output"], events[0]["total"]["tokens"]) == (100, 9, 156)
     assert desk.report().total.tokens == 156
     # A recovered sidecar reads the same source from the record and tells no old turn again.
-    again = desk_module.UsageDesk(kept, emit=lambda *a, **k: None, remember=kept.__setitem__,
-                                  turn_number=lambda: 1, env={})  # fmt: skip
+    again = desk_module.UsageDesk(
+        kept, emit=lambda *a, **k: None, remember=kept.__setitem__, turn_number=lambda: 1, env={}
+    )
     assert again.report().total.tokens == 156
 
 
@@ -465,8 +494,11 @@ def test_harnex_usage_reads_an_ended_session_from_its_exit_record(
     paths = SessionPaths.for_session(str(repo), "w1")
     ensure_dir(paths.exit_record.parent)
     ended = ExitRecord("w1", 0, None, "2026-12-05T11:00:00Z")
-    ended.extra.update(cli="claude", repo_root=str(repo),
-                       usage_sources=[{"cli": "claude", "path": str(transcript)}])  # fmt: skip
+    ended.extra.update(
+        cli="claude",
+        repo_root=str(repo),
+        usage_sources=[{"cli": "claude", "path": str(transcript)}],
+    )
     ended.save(paths.exit_record)
 
     runner = CliRunner()
@@ -479,8 +511,14 @@ def test_harnex_usage_reads_an_ended_session_from_its_exit_record(
     assert [row["name"] for row in by_day["rows"]] == ["2026-12-04", "2026-12-05"]
     by_model = runner.invoke(cli, ["usage", "--repo", str(repo), "--by", "model"]).output
     assert by_model.splitlines()[0].split() == [
-        "MODEL", "INPUT", "CACHED", "OUTPUT", "REASONING", "TOKENS", "COST"
-    ]  # fmt: skip
+        "MODEL",
+        "INPUT",
+        "CACHED",
+        "OUTPUT",
+        "REASONING",
+        "TOKENS",
+        "COST",
+    ]
     since = json.loads(
         runner.invoke(cli, ["usage", "--repo", str(repo), "--since", "2026-12-05", "--json"]).output
     )
@@ -529,3 +567,85 @@ def test_the_sidecar_serves_get_usage(tmp_path: Path) -> None:
         200,
         {"ok": True, "usage": {"tokens": 7, "calls": 1}},
     )
+
+
+# --- Gemini CLI and Qwen Code ------------------------------------------------------------------
+
+
+def test_gemini_counts_each_message_once_with_cached_taken_out_of_input(tmp_path: Path) -> None:
+    from harnex_tmux.usage.gemini import GeminiReader
+
+    chat = tmp_path / "session.jsonl"
+    tokens = {"input": 200, "output": 5, "cached": 120, "thoughts": 4, "tool": 3, "total": 212}
+    gemini = {
+        "id": "g1",
+        "type": "gemini",
+        "timestamp": "2026-12-05T10:00:00.000Z",
+        "model": "gemini-2.5-pro",
+        "tokens": tokens,
+    }
+    write(
+        chat,
+        [
+            {"sessionId": "s", "kind": "main"},
+            {"$set": {"lastUpdated": "x"}},
+            {"id": "u1", "type": "user", "content": "hi"},
+            gemini,
+            {**gemini, "toolCalls": []},  # the same message written again, whole
+        ],
+    )
+    calls = GeminiReader(str(chat)).read()
+    assert [(c.input, c.cached, c.output, c.reasoning, c.turn) for c in calls] == [
+        (83, 120, 5, 4, "u1")
+    ]
+
+
+def test_qwen_takes_the_reasoning_out_of_its_candidates(tmp_path: Path) -> None:
+    from harnex_tmux.usage.qwen import QwenReader
+
+    chat = tmp_path / "s.jsonl"
+    meta = {
+        "promptTokenCount": 8482,
+        "candidatesTokenCount": 10,
+        "thoughtsTokenCount": 5,
+        "totalTokenCount": 8492,
+        "cachedContentTokenCount": 4244,
+    }
+    write(
+        chat,
+        [
+            {"uuid": "u1", "type": "user", "message": "hi"},
+            {"uuid": "s1", "type": "system", "subtype": "ui_telemetry"},
+            {
+                "uuid": "a1",
+                "type": "assistant",
+                "model": "qwen3-coder-plus",
+                "timestamp": "2026-12-05T10:00:00.000Z",
+                "usageMetadata": meta,
+            },
+            {"uuid": "t1", "type": "tool_result"},
+            {"uuid": "a2", "type": "assistant", "usageMetadata": {"promptTokenCount": "x"}},
+        ],
+    )
+    calls = QwenReader(str(chat)).read()
+    assert [(c.input, c.cached, c.output, c.reasoning, c.turn) for c in calls] == [
+        (4238, 4244, 5, 5, "u1"),
+        (0, 0, 0, 0, "u1"),
+    ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines=st.lists(shaped.map(json.dumps) | st.binary(max_size=40), max_size=10))
+def test_chat_readers_never_raise_on_any_line(lines: list[Any]) -> None:
+    import tempfile
+
+    from harnex_tmux.usage.gemini import GeminiReader
+    from harnex_tmux.usage.qwen import QwenReader
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "chat.jsonl"
+        path.write_bytes(
+            b"".join((x if isinstance(x, bytes) else x.encode()) + b"\n" for x in lines)
+        )
+        for reader in (GeminiReader(str(path)), QwenReader(str(path))):
+            assert all(call.tokens >= 0 for call in reader.read())
