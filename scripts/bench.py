@@ -166,6 +166,61 @@ def measure(bench: Bench, quick: bool, label: str) -> list[Figure]:
     return figures
 
 
+def claude_transcript(path: Path, lines: int) -> None:
+    """A Claude Code transcript of ``lines`` lines in 2.1.197's shape: a prompt, then the
+    answer's content blocks, each repeating the request's usage."""
+    rows = []
+    for i in range(lines):
+        if i % 4 == 0:
+            rows.append({"type": "user", "promptId": f"p{i}", "message": {"content": "x" * 200}})
+            continue
+        usage = {
+            "input_tokens": 1000 + i,
+            "cache_read_input_tokens": 500,
+            "cache_creation_input_tokens": 20,
+            "output_tokens": 40,
+        }
+        message = {"id": f"msg{i // 2}", "model": "claude-sonnet-4-5", "usage": usage}
+        rows.append(
+            {
+                "type": "assistant",
+                "requestId": f"req{i // 2}",
+                "timestamp": "2026-12-05T10:00:00.000Z",
+                "message": {**message, "content": [{"type": "text", "text": "y" * 300}]},
+            }
+        )
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def usage_figures(bench: Bench, quick: bool) -> list[Figure]:
+    """``harnex status`` over 50 sessions, then again once each session's sidecar reads a
+    10,000-line Claude Code transcript (told of it as Claude's SessionStart hook tells it):
+    the sidecars keep their offsets, so a refresh reads nothing old (target: within 1.2x)."""
+    many, runs = (10, 5) if quick else (50, 15)
+    lines = 2_000 if quick else 10_000
+    for i in range(many):
+        bench.start(f"use-{i}", PROMPT_PROGRAM)
+    status = [*bench.harnex, "status"]
+    bench.timed(status, 1)  # warm the disk cache
+    without = bench.timed(status, runs)
+    folder = bench.state.parent / "transcripts"
+    folder.mkdir(exist_ok=True)
+    for i in range(many):
+        transcript = folder / f"use-{i}.jsonl"
+        claude_transcript(transcript, lines)
+        payload = {"hook_event_name": "SessionStart", "transcript_path": str(transcript)}
+        bench.client(f"use-{i}").request("POST", "/hook/claude", payload)
+    first = bench.timed(status, 1)  # each sidecar reads its whole transcript once
+    with_usage = bench.timed(status, runs)
+    ratio = statistics.median(with_usage) / statistics.median(without)
+    return [
+        summarize(f"harnex status ({many} sessions, no usage)", without, "ms"),
+        summarize(f"harnex status, first with {lines}-line transcripts", first, "ms"),
+        summarize(f"harnex status ({many} sessions, {lines}-line transcripts)", with_usage, "ms"),
+        Figure("status with usage / without", "x", ratio, ratio, runs, "<= 1.2x"),
+    ]
+
+
 def dash_figures(bench: Bench, quick: bool) -> list[Figure]:
     """``harnex dash`` in a real tmux pane over 50 live sessions, read with capture-pane as a
     person sees it: opening time, idle CPU, how soon a state change shows, CPU per refresh.
@@ -931,16 +986,21 @@ def main() -> int:
     parser.add_argument(
         "--dash", action="store_true", help="only the dashboard's figures (harnex dash)"
     )
+    parser.add_argument(
+        "--usage",
+        action="store_true",
+        help="only status with and without usage (50 sessions, 10,000-line transcripts)",
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("bench: tmux not found", file=sys.stderr)
         return 1
     sys.path.insert(0, str(ROOT))
-    if args.dash:
+    if args.dash or args.usage:
         with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
             bench = Bench(Path(tmp))
             try:
-                found = dash_figures(bench, args.quick)
+                found = (usage_figures if args.usage else dash_figures)(bench, args.quick)
             finally:
                 bench.stop_all()
         print("| what | median | p95 | runs | target |\n|---|---|---|---|---|")

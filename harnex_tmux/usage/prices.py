@@ -25,14 +25,21 @@ class PriceTable:
     models: dict[str, dict[str, float]]
     date: str | None = None
     problems: list[str] = field(default_factory=list)
+    # The entry each model name matched, found once (a long session prices the same model
+    # thousands of times).
+    _found: dict[str, dict[str, float] | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def entry(self, model: str | None) -> dict[str, float] | None:
         if not model:
             return None
         if model in self.models:
             return self.models[model]
-        patterns = [p for p in self.models if "*" in p and fnmatch.fnmatchcase(model, p)]
-        return self.models[max(patterns, key=len)] if patterns else None
+        if model not in self._found:
+            patterns = [p for p in self.models if "*" in p and fnmatch.fnmatchcase(model, p)]
+            self._found[model] = self.models[max(patterns, key=len)] if patterns else None
+        return self._found[model]
 
     def price(self, usage: Usage) -> Usage:
         """``usage`` with its cost: the CLI's own figure if it has one, else from the table."""

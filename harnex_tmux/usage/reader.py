@@ -34,6 +34,8 @@ class JsonlFiles(Reader):
     def __init__(self) -> None:
         self._tails: dict[str, JsonlTail] = {}
         self._entries: dict[str, Entries] = {}
+        # The answer of the last read, given again (the same list) while no file changed.
+        self._answer: list[Usage] | None = None
 
     @abstractmethod
     def paths(self) -> list[str]:
@@ -47,8 +49,9 @@ class JsonlFiles(Reader):
         """``path`` was replaced or cut: forget what was kept about it (besides its entries)."""
 
     def read(self) -> list[Usage]:
-        merged: Entries = {}
-        for path in self.paths():
+        paths = self.paths()
+        changed = self._answer is None or len(paths) != len(self._tails)
+        for path in paths:
             tail = self._tails.setdefault(path, JsonlTail(path))
             entries = self._entries.setdefault(path, {})
             while True:
@@ -59,11 +62,16 @@ class JsonlFiles(Reader):
                     self.restart(path)
                 for line in lines:
                     self.take(path, line, entries)
+                changed = changed or restarted or bool(lines)
                 if tail.offset == before:
                     break
-            for key, usage in entries.items():
-                merged.setdefault(key, usage)
-        return list(merged.values())
+        if changed or self._answer is None:
+            merged: Entries = {}
+            for path in paths:
+                for key, usage in self._entries[path].items():
+                    merged.setdefault(key, usage)
+            self._answer = list(merged.values())
+        return self._answer
 
     def problems(self) -> list[str]:
         found = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from harnex_tmux.usage.model import Usage, total
@@ -18,7 +19,7 @@ class Report:
     calls: list[Usage]
     problems: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def total(self) -> Usage:
         return total(self.calls)
 
@@ -29,7 +30,11 @@ class Report:
         return {model: total(calls) for model, calls in groups.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``usage`` object of ``status --json`` and ``GET /usage``."""
+        """The ``usage`` object of ``status --json`` and ``GET /usage`` (a fresh copy)."""
+        return {**self._dict, "models": dict(self._dict["models"])}
+
+    @cached_property
+    def _dict(self) -> dict[str, Any]:
         data = self.total.to_dict()
         data["calls"] = len(self.calls)
         data["models"] = {model: u.to_dict() for model, u in self.by_model().items()}
@@ -44,6 +49,10 @@ class SessionUsage:
     def __init__(self, prices: PriceTable, sources: list[Source] | None = None) -> None:
         self.prices = prices
         self._readers: dict[Source, Reader] = {}
+        # Per reader, its last answer and that answer priced; and the last report, given
+        # again while no reader has anything new (a refresh of a long session costs nothing).
+        self._priced: dict[Source, tuple[list[Usage], list[Usage]]] = {}
+        self._report: Report | None = None
         for source in sources or []:
             self.add(source)
 
@@ -56,17 +65,29 @@ class SessionUsage:
         if source in self._readers:
             return False
         self._readers[source] = source.reader()
+        self._report = None
         return True
 
     def read(self) -> Report:
         calls: list[Usage] = []
         problems = list(self.prices.problems)
-        for reader in self._readers.values():
+        same = self._report is not None
+        for source, reader in self._readers.items():
             try:
-                calls += [self.prices.price(call) for call in reader.read()]
-            except Exception as exc:
+                found = reader.read()
+            except Exception as exc:  # a reader's bug must never take a session down
                 problems.append(f"{type(exc).__name__}: {exc}")
+                found = []
+            kept = self._priced.get(source)
+            if kept is None or kept[0] is not found:
+                same = False
+                kept = (found, [self.prices.price(call) for call in found])
+                self._priced[source] = kept
+            calls += kept[1]
             problems += reader.problems()
         if not self._readers:
             problems.append("no usage source known yet (the agent has not reported one)")
-        return Report(calls, problems)
+        if same and self._report is not None and self._report.problems == problems:
+            return self._report
+        self._report = Report(calls, problems)
+        return self._report
