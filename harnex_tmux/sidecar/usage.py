@@ -44,7 +44,9 @@ class UsageDesk:
         self._env = env
         self._lock = threading.Lock()
         self._shares = TurnShares()
-        self._ended: queue.Queue[tuple[int, datetime]] = queue.Queue()
+        # Ended turns to tell, in order; None asks for a first read of a new source, so its
+        # whole file is read here and not in whichever status call comes next.
+        self._ended: queue.Queue[tuple[int, datetime] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         if self._usage.sources:  # a recovered sidecar: the turns so far were told already
             self._shares.take(self._usage.read().calls, datetime.now(UTC))
@@ -58,20 +60,30 @@ class UsageDesk:
     ) -> None:
         """An event the agent reported: it may name a usage source, or end a turn."""
         found = from_hook(source, event, payload, self._env)
+        ended = report is not None and report.kind == "turn"
         with self._lock:
-            if found is not None and self._usage.add(found):
+            added = found is not None and self._usage.add(found)
+            if added:
                 self._remember(RECORD_KEY, [s.to_dict() for s in self._usage.sources])
-            if report is None or report.kind != "turn":
+            if not (added or ended):
                 return
             if self._worker is None:
                 self._worker = threading.Thread(target=self._tell, name="usage", daemon=True)
                 self._worker.start()
-        self._ended.put((self._turn_number(), datetime.now(UTC)))
+        if added:
+            self._ended.put(None)
+        if ended:
+            self._ended.put((self._turn_number(), datetime.now(UTC)))
 
     def _tell(self) -> None:
         """Adds the ``usage`` event of each ended turn, in order, once it is written down."""
         while True:
-            number, ended = self._ended.get()
+            job = self._ended.get()
+            if job is None:
+                with self._lock:
+                    self._usage.read()
+                continue
+            number, ended = job
             deadline = time.monotonic() + SETTLE_MAX_S
             seen = -1
             while True:
