@@ -37,7 +37,7 @@ class UsageDesk:
         turn_number: Callable[[], int],
         env: Mapping[str, str] = os.environ,
     ) -> None:
-        self._usage = SessionUsage(load(), from_record(facts))
+        self._usage = SessionUsage(load, from_record(facts))
         self._emit = emit
         self._remember = remember
         self._turn_number = turn_number

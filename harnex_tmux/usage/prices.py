@@ -28,7 +28,7 @@ class PriceTable:
     # The entry each model name matched, found once (a long session prices the same model
     # thousands of times).
     _found: dict[str, dict[str, float] | None] = field(
-        default_factory=dict, compare=False, repr=False
+        default_factory=dict, init=False, compare=False, repr=False
     )
 
     def entry(self, model: str | None) -> dict[str, float] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -46,8 +47,12 @@ class Report:
 class SessionUsage:
     """Keeps a reader per source, so each read takes only what was added since the last."""
 
-    def __init__(self, prices: PriceTable, sources: list[Source] | None = None) -> None:
-        self.prices = prices
+    def __init__(
+        self, prices: PriceTable | Callable[[], PriceTable], sources: list[Source] | None = None
+    ) -> None:
+        # A loader is called at the first read with a source: a sidecar whose agent never
+        # names one never reads a price file.
+        self._prices = prices
         self._readers: dict[Source, Reader] = {}
         # Per reader, its last answer and that answer priced; and the last report, given
         # again while no reader has anything new (a refresh of a long session costs nothing).
@@ -55,6 +60,12 @@ class SessionUsage:
         self._report: Report | None = None
         for source in sources or []:
             self.add(source)
+
+    @property
+    def prices(self) -> PriceTable:
+        if not isinstance(self._prices, PriceTable):
+            self._prices = self._prices()
+        return self._prices
 
     @property
     def sources(self) -> list[Source]:
@@ -70,7 +81,7 @@ class SessionUsage:
 
     def read(self) -> Report:
         calls: list[Usage] = []
-        problems = list(self.prices.problems)
+        problems = list(self.prices.problems) if self._readers else []
         same = self._report is not None
         for source, reader in self._readers.items():
             try:
