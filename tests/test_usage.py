@@ -649,3 +649,23 @@ def test_chat_readers_never_raise_on_any_line(lines: list[Any]) -> None:
         )
         for reader in (GeminiReader(str(path)), QwenReader(str(path))):
             assert all(call.tokens >= 0 for call in reader.read())
+
+
+def test_a_call_stamped_after_the_turn_ended_counts_by_its_turns_start() -> None:
+    """Qwen Code writes (and stamps) a turn's last answer after its Stop hook: the call's
+    turn began before the end, so the ended turn's event has it."""
+    ended = datetime(2026, 12, 5, 10, 0, 5, tzinfo=UTC)
+    late = Usage(
+        7,
+        cost_usd=None,
+        at="2026-12-05T10:00:05.400Z",
+        turn="u2",
+        turn_at="2026-12-05T10:00:04.000Z",
+    )
+    previous = datetime(2026, 12, 5, 10, 0, 3, tzinfo=UTC)
+    assert TurnShares.began([late], previous, ended)
+    assert not TurnShares.began([late], ended, ended)  # no turn began after this one ended
+    told = TurnShares().take([late], ended)
+    assert told is not None and told.input == 7
+    unstamped = Usage(7, cost_usd=None, at="2026-12-05T10:00:05.400Z", turn="u2")
+    assert TurnShares().take([unstamped], ended) is None

@@ -19,10 +19,13 @@ from harnex_tmux.usage.session import Report, SessionUsage
 from harnex_tmux.usage.sources import RECORD_KEY, from_hook, from_record
 from harnex_tmux.usage.turns import TurnShares
 
-# After a turn's end, the agent's file is read this often until it stops growing and holds
-# that turn's calls, for at most SETTLE_MAX_S (then the event says what was there).
+# After a turn's end, the agent's file is read every SETTLE_POLL_S until it holds that turn's
+# first call and has not grown for SETTLE_QUIET_S, for at most SETTLE_MAX_S (then the event
+# says what was there). Agents write their files after they report the turn's end: Qwen Code
+# 0.24.4 writes a turn's last answer up to about half a second after its Stop hook.
 SETTLE_POLL_S = 0.2
-SETTLE_MAX_S = 5.0
+SETTLE_QUIET_S = 1.0
+SETTLE_MAX_S = 10.0
 
 
 class UsageDesk:
@@ -77,6 +80,7 @@ class UsageDesk:
 
     def _tell(self) -> None:
         """Adds the ``usage`` event of each ended turn, in order, once it is written down."""
+        previous: datetime | None = None
         while True:
             job = self._ended.get()
             if job is None:
@@ -85,16 +89,18 @@ class UsageDesk:
                 continue
             number, ended = job
             deadline = time.monotonic() + SETTLE_MAX_S
-            seen = -1
-            while True:
+            seen, quiet_since = -1, time.monotonic()
+            while time.monotonic() < deadline:
                 with self._lock:
                     calls = self._usage.read().calls
-                    tokens = sum(call.tokens for call in calls)
-                    ready = self._shares.due(calls, ended) is not None
-                if (ready and tokens == seen) or time.monotonic() >= deadline:
+                tokens = sum(call.tokens for call in calls)
+                if tokens != seen:
+                    seen, quiet_since = tokens, time.monotonic()
+                quiet = time.monotonic() - quiet_since >= SETTLE_QUIET_S
+                if quiet and TurnShares.began(calls, previous, ended):
                     break
-                seen = tokens
                 time.sleep(SETTLE_POLL_S)
+            previous = ended
             with self._lock:
                 report = self._usage.read()
                 share = self._shares.take(report.calls, ended)

@@ -13,6 +13,7 @@ Claude Code wrote itself.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,11 @@ class ClaudeReader(JsonlFiles):
         super().__init__()
         self.transcript = transcript
         self._prompt: dict[str, str] = {}
+        self._prompt_at: dict[str, str] = {}
 
     def restart(self, path: str) -> None:
         self._prompt.pop(path, None)
+        self._prompt_at.pop(path, None)
 
     def paths(self) -> list[str]:
         folder = Path(self.transcript).with_suffix("")
@@ -71,8 +74,15 @@ class ClaudeReader(JsonlFiles):
 
     def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
         prompt = line.get("promptId")
-        if line.get("type") == "user" and isinstance(prompt, str):
-            self._prompt[path] = prompt  # the tool results of a turn carry its prompt's id
+        # A turn's tool results carry its prompt's id too: the turn began at the first.
+        if (
+            line.get("type") == "user"
+            and isinstance(prompt, str)
+            and self._prompt.get(path) != prompt
+        ):
+            self._prompt[path] = prompt
+            at = line.get("timestamp")
+            self._prompt_at[path] = at if isinstance(at, str) else ""
         found = entry(line, path == self.transcript, self._prompt.get(path))
         if found is not None:
-            entries[found[0]] = found[1]
+            entries[found[0]] = replace(found[1], turn_at=self._prompt_at.get(path) or None)

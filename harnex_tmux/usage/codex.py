@@ -11,6 +11,7 @@ latest ``turn_context``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from harnex_tmux.usage.model import Usage, count
@@ -56,6 +57,7 @@ class CodexReader(JsonlFiles):
         self.rollout = rollout
         self._model: str | None = None
         self._turn: str | None = None
+        self._turn_at: str | None = None
         self._total: Counts | None = None
         self._calls = 0
 
@@ -73,6 +75,8 @@ class CodexReader(JsonlFiles):
             model, turn = payload.get("model"), payload.get("turn_id")
             self._model = model if isinstance(model, str) else self._model
             self._turn = turn if isinstance(turn, str) else None
+            at = line.get("timestamp")
+            self._turn_at = at if isinstance(at, str) else None
             return
         if line.get("type") != "event_msg" or payload.get("type") != "token_count":
             return
@@ -93,4 +97,5 @@ class CodexReader(JsonlFiles):
         self._calls += 1
         at = line.get("timestamp")
         when = at if isinstance(at, str) else None
-        entries[str(self._calls)] = as_usage(share, self._model, when, self._turn)
+        usage = as_usage(share, self._model, when, self._turn)
+        entries[str(self._calls)] = replace(usage, turn_at=self._turn_at)

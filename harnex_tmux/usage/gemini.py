@@ -10,6 +10,7 @@ and ``tool`` (the tool-use prompt) counts apart. A call's turn is the user messa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from harnex_tmux.usage.model import Usage, count
@@ -41,20 +42,24 @@ class GeminiReader(JsonlFiles):
         super().__init__()
         self.chat = chat
         self._turn: str | None = None
+        self._turn_at: str | None = None
 
     def paths(self) -> list[str]:
         return [self.chat]
 
     def restart(self, path: str) -> None:
-        self._turn = None
+        self._turn = self._turn_at = None
 
     def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
         ident = line.get("id")
         if not isinstance(ident, str):
             return
         if line.get("type") == "user":
-            self._turn = ident
+            at = line.get("timestamp")
+            self._turn, self._turn_at = ident, at if isinstance(at, str) else None
             return
-        usage = message_usage(line, entries[ident].turn if ident in entries else self._turn)
+        kept = entries.get(ident)
+        turn, turn_at = (kept.turn, kept.turn_at) if kept else (self._turn, self._turn_at)
+        usage = message_usage(line, turn)
         if usage is not None:
-            entries[ident] = usage
+            entries[ident] = replace(usage, turn_at=turn_at)

@@ -23,7 +23,9 @@ class Usage:
     the CLI's own figure or tokens times the price table, never a guess. ``model`` is the one
     model of every call summed, else None; ``at`` the call's time (ISO-8601) when known;
     ``turn`` the CLI's own name for the turn the call was made in (the prompt it answers),
-    which groups a session's calls into turns exactly, however late the CLI writes them.
+    which groups a session's calls into turns exactly, however late the CLI writes them;
+    ``turn_at`` when that turn began (its prompt's time), which a CLI that writes a call
+    after it reported the turn's end (Qwen Code) may stamp later than that end.
     """
 
     input: int = 0
@@ -35,6 +37,7 @@ class Usage:
     model: str | None = None
     at: str | None = None
     turn: str | None = None
+    turn_at: str | None = None
 
     @property
     def tokens(self) -> int:
@@ -56,6 +59,7 @@ class Usage:
             model=self.model if self.model == other.model else None,
             at=max(self.at or "", other.at or "") or None,
             turn=self.turn if self.turn == other.turn else None,
+            turn_at=_earliest(self.turn_at, other.turn_at),
         )
 
     def minus(self, other: Usage) -> Usage:
@@ -101,6 +105,10 @@ class Usage:
             else None,
             model=model if isinstance(model, str) else None,
         )
+
+
+def _earliest(a: str | None, b: str | None) -> str | None:
+    return min(a, b) if a and b else a or b
 
 
 NOTHING = Usage()

@@ -12,6 +12,7 @@ turn is the user record before it (tool results are records of their own, in the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from harnex_tmux.usage.model import Usage, count
@@ -45,20 +46,22 @@ class QwenReader(JsonlFiles):
         super().__init__()
         self.chat = chat
         self._turn: str | None = None
+        self._turn_at: str | None = None
 
     def paths(self) -> list[str]:
         return [self.chat]
 
     def restart(self, path: str) -> None:
-        self._turn = None
+        self._turn = self._turn_at = None
 
     def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
         ident = line.get("uuid")
         if not isinstance(ident, str):
             return
         if line.get("type") == "user":
-            self._turn = ident
+            at = line.get("timestamp")
+            self._turn, self._turn_at = ident, at if isinstance(at, str) else None
             return
         usage = record_usage(line, self._turn)
         if usage is not None:
-            entries[ident] = usage
+            entries[ident] = replace(usage, turn_at=self._turn_at)
