@@ -662,9 +662,6 @@ def test_a_call_stamped_after_the_turn_ended_counts_by_its_turns_start() -> None
         turn="u2",
         turn_at="2026-12-05T10:00:04.000Z",
     )
-    previous = datetime(2026, 12, 5, 10, 0, 3, tzinfo=UTC)
-    assert TurnShares.began([late], previous, ended)
-    assert not TurnShares.began([late], ended, ended)  # no turn began after this one ended
     told = TurnShares().take([late], ended)
     assert told is not None and told.input == 7
     unstamped = Usage(7, cost_usd=None, at="2026-12-05T10:00:05.400Z", turn="u2")

@@ -17,10 +17,10 @@ from harnex_tmux.adapters.base import HookReport
 from harnex_tmux.usage.prices import load
 from harnex_tmux.usage.session import Report, SessionUsage
 from harnex_tmux.usage.sources import RECORD_KEY, from_hook, from_record
-from harnex_tmux.usage.turns import TurnShares
+from harnex_tmux.usage.turns import TurnShares, when
 
 # After a turn's end, the agent's file is read every SETTLE_POLL_S until it holds that turn's
-# first call and has not grown for SETTLE_QUIET_S, for at most SETTLE_MAX_S (then the event
+# calls and has not grown for SETTLE_QUIET_S, for at most SETTLE_MAX_S (then the event
 # says what was there). Agents write their files after they report the turn's end: Qwen Code
 # 0.24.4 writes a turn's last answer up to about half a second after its Stop hook.
 SETTLE_POLL_S = 0.2
@@ -49,7 +49,7 @@ class UsageDesk:
         self._shares = TurnShares()
         # Ended turns to tell, in order; None asks for a first read of a new source, so its
         # whole file is read here and not in whichever status call comes next.
-        self._ended: queue.Queue[tuple[int, datetime] | None] = queue.Queue()
+        self._ended: queue.Queue[tuple[int, datetime, str | None] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         if self._usage.sources:  # a recovered sidecar: the turns so far were told already
             self._shares.take(self._usage.read().calls, datetime.now(UTC))
@@ -76,18 +76,23 @@ class UsageDesk:
         if added:
             self._ended.put(None)
         if ended:
-            self._ended.put((self._turn_number(), datetime.now(UTC)))
+            # Codex names the turn that ended (its rollout's turn_id): exact, however late its
+            # notify program reports it.
+            turn = payload.get("turn-id") if source == "codex" else None
+            cli_turn = turn if isinstance(turn, str) and turn else None
+            self._ended.put((self._turn_number(), datetime.now(UTC), cli_turn))
 
     def _tell(self) -> None:
-        """Adds the ``usage`` event of each ended turn, in order, once it is written down."""
-        previous: datetime | None = None
+        """Adds the ``usage`` event of each ended turn, in order, once it is written down:
+        some untold calls of turns that began by its end are there (the CLI's named turn,
+        when it names one) and the files have been quiet for a while."""
         while True:
             job = self._ended.get()
             if job is None:
                 with self._lock:
                     self._usage.read()
                 continue
-            number, ended = job
+            number, ended, cli_turn = job
             deadline = time.monotonic() + SETTLE_MAX_S
             seen, quiet_since = -1, time.monotonic()
             while time.monotonic() < deadline:
@@ -96,11 +101,16 @@ class UsageDesk:
                 tokens = sum(call.tokens for call in calls)
                 if tokens != seen:
                     seen, quiet_since = tokens, time.monotonic()
-                quiet = time.monotonic() - quiet_since >= SETTLE_QUIET_S
-                if quiet and TurnShares.began(calls, previous, ended):
+                if cli_turn is not None:
+                    named = [when(c.turn_at or c.at) for c in calls if c.turn == cli_turn]
+                    began = [t for t in named if t is not None]
+                    ended = min(began) if began else ended
+                    ready = bool(named)
+                else:
+                    ready = self._shares.due(calls, ended) is not None
+                if ready and time.monotonic() - quiet_since >= SETTLE_QUIET_S:
                     break
                 time.sleep(SETTLE_POLL_S)
-            previous = ended
             with self._lock:
                 report = self._usage.read()
                 share = self._shares.take(report.calls, ended)

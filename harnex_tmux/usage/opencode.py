@@ -70,7 +70,8 @@ def _iso(millis: Any) -> str | None:
     from datetime import UTC, datetime
 
     try:
-        return datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = datetime.fromtimestamp(millis / 1000, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"  # to the ms
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -41,16 +41,6 @@ class TurnShares:
             self._told[turn] = share if told is None else told + share
         return total([share for _, share in found]) if found else None
 
-    @staticmethod
-    def began(calls: list[Usage], after: datetime | None, ended: datetime) -> bool:
-        """Whether a CLI turn began after ``after`` and by ``ended``: the ended turn's own
-        calls are written down (a turn's first call cannot be older than the turn)."""
-        for call in calls:
-            at = when(call.turn_at or call.at)
-            if at is not None and (after is None or at > after) and at <= ended:
-                return True
-        return False
-
     def _due(self, calls: list[Usage], ended: datetime) -> list[tuple[str | None, Usage]]:
         groups: dict[str | None, list[Usage]] = {}
         for call in calls:
