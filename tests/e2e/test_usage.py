@@ -132,3 +132,38 @@ def test_usage_equals_what_the_mock_handed_out(which: str, request: pytest.Fixtu
         + (handed_out["output"] + handed_out["reasoning"]) * 10.0
     ) / 1_000_000
     assert priced["cost_usd"] == pytest.approx(expected, abs=1e-6)  # whole micro-dollars
+
+
+def test_claude_subagent_calls_count(
+    claude: Harness,  # noqa: F811 - the fixture
+    mock_anthropic: MockAnthropic,
+) -> None:
+    """A subagent (Claude Code's Agent tool) writes its calls to a file of its own, under the
+    session's folder: they count, and the main transcript's copies do not count twice."""
+    h, mock = claude, mock_anthropic
+    _start(h, "sub", "--auto-accept")
+    ready = h.run("wait", "--id", "sub", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr
+    mock.tool_call_next = ToolCall(
+        "Agent",
+        {
+            "description": "Echo for the test",
+            "prompt": "Say hello",
+            "subagent_type": "general-purpose",
+        },
+    )
+    out = h.json("send", "--id", "sub", "--message", "use an agent", "--reply", "--json")
+    assert out["status"] == "delivered"
+    handed = _counted(mock, 0)
+    assert len(handed) >= 3, "the turn, the subagent's call and the turn's follow-up"
+    # Claude Code writes its transcript a moment after the turn: read until it has.
+    deadline = time.monotonic() + 15
+    while True:
+        usage = h.json("usage", "--id", "sub", "--json")
+        if _kinds(usage["total"]) == _sum(handed) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert _kinds(usage["total"]) == _sum(handed)
+    assert usage["total"]["calls"] == len(handed)
+    subagent_files = list(Path(h.launch.home, ".claude", "projects").glob("*/*/**/*.jsonl"))
+    assert subagent_files, "Claude Code 2.1.197 writes a subagent's calls to a file of its own"
