@@ -129,3 +129,7 @@ class HostUnreachable(HostError):
 class HostConnectionLost(HostUnreachable):
     """The connection to the host broke (or hung) after the command was handed over: it may
     have run there."""
+
+
+class PriceFileError(HarnexError):
+    """A price table that cannot be read or has a bad entry: the shipped table is used."""

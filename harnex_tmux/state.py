@@ -430,6 +430,8 @@ class ExitRecord:
                 "tmux_socket": session.tmux_socket,
                 "window_id": session.window_id,
                 "pane_id": session.pane_id,
+                # Where the agent wrote its usage, for `harnex usage` after the end.
+                "usage_sources": session.extra.get("usage_sources", []),
             }
         )
 

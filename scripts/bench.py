@@ -166,6 +166,76 @@ def measure(bench: Bench, quick: bool, label: str) -> list[Figure]:
     return figures
 
 
+def claude_transcript(path: Path, lines: int) -> None:
+    """A Claude Code transcript of ``lines`` lines in 2.1.197's shape: a prompt, then the
+    answer's content blocks, each repeating the request's usage."""
+    rows = []
+    for i in range(lines):
+        if i % 4 == 0:
+            rows.append({"type": "user", "promptId": f"p{i}", "message": {"content": "x" * 200}})
+            continue
+        usage = {
+            "input_tokens": 1000 + i,
+            "cache_read_input_tokens": 500,
+            "cache_creation_input_tokens": 20,
+            "output_tokens": 40,
+        }
+        message = {"id": f"msg{i // 2}", "model": "claude-sonnet-4-5", "usage": usage}
+        rows.append(
+            {
+                "type": "assistant",
+                "requestId": f"req{i // 2}",
+                "timestamp": "2026-12-05T10:00:00.000Z",
+                "message": {**message, "content": [{"type": "text", "text": "y" * 300}]},
+            }
+        )
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def usage_figures(bench: Bench, quick: bool) -> list[Figure]:
+    """``harnex status`` over 50 sessions whose sidecars each read a 10,000-line Claude Code
+    transcript (told of it as Claude's SessionStart hook tells it), against 50 sessions
+    without usage on a second tmux server and state dir, the two timed in turn so that load
+    from other jobs hits both alike. The sidecars keep their offsets, so a refresh reads
+    nothing old (target: within 1.2x)."""
+    many, runs = (10, 5) if quick else (50, 15)
+    lines = 2_000 if quick else 10_000
+    plain = Bench(bench.state.parent / "plain")
+    try:
+        for i in range(many):
+            bench.start(f"use-{i}", PROMPT_PROGRAM)
+            plain.start(f"use-{i}", PROMPT_PROGRAM)
+        folder = bench.state.parent / "transcripts"
+        folder.mkdir(exist_ok=True)
+        clients = [bench.client(f"use-{i}") for i in range(many)]
+        for i in range(many):
+            claude_transcript(folder / f"use-{i}.jsonl", lines)
+        start = time.perf_counter()
+        for i, client in enumerate(clients):
+            path = str(folder / f"use-{i}.jsonl")
+            payload = {"hook_event_name": "SessionStart", "transcript_path": path}
+            client.request("POST", "/hook/claude", payload)
+        # Each sidecar reads its whole transcript once, in its usage thread; /usage waits.
+        for client in clients:
+            client.request("GET", "/usage")
+        first = [(time.perf_counter() - start) * 1000]
+        without: list[float] = []
+        with_usage: list[float] = []
+        for _ in range(runs + 1):
+            without += plain.timed([*plain.harnex, "status"], 1)
+            with_usage += bench.timed([*bench.harnex, "status"], 1)
+        without, with_usage = without[1:], with_usage[1:]  # the first warms the disk cache
+    finally:
+        plain.stop_all()
+    ratio = statistics.median(with_usage) / statistics.median(without)
+    return [
+        summarize(f"harnex status ({many} sessions, no usage)", without, "ms"),
+        summarize(f"harnex status ({many} sessions, {lines}-line transcripts)", with_usage, "ms"),
+        Figure("status with usage / without (medians)", "x", ratio, ratio, runs, "<= 1.2x"),
+        summarize(f"first read of {many} {lines}-line transcripts (all sidecars)", first, "ms"),
+    ]
+
+
 def dash_figures(bench: Bench, quick: bool) -> list[Figure]:
     """``harnex dash`` in a real tmux pane over 50 live sessions, read with capture-pane as a
     person sees it: opening time, idle CPU, how soon a state change shows, CPU per refresh.
@@ -931,16 +1001,21 @@ def main() -> int:
     parser.add_argument(
         "--dash", action="store_true", help="only the dashboard's figures (harnex dash)"
     )
+    parser.add_argument(
+        "--usage",
+        action="store_true",
+        help="only status with and without usage (50 sessions, 10,000-line transcripts)",
+    )
     args = parser.parse_args()
     if shutil.which("tmux") is None:
         print("bench: tmux not found", file=sys.stderr)
         return 1
     sys.path.insert(0, str(ROOT))
-    if args.dash:
+    if args.dash or args.usage:
         with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
             bench = Bench(Path(tmp))
             try:
-                found = dash_figures(bench, args.quick)
+                found = (usage_figures if args.usage else dash_figures)(bench, args.quick)
             finally:
                 bench.stop_all()
         print("| what | median | p95 | runs | target |\n|---|---|---|---|---|")

@@ -253,8 +253,8 @@ FLOORS: list[set[str]] = [
         "skills",
         "demo_agent",
     },
-    # What each agent CLI looks like and how it reports.
-    {"adapters"},
+    # What each agent CLI looks like and how it reports; what it says it used.
+    {"adapters", "usage"},
     # Starting a session: its window, its sidecar.
     {"launch", "early_sidecar"},
     # The two sides of a session: the sidecar inside, the session seen from outside.

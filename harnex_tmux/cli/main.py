@@ -34,6 +34,7 @@ COMMANDS = {
     "dash": "harnex_tmux.cli.dash",
     "doctor": "harnex_tmux.cli.doctor",
     "hosts": "harnex_tmux.cli.hosts",
+    "usage": "harnex_tmux.cli.usage",
 }
 
 

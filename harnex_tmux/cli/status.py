@@ -35,6 +35,8 @@ def command(
 ) -> None:
     """Show sessions: ID CLI PID PORT AGE IDLE STATE REPO DESC.
 
+    Once an agent reported its usage, TOKENS and COST come after STATE (see harnex usage).
+
     When a session runs in its own worktree (run --worktree), BRANCH, AHEAD (commits since
     its base) and CHANGED (files that differ from the base) come before REPO.
     """
@@ -146,14 +148,31 @@ def _worktree_cells(row: dict[str, Any]) -> list[str]:
     return [_cell(info.get("branch")), str(info["ahead"]), str(len(info["changed_files"]))]
 
 
+def _usage_cells(usage: Any) -> list[str]:
+    """TOKENS and COST of a session whose sidecar counted them; ``-`` when none did."""
+    if not isinstance(usage, dict) or not usage.get("calls"):
+        return ["-", "-"]
+    from harnex_tmux.cli.usage import money
+    from harnex_tmux.usage.tokens import short_count
+
+    cost = usage.get("cost_usd")
+    return [
+        short_count(usage.get("tokens")),
+        money(cost if isinstance(cost, float | int) else None),
+    ]
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     """0.4.0's layout: header, a row of dashes, then one row per session; every empty cell
     shows ``-``, columns two spaces apart. The worktree columns appear only when a session
-    has a worktree, so 0.4.0's layout is unchanged for everyone else."""
+    has a worktree, TOKENS and COST only when an agent reported its usage, so 0.4.0's layout
+    is unchanged for everyone else."""
     worktrees = any(row.get("worktree") for row in rows)
     hosts = any("machine" in row for row in rows)
+    usage = any(_usage_cells(row.get("usage")) != ["-", "-"] for row in rows)
     header = ["HOST"] if hosts else []
     header += ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE"]
+    header += ["TOKENS", "COST"] if usage else []
     header += ["BRANCH", "AHEAD", "CHANGED"] if worktrees else []
     header += ["REPO", "DESC"]
     body = [
@@ -166,6 +185,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             _age(row.get("started_at")),
             human_seconds(row.get("log_idle_s")),
             _cell(row.get("state")),
+            *(_usage_cells(row.get("usage")) if usage else []),
             *(_worktree_cells(row) if worktrees else []),
             _repo_cell(str(row.get("repo_root") or "")),
             _desc_cell(str(row.get("description") or "")),

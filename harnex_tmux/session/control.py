@@ -52,7 +52,15 @@ def live_status(record: SessionRecord, timeout: float = 1.0) -> SessionStatus:
         state = UNRESPONSIVE if alive else SIDECAR_DOWN
         return SessionStatus(record, state, mtime, idle, agent_alive=process_alive(record.pid))
     state = str(live.get("state", "unknown"))
-    return SessionStatus(record, state, mtime, idle, inbox=live.get("inbox", 0))
+    usage = live.get("usage")
+    return SessionStatus(
+        record,
+        state,
+        mtime,
+        idle,
+        inbox=live.get("inbox", 0),
+        usage=usage if isinstance(usage, dict) else None,
+    )
 
 
 def exit_of(record: SessionRecord) -> ExitRecord | None:

@@ -39,6 +39,8 @@ class SessionStatus:
     inbox: int | None = None
     agent_alive: bool | None = None
     worktree: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+    """The session's usage as its sidecar counts it (``Report.to_dict``), when it answered."""
 
     @property
     def id(self) -> str:
@@ -55,6 +57,8 @@ class SessionStatus:
             data["inbox"] = self.inbox
         if self.worktree is not None:
             data["worktree"] = self.worktree
+        if self.usage is not None:
+            data["usage"] = self.usage
         return data
 
 

@@ -41,6 +41,7 @@ class ApiParts:
     status_payload: Callable[[], dict[str, Any]]
     request_stop: Callable[[], bool]
     on_hook: Callable[[str, str, dict[str, Any]], None]
+    usage: Callable[[], dict[str, Any]] = dict
 
 
 # A long-poll answers at least this often, so clients notice a vanished sidecar quickly.
@@ -247,6 +248,10 @@ def build_router(sidecar: ApiParts) -> Router:
         sidecar.on_hook(source, event, payload if isinstance(payload, dict) else {})
         return 200, {"ok": True}
 
+    def usage(request: Request, rest: list[str]) -> Response:
+        return 200, {"ok": True, "usage": sidecar.usage()}
+
+    router.add("GET", "/usage", usage)
     router.add("POST", "/hook", hook)
     router.add("POST", "/send", send)
     router.add("GET", "/messages", message_status)

@@ -33,6 +33,7 @@ from harnex_tmux.sidecar.pane import TmuxPane
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.record import RecordKeeper
 from harnex_tmux.sidecar.server import ApiServer
+from harnex_tmux.sidecar.usage import UsageDesk
 from harnex_tmux.sidecar.watch import SessionWatch, WatchParts, start_watch
 from harnex_tmux.sidecar.watchers import OutputWatcher, ProcessExitWatcher
 from harnex_tmux.state import (
@@ -170,8 +171,19 @@ class Sidecar:
             readiness=self.readiness,
             log=log,
         )
+        self.usage = UsageDesk(
+            record.extra,
+            emit=self.events.emit,
+            remember=self.keeper.remember,
+            turn_number=lambda: self.ledger.turns.turn_count,
+        )
         self.hooks = HookDesk(
-            adapter, self.ledger, self.readiness, log=log, remember=self.keeper.remember
+            adapter,
+            self.ledger,
+            self.readiness,
+            log=log,
+            remember=self.keeper.remember,
+            notice=self.usage.noticed,
         )
         self.watch: SessionWatch | None = None
         self._ready_once = resumed
@@ -313,7 +325,11 @@ class Sidecar:
             inbox=self.inbox,
             turns=self.ledger.turns,
             deliver_now=self.deliverer.deliver,
-            status_payload=lambda: self.keeper.status(self.readiness.state, len(self.inbox)),
+            status_payload=lambda: (
+                self.keeper.status(self.readiness.state, len(self.inbox))
+                | {"usage": self.usage.report().to_dict()}
+            ),
+            usage=lambda: self.usage.report().to_dict(),
             request_stop=self.request_stop,
             on_hook=self.hooks.on_hook,
         )

@@ -4,7 +4,7 @@ the sidecar does with what they mean."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from harnex_tmux.adapters import Adapter, HookReport, State, adapter_for
@@ -28,12 +28,16 @@ class HookDesk:
         *,
         log: Callable[[str], None],
         remember: Callable[[str, Any], None],
+        notice: Callable[[str, str, Mapping[str, Any], HookReport | None], None] | None = None,
     ) -> None:
         self.adapter = adapter
         self.ledger = ledger
         self.readiness = readiness
         self.log = log
         self.remember = remember
+        # Told every event after it was applied, with its report if it counted (the usage desk
+        # learns its sources from them, and when a turn ended).
+        self.notice = notice
         self._readers: dict[str, Adapter] = {adapter.name: adapter}
         # The agent's conversation whose turns count (see HookReport.thread).
         self._thread: str | None = None
@@ -46,8 +50,9 @@ class HookDesk:
             self.remember("hooks_seen", True)
         reader = self._reader(source)
         report = reader.read_hook(event, payload) if reader is not None else None
-        if report is not None:
-            self.apply(report)
+        counted = self.apply(report) if report is not None else False
+        if self.notice is not None:
+            self.notice(source, event, payload, report if counted else None)
 
     def _reader(self, source: str) -> Adapter | None:
         reader = self._readers.get(source)
@@ -55,8 +60,9 @@ class HookDesk:
             reader = self._readers[source] = adapter_for(source)
         return reader
 
-    def apply(self, report: HookReport) -> None:
-        """What a report means for the session: a prompt, the end of a turn, a dialog."""
+    def apply(self, report: HookReport) -> bool:
+        """What a report means for the session: a prompt, the end of a turn, a dialog.
+        False for the turn of a conversation that is not the user's (it does not count)."""
         if report.notification is not None:
             shown = self.readiness.state.value
             text = (report.text or "")[:200]
@@ -67,13 +73,14 @@ class HookDesk:
             self._set(State.BUSY, report.hold)
         elif report.kind == "turn":
             if report.thread is not None and not self._follows(report.thread, report.received):
-                return
+                return False
             self.ledger.complete_turn(report.text, received=report.received, hold=report.hold)
         elif report.kind == "dialog":
             if report.notification is None:
                 self.log(f"dialog reported by the agent: {(report.text or '')[:200]!r}")
             # Held: the report can come before the dialog is drawn.
             self._set(State.CONFIRMATION, report.hold)
+        return True
 
     def _follows(self, thread: str, received: str | None) -> bool:
         """Whether a turn on ``thread`` is the user's: the thread is the one whose input was

@@ -90,6 +90,10 @@ class RecordedRequest:
     tool_call: ToolCall | None = None
     """The tool call the mock answered with, if it answered with one."""
     reply_text: str | None = None
+    usage: dict[str, int] | None = None
+    """The usage the mock reported for this model call, in harnex's disjoint kinds (input read
+    fresh, cached, cache_write, output without reasoning, reasoning): what the agent should
+    write down, and ``harnex usage`` sum."""
     status: int = 0
     received_monotonic: float = field(default_factory=time.monotonic)
     received_wall: float = field(default_factory=time.time)
@@ -172,17 +176,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- writing helpers used by the API-specific subclasses -------------------------------
 
-    def send_json(self, status: int, payload: Any) -> None:
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
 
-    def start_sse(self) -> None:
+    def start_sse(self, headers: dict[str, str] | None = None) -> None:
         self.send_response(200)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
@@ -355,6 +363,12 @@ class MockModelServer:
                         f"{len(found)}: {found!r}"
                     )
                 self._changed.wait(left)
+
+    @property
+    def usage_handed_out(self) -> list[dict[str, int]]:
+        """The usage of every model call answered so far, in arrival order."""
+        with self._lock:
+            return [r.usage for r in self.requests if r.usage is not None and r.status == 200]
 
     @property
     def unknown_requests(self) -> list[RecordedRequest]:

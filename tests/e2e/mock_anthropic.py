@@ -148,6 +148,16 @@ class MockAnthropic(MockModelServer):
         msg_id = f"msg_mock{next(_ids):06d}{uuid.uuid4().hex[:8]}"
         input_tokens = rough_tokens(body.get("messages"))
         output_tokens = max(1, len(json.dumps(call.arguments) if call else text) // 4)
+        # Known, distinct figures for every kind, so a reader that mixes two up is caught.
+        cache_read, cache_write = input_tokens // 2 + 3, 11
+        rec.usage = {
+            "input": input_tokens,
+            "cached": cache_read,
+            "cache_write": cache_write,
+            "output": output_tokens,
+            "reasoning": 0,
+        }
+        headers = {"request-id": f"req_mock{uuid.uuid4().hex[:16]}"}
         stop_reason = "tool_use" if call else "end_turn"
         block: dict[str, Any]
         if call:
@@ -167,12 +177,18 @@ class MockAnthropic(MockModelServer):
                     "content": [whole],
                     "stop_reason": stop_reason,
                     "stop_sequence": None,
-                    "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+                    "usage": {
+                        "input_tokens": input_tokens,
+                        "cache_creation_input_tokens": cache_write,
+                        "cache_read_input_tokens": cache_read,
+                        "output_tokens": output_tokens,
+                    },
                 },
+                headers,
             )
             return 200
 
-        handler.start_sse()
+        handler.start_sse(headers)
         handler.send_sse_event(
             "message_start",
             {
@@ -187,8 +203,8 @@ class MockAnthropic(MockModelServer):
                     "stop_sequence": None,
                     "usage": {
                         "input_tokens": input_tokens,
-                        "cache_creation_input_tokens": 0,
-                        "cache_read_input_tokens": 0,
+                        "cache_creation_input_tokens": cache_write,
+                        "cache_read_input_tokens": cache_read,
                         "output_tokens": 1,
                     },
                 },

@@ -133,10 +133,22 @@ class MockGemini(MockModelServer):
         model = rec.path.rsplit("/", 1)[-1].split(":", 1)[0] or self.model
         prompt_tokens = rough_tokens(body.get("contents"))
         out_tokens = max(1, len(json.dumps(call.arguments) if call else text) // 4)
+        # Known, distinct figures for every kind: the cached part is inside the prompt count,
+        # the thoughts are counted apart from the candidates, as the Gemini API counts them.
+        cached, thoughts = prompt_tokens // 2 + 3, 5
         usage = {
             "promptTokenCount": prompt_tokens,
+            "cachedContentTokenCount": cached,
             "candidatesTokenCount": out_tokens,
-            "totalTokenCount": prompt_tokens + out_tokens,
+            "thoughtsTokenCount": thoughts,
+            "totalTokenCount": prompt_tokens + out_tokens + thoughts,
+        }
+        rec.usage = {
+            "input": prompt_tokens - cached,
+            "cached": cached,
+            "cache_write": 0,
+            "output": out_tokens,
+            "reasoning": thoughts,
         }
 
         def chunk(parts: list[dict[str, Any]], last: bool) -> dict[str, Any]:

@@ -144,14 +144,25 @@ class MockOpenAI(MockModelServer):
         item_id = f"{'fc' if call else 'msg'}_mock{n:06d}{uuid.uuid4().hex[:8]}"
         created = int(time.time())
         arguments = json.dumps(call.arguments) if call else ""
+        # Known, distinct figures for every kind: the cached part is inside input_tokens and
+        # the reasoning inside output_tokens, as the Responses API counts them.
         input_tokens = rough_tokens(body.get("input"))
-        output_tokens = max(1, len(arguments or text) // 4)
+        cached, reasoning = input_tokens // 2 + 3, 5
+        visible = max(1, len(arguments or text) // 4)
+        output_tokens = visible + reasoning
         usage = {
             "input_tokens": input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": cached},
             "output_tokens": output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": input_tokens + output_tokens,
+        }
+        rec.usage = {
+            "input": input_tokens - cached,
+            "cached": cached,
+            "cache_write": 0,
+            "output": visible,
+            "reasoning": reasoning,
         }
         part_done = {"type": "output_text", "text": text, "annotations": []}
         item_done: dict[str, Any]
@@ -233,11 +244,24 @@ class MockOpenAI(MockModelServer):
         created = int(time.time())
         prompt_tokens = rough_tokens(body.get("messages"))
         arguments = json.dumps(call.arguments) if call else ""
-        completion_tokens = max(1, len(arguments or text) // 4)
+        # Known, distinct figures for every kind: the cached part is inside prompt_tokens and
+        # the reasoning inside completion_tokens, as the chat-completions API counts them.
+        cached, reasoning = prompt_tokens // 2 + 3, 5
+        visible = max(1, len(arguments or text) // 4)
+        completion_tokens = visible + reasoning
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached},
+            "completion_tokens_details": {"reasoning_tokens": reasoning},
+        }
+        rec.usage = {
+            "input": prompt_tokens - cached,
+            "cached": cached,
+            "cache_write": 0,
+            "output": visible,
+            "reasoning": reasoning,
         }
         finish = "tool_calls" if call else "stop"
         tool_calls = (

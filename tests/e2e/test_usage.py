@@ -1,0 +1,169 @@
+"""What each agent costs, with the real CLIs: the mock hands out known usage (distinct
+figures for every token kind) and ``harnex usage`` must equal what it handed out, turn by
+turn (the ``usage`` events) and in total, while the session runs and after it ended."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._mock_http import MockModelServer, ToolCall
+from .mock_anthropic import MockAnthropic
+from .mock_gemini import MockGemini
+from .mock_openai import MockOpenAI
+from .test_harnex_agents import (  # noqa: F401 - fixtures
+    Harness,
+    _start,
+    claude,
+    codex,
+    gemini,
+    harness_and_mock,
+    opencode,
+)
+from .test_qwen import qwen  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.e2e
+KINDS = ("input", "cached", "cache_write", "output", "reasoning")
+
+
+def _kinds(usage: dict[str, Any]) -> dict[str, int]:
+    return {kind: int(usage[kind]) for kind in KINDS}
+
+
+def _sum(parts: list[dict[str, int]]) -> dict[str, int]:
+    return {kind: sum(p[kind] for p in parts) for kind in KINDS}
+
+
+def _counted(mock: MockModelServer, since: int) -> list[dict[str, int]]:
+    """The usage of the model calls of the user's turns (and their tool follow-ups) from
+    request ``since`` on: the calls the agents write down (their side calls, titles and the
+    like, they do not)."""
+    return [
+        r.usage
+        for r in mock.requests[since:]
+        if r.usage is not None and r.status == 200 and (r.is_user_turn or r.tool_output)
+    ]
+
+
+def _echo(cli: str) -> ToolCall:
+    """A harmless shell command in each CLI's own tool."""
+    if cli == "claude":
+        return MockAnthropic.bash("echo usage", "Echo for the test")
+    if cli == "gemini":
+        return MockGemini.shell("echo usage", "Echo for the test")
+    if cli == "qwen":
+        return ToolCall("run_shell_command", {"command": "echo usage", "is_background": False})
+    if cli == "opencode":
+        return ToolCall("bash", {"command": "echo usage", "description": "Echo for the test"})
+    return MockOpenAI.exec_command("echo usage")
+
+
+def _usage_events(h: Harness, ident: str, count: int) -> list[dict[str, Any]]:
+    """The session's ``usage`` events once there are ``count`` (the sidecar adds each when the
+    agent has written the turn down, a moment after the turn ended)."""
+    log = next(Path(h.env["HARNEX_STATE_DIR"], "events").glob(f"*--{ident}.jsonl"))
+    deadline = time.monotonic() + 15
+    while True:
+        events = [json.loads(line) for line in log.read_text().splitlines()]
+        found = [e for e in events if e["type"] == "usage"]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode", "qwen"])
+def test_usage_equals_what_the_mock_handed_out(which: str, request: pytest.FixtureRequest) -> None:
+    if which == "qwen":
+        h, mock = request.getfixturevalue("qwen"), request.getfixturevalue("mock_openai")
+    else:
+        h, mock = harness_and_mock(which, request)
+    _start(h, "us", "--auto-accept")
+    ready = h.run("wait", "--id", "us", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr
+
+    per_turn: list[dict[str, int]] = []
+    for turn, text in enumerate(["first turn", "second turn, a tool", "third turn"]):
+        since = len(mock.requests)
+        if turn == 1 and which != "opencode":  # two model calls: a tool call, its follow-up
+            mock.tool_call_next = _echo(which)
+        out = h.json(
+            "send", "--id", "us", "--message", text, "--reply", "--json", "--timeout", "90"
+        )
+        assert out["status"] == "delivered"
+        per_turn.append(_sum(_counted(mock, since)))
+    assert len(mock.tool_results) == (which != "opencode")
+
+    handed_out = _sum(per_turn)
+    events = _usage_events(h, "us", len(per_turn))
+    assert [_kinds(e) for e in events] == per_turn, "one usage event per turn, its own share"
+    assert _kinds(events[-1]["total"]) == handed_out
+
+    live = h.json("usage", "--id", "us", "--json")
+    assert _kinds(live["total"]) == handed_out
+    status = h.json("status", "--id", "us", "--json")[0]
+    assert _kinds(status["usage"]) == handed_out
+    table = h.run("status", "--id", "us")
+    assert "TOKENS" in table.stdout and "COST" in table.stdout
+
+    h.json("stop", "--id", "us", "--timeout", "30")
+    ended = h.json("usage", "--id", "us", "--json")
+    assert _kinds(ended["total"]) == handed_out, "an ended session reads its files from the record"
+    # The mock's model has no price: its cost is unknown, never a guess.
+    assert ended["total"]["cost_usd"] is None
+    prices = Path(h.env["HARNEX_STATE_DIR"]) / "prices.toml"
+    by_model = h.json("usage", "--id", "us", "--by", "model", "--json")["rows"]
+    names = [row["name"] for row in by_model]
+    prices.write_text(
+        "".join(
+            f'[models."{name}"]\ninput = 1.0\ncached = 0.1\ncache_write = 2.0\noutput = 10.0\n'
+            for name in names
+        )
+    )
+    h.env["HARNEX_PRICES"] = str(prices)
+    priced = h.json("usage", "--id", "us", "--json")["total"]
+    expected = (
+        handed_out["input"] * 1.0
+        + handed_out["cached"] * 0.1
+        + handed_out["cache_write"] * 2.0
+        + (handed_out["output"] + handed_out["reasoning"]) * 10.0
+    ) / 1_000_000
+    assert priced["cost_usd"] == pytest.approx(expected, abs=1e-6)  # whole micro-dollars
+
+
+def test_claude_subagent_calls_count(
+    claude: Harness,  # noqa: F811 - the fixture
+    mock_anthropic: MockAnthropic,
+) -> None:
+    """A subagent (Claude Code's Agent tool) writes its calls to a file of its own, under the
+    session's folder: they count, and the main transcript's copies do not count twice."""
+    h, mock = claude, mock_anthropic
+    _start(h, "sub", "--auto-accept")
+    ready = h.run("wait", "--id", "sub", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr
+    mock.tool_call_next = ToolCall(
+        "Agent",
+        {
+            "description": "Echo for the test",
+            "prompt": "Say hello",
+            "subagent_type": "general-purpose",
+        },
+    )
+    out = h.json("send", "--id", "sub", "--message", "use an agent", "--reply", "--json")
+    assert out["status"] == "delivered"
+    handed = _counted(mock, 0)
+    assert len(handed) >= 3, "the turn, the subagent's call and the turn's follow-up"
+    # Claude Code writes its transcript a moment after the turn: read until it has.
+    deadline = time.monotonic() + 15
+    while True:
+        usage = h.json("usage", "--id", "sub", "--json")
+        if _kinds(usage["total"]) == _sum(handed) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert _kinds(usage["total"]) == _sum(handed)
+    assert usage["total"]["calls"] == len(handed)
+    subagent_files = list(Path(h.launch.home, ".claude", "projects").glob("*/*/**/*.jsonl"))
+    assert subagent_files, "Claude Code 2.1.197 writes a subagent's calls to a file of its own"
