@@ -61,6 +61,8 @@ def live_status(record: SessionRecord, timeout: float = 1.0) -> dict[str, Any]:
         return data
     data["state"] = live.get("state", "unknown")
     data["inbox"] = live.get("inbox", 0)
+    if live.get("state_dir_problem"):
+        data["state_dir_problem"] = live["state_dir_problem"]  # new messages are refused
     return data
 
 

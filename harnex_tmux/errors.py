@@ -50,3 +50,8 @@ class FailedWithResult(HarnexError):
     def __init__(self, message: str, data: dict[str, object]) -> None:
         super().__init__(message)
         self.data = data
+
+
+class StateDirFull(HarnexError):
+    """The state directory has no room (or cannot be written): new messages are refused,
+    what is queued stays queued, and nothing is typed that could not be recorded first."""

@@ -259,6 +259,9 @@ def write_private(path: Path, data: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(data)
+            handle.flush()
+            # On disk before it replaces the old file: a crash leaves one or the other whole.
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

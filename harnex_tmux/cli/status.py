@@ -40,6 +40,10 @@ def command(
             click.echo(f"No active harnex sessions for {repo_root_for(repo)}.")
         return
     click.echo(_table(rows))
+    for problem in sorted(
+        {str(row["state_dir_problem"]) for row in rows if row.get("state_dir_problem")}
+    ):
+        click.echo(f"harnex: {problem}; new messages are refused until there is room", err=True)
 
 
 def _age(started_at: str | None) -> str:

@@ -116,8 +116,10 @@ def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 3.0) -> int
 
 
 def log(line: str) -> None:
-    """A diagnostic line in the sidecar's own log (its stderr)."""
-    print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
+    """A diagnostic line in the sidecar's own log (its stderr); lost, not raised, when that
+    log's disk is full (a diagnostic must never stop a delivery)."""
+    with contextlib.suppress(OSError):
+        print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
 
 
 class Sidecar:
@@ -140,7 +142,6 @@ class Sidecar:
         self.events = EventLog(paths.events_log, record.id)
         self.readiness = Readiness(on_change=self._state_changed)
         self.api = api
-        self.keeper = RecordKeeper(record, paths.registry, paths.output_log)
         self._wake = threading.Event()
         self._pane_exited = threading.Event()
         self._stopping = threading.Event()
@@ -151,6 +152,9 @@ class Sidecar:
         self._output_before = resumed
         ttl = float(record.extra.get("inbox_ttl") or 120.0)
         self.inbox = Inbox(paths.inbox, ttl_s=ttl)
+        self.keeper = RecordKeeper(
+            record, paths.registry, paths.output_log, make_room=self.inbox.journal.give_up_reserve
+        )
         self.pane = TmuxPane(tmux, record.pane_id, record.pane_pid)
         self.ledger = Ledger(
             self.inbox,
@@ -298,7 +302,7 @@ class Sidecar:
         sidecar.api = sidecar._make_api(listener)
         if record.pane_id and tmux.pane_status(record.pane_id) is not None:
             tmux.pipe_output(record.pane_id, paths.output_log)
-        record.save(paths.registry)
+        sidecar.keeper.save_now()  # on a full disk too: it names the sidecar to clients
         return sidecar
 
     def _make_api(self, listener: Any) -> ApiServer:
@@ -312,11 +316,20 @@ class Sidecar:
             inbox=self.inbox,
             turns=self.ledger.turns,
             deliver_now=self.deliverer.deliver,
-            status_payload=lambda: self.keeper.status(self.readiness.state, len(self.inbox)),
+            status_payload=self._status,
             request_stop=self.request_stop,
             on_hook=self.hooks.on_hook,
         )
         return ApiServer(listener, self.record.token, build_router(parts))
+
+    def _status(self) -> dict[str, Any]:
+        """``GET /status``: the record and state, and why new messages are refused when the
+        state directory has no room (``state_dir_problem``)."""
+        data = self.keeper.status(self.readiness.state, len(self.inbox))
+        problem = self.inbox.storage_problem()
+        if problem is not None:
+            data["state_dir_problem"] = problem
+        return data
 
     # --- running ----------------------------------------------------------------------------
 
@@ -438,10 +451,16 @@ class Sidecar:
             self.hooks.on_hook(self.adapter.name, event, payload)
 
     def _check_pane(self) -> None:
-        """The pane vanished or died without the exit watcher noticing: end the session."""
+        """The pane vanished or died without the exit watcher noticing: end the session;
+        its transcript pipe ended: attach it again."""
         status = self.tmux.pane_status(self.record.pane_id or "")
         if status is None or status.dead:
             self._pane_exited.set()
+        elif not status.piped and self.record.pane_id:
+            # The transcript's writer ended (the disk was full): attach a new one, so output
+            # is seen again once there is room.
+            with contextlib.suppress(Exception):
+                self.tmux.pipe_output(self.record.pane_id, self.paths.output_log)
 
     def _state_changed(self, previous: State, current: State) -> None:
         if current != State.EXITED:  # _finish records that one, before `exited`

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from harnex_tmux.adapters.base import Adapter, Observation, State
+from harnex_tmux.errors import StateDirFull
 from harnex_tmux.foreground import TerminalUse
 from harnex_tmux.sidecar.inbox import DELIVERED, EXPIRED, FAILED, UNCONFIRMED, Message
 from harnex_tmux.sidecar.ledger import MISMATCH, Ledger
@@ -50,6 +51,8 @@ HOOK_CONFIRM_S = 3.0
 # How often a dialog is looked at while waiting for it to go (a dialog may not print as it
 # closes: the next screen can be drawn over it without much output).
 DIALOG_POLL_S = 0.05
+# How often a queued message is tried again while its claim cannot be written (disk full).
+NO_ROOM_RETRY_S = 1.0
 
 
 class Submit(Enum):
@@ -100,6 +103,7 @@ class Deliverer:
         self.readiness = readiness
         self.log = log
         self._stop = threading.Event()
+        self._no_room: str | None = None
         self._thread = threading.Thread(target=self._run, name="deliver", daemon=True)
 
     def start(self) -> None:
@@ -127,7 +131,9 @@ class Deliverer:
                 return
             if state != State.PROMPT or message.status != "queued":
                 continue
-            self.deliver(message)
+            if not self.deliver(message) and message.status == "queued":
+                # Not claimed: no room to record it. It waits, queued, until there is.
+                self._stop.wait(NO_ROOM_RETRY_S)
 
     # --- typing -------------------------------------------------------------------------------
 
@@ -135,7 +141,7 @@ class Deliverer:
         """Type ``message`` now (the caller decided the agent is ready, or forced it)."""
         ledger = self.ledger
         with self.pane.typing:
-            if not self.inbox.claim(message):
+            if not self._claim(message):
                 return False
             ledger.typing_begins(message, awaits_report=self.adapter.has_hooks)
             reports_before = ledger.turns.prompt_count
@@ -154,6 +160,21 @@ class Deliverer:
                     ledger.note_report(message, reports_before)
                 return True
             ledger.finish(message, outcome.status, outcome.error)
+            return False
+
+    def _claim(self, message: Message) -> bool:
+        """Claim ``message`` for typing, on disk first. Without room for that record it is
+        not typed: a queued message stays queued (tried again later), a forced one fails
+        with the reason."""
+        try:
+            return self.inbox.claim(message)
+        except StateDirFull as exc:
+            if message in self.inbox.pending():
+                if self._no_room != str(exc):
+                    self.log(f"{message.id}: not typed, its claim cannot be recorded: {exc}")
+                self._no_room = str(exc)
+            else:
+                self.ledger.finish(message, FAILED, str(exc))
             return False
 
     def _type(self, message: Message) -> Outcome:
