@@ -55,3 +55,8 @@ class FailedWithResult(HarnexError):
 class StateDirFull(HarnexError):
     """The state directory has no room (or cannot be written): new messages are refused,
     what is queued stays queued, and nothing is typed that could not be recorded first."""
+
+
+class ResumeRefused(HarnexError):
+    """A session that cannot be resumed: running, unknown, its folder or its CLI gone, or
+    another ``harnex resume`` starting it right now."""

@@ -68,7 +68,9 @@ def session_statuses(
         thread.start()
     for thread in threads:
         thread.join()
-    return rows
+    from harnex_tmux.resume import with_resumable
+
+    return with_resumable(rows, ident, repo, cli, all_repos)
 
 
 def exit_status(code: int | None) -> int:

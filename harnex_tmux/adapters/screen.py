@@ -138,6 +138,7 @@ class ScreenAdapter(Adapter):
         self.launch_args = rules.launch_args
         self.launch_defaults = dict(rules.launch_env)
         self.ready_args = rules.ready_args
+        self.resume_args = rules.resume_args
         if self.ready_args:
             self.has_hooks = True
             self.busy_after_submit = True

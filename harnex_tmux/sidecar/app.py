@@ -8,6 +8,7 @@ loop, which alone decides the readiness state and finishes the session.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from harnex_tmux.foreground import TerminalUse, children, descendants
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
+from harnex_tmux.resume_card import ResumeCard, conversation_in
 from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.hooks import HookDesk
 from harnex_tmux.sidecar.inbox import Inbox, Message
@@ -172,15 +174,23 @@ class Sidecar:
             ledger=self.ledger,
             readiness=self.readiness,
             log=log,
+            keep_on_exit=lambda: not self._stopping.is_set(),
         )
         self.hooks = HookDesk(
-            adapter, self.ledger, self.readiness, log=log, remember=self.keeper.remember
+            adapter,
+            self.ledger,
+            self.readiness,
+            log=log,
+            remember=self.keeper.remember,
+            on_conversation=self._note_conversation,
         )
         self.watch: SessionWatch | None = None
         self._ready_once = resumed
         self._recheck_in: float | None = None
         self._last_accept = 0.0
         self.auto_accept = bool(record.extra.get("auto_accept"))
+        # What `harnex resume` needs (written at launch; a recovered sidecar reads it back).
+        self.card = ResumeCard.load(paths.resume_card)
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -191,6 +201,10 @@ class Sidecar:
         paths = SessionPaths.for_session(spec.repo_root, spec.id)
         paths.create_dirs()
         paths.exit_record.unlink(missing_ok=True)
+        if not spec.resuming:
+            # A new session under an old id starts with an empty inbox: what an ended one
+            # kept for `harnex resume` is not typed into another conversation.
+            paths.inbox.unlink(missing_ok=True)
         start_new_log(paths.events_log)
         listener = allocate_listener(spec.repo_root, spec.id, spec.host, spec.port)
         tmux = Tmux(spec.socket_path)
@@ -207,8 +221,11 @@ class Sidecar:
             # Only an agent whose own hooks post to the API needs the token.
             env[hooks.token_env] = token
         env.update(adapter.session_env(hooks, env, paths.agent_dir, spec.auto_accept))
+        command = spec.command
+        if spec.resuming and spec.conversation:
+            command = adapter.resume_command(command, spec.conversation) or command
         placement = tmux.create_agent_window(
-            command=adapter.launch_argv(spec.command, hooks, env),
+            command=adapter.launch_argv(command, hooks, env),
             window_name=spec.window_name or spec.id,
             cwd=spec.cwd,
             env=env,
@@ -251,6 +268,14 @@ class Sidecar:
             if hooks is not None:
                 record.extra["hook_port"] = record.port
             sidecar = cls(record, adapter, paths, tmux)
+            card = ResumeCard(
+                spec={**dataclasses.asdict(spec), "context": None, "resuming": False},
+                conversation=spec.conversation,
+            )
+            card.save(paths.resume_card)
+            sidecar.card = card
+            if spec.resuming:
+                sidecar.inbox.renew()  # waited through the restart: a fresh TTL
             if spec.context:
                 # The first prompt waits in the inbox like any message, so it survives a
                 # slow start or a sidecar restart; it gets longer than usual to wait.
@@ -318,7 +343,7 @@ class Sidecar:
             deliver_now=self.deliverer.deliver,
             status_payload=self._status,
             request_stop=self.request_stop,
-            on_hook=self.hooks.on_hook,
+            on_hook=self._on_hook,
         )
         return ApiServer(listener, self.record.token, build_router(parts))
 
@@ -448,7 +473,21 @@ class Sidecar:
     def _agent_event(self, event: str, payload: dict[str, Any]) -> None:
         """An event from the agent's own stream (see :meth:`Adapter.start_watching`)."""
         if not self._pane_exited.is_set():
-            self.hooks.on_hook(self.adapter.name, event, payload)
+            self._on_hook(self.adapter.name, event, payload)
+
+    def _on_hook(self, source: str, event: str, payload: dict[str, Any]) -> None:
+        """A hook or stream event: noted for its conversation id, then read."""
+        conversation = conversation_in(payload)
+        if conversation is not None:
+            self._note_conversation(conversation)
+        self.hooks.on_hook(source, event, payload)
+
+    def _note_conversation(self, conversation: str) -> None:
+        """The CLI named its conversation: on the resume card, for ``harnex resume``."""
+        card = self.card
+        if card is not None and card.conversation != conversation:
+            card.conversation = conversation
+            card.save(self.paths.resume_card)
 
     def _check_pane(self) -> None:
         """The pane vanished or died without the exit watcher noticing: end the session;
@@ -474,7 +513,12 @@ class Sidecar:
             exit_record = self._exit_without_record()
         exit_record.locate(self.record)
         exit_record.extra["stopped"] = self._stopping.is_set()
-        exit_record.save(self.paths.exit_record)
+        with contextlib.suppress(OSError):  # a full disk: the pane wrapper's record stays
+            exit_record.save(self.paths.exit_record)
+        if self.card is not None:
+            self.card.ended_at = exit_record.ended_at
+            self.card.stopped = self._stopping.is_set()
+            self.card.save(self.paths.resume_card)
         self.keeper.exit_record = exit_record
         # `exited` is the last event of a session: followers stop reading there.
         if self.watch is not None:

@@ -51,6 +51,7 @@ HOOK_CONFIRM_S = 3.0
 # How often a dialog is looked at while waiting for it to go (a dialog may not print as it
 # closes: the next screen can be drawn over it without much output).
 DIALOG_POLL_S = 0.05
+KEPT_FOR_RESUME = "the session ended before it was typed; `harnex resume` delivers it"
 # How often a queued message is tried again while its claim cannot be written (disk full).
 NO_ROOM_RETRY_S = 1.0
 
@@ -94,8 +95,10 @@ class Deliverer:
         ledger: Ledger,
         readiness: Readiness,
         log: Callable[[str], None],
+        keep_on_exit: Callable[[], bool] = lambda: False,
     ) -> None:
         self.adapter = adapter
+        self.keep_on_exit = keep_on_exit
         self.pane = pane
         self.clock = clock
         self.ledger = ledger
@@ -126,8 +129,13 @@ class Deliverer:
                 continue
             state = readiness.wait_for(lambda s: s == State.PROMPT, min(remaining, 1.0))
             if state == State.EXITED:
+                # Ended without a stop (tmux killed, a crash): the journal keeps them queued
+                # for `harnex resume`; after a stop they end here.
+                keep = self.keep_on_exit()
                 for pending in self.inbox.pending():
-                    self.ledger.finish(pending, FAILED, "session exited")
+                    self.ledger.finish(
+                        pending, FAILED, KEPT_FOR_RESUME if keep else "session exited", keep=keep
+                    )
                 return
             if state != State.PROMPT or message.status != "queued":
                 continue

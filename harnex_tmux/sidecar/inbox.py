@@ -219,13 +219,16 @@ class Inbox:
             self._cond.wait_for(lambda: bool(self._pending), timeout)
             return self._pending[0] if self._pending else None
 
-    def finish(self, message: Message, status: str, error: str | None = None) -> None:
+    def finish(
+        self, message: Message, status: str, error: str | None = None, keep: bool = False
+    ) -> None:
+        """End ``message``; ``keep``: in memory only, the journal still has it queued."""
         with self._cond:
             message.status = status
             message.error = error
             if status == DELIVERED:
                 message.delivered_at = utc_now()
-            journaled = message.id in self._claimed or message in self._pending
+            journaled = not keep and (message.id in self._claimed or message in self._pending)
             self._claimed.discard(message.id)
             if message in self._pending:
                 self._pending.remove(message)
@@ -243,6 +246,12 @@ class Inbox:
             while len(self._finished) > FINISHED_KEPT:
                 self._finished.popitem(last=False)
             self._cond.notify_all()
+
+    def renew(self) -> None:
+        """Give every pending message a fresh TTL (they waited through a restart)."""
+        with self._cond:
+            for message in self._pending:
+                message.expires_at = time.time() + self.ttl_s
 
     def get(self, message_id: str) -> Message | None:
         with self._cond:
