@@ -122,3 +122,53 @@ def test_no_room_even_for_a_claim_means_the_message_is_not_typed(small: Path) ->
     assert inbox.claim(message)
     inbox.finish(message, DELIVERED)
     assert inbox.add(Message(text="new")).status == QUEUED
+
+
+def test_the_events_log_and_records_stay_whole_on_a_full_disk(small: Path) -> None:
+    """A write the disk refuses leaves the events log, the registry record and the resume
+    card as they were: whole, never a half line or half a file a later read believes."""
+    from harnex_tmux.events import EventLog
+    from harnex_tmux.resume_card import ResumeCard
+    from harnex_tmux.state import SessionRecord
+
+    log = EventLog(small / "events" / "s.jsonl", "s")
+    log.emit("started")
+    record = SessionRecord(
+        id="s",
+        cli="demo",
+        repo_root="/r",
+        host="127.0.0.1",
+        port=1,
+        token="t",
+        session_id="x",
+        started_at="now",
+        output_log_path="o",
+        events_log_path="e",
+    )
+    record.save(small / "s.json")
+    card = ResumeCard(spec={"id": "s"}, conversation="first")
+    card.save(small / "card.json")
+    fill(small)
+    with open(log.path, "ab", buffering=0) as handle:  # the log's own last page too
+        while True:
+            try:
+                handle.write(b" ")
+            except OSError:
+                break
+    big = "y" * 20_000
+    log.emit("send", msg=big)  # refused: cut back, not left half-written
+    record.description = big
+    with pytest.raises(OSError):
+        record.save(small / "s.json")
+    ResumeCard(spec={"id": "s"}, conversation=big).save(small / "card.json")
+    assert json.loads((small / "s.json").read_text())["description"] is None
+    loaded = ResumeCard.load(small / "card.json")
+    assert loaded is not None and loaded.conversation == "first"
+    (small / "filler").unlink()
+    (small / "filler.tail").unlink(missing_ok=True)
+    log.emit("state", to="prompt")
+    lines = [line for line in log.path.read_text().splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines]
+    assert [e["type"] for e in events] == ["started", "state"]
+    assert [e["seq"] for e in events] == [1, 3]  # the refused one kept its number
+    assert not [p.name for p in small.iterdir() if p.name.endswith(".tmp")]

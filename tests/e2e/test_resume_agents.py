@@ -21,6 +21,7 @@ from .test_harnex_agents import (  # noqa: F401 - fixtures
     harness_and_mock,
     opencode,
 )
+from .test_qwen import qwen  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -45,11 +46,14 @@ def _gone(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
-@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode", "qwen"])
 def test_resumed_after_the_tmux_server_was_killed(
     which: str, request: pytest.FixtureRequest
 ) -> None:
-    h, mock = harness_and_mock(which, request)
+    if which == "qwen":
+        h, mock = request.getfixturevalue("qwen"), request.getfixturevalue("mock_openai")
+    else:
+        h, mock = harness_and_mock(which, request)
     info = _start(h, "rs", "--auto-accept")
     ready = h.run("wait", "--id", "rs", "--until", "prompt", "--timeout", "90")
     assert ready.returncode == 0, ready.stderr + h.screen("rs")
