@@ -2,7 +2,8 @@
 own conversation where the CLI can, and deliver what was still in its inbox.
 
 A session is resumable when it ended without being stopped (its tmux server was killed, the
-machine rebooted, the agent crashed): its card says not stopped, and nothing of it runs. A
+machine rebooted, the agent crashed): its card says neither stopped nor a clean exit of the
+agent's own (code 0), and nothing of it runs. A
 lock file per session makes two resumes racing for one start it once.
 """
 
@@ -92,8 +93,8 @@ def running(ended: Ended) -> bool:
 
 
 def resumable(ended: Ended) -> bool:
-    """Ended without a stop, and nothing of it runs."""
-    return not ended.card.stopped and not running(ended)
+    """Ended without a stop or a clean exit of its own, and nothing of it runs."""
+    return not ended.card.ended_on_purpose and not running(ended)
 
 
 def ended_sessions(repo: str | None = None, all_repos: bool = False) -> list[Ended]:
@@ -111,7 +112,7 @@ def status_rows(repo: str | None, cli: str | None, all_repos: bool) -> list[dict
     rows = []
     for ended in ended_sessions(repo, all_repos):
         spec = ended.card.spec
-        if ended.card.stopped or ended.paths.registry.exists():
+        if ended.card.ended_on_purpose or ended.paths.registry.exists():
             continue
         if cli is not None and cli_key(cli) not in (
             cli_key(spec.get("cli")),
@@ -274,7 +275,7 @@ def with_resumable(
         if row.get("state") == "sidecar-down" and row.get("pid") and not row.get("agent_alive"):
             paths = SessionPaths.for_session(str(row.get("repo_root") or ""), str(row.get("id")))
             card = ResumeCard.load(paths.resume_card)
-            if card is not None and not card.stopped:
+            if card is not None and not card.ended_on_purpose:
                 row["state"] = RESUMABLE
     if ident is not None:
         return rows

@@ -41,6 +41,8 @@ class ResumeCard:
     started_at: str = field(default_factory=utc_now)
     ended_at: str | None = None
     stopped: bool = False
+    # The agent's exit code: 0 is an end it chose (asked to exit), not one to resume.
+    exit_code: int | None = None
 
     @property
     def id(self) -> str:
@@ -59,7 +61,13 @@ class ResumeCard:
             started_at=str(data.get("started_at") or ""),
             ended_at=data.get("ended_at") if isinstance(data.get("ended_at"), str) else None,
             stopped=data.get("stopped") is True,
+            exit_code=data.get("exit_code") if isinstance(data.get("exit_code"), int) else None,
         )
+
+    @property
+    def ended_on_purpose(self) -> bool:
+        """Stopped with ``harnex stop``, or the agent exited cleanly by itself."""
+        return self.stopped or self.exit_code == 0
 
     def save(self, path: Path) -> None:
         """Written whole through a new file; on a full disk the previous card stays."""

@@ -22,7 +22,8 @@ def command(
     machine or the agent went away: the CLI continues its own conversation where it can
     (else it starts fresh, and the result says so), then the messages that were still
     queued are delivered, in order, once. `harnex status` shows such sessions as resumable.
-    A session stopped on purpose is resumed only when named with --id."""
+    A session stopped on purpose (harnex stop, or the agent exiting with code 0) is resumed
+    only when named with --id."""
     from harnex_tmux.errors import UsageError
     from harnex_tmux.resume import find_ended, resume, resume_all
 

@@ -518,6 +518,7 @@ class Sidecar:
         if self.card is not None:
             self.card.ended_at = exit_record.ended_at
             self.card.stopped = self._stopping.is_set()
+            self.card.exit_code = exit_record.code
             self.card.save(self.paths.resume_card)
         self.keeper.exit_record = exit_record
         # `exited` is the last event of a session: followers stop reading there.

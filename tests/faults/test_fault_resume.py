@@ -75,6 +75,11 @@ def test_a_stopped_session_is_resumed_only_when_named(harnex: Harnex, tmp_path: 
     named = harnex.json("resume", "--id", "done")
     assert named["id"] == "done" and named["queued"] == 0
     harnex.run("wait", "--id", "done", "--until", "prompt", "--timeout", "30", check=True)
+    # An agent that exits with code 0 by itself ended on purpose too.
+    harnex.run("send", "--id", "done", "-m", "/exit 0")
+    wait_for(lambda: not harnex.registry(), timeout=20)
+    assert harnex.json("status", "--json") == []
+    assert harnex.json("resume", "--all") == []
 
 
 def test_bad_resumes_are_one_line_errors_and_start_nothing(
