@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import PYTHON, Figures, Harnex, recorded, wait_for
+from test_worktree import git, repo, start_in_worktree  # noqa: F401 - the repo fixture
 
 
 def _gone(pid: int) -> bool:
@@ -62,6 +64,35 @@ def test_killed_tmux_server_resumed_delivers_the_queue_once_in_order(
     assert again.returncode == 1
     assert again.stderr == "harnex: session 'keep' is running; there is nothing to resume\n"
     assert harnex.json("resume", "--all") == []  # nothing else ended
+
+
+def test_a_reboot_sidecar_and_tmux_gone_alike_is_resumable(
+    harnex: Harnex, tmp_path: Path, figures: Figures
+) -> None:
+    """As after a reboot: the sidecar dies first (nothing is recorded as ended), then the
+    tmux server with the agent; the registry record is left naming dead processes."""
+    record = tmp_path / "rec.jsonl"
+    info = harnex.start_demo("boot", record=record)
+    harnex.run("wait", "--id", "boot", "--until", "prompt", "--timeout", "30", check=True)
+    harnex.json("send", "--id", "boot", "--message", "/sleep 30")
+    harnex.run("wait", "--id", "boot", "--until", "busy", "--timeout", "10", check=True)
+    assert (
+        harnex.json("send", "--id", "boot", "--no-wait", "-m", "after boot")["status"] == "queued"
+    )
+    os.kill(info["sidecar_pid"], signal.SIGKILL)
+    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=10)
+    harnex.tmux("kill-server")
+    wait_for(lambda: _gone(info["pid"]), timeout=10)
+    assert harnex.registry()  # left behind, as a reboot leaves it
+    (row,) = harnex.json("status", "--json")
+    assert row["state"] == "resumable"
+    (resumed,) = harnex.json("resume", "--all")
+    assert resumed["id"] == "boot" and resumed["queued"] == 1
+    wait_for(lambda: len(recorded(record)) >= 2, timeout=30, interval=0.2)
+    harnex.run("wait", "--id", "boot", "--until", "prompt", "--timeout", "30", check=True)
+    assert recorded(record) == ["/sleep 30", "after boot"]
+    figures.record("queued when sidecar and tmux died", 1)
+    figures.record("delivered after resume, once", recorded(record).count("after boot"))
 
 
 def test_a_stopped_session_is_resumed_only_when_named(harnex: Harnex, tmp_path: Path) -> None:
@@ -150,3 +181,25 @@ def test_bad_resumes_are_one_line_errors_and_start_nothing(
     assert len(harnex.registry()) == 1
     figures.record("refusals checked (running, unknown, folder gone, CLI gone, race)", 5)
     figures.record("sessions started by two racing resumes", len(harnex.registry()))
+
+
+def test_a_worktree_session_resumes_in_its_worktree_until_it_is_removed(
+    harnex: Harnex,
+    repo: Path,  # noqa: F811 - the fixture
+) -> None:
+    data = start_in_worktree(harnex, "tree", "true")
+    folder = Path(data["worktree"]["path"])
+    harnex.tmux("kill-server")
+    wait_for(lambda: _gone(data["sidecar_pid"]), timeout=20)
+    resumed = harnex.json("resume", "--id", "tree")
+    assert resumed["worktree"]["path"] == str(folder)
+    harnex.run("wait", "--id", "tree", "--until", "prompt", "--timeout", "30", check=True)
+    pane = harnex.json("pane", "--id", "tree", "--json")
+    assert "harnex demo agent" in pane["text"]
+    harnex.tmux("kill-server")
+    wait_for(lambda: not harnex.registry(), timeout=20)
+    git(repo, "worktree", "remove", "--force", str(folder))
+    gone = harnex.run("resume", "--id", "tree")
+    assert gone.returncode == 1
+    assert gone.stderr == f"harnex: the worktree of session 'tree' was removed: {folder}\n"
+    assert not harnex.registry()
