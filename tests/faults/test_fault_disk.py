@@ -70,6 +70,11 @@ def test_full_state_dir_refuses_new_messages_and_repeats_none_after_recover(
     assert refusal.status == 507 and refusal.body["error"] == refused.stderr[8:-1]
     (row,) = harnex.json("status", "--json")
     assert row["state_dir_problem"] == f"the state directory is full: {small_state}"
+    table = harnex.run("status")
+    assert table.stderr == (
+        f"harnex: the state directory is full: {small_state}; "
+        "new messages are refused until there is room\n"
+    )
     doctor = harnex.run("doctor", "--json")
     checks = {c["name"]: c for c in json.loads(doctor.stdout)}
     assert checks["state-dir/space"]["status"] == "fail"
