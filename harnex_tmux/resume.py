@@ -80,16 +80,30 @@ def _cards(root: Path | None = None) -> Iterator[Ended]:
             yield Ended(card, SessionPaths(path.parent.parent, path.stem))
 
 
-def running(ended: Ended) -> bool:
-    """Whether anything of the session still runs: its sidecar, or its agent."""
+def _live_record(ended: Ended) -> SessionRecord | None:
     data = read_json(ended.paths.registry)
     if data is None:
-        return False
+        return None
     try:
-        record = SessionRecord.from_dict(data)
+        return SessionRecord.from_dict(data)
     except TypeError:
-        return False
-    return process_alive(record.sidecar_pid) or process_alive(record.pid)
+        return None
+
+
+def running(ended: Ended) -> bool:
+    """Whether anything of the session still runs: its sidecar, or its agent."""
+    record = _live_record(ended)
+    return record is not None and (process_alive(record.sidecar_pid) or process_alive(record.pid))
+
+
+def _why_running(ended: Ended) -> str:
+    record = _live_record(ended)
+    if record is not None and not process_alive(record.sidecar_pid):
+        return (
+            f"the agent of session {ended.id!r} still runs (its sidecar died): "
+            f"harnex recover --id {ended.id} gives it a new one"
+        )
+    return f"session {ended.id!r} is running; there is nothing to resume"
 
 
 def resumable(ended: Ended) -> bool:
@@ -166,23 +180,27 @@ def resume_lock(ended: Ended) -> Iterator[None]:
         os.close(fd)
 
 
-def resume(ended: Ended, timeout: float = 10.0) -> Resumed:
+def resume(ended: Ended, timeout: float = 10.0, fresh: bool = False) -> Resumed:
     """Start ``ended`` again in a new window under the same id: its conversation continued
     with the CLI's own option when the card names one and the CLI has one, else fresh (the
-    result says so); its inbox's queued messages are delivered, in order, once."""
+    result says so; ``fresh`` asks for that, for a conversation the CLI cannot continue);
+    its inbox's queued messages are delivered, in order, once."""
     from harnex_tmux.adapters import adapter_for
     from harnex_tmux.launch import LaunchSpec, start_session
 
     with resume_lock(ended):
         if running(ended):
-            raise ResumeRefused(f"session {ended.id!r} is running; there is nothing to resume")
+            raise ResumeRefused(_why_running(ended))
         spec = LaunchSpec(**{k: v for k, v in ended.card.spec.items() if k in _SPEC_FIELDS})
         _check_can_start(ended, spec)
         adapter = adapter_for(spec.adapter, spec.prompt_regex, spec.repo_root)
         conversation = ended.card.conversation
         continued = bool(conversation and adapter.resume_command(spec.command, conversation))
+        continued = continued and not fresh
         note = None
-        if not continued:
+        if fresh:
+            note = "started fresh, as asked (--fresh)"
+        elif not continued:
             note = (
                 f"{spec.cli} has no way to continue a conversation: started fresh"
                 if not adapter.resume_args
@@ -235,14 +253,16 @@ def _queued(ended: Ended) -> int:
     return len(pending)
 
 
-def resume_all(repo: str | None, all_repos: bool, timeout: float) -> list[dict[str, Any]]:
+def resume_all(
+    repo: str | None, all_repos: bool, timeout: float, fresh: bool = False
+) -> list[dict[str, Any]]:
     """Resume every session that ended without a stop; one result (or error) each."""
     results: list[dict[str, Any]] = []
     for ended in ended_sessions(repo, all_repos):
         if not resumable(ended):
             continue
         try:
-            results.append(resume(ended, timeout).to_dict())
+            results.append(resume(ended, timeout, fresh).to_dict())
         except HarnexError as exc:
             results.append({"ok": False, "id": ended.id, "error": str(exc)})
     return results

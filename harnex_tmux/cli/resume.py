@@ -14,9 +14,17 @@ from harnex_tmux.cli.options import print_json
 @click.option("--all", "every", is_flag=True, help="Every session that ended without a stop.")
 @click.option("--repo", type=click.Path(file_okay=False), help="Resolve in that repo.")
 @click.option("--all-repos", is_flag=True, help="With --all: sessions of every repo.")
+@click.option(
+    "--fresh", is_flag=True, help="Start a new conversation (one the CLI cannot continue)."
+)
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
 def command(
-    ident: str | None, every: bool, repo: str | None, all_repos: bool, timeout: float
+    ident: str | None,
+    every: bool,
+    repo: str | None,
+    all_repos: bool,
+    fresh: bool,
+    timeout: float,
 ) -> None:
     """Start a session again in a new window under the same id, after its tmux server, the
     machine or the agent went away: the CLI continues its own conversation where it can
@@ -30,9 +38,9 @@ def command(
     if every == (ident is not None):
         raise UsageError("give either --id ID or --all")
     if ident is not None:
-        print_json(resume(find_ended(ident, repo), timeout).to_dict())
+        print_json(resume(find_ended(ident, repo), timeout, fresh).to_dict())
         return
-    results = resume_all(repo, all_repos, timeout)
+    results = resume_all(repo, all_repos, timeout, fresh)
     print_json(results)
     if any(not r.get("ok", True) for r in results):
         for failed in results:

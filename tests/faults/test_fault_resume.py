@@ -103,8 +103,9 @@ def test_a_stopped_session_is_resumed_only_when_named(harnex: Harnex, tmp_path: 
     wait_for(lambda: not harnex.registry(), timeout=20)
     assert harnex.json("status", "--json") == []
     assert harnex.json("resume", "--all") == []
-    named = harnex.json("resume", "--id", "done")
+    named = harnex.json("resume", "--id", "done", "--fresh")
     assert named["id"] == "done" and named["queued"] == 0
+    assert named["continued"] is False and named["note"] == "started fresh, as asked (--fresh)"
     harnex.run("wait", "--id", "done", "--until", "prompt", "--timeout", "30", check=True)
     # An agent that exits with code 0 by itself ended on purpose too.
     harnex.run("send", "--id", "done", "-m", "/exit 0")
@@ -116,6 +117,19 @@ def test_a_stopped_session_is_resumed_only_when_named(harnex: Harnex, tmp_path: 
 def test_bad_resumes_are_one_line_errors_and_start_nothing(
     harnex: Harnex, tmp_path: Path, figures: Figures
 ) -> None:
+    # A live agent whose sidecar died is recovered, not resumed.
+    orphan = harnex.start_demo("orphan")
+    os.kill(orphan["sidecar_pid"], signal.SIGKILL)
+    wait_for(lambda: _gone(orphan["sidecar_pid"]), timeout=10)
+    live = harnex.run("resume", "--id", "orphan")
+    assert live.returncode == 1 and live.stderr == (
+        "harnex: the agent of session 'orphan' still runs (its sidecar died): "
+        "harnex recover --id orphan gives it a new one\n"
+    )
+    harnex.json("recover", "--id", "orphan")
+    harnex.run("stop", "--id", "orphan", check=True)
+    wait_for(lambda: not harnex.registry(), timeout=20)
+
     unknown = harnex.run("resume", "--id", "nobody")
     assert unknown.returncode == 1
     assert unknown.stderr == f"harnex: no session 'nobody' to resume in {harnex.repo}\n"
@@ -179,7 +193,9 @@ def test_bad_resumes_are_one_line_errors_and_start_nothing(
     (winner,) = [json.loads(out) for code, out, _ in outcomes if code == 0]
     assert winner["id"] == "gone"
     assert len(harnex.registry()) == 1
-    figures.record("refusals checked (running, unknown, folder gone, CLI gone, race)", 5)
+    figures.record(
+        "refusals checked (running, sidecar only dead, unknown, folder gone, CLI gone, race)", 6
+    )
     figures.record("sessions started by two racing resumes", len(harnex.registry()))
 
 
