@@ -61,6 +61,27 @@ def test_the_older_whole_queue_file_is_read_as_queued(tmp_path: Path) -> None:
     assert [m.text for m in Inbox(path, 600).pending()] == ["from 0.5"]
 
 
+def test_messages_kept_for_resume_outlive_a_compaction(tmp_path: Path) -> None:
+    """The session ended without a stop: its queued messages end in memory only, and stay
+    queued on disk through whatever the journal writes afterwards."""
+    path = tmp_path / "s.jsonl"
+    inbox = Inbox(path, 600)
+    typing = inbox.add(Message(text="being typed"))
+    kept = [inbox.add(Message(text=f"kept {n}")) for n in range(2)]
+    assert inbox.claim(typing)
+    for message in kept:
+        inbox.finish(message, "failed", "the session ended", keep=True)
+    for n in range(30):  # enough journal traffic to compact it
+        extra = inbox.add(Message(text=f"x{n}"))
+        inbox.finish(extra, "failed", "dropped")
+    inbox.finish(typing, DELIVERED)
+    again = Inbox(path, 600)
+    assert [(m.text, m.status, m.error) for m in again.pending()] == [
+        ("kept 0", QUEUED, None),
+        ("kept 1", QUEUED, None),
+    ]
+
+
 def test_the_journal_is_compacted_as_messages_finish(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     inbox = Inbox(path, 600)

@@ -105,6 +105,9 @@ class Inbox:
         self._finished: OrderedDict[str, Message] = OrderedDict()
         # Ids of messages the deliverer has taken to type: no longer withdrawable.
         self._claimed: set[str] = set()
+        # Ended in memory only when the session ended without a stop: still queued in the
+        # journal, for `harnex resume`, so a compaction must keep them too.
+        self._kept: list[Message] = []
         self.journal = Journal(path)
         self._load()
 
@@ -143,10 +146,13 @@ class Inbox:
         """Rewrite the journal as the pending messages alone, when it has grown well past
         them (or ``force``) and there is room; it is correct either way."""
         claimed = sum(m.id in self._claimed for m in self._pending)
-        extra = self.journal.records - len(self._pending) - claimed
+        extra = self.journal.records - len(self._kept) - len(self._pending) - claimed
         if extra <= 0 or (not force and extra <= COMPACT_SLACK):
             return
         records: list[dict[str, Any]] = []
+        for message in self._kept:
+            kept = {**dataclasses.asdict(message), "status": QUEUED, "error": None}
+            records.append({"op": QUEUED_OP, **kept})
         for message in self._pending:
             records.append({"op": QUEUED_OP, **dataclasses.asdict(message)})
             if message.id in self._claimed:
@@ -229,6 +235,8 @@ class Inbox:
             if status == DELIVERED:
                 message.delivered_at = utc_now()
             journaled = not keep and (message.id in self._claimed or message in self._pending)
+            if keep and message in self._pending:
+                self._kept.append(message)
             self._claimed.discard(message.id)
             if message in self._pending:
                 self._pending.remove(message)

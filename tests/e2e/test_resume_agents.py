@@ -82,7 +82,10 @@ def test_resumed_after_the_tmux_server_was_killed(
     before = len(mock.user_turn_requests)
 
     (resumed,) = h.json("resume", "--all")
-    assert resumed["continued"] is True and resumed["queued"] == 2
+    state = Path(h.env["HARNEX_STATE_DIR"])
+    journal = next((state / "inbox").glob("*--rs.jsonl")).read_text()
+    events = next((state / "events").glob("*--rs.prev.jsonl")).read_text()
+    assert resumed["continued"] is True and resumed["queued"] == 2, (journal, events[-3000:])
     try:
         mock.wait_for_user_turns(before + 2, timeout=90)
     except TimeoutError as exc:
