@@ -241,16 +241,30 @@ def _pane_exists(spec: Any) -> bool:
 
 
 def _queued(ended: Ended) -> int:
-    from harnex_tmux.sidecar.journal import Journal
+    """How many messages the journal holds queued and untouched (as the sidecar reads it:
+    a claim given back counts, one claimed without an outcome ends unconfirmed)."""
+    from harnex_tmux.sidecar.journal import (
+        CLAIMED_OP,
+        FINISHED_OP,
+        QUEUED_OP,
+        RELEASED_OP,
+        Journal,
+    )
 
     pending: dict[str, bool] = {}
+    claimed: set[str] = set()
     for record in Journal(ended.paths.inbox).read():
-        op, ident = record.get("op", "queued"), record.get("id")
-        if op == "queued":
-            pending[str(ident)] = True
-        elif ident in pending:
-            pending.pop(str(ident), None)
-    return len(pending)
+        op, ident = record.get("op", QUEUED_OP), str(record.get("id"))
+        if op == QUEUED_OP:
+            pending[ident] = True
+        elif op == CLAIMED_OP:
+            claimed.add(ident)
+        elif op == RELEASED_OP:
+            claimed.discard(ident)
+        elif op == FINISHED_OP:
+            pending.pop(ident, None)
+            claimed.discard(ident)
+    return len([i for i in pending if i not in claimed])
 
 
 def resume_all(

@@ -43,6 +43,20 @@ def test_claimed_without_an_outcome_is_unconfirmed_after_a_restart(tmp_path: Pat
     assert [m.id for m in Inbox(path, 600).pending()] == [third.id]
 
 
+def test_a_claim_given_back_is_queued_again_after_a_restart(tmp_path: Path) -> None:
+    """Claimed, then the pane went away before anything was submitted: released, it is
+    neither typed twice nor taken for half-typed."""
+    path = tmp_path / "s.jsonl"
+    inbox = Inbox(path, 600)
+    message = inbox.add(Message(text="not typed"))
+    assert inbox.claim(message)
+    inbox.release(message)
+    assert inbox.claim(message)  # the deliverer may take it again
+    inbox.release(message)
+    (again,) = Inbox(path, 600).pending()
+    assert (again.id, again.status) == (message.id, QUEUED)
+
+
 def test_a_torn_tail_is_skipped_and_never_glued_to_the_next_record(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     inbox = Inbox(path, 600)

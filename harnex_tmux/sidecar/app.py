@@ -175,6 +175,7 @@ class Sidecar:
             readiness=self.readiness,
             log=log,
             keep_on_exit=lambda: not self._stopping.is_set(),
+            pane_gone=lambda: self.tmux.pane_status(self.pane.pane_id) is None,
         )
         self.hooks = HookDesk(
             adapter,

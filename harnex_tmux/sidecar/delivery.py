@@ -96,9 +96,11 @@ class Deliverer:
         readiness: Readiness,
         log: Callable[[str], None],
         keep_on_exit: Callable[[], bool] = lambda: False,
+        pane_gone: Callable[[], bool] = lambda: False,
     ) -> None:
         self.adapter = adapter
         self.keep_on_exit = keep_on_exit
+        self.pane_gone = pane_gone
         self.pane = pane
         self.clock = clock
         self.ledger = ledger
@@ -156,6 +158,17 @@ class Deliverer:
             try:
                 outcome = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
+                if self.pane_gone():
+                    # The pane (or the whole tmux server) went away: whatever went in was
+                    # never submitted to an agent that still runs. It stays queued (for
+                    # `harnex resume`), as if never claimed.
+                    ledger.forget_turn(message)
+                    if message in self.inbox.pending():
+                        self.inbox.release(message)
+                    else:  # forced: it had no place in the queue to go back to
+                        ledger.finish(message, FAILED, f"the agent's pane is gone ({exc})")
+                    self.log(f"{message.id}: not typed, the pane is gone ({exc})")
+                    return False
                 # Some of the text may have gone in before tmux failed.
                 outcome = Outcome(UNCONFIRMED, f"typing failed: {exc}")
             if outcome.status != DELIVERED:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.messages import without_relay
-from harnex_tmux.sidecar.journal import CLAIMED_OP, FINISHED_OP, QUEUED_OP, Journal
+from harnex_tmux.sidecar.journal import CLAIMED_OP, FINISHED_OP, QUEUED_OP, RELEASED_OP, Journal
 from harnex_tmux.state import utc_now
 from harnex_tmux.tokens import token_hex
 
@@ -129,6 +129,8 @@ class Inbox:
                 self._finished.pop(ident, None)
             elif op == CLAIMED_OP and ident in pending:
                 claimed.add(ident)
+            elif op == RELEASED_OP:
+                claimed.discard(ident)
             elif op == FINISHED_OP and ident in pending:
                 message = pending.pop(ident)
                 claimed.discard(ident)
@@ -218,6 +220,14 @@ class Inbox:
             self.journal.claimed(message.id)
             self._claimed.add(message.id)
             return True
+
+    def release(self, message: Message) -> None:
+        """Give back a claimed message that was not typed after all: queued again, at its
+        place (on disk too, so a restart does not take it for half-typed)."""
+        with self._cond:
+            if message.id in self._claimed:
+                self._claimed.discard(message.id)
+                self.journal.released(message.id)
 
     def head(self, timeout: float | None = None) -> Message | None:
         """The oldest pending message, waiting up to ``timeout`` for one to arrive."""

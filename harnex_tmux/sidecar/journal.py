@@ -35,6 +35,7 @@ ROOM_BYTES = 64 * 1024
 
 QUEUED_OP = "queued"
 CLAIMED_OP = "claimed"
+RELEASED_OP = "released"
 FINISHED_OP = "finished"
 
 
@@ -100,11 +101,18 @@ class Journal:
         cannot be written (then it must not be typed)."""
         self._write(_line({"op": CLAIMED_OP, "id": message_id}), may_use_reserve=True)
 
+    def released(self, message_id: str) -> None:
+        """Write that ``message_id`` was claimed but not typed after all (its pane went
+        away first): queued again. Never raises; see :meth:`finished`."""
+        self.finished_like(_line({"op": RELEASED_OP, "id": message_id}))
+
     def finished(self, record: dict[str, Any]) -> None:
         """Write how a message ended. Never raises: a record that finds no room is kept and
         written before the next one (until then a restart reports the message unconfirmed,
         which is what it is on disk)."""
-        line = _line({"op": FINISHED_OP, **record})
+        self.finished_like(_line({"op": FINISHED_OP, **record}))
+
+    def finished_like(self, line: bytes) -> None:
         try:
             self._write(line, may_use_reserve=True)
         except StateDirFull:

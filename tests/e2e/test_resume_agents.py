@@ -85,7 +85,9 @@ def test_resumed_after_the_tmux_server_was_killed(
     state = Path(h.env["HARNEX_STATE_DIR"])
     journal = next((state / "inbox").glob("*--rs.jsonl")).read_text()
     events = next((state / "events").glob("*--rs.prev.jsonl")).read_text()
-    assert resumed["continued"] is True and resumed["queued"] == 2, (journal, events[-3000:])
+    seen = [json.loads(line) for line in events.splitlines()]
+    story = [(e["type"], e.get("to") or e.get("reason")) for e in seen][-6:]
+    assert resumed["continued"] is True and resumed["queued"] == 2, (journal, story, before)
     try:
         mock.wait_for_user_turns(before + 2, timeout=90)
     except TimeoutError as exc:
