@@ -133,3 +133,13 @@ class HostConnectionLost(HostUnreachable):
 
 class PriceFileError(HarnexError):
     """A price table that cannot be read or has a bad entry: the shipped table is used."""
+
+
+class StateDirFull(HarnexError):
+    """The state directory has no room (or cannot be written): new messages are refused,
+    what is queued stays queued, and nothing is typed that could not be recorded first."""
+
+
+class ResumeRefused(HarnexError):
+    """A session that cannot be resumed: running, unknown, its folder or its CLI gone, or
+    another ``harnex resume`` starting it right now."""

@@ -8,6 +8,7 @@ reading the last line back.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -78,14 +79,26 @@ class EventLog:
                 # A full disk must not take the session down with it: say so once, go on.
                 if not self._write_failed:
                     self._write_failed = True
-                    print(f"harnex: cannot write events log {self.path}: {exc}", file=sys.stderr)
+                    with contextlib.suppress(OSError):
+                        print(
+                            f"harnex: cannot write events log {self.path}: {exc}", file=sys.stderr
+                        )
             return event
 
     def _append(self, line: bytes) -> None:
         # One write() on an O_APPEND descriptor keeps each line whole for concurrent readers.
+        # A write the disk could only take part of is cut back, so no torn line is left for
+        # the next event to be glued to (a reader would lose both).
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line)
+            size = os.fstat(fd).st_size
+            try:
+                if os.write(fd, line) != len(line):
+                    raise OSError(errno.ENOSPC, "short write")
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
         finally:
             os.close(fd)
 

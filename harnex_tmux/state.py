@@ -9,6 +9,7 @@ Layout under the state root (``$HARNEX_STATE_DIR``, else ``$XDG_STATE_HOME/harne
 - ``exits/<key>.json``     how the agent ended
 - ``inbox/<key>.jsonl``    persisted message queue
 - ``sidecar/<key>.log``    the sidecar's own diagnostics
+- ``resume/<key>.json``   what it takes to start the session again (``harnex resume``)
 - ``worktrees/<key>.json`` the session's git worktree (``run --worktree``), kept until
   ``harnex clean`` removes the worktree
 
@@ -31,7 +32,17 @@ from typing import Any
 from harnex_tmux.errors import UsageError
 from harnex_tmux.tokens import sha256_hex, token_hex
 
-SUBDIRS = ("sessions", "output", "events", "exits", "inbox", "sidecar", "worktrees", "agents")
+SUBDIRS = (
+    "sessions",
+    "output",
+    "events",
+    "exits",
+    "inbox",
+    "sidecar",
+    "worktrees",
+    "agents",
+    "resume",
+)
 
 
 def state_root() -> Path:
@@ -258,6 +269,15 @@ class SessionPaths:
         return self.root / "sidecar" / f"{self.key}.log"
 
     @property
+    def resume_card(self) -> Path:
+        """What ``harnex resume`` needs to continue the session: kept after it ends."""
+        return self.root / "resume" / f"{self.key}.json"
+
+    @property
+    def resume_lock(self) -> Path:
+        return self.root / "resume" / f"{self.key}.lock"
+
+    @property
     def worktree(self) -> Path:
         return self.root / "worktrees" / f"{self.key}.json"
 
@@ -275,6 +295,9 @@ def write_private(path: Path, data: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(data)
+            handle.flush()
+            # On disk before it replaces the old file: a crash leaves one or the other whole.
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -204,6 +204,8 @@ class PaneStatus:
     dead: bool
     dead_status: int | None
     dead_signal: int | None
+    # Whether the transcript pipe is attached: its ``cat`` ends when the disk is full.
+    piped: bool = True
 
 
 class Tmux:
@@ -391,11 +393,11 @@ class Tmux:
 
     def pane_status(self, pane_id: str) -> PaneStatus | None:
         names = ("pane_id", "window_id", "pane_pid", "pane_dead", "pane_dead_status")
-        fmt = "\t".join("#{" + name + "}" for name in (*names, "pane_dead_signal"))
+        fmt = "\t".join("#{" + name + "}" for name in (*names, "pane_dead_signal", "pane_pipe"))
         out = self._try("display-message", "-p", "-t", pane_id, fmt)
         if not out or not out[0].startswith(pane_id + "\t"):
             return None
-        pid, window, raw_pid, dead, status, signal = out[0].split("\t")
+        pid, window, raw_pid, dead, status, signal, piped = out[0].split("\t")
         return PaneStatus(
             pane_id=pid,
             window_id=window,
@@ -403,6 +405,7 @@ class Tmux:
             dead=dead == "1",
             dead_status=int(status) if status.lstrip("-").isdigit() else None,
             dead_signal=int(signal) if signal.isdigit() else None,
+            piped=piped == "1",
         )
 
     def capture(self, pane_id: str, scrollback: int = 0) -> str:

@@ -252,6 +252,7 @@ FLOORS: list[set[str]] = [
         "hook",
         "skills",
         "demo_agent",
+        "resume_card",
     },
     # What each agent CLI looks like and how it reports; what it says it used.
     {"adapters", "usage"},
@@ -259,8 +260,9 @@ FLOORS: list[set[str]] = [
     {"launch", "early_sidecar"},
     # The two sides of a session: the sidecar inside, the session seen from outside.
     {"sidecar", "session"},
-    # Sessions on other machines (over ssh), and front ends over the client side.
-    {"hosts", "mcp", "dash", "doctor"},
+    # Sessions on other machines (over ssh), bringing ended sessions back (it reads a
+    # sidecar's journal and starts a new one), and front ends over the client side.
+    {"hosts", "mcp", "dash", "doctor", "resume"},
     # The command line.
     {"cli", "__main__"},
 ]

@@ -14,6 +14,7 @@ import pytest
 from conftest import Harnex, recorded, wait_for
 
 from harnex_tmux.session.client import SidecarClient
+from harnex_tmux.sidecar.inbox import Inbox
 
 
 def _client(harnex: Harnex, ident: str) -> SidecarClient:
@@ -309,7 +310,7 @@ def test_killed_sidecar_restarted_delivers_queued_messages(harnex: Harnex, agent
     (record,) = harnex.registry()
     os.kill(record["sidecar_pid"], signal.SIGKILL)
     inbox = next((harnex.state_dir / "inbox").glob("*.jsonl"))
-    assert [json.loads(x)["id"] for x in inbox.read_text().splitlines()] == ids
+    assert [m.id for m in Inbox(inbox, ttl_s=60).pending()] == ids
     assert harnex.json("status", "--json")[0]["state"] == "sidecar-down"
     recovered = harnex.json("recover", "--id", "agent")
     assert recovered["sidecar_pid"] != record["sidecar_pid"]

@@ -14,6 +14,9 @@ from typing import Any
 
 from harnex_tmux.foreground import TerminalUse
 
+# In an adapter's resume arguments: the CLI's own conversation id.
+RESUME_PLACEHOLDER = "{conversation}"
+
 
 class State(StrEnum):
     PROMPT = "prompt"
@@ -190,11 +193,24 @@ class Adapter:
         """Whether keys_after_typing may ask for keys (the delivery then reads the input box)."""
         return False
 
+    @property
+    def resume_args(self) -> tuple[str, ...]:
+        """How the CLI continues a conversation of its own (see resume_command)."""
+        return ()
+
     def launch_argv(
         self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
     ) -> list[str]:
         """The argv to run; with ``hooks``, wired so the agent reports its events there."""
         return list(command)
+
+    def resume_command(self, command: list[str], conversation: str) -> list[str] | None:
+        """``command`` continuing ``conversation`` with the CLI's own option (its adapter
+        file's ``[resume] args``, right after the program); None when it has none."""
+        if not self.resume_args or not command:
+            return None
+        args = [a.replace(RESUME_PLACEHOLDER, conversation) for a in self.resume_args]
+        return [command[0], *args, *command[1:]]
 
     def launch_env(self) -> dict[str, str]:
         """Variables the CLI needs in its environment; the user's own values win."""

@@ -70,6 +70,7 @@ class GeminiAdapter(ScreenAdapter):
         )
         overlay = folder / ".gemini"
         if overlay.exists():
+            keep_new_entries(overlay, user_dir)
             shutil.rmtree(overlay)
         overlay.mkdir(parents=True, mode=0o700)
         if user_dir.is_dir():
@@ -96,6 +97,25 @@ class GeminiAdapter(ScreenAdapter):
         if event == "Notification" and payload.get("notification_type") == "ToolPermission":
             return HookReport("dialog", _text(payload.get("message")))
         return None
+
+
+def keep_new_entries(overlay: Path, user_dir: Path) -> None:
+    """What Gemini CLI created in a session's home that the user's own ``.gemini`` lacked
+    (its first chats folder, its project list) moves there, as it would have gone without
+    harnex: a later session, or ``harnex resume`` continuing a chat, finds it."""
+    try:
+        entries = [e for e in overlay.iterdir() if e.name != SETTINGS and not e.is_symlink()]
+    except OSError:
+        return
+    for entry in entries:
+        target = user_dir / entry.name
+        if target.exists() or target.is_symlink():
+            continue
+        try:
+            user_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            shutil.move(str(entry), str(target))
+        except OSError:
+            continue
 
 
 def user_gemini_dir(env: Mapping[str, str]) -> Path:

@@ -67,7 +67,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.adapters.base import DEFAULT_STOP_STEPS, DialogAnswer, State, StopStep
+from harnex_tmux.adapters.base import (
+    DEFAULT_STOP_STEPS,
+    RESUME_PLACEHOLDER,
+    DialogAnswer,
+    State,
+    StopStep,
+)
 from harnex_tmux.adapters.choice import moves_to
 from harnex_tmux.errors import AdapterFileError
 
@@ -149,6 +155,8 @@ class ScreenRules:
     launch_args: tuple[str, ...] = ()
     launch_env: dict[str, str] = field(default_factory=dict)
     ready_args: tuple[str, ...] = ()
+    # How the CLI continues a conversation (``[resume] args``, put right after the program).
+    resume_args: tuple[str, ...] = ()
 
     @property
     def trust_accept_keys(self) -> tuple[str, ...]:
@@ -197,7 +205,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         "",
         {"name", "commands", "description", "submit_keys", "settle_s", "first_prompt_settles"}
         | {"dialogs_below_input", "prompt", "busy", "dialogs", "stop", "paste", "launch"}
-        | {"ready"},
+        | {"ready", "resume"},
     )
     name = check.string(data, "name", required=True)
     if not _NAME.fullmatch(name):
@@ -225,6 +233,11 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     ready_args = check.strings(ready, "args", where="ready")
     if ready and not any(READY_PLACEHOLDER in arg for arg in ready_args):
         check.fail("ready.args", f"needs an argument holding {READY_PLACEHOLDER}")
+    resume = check.table(data, "resume")
+    check.keys(resume, "resume", {"args"})
+    resume_args = check.strings(resume, "args", where="resume")
+    if resume and not any(RESUME_PLACEHOLDER in arg for arg in resume_args):
+        check.fail("resume.args", f"needs an argument holding {RESUME_PLACEHOLDER}")
     glyph = check.string(prompt, "glyph", where="prompt") or ">"
     idle = check.strings(prompt, "idle_markers", where="prompt")
     empty_idle = check.boolean(prompt, "empty_box_is_idle", False, where="prompt")
@@ -258,6 +271,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         launch_args=check.strings(launch, "args", where="launch"),
         launch_env=dict(env),
         ready_args=ready_args,
+        resume_args=resume_args,
     )
     if not idle and not empty_idle:
         check.fail("prompt", "needs idle_markers or empty_box_is_idle = true, or it is never ready")

@@ -118,6 +118,10 @@ class ScreenAdapter(Adapter):
     def signals(self) -> str:
         return "ready command (turn end), screen" if self.rules.ready_args else "screen"
 
+    @property
+    def resume_args(self) -> tuple[str, ...]:
+        return self.rules.resume_args
+
     def launch_argv(
         self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
     ) -> list[str]:

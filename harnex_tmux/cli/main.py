@@ -22,6 +22,7 @@ COMMANDS = {
     "pane": "harnex_tmux.cli.pane",
     "send": "harnex_tmux.cli.send",
     "recover": "harnex_tmux.cli.recover",
+    "resume": "harnex_tmux.cli.resume",
     "demo": "harnex_tmux.cli.demo",
     "events": "harnex_tmux.cli.events",
     "report": "harnex_tmux.cli.report",

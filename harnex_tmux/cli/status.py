@@ -62,6 +62,10 @@ def command(
             click.echo(f"No active harnex sessions for {repo_root_for(repo)}.")
         return
     click.echo(_table(rows))
+    for problem in sorted(
+        {str(row["state_dir_problem"]) for row in rows if row.get("state_dir_problem")}
+    ):
+        click.echo(f"harnex: {problem}; new messages are refused until there is room", err=True)
 
 
 def _all_rows(
@@ -83,7 +87,10 @@ def _all_rows(
     hosts = [get_host(wanted)] if wanted else list(load_hosts().values())
     rows: list[dict[str, Any]] = []
     if wanted is None:
-        rows = [status.to_dict() for status in statuses(ident, repo, cli_filter, all_repos)]
+        from harnex_tmux.resume import with_resumable
+
+        local = [status.to_dict() for status in statuses(ident, repo, cli_filter, all_repos)]
+        rows = with_resumable(local, ident, repo, cli_filter, all_repos)
     if not hosts:
         return rows, []
     for row in rows:

@@ -2,7 +2,8 @@
 
 A record in ``sessions/`` means "this session runs". Its sidecar should answer; when it is
 dead while the agent runs on, ``harnex recover`` gives it a new one; when both are gone the
-record is stale, and ``harnex stop`` records the exit and removes it.
+record is stale (as after a reboot): ``harnex stop`` records the exit and removes it, or
+``harnex resume`` starts the session again.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def _session(record: Any) -> Check:
         return Check(
             name,
             Status.WARN,
-            f"stale record: sidecar and agent of {record.id!r} are both gone",
+            f"stale record: sidecar and agent of {record.id!r} are both gone "
+            f"(`harnex resume {target}` continues it instead)",
             f"harnex stop {target}",
         )
     return Check(name, Status.OK, f"sidecar answers on port {record.port}: {state}")

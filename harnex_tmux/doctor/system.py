@@ -12,6 +12,10 @@ from harnex_tmux.doctor.model import Check, Context, Status
 MIN_PYTHON = (3, 11)
 TMUX_TIMEOUT_S = 5.0
 ELSEWHERE = "point HARNEX_STATE_DIR at a folder you own"
+# Free space under which the state directory counts as full (no room for a message and the
+# room kept for its status records), and as nearly full.
+FULL_BYTES = 64 * 1024
+LOW_BYTES = 1024 * 1024
 
 
 def check_tmux() -> Check:
@@ -67,7 +71,7 @@ def check_state_dir() -> list[Check]:
                 "state-dir", Status.FAIL, f"{root} {problem}", f"chmod u+rwx {root}, or {ELSEWHERE}"
             )
         ]
-    checks = [_privacy(root)]
+    checks = [_privacy(root), _room(root)]
     for sub in SUBDIRS:
         folder = root / sub
         if not folder.exists():
@@ -117,6 +121,25 @@ def _unwritable(folder: Path) -> str | None:
     if not os.access(folder, os.W_OK | os.X_OK):
         return "is not writable"
     return None
+
+
+def _room(root: Path) -> Check:
+    """Free space where the state lives: with none, new messages are refused (507) and
+    queued ones wait; below a few messages' worth that is about to happen."""
+    try:
+        info = os.statvfs(root)
+    except OSError as exc:
+        return Check("state-dir/space", Status.WARN, f"cannot ask {root} for its free space: {exc}")
+    free = info.f_bavail * info.f_frsize
+    shown = f"{free // 1024} KiB free"
+    fix = f"free space on the file system of {root}, or {ELSEWHERE}"
+    if free < FULL_BYTES:
+        return Check(
+            "state-dir/space", Status.FAIL, f"the state directory is full: {root} ({shown})", fix
+        )
+    if free < LOW_BYTES:
+        return Check("state-dir/space", Status.WARN, f"{root} is nearly full ({shown})", fix)
+    return Check("state-dir/space", Status.OK, f"{root} ({free // (1024 * 1024)} MiB free)")
 
 
 def _privacy(root: Path) -> Check:

@@ -321,10 +321,15 @@ def create_server(
         all: Annotated[bool, Field(strict=True, description="Sessions of every repo.")] = False,
     ) -> Result:
         """The sessions of this repo (or all) with their live state."""
+        from harnex_tmux.resume import with_resumable
         from harnex_tmux.session.handle import statuses
 
         return await respond(
-            lambda: {"sessions": [s.to_dict() for s in statuses(id, all_repos=all)]}
+            lambda: {
+                "sessions": with_resumable(
+                    [s.to_dict() for s in statuses(id, all_repos=all)], id, None, None, all
+                )
+            }
         )
 
     @tool(READ_ONLY)

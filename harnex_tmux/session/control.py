@@ -53,6 +53,7 @@ def live_status(record: SessionRecord, timeout: float = 1.0) -> SessionStatus:
         return SessionStatus(record, state, mtime, idle, agent_alive=process_alive(record.pid))
     state = str(live.get("state", "unknown"))
     usage = live.get("usage")
+    problem = live.get("state_dir_problem")  # new messages are refused
     return SessionStatus(
         record,
         state,
@@ -60,6 +61,7 @@ def live_status(record: SessionRecord, timeout: float = 1.0) -> SessionStatus:
         idle,
         inbox=live.get("inbox", 0),
         usage=usage if isinstance(usage, dict) else None,
+        state_dir_problem=problem if isinstance(problem, str) else None,
     )
 
 

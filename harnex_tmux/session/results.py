@@ -41,6 +41,8 @@ class SessionStatus:
     worktree: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None
     """The session's usage as its sidecar counts it (``Report.to_dict``), when it answered."""
+    state_dir_problem: str | None = None
+    """Why the sidecar refuses new messages (its state directory is full), when it does."""
 
     @property
     def id(self) -> str:
@@ -59,6 +61,8 @@ class SessionStatus:
             data["worktree"] = self.worktree
         if self.usage is not None:
             data["usage"] = self.usage
+        if self.state_dir_problem is not None:
+            data["state_dir_problem"] = self.state_dir_problem
         return data
 
 

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from harnex_tmux.adapters.base import State
-from harnex_tmux.errors import ApiError, InboxFull, MessageError, MessageIdTaken
+from harnex_tmux.errors import ApiError, InboxFull, MessageError, MessageIdTaken, StateDirFull
 from harnex_tmux.messages import check_message_id, check_size, sanitize
 from harnex_tmux.sidecar.inbox import (
     DELIVERED,
+    FAILED,
     QUEUED,
     UNCONFIRMED,
     Inbox,
@@ -44,6 +45,8 @@ class ApiParts:
     usage: Callable[[], dict[str, Any]] = dict
 
 
+# The state directory has no room to record a new message (HTTP 507 Insufficient Storage).
+INSUFFICIENT_STORAGE = 507
 # A long-poll answers at least this often, so clients notice a vanished sidecar quickly.
 MAX_WAIT_S = 30.0
 
@@ -178,6 +181,8 @@ def build_router(sidecar: ApiParts) -> Router:
             except MessageIdTaken as exc:
                 raise ApiError(409, str(exc)) from exc
             sidecar.deliver_now(message)  # a no-op for a retry of one already typed
+            if message.status == FAILED and message.error == sidecar.inbox.storage_problem():
+                raise ApiError(INSUFFICIENT_STORAGE, message.error or "no room")
             return _send_answer(message)
         if state.is_dialog:
             raise ApiError(
@@ -191,6 +196,9 @@ def build_router(sidecar: ApiParts) -> Router:
             message = sidecar.inbox.add(message)
         except InboxFull as exc:
             raise ApiError(503, str(exc)) from exc
+        except StateDirFull as exc:
+            # Nothing of it was kept; what was queued before stays queued.
+            raise ApiError(INSUFFICIENT_STORAGE, str(exc)) from exc
         except MessageIdTaken as exc:
             raise ApiError(409, str(exc)) from exc
         if wait_s:

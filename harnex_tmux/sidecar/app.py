@@ -8,6 +8,7 @@ loop, which alone decides the readiness state and finishes the session.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from harnex_tmux.foreground import TerminalUse, children, descendants
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
+from harnex_tmux.resume_card import ResumeCard, conversation_in
 from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.dialog_keys import answer_dialog
 from harnex_tmux.sidecar.hooks import HookDesk
@@ -118,8 +120,10 @@ def find_agent_pid(pane_pid: int, tmux_binary: str, timeout: float = 3.0) -> int
 
 
 def log(line: str) -> None:
-    """A diagnostic line in the sidecar's own log (its stderr)."""
-    print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
+    """A diagnostic line in the sidecar's own log (its stderr); lost, not raised, when that
+    log's disk is full (a diagnostic must never stop a delivery)."""
+    with contextlib.suppress(OSError):
+        print(f"{utc_now()} {line}", file=sys.stderr, flush=True)
 
 
 class Sidecar:
@@ -142,7 +146,6 @@ class Sidecar:
         self.events = EventLog(paths.events_log, record.id)
         self.readiness = Readiness(on_change=self._state_changed)
         self.api = api
-        self.keeper = RecordKeeper(record, paths.registry, paths.output_log)
         self._wake = threading.Event()
         self._pane_exited = threading.Event()
         self._stopping = threading.Event()
@@ -153,6 +156,9 @@ class Sidecar:
         self._output_before = resumed
         ttl = float(record.extra.get("inbox_ttl") or 120.0)
         self.inbox = Inbox(paths.inbox, ttl_s=ttl)
+        self.keeper = RecordKeeper(
+            record, paths.registry, paths.output_log, make_room=self.inbox.journal.give_up_reserve
+        )
         self.pane = TmuxPane(tmux, record.pane_id, record.pane_pid)
         self.ledger = Ledger(
             self.inbox,
@@ -170,6 +176,8 @@ class Sidecar:
             ledger=self.ledger,
             readiness=self.readiness,
             log=log,
+            keep_on_exit=lambda: not self._stopping.is_set(),
+            pane_gone=lambda: self.tmux.pane_status(self.pane.pane_id) is None,
         )
         self.usage = UsageDesk(
             record.extra,
@@ -184,12 +192,15 @@ class Sidecar:
             log=log,
             remember=self.keeper.remember,
             notice=self.usage.noticed,
+            on_conversation=self._note_conversation,
         )
         self.watch: SessionWatch | None = None
         self._ready_once = resumed
         self._recheck_in: float | None = None
         self._last_accept = 0.0
         self.auto_accept = bool(record.extra.get("auto_accept"))
+        # What `harnex resume` needs (written at launch; a recovered sidecar reads it back).
+        self.card = ResumeCard.load(paths.resume_card)
 
     # --- starting ---------------------------------------------------------------------------
 
@@ -200,6 +211,10 @@ class Sidecar:
         paths = SessionPaths.for_session(spec.repo_root, spec.id)
         paths.create_dirs()
         paths.exit_record.unlink(missing_ok=True)
+        if not spec.resuming:
+            # A new session under an old id starts with an empty inbox: what an ended one
+            # kept for `harnex resume` is not typed into another conversation.
+            paths.inbox.unlink(missing_ok=True)
         start_new_log(paths.events_log)
         listener = allocate_listener(spec.repo_root, spec.id, spec.host, spec.port)
         tmux = Tmux(spec.socket_path)
@@ -216,8 +231,11 @@ class Sidecar:
             # Only an agent whose own hooks post to the API needs the token.
             env[hooks.token_env] = token
         env.update(adapter.session_env(hooks, env, paths.agent_dir, spec.auto_accept))
+        command = spec.command
+        if spec.resuming and spec.conversation:
+            command = adapter.resume_command(command, spec.conversation) or command
         placement = tmux.create_agent_window(
-            command=adapter.launch_argv(spec.command, hooks, env),
+            command=adapter.launch_argv(command, hooks, env),
             window_name=spec.window_name or spec.id,
             cwd=spec.cwd,
             env=env,
@@ -260,6 +278,14 @@ class Sidecar:
             if hooks is not None:
                 record.extra["hook_port"] = record.port
             sidecar = cls(record, adapter, paths, tmux)
+            card = ResumeCard(
+                spec={**dataclasses.asdict(spec), "context": None, "resuming": False},
+                conversation=spec.conversation,
+            )
+            card.save(paths.resume_card)
+            sidecar.card = card
+            if spec.resuming:
+                sidecar.inbox.renew()  # waited through the restart: a fresh TTL
             if spec.context:
                 # The first prompt waits in the inbox like any message, so it survives a
                 # slow start or a sidecar restart; it gets longer than usual to wait.
@@ -311,7 +337,7 @@ class Sidecar:
         sidecar.api = sidecar._make_api(listener)
         if record.pane_id and tmux.pane_status(record.pane_id) is not None:
             tmux.pipe_output(record.pane_id, paths.output_log)
-        record.save(paths.registry)
+        sidecar.keeper.save_now()  # on a full disk too: it names the sidecar to clients
         return sidecar
 
     def _make_api(self, listener: Any) -> ApiServer:
@@ -325,15 +351,21 @@ class Sidecar:
             inbox=self.inbox,
             turns=self.ledger.turns,
             deliver_now=self.deliverer.deliver,
-            status_payload=lambda: (
-                self.keeper.status(self.readiness.state, len(self.inbox))
-                | {"usage": self.usage.report().to_dict()}
-            ),
+            status_payload=lambda: self._status() | {"usage": self.usage.report().to_dict()},
             usage=lambda: self.usage.report().to_dict(),
             request_stop=self.request_stop,
-            on_hook=self.hooks.on_hook,
+            on_hook=self._on_hook,
         )
         return ApiServer(listener, self.record.token, build_router(parts))
+
+    def _status(self) -> dict[str, Any]:
+        """``GET /status``: the record and state, and why new messages are refused when the
+        state directory has no room (``state_dir_problem``)."""
+        data = self.keeper.status(self.readiness.state, len(self.inbox))
+        problem = self.inbox.storage_problem()
+        if problem is not None:
+            data["state_dir_problem"] = problem
+        return data
 
     # --- running ----------------------------------------------------------------------------
 
@@ -452,13 +484,33 @@ class Sidecar:
     def _agent_event(self, event: str, payload: dict[str, Any]) -> None:
         """An event from the agent's own stream (see :meth:`Adapter.start_watching`)."""
         if not self._pane_exited.is_set():
-            self.hooks.on_hook(self.adapter.name, event, payload)
+            self._on_hook(self.adapter.name, event, payload)
+
+    def _on_hook(self, source: str, event: str, payload: dict[str, Any]) -> None:
+        """A hook or stream event: noted for its conversation id, then read."""
+        conversation = conversation_in(payload)
+        if conversation is not None:
+            self._note_conversation(conversation)
+        self.hooks.on_hook(source, event, payload)
+
+    def _note_conversation(self, conversation: str) -> None:
+        """The CLI named its conversation: on the resume card, for ``harnex resume``."""
+        card = self.card
+        if card is not None and card.conversation != conversation:
+            card.conversation = conversation
+            card.save(self.paths.resume_card)
 
     def _check_pane(self) -> None:
-        """The pane vanished or died without the exit watcher noticing: end the session."""
+        """The pane vanished or died without the exit watcher noticing: end the session;
+        its transcript pipe ended: attach it again."""
         status = self.tmux.pane_status(self.record.pane_id or "")
         if status is None or status.dead:
             self._pane_exited.set()
+        elif not status.piped and self.record.pane_id:
+            # The transcript's writer ended (the disk was full): attach a new one, so output
+            # is seen again once there is room.
+            with contextlib.suppress(Exception):
+                self.tmux.pipe_output(self.record.pane_id, self.paths.output_log)
 
     def _state_changed(self, previous: State, current: State) -> None:
         if current != State.EXITED:  # _finish records that one, before `exited`
@@ -472,7 +524,13 @@ class Sidecar:
             exit_record = self._exit_without_record()
         exit_record.locate(self.record)
         exit_record.extra["stopped"] = self._stopping.is_set()
-        exit_record.save(self.paths.exit_record)
+        with contextlib.suppress(OSError):  # a full disk: the pane wrapper's record stays
+            exit_record.save(self.paths.exit_record)
+        if self.card is not None:
+            self.card.ended_at = exit_record.ended_at
+            self.card.stopped = self._stopping.is_set()
+            self.card.exit_code = exit_record.code
+            self.card.save(self.paths.resume_card)
         self.keeper.exit_record = exit_record
         # `exited` is the last event of a session: followers stop reading there.
         if self.watch is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from harnex_tmux.adapters.base import Adapter, Observation, State
+from harnex_tmux.errors import StateDirFull
 from harnex_tmux.foreground import TerminalUse
 from harnex_tmux.sidecar.dialog_keys import answer_dialog
 from harnex_tmux.sidecar.inbox import (
@@ -61,6 +62,9 @@ HOOK_CONFIRM_S = 3.0
 # How often a dialog is looked at while waiting for it to go (a dialog may not print as it
 # closes: the next screen can be drawn over it without much output).
 DIALOG_POLL_S = 0.05
+KEPT_FOR_RESUME = "the session ended before it was typed; `harnex resume` delivers it"
+# How often a queued message is tried again while its claim cannot be written (disk full).
+NO_ROOM_RETRY_S = 1.0
 
 
 class Submit(Enum):
@@ -102,8 +106,12 @@ class Deliverer:
         ledger: Ledger,
         readiness: Readiness,
         log: Callable[[str], None],
+        keep_on_exit: Callable[[], bool] = lambda: False,
+        pane_gone: Callable[[], bool] = lambda: False,
     ) -> None:
         self.adapter = adapter
+        self.keep_on_exit = keep_on_exit
+        self.pane_gone = pane_gone
         self.pane = pane
         self.clock = clock
         self.ledger = ledger
@@ -111,6 +119,7 @@ class Deliverer:
         self.readiness = readiness
         self.log = log
         self._stop = threading.Event()
+        self._no_room: str | None = None
         self._thread = threading.Thread(target=self._run, name="deliver", daemon=True)
 
     def start(self) -> None:
@@ -133,12 +142,19 @@ class Deliverer:
                 continue
             state = readiness.wait_for(lambda s: s == State.PROMPT, min(remaining, 1.0))
             if state == State.EXITED:
+                # Ended without a stop (tmux killed, a crash): the journal keeps them queued
+                # for `harnex resume`; after a stop they end here.
+                keep = self.keep_on_exit()
                 for pending in self.inbox.pending():
-                    self.ledger.finish(pending, FAILED, "session exited")
+                    self.ledger.finish(
+                        pending, FAILED, KEPT_FOR_RESUME if keep else "session exited", keep=keep
+                    )
                 return
             if state != State.PROMPT or message.status != "queued":
                 continue
-            self.deliver(message)
+            if not self.deliver(message) and message.status == "queued":
+                # Not claimed: no room to record it. It waits, queued, until there is.
+                self._stop.wait(NO_ROOM_RETRY_S)
 
     # --- typing -------------------------------------------------------------------------------
 
@@ -146,13 +162,24 @@ class Deliverer:
         """Type ``message`` now (the caller decided the agent is ready, or forced it)."""
         ledger = self.ledger
         with self.pane.typing:
-            if not self.inbox.claim(message):
+            if not self._claim(message):
                 return False
             ledger.typing_begins(message, awaits_report=self.adapter.has_hooks)
             reports_before = ledger.turns.prompt_count
             try:
                 outcome = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
+                if self.pane_gone():
+                    # The pane (or the whole tmux server) went away: whatever went in was
+                    # never submitted to an agent that still runs. It stays queued (for
+                    # `harnex resume`), as if never claimed.
+                    ledger.forget_turn(message)
+                    if message in self.inbox.pending():
+                        self.inbox.release(message)
+                    else:  # forced: it had no place in the queue to go back to
+                        ledger.finish(message, FAILED, f"the agent's pane is gone ({exc})")
+                    self.log(f"{message.id}: not typed, the pane is gone ({exc})")
+                    return False
                 # Some of the text may have gone in before tmux failed.
                 outcome = Outcome(UNCONFIRMED, f"typing failed: {exc}")
             if outcome.status != DELIVERED:
@@ -165,6 +192,21 @@ class Deliverer:
                     ledger.note_report(message, reports_before)
                 return True
             ledger.finish(message, outcome.status, outcome.error)
+            return False
+
+    def _claim(self, message: Message) -> bool:
+        """Claim ``message`` for typing, on disk first. Without room for that record it is
+        not typed: a queued message stays queued (tried again later), a forced one fails
+        with the reason."""
+        try:
+            return self.inbox.claim(message)
+        except StateDirFull as exc:
+            if message in self.inbox.pending():
+                if self._no_room != str(exc):
+                    self.log(f"{message.id}: not typed, its claim cannot be recorded: {exc}")
+                self._no_room = str(exc)
+            else:
+                self.ledger.finish(message, FAILED, str(exc))
             return False
 
     def _type(self, message: Message) -> Outcome:

@@ -29,8 +29,10 @@ class HookDesk:
         log: Callable[[str], None],
         remember: Callable[[str, Any], None],
         notice: Callable[[str, str, Mapping[str, Any], HookReport | None], None] | None = None,
+        on_conversation: Callable[[str], None] = lambda thread: None,
     ) -> None:
         self.adapter = adapter
+        self.on_conversation = on_conversation
         self.ledger = ledger
         self.readiness = readiness
         self.log = log
@@ -89,6 +91,7 @@ class HookDesk:
             if self.ledger.match_delivered(received or "") is None:
                 return False
             self._thread = thread
+            self.on_conversation(thread)  # the user's conversation: what a resume continues
         return thread == self._thread
 
     def _set(self, state: State, hold: bool) -> None:

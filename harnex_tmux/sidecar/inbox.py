@@ -1,14 +1,15 @@
-"""The session's message queue: FIFO, bounded, expiring, and persisted on every change.
+"""The session's message queue: FIFO, bounded, expiring, and journaled on every change.
 
-Only pending messages are persisted (``inbox/<key>.jsonl``, rewritten atomically), so a
-sidecar that is killed and restarted delivers what was still waiting, in the same order.
+Every step of a message is appended to its journal (``inbox/<key>.jsonl``, see
+:mod:`.journal`): queued, claimed (about to be typed, on disk before any key), finished. A
+sidecar that is killed and restarted reads it back: what was waiting is delivered in the same
+order, and what was claimed without an outcome is reported unconfirmed, never typed again.
 Finished messages are kept in memory for ``GET /messages/<id>``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -18,7 +19,8 @@ from typing import Any
 
 from harnex_tmux.errors import InboxFull, MessageIdTaken
 from harnex_tmux.messages import without_relay
-from harnex_tmux.state import utc_now, write_private
+from harnex_tmux.sidecar.journal import CLAIMED_OP, FINISHED_OP, QUEUED_OP, RELEASED_OP, Journal
+from harnex_tmux.state import utc_now
 from harnex_tmux.tokens import token_hex
 
 DEFAULT_CAPACITY = 64
@@ -32,6 +34,12 @@ DROPPED = "dropped"
 # Typed and submitted, but harnex saw no sign that the agent took it, nor that it was lost:
 # the agent may have it, so it must not be sent again blindly.
 UNCONFIRMED = "unconfirmed"
+CLAIMED_BEFORE_RESTART = (
+    "claimed for typing before the sidecar restarted, with no record of how it ended: "
+    "the agent may have it, so it is not typed again"
+)
+# The journal is compacted once it holds this many records more than the pending ones need.
+COMPACT_SLACK = 16
 
 
 @dataclass
@@ -90,26 +98,69 @@ class Inbox:
         self._finished: OrderedDict[str, Message] = OrderedDict()
         # Ids of messages the deliverer has taken to type: no longer withdrawable.
         self._claimed: set[str] = set()
+        # Ended in memory only when the session ended without a stop: still queued in the
+        # journal, for `harnex resume`, so a compaction must keep them too.
+        self._kept: list[Message] = []
+        self.journal = Journal(path)
         self._load()
 
     def _load(self) -> None:
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return
-        for line in lines:
-            try:
-                self._pending.append(Message.from_dict(json.loads(line)))
-            except (json.JSONDecodeError, TypeError):
+        """Replay the journal: pending messages in order, finished ones remembered, and a
+        claimed one without an outcome ended as unconfirmed."""
+        pending: dict[str, Message] = {}
+        claimed: set[str] = set()
+        for record in self.journal.read():
+            op = record.pop("op", QUEUED_OP)  # a line without one: the older whole-queue file
+            ident = record.get("id")
+            if not isinstance(ident, str):
                 continue
+            if op == QUEUED_OP:
+                try:
+                    pending[ident] = Message.from_dict(record)
+                except TypeError:
+                    continue
+                self._finished.pop(ident, None)
+            elif op == CLAIMED_OP and ident in pending:
+                claimed.add(ident)
+            elif op == RELEASED_OP:
+                claimed.discard(ident)
+            elif op == FINISHED_OP and ident in pending:
+                message = pending.pop(ident)
+                claimed.discard(ident)
+                message.status = str(record.get("status") or FAILED)
+                message.error = record.get("error")
+                message.delivered_at = record.get("delivered_at")
+                self._finished[ident] = message
+        self._pending = list(pending.values())
+        for message in [m for m in self._pending if m.id in claimed]:
+            self._claimed.add(message.id)
+            self.finish(message, UNCONFIRMED, CLAIMED_BEFORE_RESTART)
+        self._compact(force=True)
 
-    def _persist(self) -> None:
-        write_private(
-            self.path,
-            "".join(
-                json.dumps(dataclasses.asdict(m), ensure_ascii=False) + "\n" for m in self._pending
-            ),
-        )
+    def _compact(self, force: bool = False) -> None:
+        """Rewrite the journal as the pending messages alone, when it has grown well past
+        them (or ``force``) and there is room; it is correct either way."""
+        claimed = sum(m.id in self._claimed for m in self._pending)
+        extra = self.journal.records - len(self._kept) - len(self._pending) - claimed
+        if extra <= 0 or (not force and extra <= COMPACT_SLACK):
+            return
+        records: list[dict[str, Any]] = []
+        for message in self._kept:
+            kept = {**dataclasses.asdict(message), "status": QUEUED, "error": None}
+            records.append({"op": QUEUED_OP, **kept})
+        for message in self._pending:
+            records.append({"op": QUEUED_OP, **dataclasses.asdict(message)})
+            if message.id in self._claimed:
+                records.append({"op": CLAIMED_OP, "id": message.id})
+        self.journal.compact(records)
+
+    def storage_problem(self) -> str | None:
+        """Why new messages are refused right now (the state directory is full or cannot
+        be written), after trying again; None when all is well."""
+        with self._cond:
+            if self.journal.problem is None:
+                return None
+            return self.journal.retry()
 
     def __len__(self) -> int:
         with self._cond:
@@ -130,8 +181,10 @@ class Inbox:
             if len(self._pending) >= self.capacity:
                 raise InboxFull(f"inbox full ({self.capacity} messages waiting)")
             message.expires_at = time.time() + (self.ttl_s if ttl_s is None else ttl_s)
+            # On disk first (StateDirFull when there is no room): a message is only ever
+            # accepted once a restart would find it.
+            self.journal.queued(dataclasses.asdict(message))
             self._pending.append(message)
-            self._persist()
             self._cond.notify_all()
         return message
 
@@ -150,12 +203,24 @@ class Inbox:
     def claim(self, message: Message) -> bool:
         """Take a queued message to type it; False when it is no longer queued (withdrawn,
         dropped, expired) or already taken. Atomic with :meth:`drop`: a message is either
-        withdrawn or typed, never both."""
+        withdrawn or typed, never both.
+
+        The claim is on disk before this returns, so a restart never types the message
+        again; StateDirFull when it cannot be written (the message must not be typed)."""
         with self._cond:
             if message.status != QUEUED or message.id in self._claimed:
                 return False
+            self.journal.claimed(message.id)
             self._claimed.add(message.id)
             return True
+
+    def release(self, message: Message) -> None:
+        """Give back a claimed message that was not typed after all: queued again, at its
+        place (on disk too, so a restart does not take it for half-typed)."""
+        with self._cond:
+            if message.id in self._claimed:
+                self._claimed.discard(message.id)
+                self.journal.released(message.id)
 
     def head(self, timeout: float | None = None) -> Message | None:
         """The oldest pending message, waiting up to ``timeout`` for one to arrive."""
@@ -163,20 +228,41 @@ class Inbox:
             self._cond.wait_for(lambda: bool(self._pending), timeout)
             return self._pending[0] if self._pending else None
 
-    def finish(self, message: Message, status: str, error: str | None = None) -> None:
+    def finish(
+        self, message: Message, status: str, error: str | None = None, keep: bool = False
+    ) -> None:
+        """End ``message``; ``keep``: in memory only, the journal still has it queued."""
         with self._cond:
             message.status = status
             message.error = error
             if status == DELIVERED:
                 message.delivered_at = utc_now()
+            journaled = not keep and (message.id in self._claimed or message in self._pending)
+            if keep and message in self._pending:
+                self._kept.append(message)
             self._claimed.discard(message.id)
             if message in self._pending:
                 self._pending.remove(message)
-                self._persist()
+            if journaled:
+                self.journal.finished(
+                    {
+                        "id": message.id,
+                        "status": status,
+                        "error": error,
+                        "delivered_at": message.delivered_at,
+                    }
+                )
+                self._compact()
             self._finished[message.id] = message
             while len(self._finished) > FINISHED_KEPT:
                 self._finished.popitem(last=False)
             self._cond.notify_all()
+
+    def renew(self) -> None:
+        """Give every pending message a fresh TTL (they waited through a restart)."""
+        with self._cond:
+            for message in self._pending:
+                message.expires_at = time.time() + self.ttl_s
 
     def get(self, message_id: str) -> Message | None:
         with self._cond:

@@ -146,9 +146,12 @@ class Ledger:
                     return message
         return None
 
-    def finish(self, message: Message, status: str, error: str | None = None) -> None:
-        """Record how ``message`` ended: in the inbox, and as events."""
-        self.inbox.finish(message, status, error)
+    def finish(
+        self, message: Message, status: str, error: str | None = None, keep: bool = False
+    ) -> None:
+        """Record how ``message`` ended: in the inbox, and as events. ``keep``: only in
+        memory, so the journal still has it queued (for ``harnex resume``)."""
+        self.inbox.finish(message, status, error, keep=keep)
         if status == DELIVERED:
             shown, cut = preview(message.text)
             self.events.emit("send", msg=shown, msg_truncated=cut, forced=message.force)

@@ -119,9 +119,10 @@ class Babysitter:
             if self._stopped.is_set():
                 return False
             self.stop_reason = reason
-            self._emit("watch_stop", reason=reason, resumes=self.resumes, **details)
+            # Recorded before it is announced: a reader that saw the event finds the record.
             if self._remember is not None and reason == "escalated":
                 self._remember("watch_escalated", True)
+            self._emit("watch_stop", reason=reason, resumes=self.resumes, **details)
             self._stopped.set()
         return True
 

@@ -1,0 +1,106 @@
+"""``harnex resume`` with Claude Code against its mock: the tmux server is killed with two
+messages queued, and the resumed agent continues its conversation and gets them once each."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .mock_anthropic import MockAnthropic
+from .test_harnex_agents import (  # noqa: F401 - fixtures
+    Harness,
+    _start,
+    claude,
+    codex,
+    gemini,
+    harness_and_mock,
+    opencode,
+)
+from .test_qwen import qwen  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.e2e
+
+
+def _history(body: Any) -> list[str]:
+    """Every user text in a Messages API request, oldest first."""
+    texts: list[str] = []
+    for message in body.get("messages", []):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        texts += [b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
+    return [t for t in texts if not t.startswith("<system-reminder>")]  # Claude Code's own
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode", "qwen"])
+def test_resumed_after_the_tmux_server_was_killed(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    if which == "qwen":
+        h, mock = request.getfixturevalue("qwen"), request.getfixturevalue("mock_openai")
+    else:
+        h, mock = harness_and_mock(which, request)
+    info = _start(h, "rs", "--auto-accept")
+    ready = h.run("wait", "--id", "rs", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr + h.screen("rs")
+    for text in ("first turn", "second turn"):
+        out = h.json("send", "--id", "rs", "-m", text, "--reply", "--json", "--timeout", "60")
+        assert out["reply"] == mock.reply(text)
+    card = json.loads(
+        next(Path(h.env["HARNEX_STATE_DIR"], "resume").glob("*--rs.json")).read_text()
+    )
+    assert card["conversation"], "the CLI's conversation id (from its hooks) is on the card"
+
+    # A third turn the model holds, two messages queued behind it, then tmux is gone.
+    mock.delay_s = 60
+    h.json("send", "--id", "rs", "-m", "third turn")
+    h.run("wait", "--id", "rs", "--until", "busy", "--timeout", "30")
+    for text in ("queued one", "queued two"):
+        assert h.json("send", "--id", "rs", "--no-wait", "-m", text)["status"] == "queued"
+    h.tmux("kill-server")
+    mock.delay_s = 0
+    mock.release()
+    deadline = time.monotonic() + 30
+    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (row,) = h.json("status", "--json")
+    assert row["state"] == "resumable"
+    before = len(mock.user_turn_requests)
+
+    (resumed,) = h.json("resume", "--all")
+    state = Path(h.env["HARNEX_STATE_DIR"])
+    journal = next((state / "inbox").glob("*--rs.jsonl")).read_text()
+    events = next((state / "events").glob("*--rs.prev.jsonl")).read_text()
+    seen = [json.loads(line) for line in events.splitlines()]
+    story = [(e["type"], e.get("to") or e.get("reason")) for e in seen][-6:]
+    assert resumed["continued"] is True and resumed["queued"] == 2, (journal, story, before)
+    try:
+        mock.wait_for_user_turns(before + 2, timeout=90)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{h.screen('rs')}") from None
+    time.sleep(3)
+    later = mock.user_turn_requests[before:]
+    assert [r.user_text for r in later] == ["queued one", "queued two"]
+    # The conversation went on: the earlier turns are in the next request's history (the
+    # third too: it was asked when tmux went away), and each queued message came once.
+    if isinstance(mock, MockAnthropic):
+        history = _history(later[0].body)
+        assert history == ["first turn", "second turn", "third turn", "queued one"], history
+        assert _history(later[1].body)[-2:] == ["queued one", "queued two"]
+    else:
+        raw = later[0].raw_body.decode()
+        assert "first turn" in raw and "second turn" in raw
