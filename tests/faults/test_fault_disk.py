@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from conftest import Figures, Harnex, recorded, wait_for
-from harnex_tmux.client import SidecarClient
 from small_disk import mounted_tmpfs
 
+from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.state import SessionRecord
 
 SIZE_KIB = 300
