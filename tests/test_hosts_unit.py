@@ -65,3 +65,34 @@ def test_host_facts_problems() -> None:
 def test_remote_command_quotes_every_word() -> None:
     command = remote_command("send", "--id", "w1; rm -rf ~")
     assert command.endswith("send --id 'w1; rm -rf ~'")
+
+
+def test_a_cli_request_reaches_a_remote_session_with_every_option() -> None:
+    from harnex_tmux.session.send import SendOptions, SendRequest, options_of
+
+    request = SendRequest(
+        "hi",
+        "box:w1",
+        submit=False,
+        force=True,
+        relay=False,
+        wait=False,
+        wait_for_idle=True,
+        reply=True,
+        timeout=7.5,
+        message_id="m-1",
+        enter_only=True,
+    )
+    options = options_of(request)
+    assert set(options) == set(SendOptions.__annotations__)
+    assert options == {
+        "submit": False,
+        "enter_only": True,
+        "force": True,
+        "relay": False,
+        "wait": False,
+        "wait_for_idle": True,
+        "reply": True,
+        "timeout": 7.5,
+        "message_id": "m-1",
+    }

@@ -130,24 +130,14 @@ def command(
 
 def _send(request: SendRequest, progress: Callable[[str], None] | None) -> SendResult:
     """Locally, or through the harnex of the host a ``NAME:id`` names."""
-    from harnex_tmux.session.send import send_message
+    from harnex_tmux.session.send import options_of, send_message
 
     if request.ident is None or ":" not in request.ident or request.port is not None:
         return send_message(request, progress)
     from harnex_tmux.hosts.remote import RemoteSession
 
     return RemoteSession.for_target(request.ident).send(
-        request.text,
-        submit=request.submit,
-        enter_only=request.enter_only,
-        force=request.force,
-        relay=request.relay,
-        wait=request.wait,
-        wait_for_idle=request.wait_for_idle,
-        reply=request.reply,
-        timeout=request.timeout,
-        message_id=request.message_id,
-        progress=progress,
+        request.text, progress, **options_of(request)
     )
 
 

@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from harnex_tmux.errors import (
     EXIT_ERROR,
@@ -101,6 +101,12 @@ class SendOptions(TypedDict, total=False):
     reply: bool
     timeout: float
     message_id: str | None
+
+
+def options_of(request: SendRequest) -> SendOptions:
+    """The request's options as :meth:`Session.send` takes them, to hand a request already
+    made (the CLI's) to another session kind without naming each field again."""
+    return cast(SendOptions, {name: getattr(request, name) for name in SendOptions.__annotations__})
 
 
 @dataclass
