@@ -114,11 +114,6 @@ def exit_steps(record: SessionRecord, timeout: float | None = None) -> Steps[Exi
         yield Pause(_POLL_S)
 
 
-def wait_until(record: SessionRecord, until: str, timeout: float | None = None) -> str:
-    """Block until the session reaches state ``until`` (or ``exit``); return the state."""
-    return run_steps(until_steps(record, until, timeout))
-
-
 def until_steps(record: SessionRecord, until: str, timeout: float | None = None) -> Steps[str]:
     """Wait until the session reaches state ``until`` (or ``exit``) and give the state.
 
@@ -135,11 +130,6 @@ def until_steps(record: SessionRecord, until: str, timeout: float | None = None)
         f"exited before reaching {until!r}",
     )
     return str(answer["state"])
-
-
-def wait_turn(record: SessionRecord, timeout: float | None = None) -> dict[str, Any]:
-    """Block until the agent finishes its next turn; see :func:`turn_steps`."""
-    return run_steps(turn_steps(record, timeout))
 
 
 def turn_steps(

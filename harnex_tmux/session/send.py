@@ -165,14 +165,6 @@ def send_message(request: SendRequest, progress: Callable[[str], None] | None = 
     return run_steps(send_steps(request, progress))
 
 
-def send_to(
-    record: SessionRecord, request: SendRequest, progress: Callable[[str], None] | None = None
-) -> SendResult:
-    """Send to the session of ``record``, blocking; the request's target fields are not
-    looked at."""
-    return run_steps(send_steps(request, progress, record))
-
-
 def send_steps(
     request: SendRequest,
     progress: Callable[[str], None] | None = None,
