@@ -39,6 +39,7 @@ SIDECAR_CHECK_S = 2.0
 # every second (docs/benchmarks.md has the dashboard's idle figure).
 TICK_S = 5.0
 PREVIEW_CHECK_S = 1.0
+ENDED_TEXT = "(the session has ended; its pane is closed or kept by tmux)"
 NARROW = 80  # columns below which the side panel goes under the list
 
 
@@ -93,6 +94,7 @@ class DashApp(App[list[str] | None]):
         self.loaded = False
         self.refreshes = 0  # how many times the list was redrawn (the benchmark reads it)
         self._preview_mtime: float | None = None
+        self._preview_ended = False  # whether the pane view shows the ended text
 
     # --- layout -------------------------------------------------------------------------
 
@@ -207,7 +209,12 @@ class DashApp(App[list[str] | None]):
         changed = self.selected is None or before.get(self.selected) != next(
             (r for r in rows if r.key == self.selected), None
         )
-        self._show_detail(preview=changed or old_selected != self.selected)
+        # The session may end without its row changing (the events log said "exited" first):
+        # a preview taken while it lived must give way to the ended text.
+        ended = self.selected is not None and self.fleet.record(self.selected) is None
+        self._show_detail(
+            preview=changed or old_selected != self.selected or ended != self._preview_ended
+        )
         if changed or old_selected != self.selected:
             self.refresh_bindings()
 
@@ -297,7 +304,7 @@ class DashApp(App[list[str] | None]):
         if key is None:
             return
         if record is None:
-            text = "(the session has ended; its pane is closed or kept by tmux)"
+            text = ENDED_TEXT
         else:
             try:
                 text = source.capture(record, 200)
@@ -308,6 +315,10 @@ class DashApp(App[list[str] | None]):
     def _set_preview(self, key: str, text: str) -> None:
         if key != self.selected:
             return
+        # A capture that was still running when the session ended must not hide that it ended.
+        self._preview_ended = self.fleet.record(key) is None
+        if self._preview_ended:
+            text = ENDED_TEXT
         pane = self.query_one("#pane", Static)
         height = max(1, pane.size.height)
         pane.update(Text("\n".join(text.splitlines()[-height:])))
