@@ -32,8 +32,7 @@ from harnex_tmux.errors import FailedWithResult, HarnexError
 from harnex_tmux.mcp.children import Children
 from harnex_tmux.mcp.config import DEFAULT_CALL_LIMIT_S
 from harnex_tmux.mcp.wording import argument_error, in_tool_terms
-from harnex_tmux.session.client import ApiResponse
-from harnex_tmux.session.polling import Steps, run_steps_async
+from harnex_tmux.session.polling import Driver, Steps, run_steps_async
 from harnex_tmux.tokens import token_hex
 from harnex_tmux.waits import MAX_TIMEOUT_S, Until
 
@@ -150,22 +149,18 @@ T = TypeVar("T")
 def noting_turns(steps: Steps[T], seen: list[int]) -> Steps[T]:
     """``steps`` unchanged, with the turn count of each sidecar answer appended to ``seen``:
     where a task_complete wait that is cut short goes on from."""
-    outcome: ApiResponse | None = None
-    failure: BaseException | None = None
-    while True:
+    driver = Driver(steps)
+    while (step := driver.next()) is not None:
         try:
-            step = steps.send(outcome) if failure is None else steps.throw(failure)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        outcome, failure = None, None
-        try:
-            outcome = yield step
+            driver.outcome = yield step
         except Exception as exc:  # thrown in by the driver: passed on to the loop
-            failure = exc
+            driver.failure = exc
             continue
+        outcome = driver.outcome
         turn = outcome.body.get("turn") if outcome is not None else None
         if isinstance(turn, int) and not isinstance(turn, bool):
             seen.append(turn)
+    return driver.result()
 
 
 class HarnexServer(MCPServer):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from harnex_tmux.errors import Cancelled, SidecarUnreachable
 from harnex_tmux.session.client import ApiResponse, SidecarClient, parse_answer
@@ -49,23 +49,42 @@ Steps = Generator[Step, ApiResponse | None, T]
 CLEANUP_S = 5.0
 
 
+class Driver(Generic[T]):
+    """What every driver of a :data:`Steps` loop does alike: hand the loop the answer to its
+    last step (or throw in the failure), take its next step, keep its result when it ends."""
+
+    def __init__(self, steps: Steps[T]) -> None:
+        self.steps = steps
+        self.outcome: ApiResponse | None = None
+        self.failure: BaseException | None = None
+        self.value: T | None = None
+
+    def next(self) -> Step | None:
+        """The loop's next step, or None once it returned (its result is then ``value``)."""
+        outcome, failure = self.outcome, self.failure
+        self.outcome, self.failure = None, None
+        try:
+            return self.steps.send(outcome) if failure is None else self.steps.throw(failure)
+        except StopIteration as done:
+            self.value = done.value
+            return None
+
+    def result(self) -> T:
+        return self.value  # type: ignore[return-value]
+
+
 def run_steps(steps: Steps[T]) -> T:
     """Drive ``steps`` with blocking calls."""
-    outcome: ApiResponse | None = None
-    failure: SidecarUnreachable | None = None
-    while True:
-        try:
-            step = steps.send(outcome) if failure is None else steps.throw(failure)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        outcome, failure = None, None
+    driver = Driver(steps)
+    while (step := driver.next()) is not None:
         if isinstance(step, Pause):
             time.sleep(step.seconds)
             continue
         try:
-            outcome = step.client.request(step.method, step.path, step.payload, step.timeout)
+            driver.outcome = step.client.request(step.method, step.path, step.payload, step.timeout)
         except SidecarUnreachable as exc:
-            failure = exc
+            driver.failure = exc
+    return driver.result()
 
 
 async def run_steps_async(steps: Steps[T]) -> T:
@@ -77,38 +96,34 @@ async def run_steps_async(steps: Steps[T]) -> T:
     """
     import anyio
 
-    outcome: ApiResponse | None = None
-    failure: BaseException | None = None
-    while True:
+    driver = Driver(steps)
+    while (step := driver.next()) is not None:
         try:
-            step = steps.send(outcome) if failure is None else steps.throw(failure)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        outcome, failure = None, None
-        try:
-            outcome = await _perform(step)
+            driver.outcome = await _perform(step)
         except SidecarUnreachable as exc:
-            failure = exc
+            driver.failure = exc
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_S):
                 await _tidy_up(steps)
             raise
+    return driver.result()
 
 
 async def _tidy_up(steps: Steps[Any]) -> None:
     """Let a cancelled loop finish what it does on Cancelled; its result is dropped."""
-    outcome: ApiResponse | None = None
-    failure: BaseException | None = Cancelled("cancelled")
+    driver = Driver(steps)
+    driver.failure = Cancelled("cancelled")
     while True:
         try:
-            step = steps.send(outcome) if failure is None else steps.throw(failure)
-        except (StopIteration, Exception):
+            step = driver.next()
+        except Exception:
             return
-        outcome, failure = None, None
+        if step is None:
+            return
         try:
-            outcome = await _perform(step)
+            driver.outcome = await _perform(step)
         except SidecarUnreachable as exc:
-            failure = exc
+            driver.failure = exc
 
 
 async def _perform(step: Step) -> ApiResponse | None:
