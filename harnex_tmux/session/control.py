@@ -21,6 +21,8 @@ from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_a
 SIDECAR_DOWN = "sidecar-down"
 UNRESPONSIVE = "unresponsive"
 _POLL_S = 0.1
+# How long an ended session's sidecar gets to finish its part (see _sidecar_done).
+SIDECAR_DONE_S = 5.0
 # One long-poll of the sidecar lasts up to this long (the sidecar caps it at 30 s too).
 LONG_POLL_S = 30.0
 
@@ -96,6 +98,7 @@ def exit_steps(record: SessionRecord, timeout: float | None = None) -> Steps[Exi
     while True:
         ended = exit_of(record)
         if ended is not None:
+            yield from _sidecar_done(record)
             return ended
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
@@ -112,6 +115,19 @@ def exit_steps(record: SessionRecord, timeout: float | None = None) -> Steps[Exi
         if not process_alive(record.pane_pid) and exit_of(record) is None:
             return record_orphan_exit(record)
         yield Pause(_POLL_S)
+
+
+def _sidecar_done(record: SessionRecord) -> Steps[None]:
+    """After the agent's exit, give its sidecar a moment to log it and drop the registry
+    record, so that what follows an ended wait (a ``status``, a ``run`` of the same id) sees
+    the session gone. Bounded: a stuck sidecar does not hold the caller."""
+    registry = SessionPaths.for_session(record.repo_root, record.id).registry
+    deadline = time.monotonic() + SIDECAR_DONE_S
+    while time.monotonic() < deadline and process_alive(record.sidecar_pid):
+        data = read_json(registry)
+        if data is None or data.get("sidecar_pid") != record.sidecar_pid:
+            return
+        yield Pause(_POLL_S / 2)
 
 
 def until_steps(record: SessionRecord, until: str, timeout: float | None = None) -> Steps[str]:
