@@ -108,7 +108,7 @@ def test_concurrent_senders_fifo_exactly_once(harnex: Harnex, tmp_path: Path) ->
 
 def test_queued_while_busy_then_delivered_on_ready(harnex: Harnex, agent: Path) -> None:
     harnex.json("send", "--id", "agent", "--message", "/sleep 2")
-    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "5", check=True)
+    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "30", check=True)
     queued = harnex.json("send", "--id", "agent", "--no-wait", "--message", "after the nap")
     assert queued["status"] == "queued"
     client = _client(harnex, "agent")
@@ -201,7 +201,7 @@ def test_invalid_utf8_on_stdin(harnex: Harnex, agent: Path) -> None:
 
 def test_not_ready_refusal_and_force(harnex: Harnex, agent: Path) -> None:
     harnex.json("send", "--id", "agent", "--message", "/sleep 2")
-    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "5", check=True)
+    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "30", check=True)
     client = _client(harnex, "agent")
     refused = client.request("POST", "/send", {"text": "now!", "queue": False})
     assert refused.status == 409 and refused.body["state"] == "busy"
@@ -302,7 +302,7 @@ def test_submit_only_with_text_is_a_usage_error(harnex: Harnex, agent: Path) -> 
 
 def test_killed_sidecar_restarted_delivers_queued_messages(harnex: Harnex, agent: Path) -> None:
     harnex.json("send", "--id", "agent", "--message", "/sleep 4")
-    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "5", check=True)
+    harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "30", check=True)
     ids = [
         harnex.json("send", "--id", "agent", "--no-wait", "-m", f"queued {i}")["message_id"]
         for i in range(5)

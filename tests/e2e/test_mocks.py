@@ -108,7 +108,7 @@ def test_anthropic_stream_records_the_turn_and_streams_the_reply() -> None:
         assert message_delta["delta"]["stop_reason"] == "end_turn"
         assert message_delta["usage"]["output_tokens"] > 0
         assert mock.user_turns == [TEXT]
-        mock.wait_for_replies(1, timeout=5)
+        mock.wait_for_replies(1, timeout=30)
         assert len(mock.reply_finished_at) == 1
 
 
@@ -157,7 +157,7 @@ def test_custom_reply_delay_and_release() -> None:
         mock.release()
         thread.join(timeout=10)
         assert not thread.is_alive()
-        mock.wait_for_replies(1, timeout=5)
+        mock.wait_for_replies(1, timeout=30)
         deltas = [d["delta"]["text"] for n, d in _sse(result["raw"]) if n == "content_block_delta"]
         assert "".join(deltas) == "echo<hi>"
         finished_mono, finished_wall = mock.reply_finished_at[0]
@@ -195,7 +195,7 @@ def test_openai_stream_records_the_turn_and_streams_the_reply() -> None:
         assert completed["output"][0]["content"][0]["text"] == expected
         assert completed["usage"]["total_tokens"] > 0
         assert mock.user_turns == [TEXT]
-        mock.wait_for_replies(1, timeout=5)
+        mock.wait_for_replies(1, timeout=30)
         assert len(mock.reply_finished_at) == 1
 
 
@@ -262,7 +262,7 @@ def test_anthropic_tool_call_then_tool_result() -> None:
         _, _, raw = _request(mock.url, "POST", "/v1/messages", follow_up)
         deltas = [d["delta"]["text"] for n, d in _sse(raw) if n == "content_block_delta"]
         assert "".join(deltas) == TOOL_DONE_REPLY == mock.tool_done_reply
-        assert mock.wait_for_tool_results(1, timeout=5) == ["done!"]
+        assert mock.wait_for_tool_results(1, timeout=30) == ["done!"]
         assert mock.user_turns == ["run it"] and mock.side_calls == []
         assert [r.tool_call for r in mock.requests] == [call, None]
 
@@ -309,7 +309,7 @@ def test_openai_function_call_then_output() -> None:
         _, _, raw = _request(mock.url, "POST", "/v1/responses", follow_up)
         deltas = [d["delta"] for n, d in _sse(raw) if n == "response.output_text.delta"]
         assert "".join(deltas) == mock.tool_done_reply
-        assert mock.wait_for_tool_results(1, timeout=5) == ["exit 0"]
+        assert mock.wait_for_tool_results(1, timeout=30) == ["exit 0"]
         assert mock.user_turns == ["run it"] and mock.side_calls == []
         # A side call (title) never takes a pending tool call: only the user's turn does.
         mock.tool_call_next = call
