@@ -10,11 +10,10 @@ and ``tool`` (the tool-use prompt) counts apart. A call's turn is the user messa
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from harnex_tmux.usage.model import Usage, count
-from harnex_tmux.usage.reader import Entries, JsonlFiles
+from harnex_tmux.usage.reader import ChatFile
 
 
 def message_usage(line: dict[str, Any], turn: str | None) -> Usage | None:
@@ -35,31 +34,8 @@ def message_usage(line: dict[str, Any], turn: str | None) -> Usage | None:
     )
 
 
-class GeminiReader(JsonlFiles):
+class GeminiReader(ChatFile):
     """A Gemini CLI session's chat file."""
 
-    def __init__(self, chat: str) -> None:
-        super().__init__()
-        self.chat = chat
-        self._turn: str | None = None
-        self._turn_at: str | None = None
-
-    def paths(self) -> list[str]:
-        return [self.chat]
-
-    def restart(self, path: str) -> None:
-        self._turn = self._turn_at = None
-
-    def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
-        ident = line.get("id")
-        if not isinstance(ident, str):
-            return
-        if line.get("type") == "user":
-            at = line.get("timestamp")
-            self._turn, self._turn_at = ident, at if isinstance(at, str) else None
-            return
-        kept = entries.get(ident)
-        turn, turn_at = (kept.turn, kept.turn_at) if kept else (self._turn, self._turn_at)
-        usage = message_usage(line, turn)
-        if usage is not None:
-            entries[ident] = replace(usage, turn_at=turn_at)
+    def usage_of(self, line: dict[str, Any], turn: str | None) -> Usage | None:
+        return message_usage(line, turn)

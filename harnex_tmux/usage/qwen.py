@@ -12,11 +12,10 @@ turn is the user record before it (tool results are records of their own, in the
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from harnex_tmux.usage.model import Usage, count
-from harnex_tmux.usage.reader import Entries, JsonlFiles
+from harnex_tmux.usage.reader import ChatFile
 
 
 def record_usage(line: dict[str, Any], turn: str | None) -> Usage | None:
@@ -39,29 +38,10 @@ def record_usage(line: dict[str, Any], turn: str | None) -> Usage | None:
     )
 
 
-class QwenReader(JsonlFiles):
+class QwenReader(ChatFile):
     """A Qwen Code session's chat file."""
 
-    def __init__(self, chat: str) -> None:
-        super().__init__()
-        self.chat = chat
-        self._turn: str | None = None
-        self._turn_at: str | None = None
+    id_key = "uuid"
 
-    def paths(self) -> list[str]:
-        return [self.chat]
-
-    def restart(self, path: str) -> None:
-        self._turn = self._turn_at = None
-
-    def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
-        ident = line.get("uuid")
-        if not isinstance(ident, str):
-            return
-        if line.get("type") == "user":
-            at = line.get("timestamp")
-            self._turn, self._turn_at = ident, at if isinstance(at, str) else None
-            return
-        usage = record_usage(line, self._turn)
-        if usage is not None:
-            entries[ident] = replace(usage, turn_at=self._turn_at)
+    def usage_of(self, line: dict[str, Any], turn: str | None) -> Usage | None:
+        return record_usage(line, turn)

@@ -4,6 +4,7 @@ of its session so far, reading only what was added since it was last asked."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from typing import Any
 
 from harnex_tmux.usage.model import Usage
@@ -81,3 +82,44 @@ class JsonlFiles(Reader):
             elif tail.bad_lines:
                 found.append(f"{path}: {tail.bad_lines} unreadable line(s) skipped")
         return found
+
+
+class ChatFile(JsonlFiles):
+    """One chat file of JSON lines, a record each under its own id: a user record starts a
+    turn, and the model calls after it belong to that turn. A record written again (the same
+    id, as Gemini CLI rewrites a message when it changes) keeps the turn it was first seen in.
+
+    Gemini CLI's and Qwen Code's files differ only in the id's key and where a call's figures
+    are, so each is this class with :attr:`id_key` and :meth:`usage_of`."""
+
+    id_key = "id"
+
+    def __init__(self, chat: str) -> None:
+        super().__init__()
+        self.chat = chat
+        self._turn: str | None = None
+        self._turn_at: str | None = None
+
+    @abstractmethod
+    def usage_of(self, line: dict[str, Any], turn: str | None) -> Usage | None:
+        """The model call a record says, or None when it is not one."""
+
+    def paths(self) -> list[str]:
+        return [self.chat]
+
+    def restart(self, path: str) -> None:
+        self._turn = self._turn_at = None
+
+    def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
+        ident = line.get(self.id_key)
+        if not isinstance(ident, str):
+            return
+        if line.get("type") == "user":
+            at = line.get("timestamp")
+            self._turn, self._turn_at = ident, at if isinstance(at, str) else None
+            return
+        kept = entries.get(ident)
+        turn, turn_at = (kept.turn, kept.turn_at) if kept else (self._turn, self._turn_at)
+        usage = self.usage_of(line, turn)
+        if usage is not None:
+            entries[ident] = replace(usage, turn_at=turn_at)
