@@ -226,3 +226,34 @@ def test_sshd_killed_during_a_send_never_types_twice(
     wait_for(lambda: len(recorded(remote.record("w2"))) > len(before))
     time.sleep(1.0)
     assert recorded(remote.record("w2")) == [*before, text]
+
+
+def test_another_build_is_warned_once_per_command_and_upgrade_fixes_it(remote: Remote) -> None:
+    """A host whose harnex is another build: every command still works and says so once on
+    stderr; ``hosts upgrade`` installs this build and the warnings stop."""
+    h = remote.harnex
+    remote.start_demo("v1")
+    build = ".local/share/harnex/venv/harnex-build"
+    assert remote.host.ssh(f"echo 0123456789abcdef > {build}").returncode == 0
+    for args in (
+        ("status", "--host", NAME, "--json"),
+        ("pane", "--id", f"{NAME}:v1", "--json"),
+        ("wait", "--id", f"{NAME}:v1", "--until", "prompt", "--timeout", "30"),
+    ):
+        result = h.run(*args, timeout=60)
+        assert result.returncode == 0, (args, result.stderr)
+        warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+        assert len(warnings) == 1, (args, result.stderr)
+        assert f"host '{NAME}'" not in warnings[0]  # the host's own line, as it printed it
+        assert "build 0123456789abcdef" in warnings[0], warnings
+        assert f"harnex hosts upgrade {NAME}" in warnings[0], warnings
+        json.loads(result.stdout or "{}")  # stdout stays clean JSON
+    checked = h.run("hosts", "check", NAME)
+    assert checked.returncode == 1 and f"harnex hosts upgrade {NAME}" in checked.stderr
+    upgraded = h.json("hosts", "upgrade", NAME, "--json", timeout=INSTALL_TIMEOUT)
+    assert upgraded["installed"] is True and upgraded["current"] is True
+    after = h.run("status", "--host", NAME, "--json", timeout=60)
+    assert after.returncode == 0 and "warning" not in after.stderr, after.stderr
+    assert [row["id"] for row in json.loads(after.stdout)] == ["v1"]
+    # Nothing to do the second time.
+    assert h.json("hosts", "upgrade", NAME, "--json")["installed"] is False

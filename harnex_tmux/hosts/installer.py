@@ -11,6 +11,7 @@ them may still be running.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -154,6 +155,7 @@ done=yes
 """
 
 
+@functools.cache
 def build_id() -> str:
     """A fingerprint of this harnex's files: a checkout keeps its version number while its
     code changes, and a host must run the same code, not only the same number."""
@@ -240,6 +242,29 @@ def _bundle() -> bytes:
     return buffer.getvalue()
 
 
-def remote_command(*args: str) -> str:
-    """The shell command that runs this harnex on a host with ``args`` (quoted)."""
-    return f"exec {REMOTE_HARNEX} " + " ".join(shlex.quote(arg) for arg in args)
+# The first words of the line a host prints when its harnex is another build than ours.
+MISMATCH_PREFIX = "harnex: warning: host "
+
+
+def remote_command(*args: str, host: str | None = None) -> str:
+    """The shell command that runs this harnex on a host with ``args`` (quoted).
+
+    With ``host`` (its name here), the host first compares the build it has with ours and,
+    when they differ, prints one line starting with MISMATCH_PREFIX on stderr: the build
+    file is read by the shell, so the check costs no round trip and no Python start."""
+    run = f"exec {REMOTE_HARNEX} " + " ".join(shlex.quote(arg) for arg in args)
+    if host is None:
+        return run
+    ours = build_id()
+    upgrade = shlex.quote(f"harnex hosts upgrade {host}")
+    return f"""data={DATA_DIR}
+b=$(cat "$data/venv/harnex-build" 2>/dev/null) || b=
+if [ -n "$b" ] && [ "$b" != {ours} ]; then
+  v=unknown
+  for d in "$data"/venv/lib/python3*/site-packages/harnex_tmux-*.dist-info; do
+    v=${{d##*/harnex_tmux-}}; v=${{v%.dist-info}}
+  done
+  echo "{MISMATCH_PREFIX}"{shlex.quote(host)}" runs harnex $v (build $b), this one is \
+{__version__} (build {ours}): "{upgrade} >&2
+fi
+{run}"""

@@ -13,6 +13,7 @@ message instead of queueing a second; when no retry gets through, the answer is
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from harnex_tmux.errors import (
     UsageError,
 )
 from harnex_tmux.hosts import ssh
-from harnex_tmux.hosts.installer import remote_command
+from harnex_tmux.hosts.installer import MISMATCH_PREFIX, remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
 from harnex_tmux.pane_text import PaneSnapshot
 from harnex_tmux.session.handle import Session
@@ -76,17 +77,36 @@ def call(
     """Run ``harnex ARGS`` on ``host``. Raises HostUnreachable when ssh failed (connecting,
     or the connection dropped before an answer)."""
     try:
-        result = ssh.run(host.dest, remote_command(*args), stdin, timeout)
+        result = ssh.run(host.dest, remote_command(*args, host=host.name), stdin, timeout)
     except HostUnreachable as exc:
         raise type(exc)(f"host {host.name!r}: {exc}") from exc
     data = _last_json(result.stdout.decode("utf-8", errors="replace"))
-    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    lines = []
+    for line in result.stderr.splitlines():
+        if line.startswith(MISMATCH_PREFIX):
+            warn_once(host.name, line)
+        elif line.strip():
+            lines.append(line.strip())
     if data is None and result.transport_failed:
         raise HostConnectionLost(f"host {host.name!r}: {ssh.failure_text(result, host.dest)}")
     if data is None and result.code == 127:
         raise HostError(f"host {host.name!r} has no harnex (harnex hosts add {host.name} ...)")
     error = lines[-1] if lines else ""
     return RemoteAnswer(result.code, data, error.removeprefix("harnex: "))
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_once(host_name: str, line: str) -> None:
+    """Say a host's version mismatch on stderr, once per command (a command may talk to the
+    host many times: ``pane --follow``, ``status`` with its retries)."""
+    with _warned_lock:
+        if host_name in _warned:
+            return
+        _warned.add(host_name)
+    print(line, file=sys.stderr, flush=True)
 
 
 def _last_json(text: str) -> Any:
@@ -331,6 +351,6 @@ def run_on(name: str, run_args: list[str]) -> int:
     """``harnex run ... --on NAME``: the same run by the host's harnex, its output ours."""
     host = get_host(name)
     try:
-        return ssh.run_attached(host.dest, remote_command("run", *run_args))
+        return ssh.run_attached(host.dest, remote_command("run", *run_args, host=name))
     except HostUnreachable as exc:
         raise HostUnreachable(f"host {name!r}: {exc}") from exc
