@@ -257,3 +257,39 @@ def test_another_build_is_warned_once_per_command_and_upgrade_fixes_it(remote: R
     assert [row["id"] for row in json.loads(after.stdout)] == ["v1"]
     # Nothing to do the second time.
     assert h.json("hosts", "upgrade", NAME, "--json")["installed"] is False
+
+
+def test_a_host_that_is_down_shows_its_sessions_as_last_seen(
+    remote: Remote, figures: Figures
+) -> None:
+    """The host's sshd dies: ``status`` still lists this machine's sessions, shows the
+    host's as last seen with state unknown and the reason, exits 0, and does not hang."""
+    h = remote.harnex
+    h.start_demo("here")
+    remote.start_demo("far")
+    h.run("wait", "--id", f"{NAME}:far", "--until", "prompt", "--timeout", "30", check=True)
+    assert {row["id"] for row in h.json("status", "--json")} == {"here", "far"}
+    remote.host.stop()
+    try:
+        started = time.monotonic()
+        result = h.run("status", "--json", timeout=60)
+        figures.record("status with the host down", round(time.monotonic() - started, 2), "s")
+        assert result.returncode == 0, result.stderr
+        rows = {row["id"]: row for row in json.loads(result.stdout)}
+        assert rows["here"]["machine"] is None and rows["here"]["state"] != "unknown"
+        far = rows["far"]
+        assert far["machine"] == NAME and far["stale"] is True and far["state"] == "unknown"
+        assert far["last_state"] in ("idle", "prompt", "busy"), far
+        assert f"host '{NAME}'" in far["host_error"]
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"host '{NAME}'" in lines[0] and "last seen" in lines[0]
+        table = h.run("status", timeout=60)
+        assert table.returncode == 0
+        far_line = [line.split() for line in table.stdout.splitlines() if " far " in line]
+        assert far_line and far_line[0][0] == NAME and "unknown" in far_line[0]
+        one = h.json("status", "--id", f"{NAME}:far", "--json", timeout=60)
+        assert [row["id"] for row in one] == ["far"] and one[0]["stale"] is True
+    finally:
+        sshd.restart(remote.host)
+    back = h.json("status", "--host", NAME, "--json", timeout=60)
+    assert [row["id"] for row in back] == ["far"] and "stale" not in back[0]

@@ -154,7 +154,7 @@ def check(name: str, as_json: bool) -> None:
 @click.argument("name")
 def remove(name: str) -> None:
     """Forget host NAME (its sessions keep running there)."""
-    from harnex_tmux.hosts import ssh
+    from harnex_tmux.hosts import seen, ssh
     from harnex_tmux.hosts.store import get_host, load_hosts, save_hosts
 
     host = get_host(name)
@@ -162,6 +162,7 @@ def remove(name: str) -> None:
     hosts.pop(name, None)
     save_hosts(hosts)
     ssh.close_master(host.dest)
+    seen.forget(name)
     click.echo(f"host {name} removed")
 
 

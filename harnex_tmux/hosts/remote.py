@@ -32,7 +32,7 @@ from harnex_tmux.errors import (
     TimedOut,
     UsageError,
 )
-from harnex_tmux.hosts import ssh
+from harnex_tmux.hosts import seen, ssh
 from harnex_tmux.hosts.installer import MISMATCH_PREFIX, remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
 from harnex_tmux.pane_text import PaneSnapshot
@@ -308,7 +308,8 @@ class RemoteSession(Session):
 
 @dataclass(frozen=True)
 class HostRows:
-    """One host's sessions for ``status``: its rows, or why it gave none (``error``)."""
+    """One host's sessions for ``status``: its rows, or why it gave no answer (``error``;
+    the rows are then its sessions as last seen, marked stale)."""
 
     host: Host
     rows: list[dict[str, Any]]
@@ -316,15 +317,21 @@ class HostRows:
 
 
 def host_rows(host: Host, ident: str | None = None) -> HostRows:
-    args = ["status", "--all", "--json"] + (["--id", ident] if ident else [])
+    # Always the whole host: its answer is what a later down host is shown as.
+    args = ["status", "--all", "--json"]
     try:
         answer = call(host, args, timeout=STATUS_TIMEOUT_S)
     except HarnexError as exc:
-        return HostRows(host, [], str(exc))
+        return _down(host, str(exc), ident)
     if answer.code != 0 or not isinstance(answer.data, list):
-        return HostRows(host, [], f"host {host.name!r}: {answer.error or 'no answer'}")
+        return _down(host, f"host {host.name!r}: {answer.error or 'no answer'}", ident)
     rows = [dict(row, machine=host.name) for row in answer.data if isinstance(row, dict)]
-    return HostRows(host, rows)
+    seen.remember(host.name, rows)
+    return HostRows(host, [row for row in rows if ident is None or row.get("id") == ident])
+
+
+def _down(host: Host, reason: str, ident: str | None) -> HostRows:
+    return HostRows(host, seen.stale_rows(host.name, reason, ident), reason)
 
 
 def all_host_rows(hosts: list[Host], ident: str | None = None) -> list[HostRows]:
@@ -342,7 +349,7 @@ def all_host_rows(hosts: list[Host], ident: str | None = None) -> list[HostRows]
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     return [
-        found.get(h.name) or HostRows(h, [], f"host {h.name!r} did not answer in time")
+        found.get(h.name) or _down(h, f"host {h.name!r} did not answer in time", ident)
         for h in hosts
     ]
 
