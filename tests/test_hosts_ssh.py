@@ -8,6 +8,9 @@ second host is a second Unix user on this machine, reached on a loopback port.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests import sshd
-from tests.conftest import Figures, Harnex, recorded, wait_for
+from tests.conftest import PYTHON, Figures, Harnex, recorded, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -293,3 +296,110 @@ def test_a_host_that_is_down_shows_its_sessions_as_last_seen(
         sshd.restart(remote.host)
     back = h.json("status", "--host", NAME, "--json", timeout=60)
     assert [row["id"] for row in back] == ["far"] and "stale" not in back[0]
+
+
+@dataclass
+class Follower:
+    """A local ``harnex ... --follow`` in its own process group, its output collected."""
+
+    process: subprocess.Popen[bytes]
+    out: list[bytes]
+
+    @classmethod
+    def start(cls, h: Harnex, *args: str) -> Follower:
+        process = subprocess.Popen(
+            [PYTHON, "-m", "harnex_tmux", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=h.env,
+            cwd=h.repo,
+            start_new_session=True,
+        )
+        out: list[bytes] = []
+
+        def read() -> None:
+            assert process.stdout is not None
+            while chunk := process.stdout.read1(65536):
+                out.append(chunk)
+
+        threading.Thread(target=read, daemon=True).start()
+        return cls(process, out)
+
+    @property
+    def text(self) -> str:
+        return b"".join(self.out).decode(errors="replace")
+
+    def end(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+
+
+def remote_processes(words: str) -> list[str]:
+    """The remote user's processes whose command line holds ``words`` (same machine)."""
+    found = subprocess.run(
+        ["pgrep", "-a", "-u", sshd.REMOTE_USER, "-f", "--", words],
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("command", "how"),
+    [
+        (("logs", "--lines", "0", "--follow"), signal.SIGTERM),
+        (("events", "--follow"), signal.SIGINT),
+        (("pane", "--follow", "--interval", "0.2", "--json"), signal.SIGKILL),
+    ],
+)
+def test_follow_over_ssh_streams_and_ends_the_remote_side(
+    remote: Remote, command: tuple[str, ...], how: signal.Signals, figures: Figures
+) -> None:
+    """pane/logs/events --follow of NAME:id stream what the host's own follow prints; when
+    the local command ends (SIGTERM, Ctrl-C to its process group, even SIGKILL), the
+    remote follower ends too: no process is left on the host."""
+    h = remote.harnex
+    ident = f"fol-{command[0]}"
+    remote.start_demo(ident)
+    h.run("wait", "--id", f"{NAME}:{ident}", "--until", "prompt", "--timeout", "30", check=True)
+    follower = Follower.start(h, command[0], "--id", f"{NAME}:{ident}", *command[1:])
+    try:
+        pattern = f"{command[0]} --id {ident}"
+        wait_for(lambda: remote_processes(pattern), timeout=30)
+        h.run("send", "--id", f"{NAME}:{ident}", "--message", "follow me ✓", check=True)
+        wanted = {"logs": "follow me ✓", "events": '"delivered"', "pane": "follow me"}[command[0]]
+        wait_for(lambda: wanted in follower.text, timeout=30)
+        if command[0] == "pane":
+            first = json.loads(follower.text.splitlines()[0])
+            assert first["id"] == f"{NAME}:{ident}" and "demo>" in first["text"]
+        if how == signal.SIGINT:
+            os.killpg(follower.process.pid, how)  # a Ctrl-C at the terminal
+        else:
+            os.kill(follower.process.pid, how)
+        follower.process.wait(30)
+        started = time.monotonic()
+        wait_for(lambda: not remote_processes(pattern), timeout=30)
+        figures.record("local end to remote follower gone", round(time.monotonic() - started, 2))
+    finally:
+        follower.end()
+
+
+def test_events_follow_over_ssh_ends_with_the_session(remote: Remote) -> None:
+    h = remote.harnex
+    remote.start_demo("fol-end")
+    h.run("wait", "--id", f"{NAME}:fol-end", "--until", "prompt", "--timeout", "30", check=True)
+    follower = Follower.start(h, "events", "--id", f"{NAME}:fol-end")
+    try:
+        wait_for(lambda: remote_processes("events --id fol-end"), timeout=30)
+        h.run("stop", "--id", f"{NAME}:fol-end", check=True)
+        assert follower.process.wait(60) == 0
+        events = [json.loads(line) for line in follower.text.splitlines()]
+        assert events[0]["type"] == "started" and events[-1]["type"] == "exited"
+        snapshot = h.run("events", "--id", f"{NAME}:fol-end", "--snapshot", check=True)
+        assert snapshot.stdout == follower.text
+        missing = h.run("logs", "--id", f"{NAME}:nobody", "--follow")
+        assert missing.returncode == 1 and "nobody" in missing.stderr
+    finally:
+        follower.end()

@@ -96,6 +96,9 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, socket: str | None) -> None:
     """Run AI coding agents in visible tmux windows and talk to them."""
     ctx.obj = GlobalOptions(socket=socket)
+    from harnex_tmux.hosts.end_with_stdin import watch_if_asked
+
+    watch_if_asked()
     if ctx.invoked_subcommand is None:
         # Bare `harnex` is a question, not a mistake: usage, exit 0 (as 0.4.0).
         click.echo(ctx.get_help())

@@ -32,7 +32,7 @@ from harnex_tmux.errors import (
     TimedOut,
     UsageError,
 )
-from harnex_tmux.hosts import seen, ssh
+from harnex_tmux.hosts import end_with_stdin, seen, ssh
 from harnex_tmux.hosts.installer import MISMATCH_PREFIX, remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
 from harnex_tmux.pane_text import PaneSnapshot
@@ -352,6 +352,27 @@ def all_host_rows(hosts: list[Host], ident: str | None = None) -> list[HostRows]
         found.get(h.name) or _down(h, f"host {h.name!r} did not answer in time", ident)
         for h in hosts
     ]
+
+
+def follow(target: str, args: list[str], write: Callable[[bytes], None]) -> int:
+    """``harnex ARGS --id ID`` run by the harnex of the host ``target`` (``NAME:id``)
+    names, its output streamed to ``write`` as it comes: ``pane``/``logs``/``events``
+    ``--follow``. Ending this command (Ctrl-C, SIGTERM) ends the remote one too (see
+    ssh.stream). Returns the remote command's exit code."""
+    session = RemoteSession.for_target(target)
+    host = session.host
+    script = f"export {end_with_stdin.ENV}=1\n" + remote_command(
+        *args[:1], "--id", session.id, *args[1:], host=host.name
+    )
+    try:
+        code = ssh.stream(host.dest, script, write)
+    except HostUnreachable as exc:
+        raise type(exc)(f"host {host.name!r}: {exc}") from exc
+    if code == ssh.SSH_FAILED:
+        raise HostConnectionLost(f"host {host.name!r}: the connection was lost")
+    if code == 127:
+        raise HostError(f"host {host.name!r} has no harnex (harnex hosts add {host.name} ...)")
+    return code
 
 
 def run_on(name: str, run_args: list[str]) -> int:

@@ -19,6 +19,7 @@ import os
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,8 @@ class SshResult:
 
     @property
     def transport_failed(self) -> bool:
-        return self.code == SSH_FAILED
+        # Below zero: our ssh client was killed by a signal, its connection with it.
+        return self.code == SSH_FAILED or self.code < 0
 
 
 def _base(dest: str) -> list[str]:
@@ -175,6 +177,35 @@ def run_attached(dest: str, script: str) -> int:
     """Run ``script`` on ``dest`` with our own stdin/stdout/stderr (a foreground run)."""
     ensure_master(dest)
     return subprocess.call([*_base(dest), "-o", "ControlMaster=no", "-T", dest, script])
+
+
+def stream(dest: str, script: str, write: Callable[[bytes], None]) -> int:
+    """Run ``script`` on ``dest``, handing its output to ``write`` as it comes (its stderr
+    is ours); the remote command's exit status, or 255 when ssh failed.
+
+    The remote command's stdin is a pipe whose only writer is this process, never written:
+    it reads end-of-file exactly when this process, or its ssh, goes away (Ctrl-C, SIGTERM,
+    even SIGKILL), which is how a remote follower knows to stop. ssh alone would not tell
+    it: without a terminal, a remote command learns of a closed channel only when it next
+    writes, and a follower may have nothing to write for hours."""
+    ensure_master(dest)
+    command = [*_base(dest), "-o", "ControlMaster=no", "-T", dest, script]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert process.stdout is not None and process.stdin is not None
+    try:
+        while chunk := os.read(process.stdout.fileno(), 65536):
+            write(chunk)
+        code = process.wait()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(5)
+        process.stdin.close()
+        process.stdout.close()
+    if code == SSH_FAILED or code < 0:
+        forget_master(dest)
+    return SSH_FAILED if code < 0 else code
 
 
 def close_master(dest: str) -> None:
