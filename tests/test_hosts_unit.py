@@ -129,3 +129,21 @@ def test_remote_command_checks_the_build_without_a_round_trip() -> None:
     assert build_id() in checked and "harnex-build" in checked
     assert MISMATCH_PREFIX in checked and "harnex hosts upgrade box" in checked
     assert checked.splitlines()[-1] == plain
+
+
+def test_a_killed_ssh_client_is_a_lost_connection() -> None:
+    from harnex_tmux.hosts.ssh import SshResult
+
+    assert SshResult(255, b"", "").transport_failed
+    assert SshResult(-9, b"", "").transport_failed  # our client was SIGKILLed
+    assert not SshResult(1, b"", "").transport_failed
+
+
+def test_a_followed_pane_keeps_its_host_in_each_id() -> None:
+    from harnex_tmux.cli.on_host import _Relabel
+
+    out: list[bytes] = []
+    relabel = _Relabel("box:w1", out.append)
+    for chunk in (b'{"id": "w1", "te', b'xt": "\xc3\xa9"}\n{"id"', b': "w1"}\nplain\n'):
+        relabel(chunk)
+    assert out == [b'{"id": "box:w1", "text": "\xc3\xa9"}\n', b'{"id": "box:w1"}\n', b"plain\n"]

@@ -48,7 +48,6 @@ from harnex_tmux.state import SessionRecord
 from harnex_tmux.tokens import token_hex
 
 if TYPE_CHECKING:
-    from harnex_tmux.launch import StartedSession
     from harnex_tmux.session.events import Event
 
 # How long `status` waits for a host before showing it as down.
@@ -302,8 +301,24 @@ class RemoteSession(Session):
             already_exited=bool(data.get("already_exited")),
         )
 
-    def recover(self, timeout: float = 5.0) -> StartedSession:
-        raise HostError(f"host {self.host.name!r}: recover of remote sessions is not there yet")
+    def recover(self, timeout: float = 5.0) -> RemoteRecovered:
+        answer = call(
+            self.host, ["recover", "--id", self.id, "--timeout", f"{timeout:g}"], timeout=60
+        )
+        data = answer.data
+        if answer.code != 0 or not isinstance(data, dict) or not data.get("ok"):
+            _raise_for(self.host, answer)
+        return RemoteRecovered(dict(data, id=self.target))
+
+
+@dataclass(frozen=True)
+class RemoteRecovered:
+    """What the host's ``harnex recover`` printed, its id given back as ``NAME:id``."""
+
+    data: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        return dict(self.data)
 
 
 @dataclass(frozen=True)

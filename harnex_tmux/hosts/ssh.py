@@ -114,16 +114,11 @@ def _master_alive(dest: str) -> bool:
 
 def _replace_stale_master(dest: str) -> None:
     """A socket file whose master does not answer in time is removed, so a new master can
-    take its place (a hung master would make every command wait forever)."""
+    take its place (a hung master would make every command wait forever). It is not asked
+    to exit: a master that did not answer ``-O check`` would not answer that either, and
+    the wait would only delay the new one."""
     path = Path(control_path(dest))
     if path.exists() and not _master_alive(dest):
-        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-            subprocess.run(
-                [*_base(dest), "-O", "exit", dest],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=3,
-            )
         path.unlink(missing_ok=True)
 
 
