@@ -33,6 +33,10 @@ def test_add_installs_this_build_and_lists_the_host(remote: Remote) -> None:
     assert listed[0]["current"] is True
     assert listed[0]["tmux"].startswith("tmux ")
     assert h.run("hosts", "check", NAME).returncode == 0
+    checked = h.json("hosts", "check", NAME, "--json")
+    # This machine runs no systemd as init in CI containers; a desktop would say yes or no.
+    assert checked["linger"] in ("yes", "no", "no-systemd")
+    assert (checked["linger"] == "no") == bool(checked["warnings"])
     # Adding again finds this build there and installs nothing.
     again = h.json("hosts", "add", NAME, sshd.ALIAS, "--json")
     assert again["installed"] is False

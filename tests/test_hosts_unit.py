@@ -147,3 +147,11 @@ def test_a_followed_pane_keeps_its_host_in_each_id() -> None:
     for chunk in (b'{"id": "w1", "te', b'xt": "\xc3\xa9"}\n{"id"', b': "w1"}\nplain\n'):
         relabel(chunk)
     assert out == [b'{"id": "box:w1", "text": "\xc3\xa9"}\n', b'{"id": "box:w1"}\n', b"plain\n"]
+
+
+def test_linger_off_is_a_warning_naming_the_fix() -> None:
+    facts = HostFacts("3.11.2", "tmux 3.3a", "", "", "", linger="no", user="ann")
+    [warning] = facts.warnings()
+    assert "loginctl enable-linger ann" in warning and not facts.problems()
+    assert HostFacts("3.11.2", "tmux 3.3a", "", "", "", linger="yes").warnings() == []
+    assert HostFacts("3.11.2", "tmux 3.3a", "", "", "", linger="no-systemd").warnings() == []

@@ -137,10 +137,16 @@ def check(name: str, as_json: bool) -> None:
             f"harnex {version} there, another build than this one" if version else "no harnex there"
         )
     report["problems"] = problems
+    report["warnings"] = facts.warnings()
     if as_json:
         print_json(report)
     else:
-        click.echo(f"host {name} ({host.dest}): harnex {report['harnex'] or '-'}, {facts.tmux}")
+        click.echo(
+            f"host {name} ({host.dest}): harnex {report['harnex'] or '-'}, {facts.tmux}, "
+            f"linger {facts.linger or '?'}"
+        )
+        for warning in report["warnings"]:
+            click.echo(f"harnex: host {name!r}: {warning}", err=True)
     if problems:
         fix = (
             f"harnex hosts upgrade {name}"
@@ -176,6 +182,7 @@ def _facts(host: Any, facts: Any) -> dict[str, Any]:
         "tmux": facts.tmux or None,
         "python": facts.python or None,
         "platform": facts.platform or None,
+        "linger": facts.linger or None,
     }
 
 

@@ -47,6 +47,10 @@ echo "tmux=$(tmux -V 2>/dev/null)"
 echo "harnex=$("$data/venv/bin/harnex" --version 2>/dev/null)"
 echo "build=$(cat "$data/venv/harnex-build" 2>/dev/null)"
 echo "platform=$(uname -sm 2>/dev/null)"
+if [ ! -d /run/systemd/system ]; then echo "linger=no-systemd"
+elif [ -e "/var/lib/systemd/linger/$(id -un)" ]; then echo "linger=yes"
+else echo "linger=no"; fi
+echo "user=$(id -un)"
 """
 
 
@@ -59,6 +63,10 @@ class HostFacts:
     harnex: str
     build: str
     platform: str
+    # systemd-logind's linger for the remote user: "yes", "no", or "no-systemd" (then
+    # nothing ends a user's processes at logout).
+    linger: str = ""
+    user: str = ""
 
     @property
     def harnex_version(self) -> str | None:
@@ -79,6 +87,16 @@ class HostFacts:
         elif tmux < MIN_TMUX:
             found.append(f"{self.tmux} is older than 3.2 (install a newer tmux)")
         return found
+
+    def warnings(self) -> list[str]:
+        """What may go wrong later without stopping harnex now."""
+        if self.linger == "no":
+            return [
+                f"linger is off for {self.user or 'the remote user'}: where logind ends a "
+                "user's processes at logout (KillUserProcesses=yes), the sessions there end "
+                f"with the last ssh connection (run: loginctl enable-linger {self.user or 'USER'})"
+            ]
+        return []
 
     def current(self) -> bool:
         """Whether the host runs this very build of harnex."""
@@ -106,6 +124,8 @@ def probe(host: Host, timeout: float = 15.0) -> HostFacts:
         harnex=values.get("harnex", "").strip(),
         build=values.get("build", "").strip(),
         platform=values.get("platform", "").strip(),
+        linger=values.get("linger", "").strip(),
+        user=values.get("user", "").strip(),
     )
 
 
