@@ -335,3 +335,39 @@ def test_events_follow_over_ssh_ends_with_the_session(remote: Remote) -> None:
         assert missing.returncode == 1 and "nobody" in missing.stderr
     finally:
         follower.end()
+
+
+def test_more_commands_than_sshd_sessions_wait_for_a_channel(
+    remote: Remote, figures: Figures
+) -> None:
+    """Twelve followers of one host at once, more than sshd's MaxSessions (10) allows on
+    one connection: at most eight run over the master, the others wait for a channel
+    instead of being refused, and start as soon as some end."""
+    h = remote.harnex
+    remote.start_demo("many")
+    target = f"{NAME}:many"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "30", check=True)
+    followers = [Follower.start(h, "logs", "--id", target, "--follow") for _ in range(12)]
+    try:
+        running = lambda: len(remote_processes("logs --id many"))  # noqa: E731
+        wait_for(lambda: running() == 8, timeout=60)
+        most = 0
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            most = max(most, running())
+            time.sleep(0.1)
+        assert most == 8
+        waiting = [f for f in followers if f.process.poll() is None and not f.out]
+        assert len(waiting) == 4, [f.text for f in followers]
+        for follower in [f for f in followers if f not in waiting][:4]:
+            follower.process.terminate()
+            follower.process.wait(30)
+        wait_for(lambda: all(f.out for f in waiting), timeout=60)
+        assert running() <= 8
+        for follower in followers:
+            assert follower.process.poll() in (None, -signal.SIGTERM), follower.text
+        figures.record("followers started", len(followers))
+        figures.record("most running over one master", most)
+    finally:
+        for follower in followers:
+            follower.end()

@@ -14,12 +14,14 @@ Text that must not show in ``ps`` (messages, tokens) goes over stdin, never the 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,12 @@ CONNECT_TIMEOUT_S = 5
 SSH_FAILED = 255
 # A Unix socket path longer than this does not fit in sockaddr_un (108 bytes with the NUL).
 SOCKET_PATH_MAX = 100
+
+# Commands at once over one host's master, across every harnex process of this user: sshd
+# refuses an 11th session on one connection by default (MaxSessions 10), and a refused
+# channel would look like a lost connection.
+MAX_CHANNELS = 8
+CHANNEL_WAIT_S = 60.0
 
 OPTIONS = (
     "-o",
@@ -151,6 +159,36 @@ def _start_master(dest: str) -> None:
             raise HostUnreachable(_first_line(errors.read().decode(errors="replace"), dest))
 
 
+@contextlib.contextmanager
+def channel(dest: str) -> Iterator[None]:
+    """Hold one of MAX_CHANNELS slots of ``dest`` while a command runs over its master.
+
+    A slot is a lock (flock) on a small file beside the master's socket: shared by every
+    process, and freed by the kernel when its holder dies, so a killed command never keeps
+    one. A command waits for a free slot at most CHANNEL_WAIT_S."""
+    base = control_path(dest)
+    deadline = time.monotonic() + CHANNEL_WAIT_S
+    while True:
+        for slot in range(MAX_CHANNELS):
+            fd = os.open(f"{base}.ch{slot}", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield
+            finally:
+                os.close(fd)
+            return
+        if time.monotonic() > deadline:
+            raise HostUnreachable(
+                f"{dest}: all {MAX_CHANNELS} ssh channels stayed in use for "
+                f"{CHANNEL_WAIT_S:g}s (end some followers; sshd allows 10 by default)"
+            )
+        time.sleep(0.05)
+
+
 def run(dest: str, script: str, stdin: bytes = b"", timeout: float | None = None) -> SshResult:
     """Run the shell ``script`` on ``dest`` through its master connection, ``stdin`` fed
     to it. Raises HostUnreachable when no connection can be made at all; a connection lost
@@ -158,7 +196,8 @@ def run(dest: str, script: str, stdin: bytes = b"", timeout: float | None = None
     ensure_master(dest)
     command = [*_base(dest), "-o", "ControlMaster=no", "-T", dest, script]
     try:
-        done = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout)
+        with channel(dest):
+            done = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         forget_master(dest)
         raise HostConnectionLost(f"{dest} did not answer within {timeout:g}s") from exc
@@ -171,7 +210,8 @@ def run(dest: str, script: str, stdin: bytes = b"", timeout: float | None = None
 def run_attached(dest: str, script: str) -> int:
     """Run ``script`` on ``dest`` with our own stdin/stdout/stderr (a foreground run)."""
     ensure_master(dest)
-    return subprocess.call([*_base(dest), "-o", "ControlMaster=no", "-T", dest, script])
+    with channel(dest):
+        return subprocess.call([*_base(dest), "-o", "ControlMaster=no", "-T", dest, script])
 
 
 def stream(dest: str, script: str, write: Callable[[bytes], None]) -> int:
@@ -185,19 +225,20 @@ def stream(dest: str, script: str, write: Callable[[bytes], None]) -> int:
     writes, and a follower may have nothing to write for hours."""
     ensure_master(dest)
     command = [*_base(dest), "-o", "ControlMaster=no", "-T", dest, script]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert process.stdout is not None and process.stdin is not None
-    try:
-        while chunk := os.read(process.stdout.fileno(), 65536):
-            write(chunk)
-        code = process.wait()
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(5)
-        process.stdin.close()
-        process.stdout.close()
+    with channel(dest):
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert process.stdout is not None and process.stdin is not None
+        try:
+            while chunk := os.read(process.stdout.fileno(), 65536):
+                write(chunk)
+            code = process.wait()
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(5)
+            process.stdin.close()
+            process.stdout.close()
     if code == SSH_FAILED or code < 0:
         forget_master(dest)
     return SSH_FAILED if code < 0 else code
