@@ -7,8 +7,10 @@ second host is a second Unix user on this machine, reached on a loopback port.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
 import signal
 import subprocess
 import threading
@@ -18,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from harnex_tmux.tmux import default_socket_path
 from tests import sshd
 from tests.conftest import PYTHON, Figures, Harnex, recorded, wait_for
 from tests.remote_host import INSTALL_TIMEOUT, NAME, Remote
@@ -371,3 +374,70 @@ def test_more_commands_than_sshd_sessions_wait_for_a_channel(
     finally:
         for follower in followers:
             follower.end()
+
+
+def _remote_clients(remote: Remote, socket: str) -> list[str]:
+    listed = remote.host.ssh("tmux", "-S", socket, "list-clients", "-F", "#{client_tty}")
+    return [line for line in listed.stdout.splitlines() if line.strip()]
+
+
+def test_attach_puts_a_terminal_on_the_remote_window(remote: Remote) -> None:
+    """``attach NAME:id`` on a terminal becomes a tmux client on the host (ssh -t), showing
+    the agent's window; ending it leaves the session running there."""
+    h = remote.harnex
+    info = remote.start_demo("att")
+    target = f"{NAME}:att"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "30", check=True)
+    socket = info["tmux_socket"]
+    assert _remote_clients(remote, socket) == []
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in h.env.items() if k not in ("TMUX", "TMUX_PANE")}
+    process = subprocess.Popen(
+        [PYTHON, "-m", "harnex_tmux", "attach", "--id", target],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=dict(env, TERM="xterm"),
+        cwd=h.repo,
+        start_new_session=True,
+    )
+    os.close(follower)
+    seen: list[bytes] = []
+
+    def read() -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(leader, 65536):
+                seen.append(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: _remote_clients(remote, socket), timeout=30)
+        wait_for(lambda: b"demo>" in b"".join(seen), timeout=30)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+        os.close(leader)
+    wait_for(lambda: not _remote_clients(remote, socket), timeout=30)
+    assert h.json("status", "--host", NAME, "--json")[0]["state"] != "exited"
+
+
+def test_attach_inside_tmux_opens_a_local_window_running_it(remote: Remote) -> None:
+    """Inside tmux, ``attach NAME:id`` opens a window of the caller's session that runs the
+    ssh to the host's window (a terminal holds one client), and returns at once."""
+    h = remote.harnex
+    info = remote.start_demo("att2")
+    target = f"{NAME}:att2"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "30", check=True)
+    # The caller's tmux: this test's private server, one session.
+    assert h.tmux("new-session", "-d", "-s", "caller").returncode == 0
+    env = {k: v for k, v in h.env.items() if k != "TMUX_PANE"}
+    env["TMUX"] = f"{default_socket_path(h.socket)},0,0"
+    result = h.run("attach", "--id", target, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    windows = h.tmux("list-windows", "-t", "caller", "-F", "#{window_name} #{window_id}")
+    opened = [line.split()[1] for line in windows.stdout.splitlines() if line.startswith("attach:")]
+    assert len(opened) == 1, windows.stdout
+    wait_for(lambda: _remote_clients(remote, info["tmux_socket"]), timeout=30)
+    h.tmux("kill-window", "-t", opened[0])
+    wait_for(lambda: not _remote_clients(remote, info["tmux_socket"]), timeout=30)

@@ -20,6 +20,7 @@ COMMANDS = {
     "wait": "harnex_tmux.cli.wait",
     "logs": "harnex_tmux.cli.logs",
     "pane": "harnex_tmux.cli.pane",
+    "attach": "harnex_tmux.cli.attach",
     "send": "harnex_tmux.cli.send",
     "recover": "harnex_tmux.cli.recover",
     "resume": "harnex_tmux.cli.resume",

@@ -244,6 +244,14 @@ def stream(dest: str, script: str, write: Callable[[bytes], None]) -> int:
     return SSH_FAILED if code < 0 else code
 
 
+def terminal_argv(dest: str, script: str) -> list[str]:
+    """The ssh command that runs ``script`` on ``dest`` on a terminal (``-t``) over the
+    shared master: for the caller to exec, or for a tmux window to run (``attach``). It
+    holds no channel slot: it lives as long as the person looks, not as a command."""
+    ensure_master(dest)
+    return [*_base(dest), "-o", "ControlMaster=no", "-t", dest, script]
+
+
 def close_master(dest: str) -> None:
     """End the shared connection to ``dest`` (``hosts remove``)."""
     with contextlib.suppress(subprocess.TimeoutExpired, OSError):
