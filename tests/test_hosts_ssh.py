@@ -12,6 +12,7 @@ import json
 import os
 import pty
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -441,3 +442,27 @@ def test_attach_inside_tmux_opens_a_local_window_running_it(remote: Remote) -> N
     wait_for(lambda: _remote_clients(remote, info["tmux_socket"]), timeout=30)
     h.tmux("kill-window", "-t", opened[0])
     wait_for(lambda: not _remote_clients(remote, info["tmux_socket"]), timeout=30)
+
+
+def test_a_silent_host_does_not_hold_up_the_others(remote: Remote, figures: Figures) -> None:
+    """A host whose port takes the connection and never says a word (ssh gives up after
+    its ConnectTimeout): ``status`` shows the host that answers, names the silent one on
+    stderr, and returns once the status wait is over."""
+    h = remote.harnex
+    remote.start_demo("loud")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        hosts_file = h.state_dir / "hosts.json"
+        data = json.loads(hosts_file.read_text())
+        data["hosts"]["mute"] = {"dest": f"ssh://{sshd.REMOTE_USER}@127.0.0.1:{port}"}
+        hosts_file.write_text(json.dumps(data))
+        started = time.monotonic()
+        result = h.run("status", "--json", timeout=60)
+        figures.record("status with a silent host", round(time.monotonic() - started, 2), "s")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(row["machine"], row["id"], row.get("stale")) for row in rows] == [(NAME, "loud", None)]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "host 'mute'" in lines[0], result.stderr

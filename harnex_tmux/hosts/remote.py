@@ -289,7 +289,11 @@ class RemoteSession(Session):
         raise HostError(f"host {self.host.name!r}: events of remote sessions are not there yet")
 
     def stop(self, timeout: float = 5.0) -> StopResult:
-        answer = call(self.host, ["stop", "--id", self.id, "--timeout", f"{timeout:g}"])
+        answer = call(
+            self.host,
+            ["stop", "--id", self.id, "--timeout", f"{timeout:g}"],
+            timeout=timeout + SEND_SLACK_S,
+        )
         data = answer.data
         if not isinstance(data, dict) or not data.get("ok"):
             _raise_for(self.host, answer)

@@ -86,25 +86,38 @@ def control_path(dest: str) -> str:
     return str(folder / name)
 
 
-_masters_checked: set[str] = set()
+# A long-lived process (the MCP server, the dashboard) looks at the master again after
+# this long: one that froze since would otherwise hold every later command.
+MASTER_RECHECK_S = 10.0
+_masters_checked: dict[str, float] = {}
 _masters_lock = threading.Lock()
+# One lock per host: a host that takes its ConnectTimeout to fail must not hold up the
+# others (``status`` asks them all at once).
+_dest_locks: dict[str, threading.Lock] = {}
+
+
+def _dest_lock(dest: str) -> threading.Lock:
+    with _masters_lock:
+        return _dest_locks.setdefault(dest, threading.Lock())
 
 
 def ensure_master(dest: str) -> None:
-    """Make sure a working master connection to ``dest`` exists (once per process)."""
-    with _masters_lock:
-        if dest in _masters_checked:
+    """Make sure a working master connection to ``dest`` exists (checked at most every
+    MASTER_RECHECK_S; a check is one local socket round trip)."""
+    with _dest_lock(dest):
+        checked = _masters_checked.get(dest)
+        if checked is not None and time.monotonic() - checked < MASTER_RECHECK_S:
             return
         _replace_stale_master(dest)
         if not _master_alive(dest):
             _start_master(dest)
-        _masters_checked.add(dest)
+        _masters_checked[dest] = time.monotonic()
 
 
 def forget_master(dest: str) -> None:
     """After a transport failure: look at the master again before the next command."""
-    with _masters_lock:
-        _masters_checked.discard(dest)
+    with _dest_lock(dest):
+        _masters_checked.pop(dest, None)
 
 
 def _master_alive(dest: str) -> bool:
