@@ -206,3 +206,8 @@ class Figures:
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> Figures:
     return Figures(request.node.nodeid)
+
+
+# The second host over a real sshd, for every module that asks for it (one server per run).
+# Imported last: remote_host uses Harnex from this module.
+from tests.remote_host import remote, test_host  # noqa: E402, F401

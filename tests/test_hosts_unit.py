@@ -96,3 +96,62 @@ def test_a_cli_request_reaches_a_remote_session_with_every_option() -> None:
         "timeout": 7.5,
         "message_id": "m-1",
     }
+
+
+def test_a_down_host_is_shown_as_last_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harnex_tmux.hosts import seen
+
+    monkeypatch.setenv("HARNEX_STATE_DIR", str(tmp_path))
+    assert seen.stale_rows("box", "down") == []
+    rows = [
+        {"id": "a", "state": "busy", "log_idle_s": 3.0, "machine": "box"},
+        {"id": "b", "state": "idle", "inbox": {"pending": 1}, "machine": "box"},
+    ]
+    seen.remember("box", rows)
+    stale = seen.stale_rows("box", "host 'box': refused")
+    assert [(r["id"], r["state"], r["last_state"], r["stale"]) for r in stale] == [
+        ("a", "unknown", "busy", True),
+        ("b", "unknown", "idle", True),
+    ]
+    assert all("log_idle_s" not in r and "inbox" not in r for r in stale)
+    assert stale[0]["host_error"] == "host 'box': refused" and stale[0]["last_seen"]
+    assert [r["id"] for r in seen.stale_rows("box", "down", "b")] == ["b"]
+    seen.forget("box")
+    assert seen.stale_rows("box", "down") == []
+
+
+def test_remote_command_checks_the_build_without_a_round_trip() -> None:
+    from harnex_tmux.hosts.installer import MISMATCH_PREFIX, build_id
+
+    plain = remote_command("status", "--json")
+    assert plain.startswith("exec ") and "harnex-build" not in plain
+    checked = remote_command("status", "--json", host="box")
+    assert build_id() in checked and "harnex-build" in checked
+    assert MISMATCH_PREFIX in checked and "harnex hosts upgrade box" in checked
+    assert checked.splitlines()[-1] == plain
+
+
+def test_a_killed_ssh_client_is_a_lost_connection() -> None:
+    from harnex_tmux.hosts.ssh import SshResult
+
+    assert SshResult(255, b"", "").transport_failed
+    assert SshResult(-9, b"", "").transport_failed  # our client was SIGKILLed
+    assert not SshResult(1, b"", "").transport_failed
+
+
+def test_a_followed_pane_keeps_its_host_in_each_id() -> None:
+    from harnex_tmux.cli.on_host import _Relabel
+
+    out: list[bytes] = []
+    relabel = _Relabel("box:w1", out.append)
+    for chunk in (b'{"id": "w1", "te', b'xt": "\xc3\xa9"}\n{"id"', b': "w1"}\nplain\n'):
+        relabel(chunk)
+    assert out == [b'{"id": "box:w1", "text": "\xc3\xa9"}\n', b'{"id": "box:w1"}\n', b"plain\n"]
+
+
+def test_linger_off_is_a_warning_naming_the_fix() -> None:
+    facts = HostFacts("3.11.2", "tmux 3.3a", "", "", "", linger="no", user="ann")
+    [warning] = facts.warnings()
+    assert "loginctl enable-linger ann" in warning and not facts.problems()
+    assert HostFacts("3.11.2", "tmux 3.3a", "", "", "", linger="yes").warnings() == []
+    assert HostFacts("3.11.2", "tmux 3.3a", "", "", "", linger="no-systemd").warnings() == []

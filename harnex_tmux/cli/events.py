@@ -38,8 +38,14 @@ def command(
     Works for ended sessions too. Exit 0 once the events are printed (--snapshot) or the
     session has exited; 1 on an error (no such session, unreadable events file).
     """
+    from harnex_tmux.cli.on_host import follow_on_host, is_remote
     from harnex_tmux.session.events import locate, parse_since, read_events
 
+    if ident is not None and is_remote(ident):
+        args = ["events", "--follow" if follow else "--no-follow"]
+        args += (["--snapshot"] if snapshot else []) + (["--from", since] if since else [])
+        follow_on_host(ident, args)
+        return
     moment = parse_since(since) if since is not None else None
     source = locate(ident, repo, cli_filter)
     out = sys.stdout

@@ -12,7 +12,7 @@ from harnex_tmux.cli.options import print_json
 
 @click.group("hosts")
 def command() -> None:
-    """Other machines, reached with your ssh: add, list, check, remove."""
+    """Other machines, reached with your ssh: add, list, check, upgrade, remove."""
 
 
 @command.command("add")
@@ -22,34 +22,57 @@ def command() -> None:
 def add(name: str, dest: str, as_json: bool) -> None:
     """Add host NAME, reached as `ssh DEST` (user@host or an ssh config alias). Installs
     this harnex there when it has none or another version."""
-    from harnex_tmux.errors import HostError
-    from harnex_tmux.hosts import installer
     from harnex_tmux.hosts.store import Host, check_dest, check_name, load_hosts, save_hosts
 
     host = Host(check_name(name), check_dest(dest))
-    facts = installer.probe(host)
-    problems = facts.problems()
-    if problems:
-        raise HostError(f"host {name!r}: {'; '.join(problems)}")
-    installed = False
-    if not facts.current():
-        installer.install(host, facts)
-        facts = installer.probe(host)
-        if not facts.current():
-            raise HostError(f"host {name!r}: harnex was installed but does not answer there")
-        installed = True
+    report = _install(host, force=False)
     hosts = load_hosts()
     hosts[name] = host
     save_hosts(hosts)
-    report = _facts(host, facts) | {"installed": installed}
+    _say_installed(report, as_json)
+
+
+@command.command("upgrade")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Install again even when the host has this build.")
+@click.option("--json", "as_json", is_flag=True, help="Print the host's facts as JSON.")
+def upgrade(name: str, force: bool, as_json: bool) -> None:
+    """Put this harnex on host NAME when it runs another version or build (what every command
+    that talks to it warns about). Sessions already running there keep their old venv."""
+    from harnex_tmux.hosts.store import get_host
+
+    _say_installed(_install(get_host(name), force), as_json)
+
+
+def _install(host: Any, force: bool) -> dict[str, Any]:
+    """Install this build on ``host`` unless it has it (or ``force``); its facts after."""
+    from harnex_tmux.errors import HostError
+    from harnex_tmux.hosts import installer
+
+    facts = installer.probe(host)
+    problems = facts.problems()
+    if problems:
+        raise HostError(f"host {host.name!r}: {'; '.join(problems)}")
+    before = facts.harnex_version
+    installed = False
+    if force or not facts.current():
+        installer.install(host, facts)
+        facts = installer.probe(host)
+        if not facts.current():
+            raise HostError(f"host {host.name!r}: harnex was installed but does not answer there")
+        installed = True
+    return _facts(host, facts) | {"installed": installed, "previous": before}
+
+
+def _say_installed(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(report)
-    else:
-        what = "installed" if installed else "already there"
-        click.echo(
-            f"host {name} ({dest}): harnex {report['harnex']} {what}, {facts.tmux}, "
-            f"python {facts.python}"
-        )
+        return
+    what = "installed" if report["installed"] else "already there"
+    click.echo(
+        f"host {report['name']} ({report['dest']}): harnex {report['harnex']} {what}, "
+        f"{report['tmux']}, python {report['python']}"
+    )
 
 
 @command.command("list")
@@ -114,19 +137,30 @@ def check(name: str, as_json: bool) -> None:
             f"harnex {version} there, another build than this one" if version else "no harnex there"
         )
     report["problems"] = problems
+    report["warnings"] = facts.warnings()
     if as_json:
         print_json(report)
     else:
-        click.echo(f"host {name} ({host.dest}): harnex {report['harnex'] or '-'}, {facts.tmux}")
+        click.echo(
+            f"host {name} ({host.dest}): harnex {report['harnex'] or '-'}, {facts.tmux}, "
+            f"linger {facts.linger or '?'}"
+        )
+        for warning in report["warnings"]:
+            click.echo(f"harnex: host {name!r}: {warning}", err=True)
     if problems:
-        raise HostError(f"host {name!r}: {'; '.join(problems)} (harnex hosts add {name} ...)")
+        fix = (
+            f"harnex hosts upgrade {name}"
+            if facts.harnex_version
+            else f"harnex hosts add {name} ..."
+        )
+        raise HostError(f"host {name!r}: {'; '.join(problems)} ({fix})")
 
 
 @command.command("remove")
 @click.argument("name")
 def remove(name: str) -> None:
     """Forget host NAME (its sessions keep running there)."""
-    from harnex_tmux.hosts import ssh
+    from harnex_tmux.hosts import seen, ssh
     from harnex_tmux.hosts.store import get_host, load_hosts, save_hosts
 
     host = get_host(name)
@@ -134,6 +168,7 @@ def remove(name: str) -> None:
     hosts.pop(name, None)
     save_hosts(hosts)
     ssh.close_master(host.dest)
+    seen.forget(name)
     click.echo(f"host {name} removed")
 
 
@@ -147,6 +182,7 @@ def _facts(host: Any, facts: Any) -> dict[str, Any]:
         "tmux": facts.tmux or None,
         "python": facts.python or None,
         "platform": facts.platform or None,
+        "linger": facts.linger or None,
     }
 
 

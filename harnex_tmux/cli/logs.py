@@ -24,7 +24,12 @@ from harnex_tmux.cli.options import target_options
 def command(
     ident: str | None, repo: str | None, cli_filter: str | None, lines: int, follow: bool
 ) -> None:
-    """Print the transcript recorded from the session's pane."""
+    """Print the transcript recorded from the session's pane (NAME:id: on that host)."""
+    from harnex_tmux.cli.on_host import follow_on_host, is_remote
+
+    if ident is not None and is_remote(ident):
+        follow_on_host(ident, ["logs", "--lines", str(lines), *(["--follow"] if follow else [])])
+        return
     from harnex_tmux.errors import HarnexError, SessionNotFound
     from harnex_tmux.session.find import find_ended, find_session
     from harnex_tmux.transcript import follow_transcript, tail_lines

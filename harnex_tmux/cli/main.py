@@ -20,6 +20,7 @@ COMMANDS = {
     "wait": "harnex_tmux.cli.wait",
     "logs": "harnex_tmux.cli.logs",
     "pane": "harnex_tmux.cli.pane",
+    "attach": "harnex_tmux.cli.attach",
     "send": "harnex_tmux.cli.send",
     "recover": "harnex_tmux.cli.recover",
     "resume": "harnex_tmux.cli.resume",
@@ -96,6 +97,9 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, socket: str | None) -> None:
     """Run AI coding agents in visible tmux windows and talk to them."""
     ctx.obj = GlobalOptions(socket=socket)
+    from harnex_tmux.hosts.end_with_stdin import watch_if_asked
+
+    watch_if_asked()
     if ctx.invoked_subcommand is None:
         # Bare `harnex` is a question, not a mistake: usage, exit 0 (as 0.4.0).
         click.echo(ctx.get_help())

@@ -30,8 +30,15 @@ def command(
     as_json: bool,
 ) -> None:
     """Capture the live pane; an id not in this repo may match a session elsewhere."""
+    from harnex_tmux.cli.on_host import follow_on_host, is_remote
     from harnex_tmux.hosts.target import find
 
+    if follow and ident is not None and is_remote(ident):
+        # One stream from the host's own follow, not one ssh round trip per capture.
+        args = ["pane", "--follow", "--interval", f"{interval:g}"]
+        args += (["--lines", str(lines)] if lines else []) + (["--json"] if as_json else [])
+        follow_on_host(ident, args, lines_of_json=as_json)
+        return
     previous = None
     while True:
         # Found again each time: once the agent exits, its ended session answers "exited".

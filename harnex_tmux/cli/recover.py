@@ -13,7 +13,7 @@ from harnex_tmux.cli.options import print_json, target_options
 def command(ident: str | None, repo: str | None, cli_filter: str | None, timeout: float) -> None:
     """Restart the sidecar of a session (status shows sidecar-down): same pane, same files,
     and the messages that were still queued are delivered."""
-    from harnex_tmux.session.handle import Session
+    from harnex_tmux.hosts.target import find
 
-    started = Session.find(ident, repo, cli_filter).recover(timeout)
+    started = find(ident, repo, cli_filter).recover(timeout)
     print_json(started.summary())

@@ -37,6 +37,11 @@ def command(
 
     Once an agent reported its usage, TOKENS and COST come after STATE (see harnex usage).
 
+    With hosts (harnex hosts), a HOST column comes first and every host is asked in
+    parallel. A host that does not answer within 5 s is named on stderr with ssh's reason;
+    its sessions are shown as it last reported them, STATE unknown (--json: "stale": true,
+    "last_state", "last_seen", "host_error"). The exit code stays 0: the rest is shown.
+
     When a session runs in its own worktree (run --worktree), BRANCH, AHEAD (commits since
     its base) and CHANGED (files that differ from the base) come before REPO.
     """
@@ -98,9 +103,16 @@ def _all_rows(
     down = []
     for found in all_host_rows(hosts, target_id):
         if found.error is not None:
-            down.append(f"{found.error} (its sessions are not shown)")
+            down.append(_down_line(found.error, found.rows))
         rows += [row for row in found.rows if not cli_filter or row.get("cli") == cli_filter]
     return rows, down
+
+
+def _down_line(error: str, stale: list[dict[str, Any]]) -> str:
+    if not stale:
+        return f"{error} (no sessions of it known)"
+    count = f"{len(stale)} session{'s' if len(stale) != 1 else ''}"
+    return f"{error} ({count} shown as last seen at {stale[0].get('last_seen')}, state unknown)"
 
 
 def _segment(rows: list[dict[str, Any]]) -> str:

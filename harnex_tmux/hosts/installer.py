@@ -11,6 +11,7 @@ them may still be running.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -46,6 +47,10 @@ echo "tmux=$(tmux -V 2>/dev/null)"
 echo "harnex=$("$data/venv/bin/harnex" --version 2>/dev/null)"
 echo "build=$(cat "$data/venv/harnex-build" 2>/dev/null)"
 echo "platform=$(uname -sm 2>/dev/null)"
+if [ ! -d /run/systemd/system ]; then echo "linger=no-systemd"
+elif [ -e "/var/lib/systemd/linger/$(id -un)" ]; then echo "linger=yes"
+else echo "linger=no"; fi
+echo "user=$(id -un)"
 """
 
 
@@ -58,6 +63,10 @@ class HostFacts:
     harnex: str
     build: str
     platform: str
+    # systemd-logind's linger for the remote user: "yes", "no", or "no-systemd" (then
+    # nothing ends a user's processes at logout).
+    linger: str = ""
+    user: str = ""
 
     @property
     def harnex_version(self) -> str | None:
@@ -78,6 +87,16 @@ class HostFacts:
         elif tmux < MIN_TMUX:
             found.append(f"{self.tmux} is older than 3.2 (install a newer tmux)")
         return found
+
+    def warnings(self) -> list[str]:
+        """What may go wrong later without stopping harnex now."""
+        if self.linger == "no":
+            return [
+                f"linger is off for {self.user or 'the remote user'}: where logind ends a "
+                "user's processes at logout (KillUserProcesses=yes), the sessions there end "
+                f"with the last ssh connection (run: loginctl enable-linger {self.user or 'USER'})"
+            ]
+        return []
 
     def current(self) -> bool:
         """Whether the host runs this very build of harnex."""
@@ -105,6 +124,8 @@ def probe(host: Host, timeout: float = 15.0) -> HostFacts:
         harnex=values.get("harnex", "").strip(),
         build=values.get("build", "").strip(),
         platform=values.get("platform", "").strip(),
+        linger=values.get("linger", "").strip(),
+        user=values.get("user", "").strip(),
     )
 
 
@@ -154,6 +175,7 @@ done=yes
 """
 
 
+@functools.cache
 def build_id() -> str:
     """A fingerprint of this harnex's files: a checkout keeps its version number while its
     code changes, and a host must run the same code, not only the same number."""
@@ -240,6 +262,29 @@ def _bundle() -> bytes:
     return buffer.getvalue()
 
 
-def remote_command(*args: str) -> str:
-    """The shell command that runs this harnex on a host with ``args`` (quoted)."""
-    return f"exec {REMOTE_HARNEX} " + " ".join(shlex.quote(arg) for arg in args)
+# The first words of the line a host prints when its harnex is another build than ours.
+MISMATCH_PREFIX = "harnex: warning: host "
+
+
+def remote_command(*args: str, host: str | None = None) -> str:
+    """The shell command that runs this harnex on a host with ``args`` (quoted).
+
+    With ``host`` (its name here), the host first compares the build it has with ours and,
+    when they differ, prints one line starting with MISMATCH_PREFIX on stderr: the build
+    file is read by the shell, so the check costs no round trip and no Python start."""
+    run = f"exec {REMOTE_HARNEX} " + " ".join(shlex.quote(arg) for arg in args)
+    if host is None:
+        return run
+    ours = build_id()
+    upgrade = shlex.quote(f"harnex hosts upgrade {host}")
+    return f"""data={DATA_DIR}
+b=$(cat "$data/venv/harnex-build" 2>/dev/null) || b=
+if [ -n "$b" ] && [ "$b" != {ours} ]; then
+  v=unknown
+  for d in "$data"/venv/lib/python3*/site-packages/harnex_tmux-*.dist-info; do
+    v=${{d##*/harnex_tmux-}}; v=${{v%.dist-info}}
+  done
+  echo "{MISMATCH_PREFIX}"{shlex.quote(host)}" runs harnex $v (build $b), this one is \
+{__version__} (build {ours}): "{upgrade} >&2
+fi
+{run}"""

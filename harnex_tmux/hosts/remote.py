@@ -13,6 +13,7 @@ message instead of queueing a second; when no retry gets through, the answer is
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +32,8 @@ from harnex_tmux.errors import (
     TimedOut,
     UsageError,
 )
-from harnex_tmux.hosts import ssh
-from harnex_tmux.hosts.installer import remote_command
+from harnex_tmux.hosts import end_with_stdin, seen, ssh
+from harnex_tmux.hosts.installer import MISMATCH_PREFIX, remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
 from harnex_tmux.pane_text import PaneSnapshot
 from harnex_tmux.session.handle import Session
@@ -47,7 +48,6 @@ from harnex_tmux.state import SessionRecord
 from harnex_tmux.tokens import token_hex
 
 if TYPE_CHECKING:
-    from harnex_tmux.launch import StartedSession
     from harnex_tmux.session.events import Event
 
 # How long `status` waits for a host before showing it as down.
@@ -76,17 +76,36 @@ def call(
     """Run ``harnex ARGS`` on ``host``. Raises HostUnreachable when ssh failed (connecting,
     or the connection dropped before an answer)."""
     try:
-        result = ssh.run(host.dest, remote_command(*args), stdin, timeout)
+        result = ssh.run(host.dest, remote_command(*args, host=host.name), stdin, timeout)
     except HostUnreachable as exc:
         raise type(exc)(f"host {host.name!r}: {exc}") from exc
     data = _last_json(result.stdout.decode("utf-8", errors="replace"))
-    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    lines = []
+    for line in result.stderr.splitlines():
+        if line.startswith(MISMATCH_PREFIX):
+            warn_once(host.name, line)
+        elif line.strip():
+            lines.append(line.strip())
     if data is None and result.transport_failed:
         raise HostConnectionLost(f"host {host.name!r}: {ssh.failure_text(result, host.dest)}")
     if data is None and result.code == 127:
         raise HostError(f"host {host.name!r} has no harnex (harnex hosts add {host.name} ...)")
     error = lines[-1] if lines else ""
     return RemoteAnswer(result.code, data, error.removeprefix("harnex: "))
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_once(host_name: str, line: str) -> None:
+    """Say a host's version mismatch on stderr, once per command (a command may talk to the
+    host many times: ``pane --follow``, ``status`` with its retries)."""
+    with _warned_lock:
+        if host_name in _warned:
+            return
+        _warned.add(host_name)
+    print(line, file=sys.stderr, flush=True)
 
 
 def _last_json(text: str) -> Any:
@@ -270,7 +289,11 @@ class RemoteSession(Session):
         raise HostError(f"host {self.host.name!r}: events of remote sessions are not there yet")
 
     def stop(self, timeout: float = 5.0) -> StopResult:
-        answer = call(self.host, ["stop", "--id", self.id, "--timeout", f"{timeout:g}"])
+        answer = call(
+            self.host,
+            ["stop", "--id", self.id, "--timeout", f"{timeout:g}"],
+            timeout=timeout + SEND_SLACK_S,
+        )
         data = answer.data
         if not isinstance(data, dict) or not data.get("ok"):
             _raise_for(self.host, answer)
@@ -282,13 +305,30 @@ class RemoteSession(Session):
             already_exited=bool(data.get("already_exited")),
         )
 
-    def recover(self, timeout: float = 5.0) -> StartedSession:
-        raise HostError(f"host {self.host.name!r}: recover of remote sessions is not there yet")
+    def recover(self, timeout: float = 5.0) -> RemoteRecovered:
+        answer = call(
+            self.host, ["recover", "--id", self.id, "--timeout", f"{timeout:g}"], timeout=60
+        )
+        data = answer.data
+        if answer.code != 0 or not isinstance(data, dict) or not data.get("ok"):
+            _raise_for(self.host, answer)
+        return RemoteRecovered(dict(data, id=self.target))
+
+
+@dataclass(frozen=True)
+class RemoteRecovered:
+    """What the host's ``harnex recover`` printed, its id given back as ``NAME:id``."""
+
+    data: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        return dict(self.data)
 
 
 @dataclass(frozen=True)
 class HostRows:
-    """One host's sessions for ``status``: its rows, or why it gave none (``error``)."""
+    """One host's sessions for ``status``: its rows, or why it gave no answer (``error``;
+    the rows are then its sessions as last seen, marked stale)."""
 
     host: Host
     rows: list[dict[str, Any]]
@@ -296,15 +336,21 @@ class HostRows:
 
 
 def host_rows(host: Host, ident: str | None = None) -> HostRows:
-    args = ["status", "--all", "--json"] + (["--id", ident] if ident else [])
+    # Always the whole host: its answer is what a later down host is shown as.
+    args = ["status", "--all", "--json"]
     try:
         answer = call(host, args, timeout=STATUS_TIMEOUT_S)
     except HarnexError as exc:
-        return HostRows(host, [], str(exc))
+        return _down(host, str(exc), ident)
     if answer.code != 0 or not isinstance(answer.data, list):
-        return HostRows(host, [], f"host {host.name!r}: {answer.error or 'no answer'}")
+        return _down(host, f"host {host.name!r}: {answer.error or 'no answer'}", ident)
     rows = [dict(row, machine=host.name) for row in answer.data if isinstance(row, dict)]
-    return HostRows(host, rows)
+    seen.remember(host.name, rows)
+    return HostRows(host, [row for row in rows if ident is None or row.get("id") == ident])
+
+
+def _down(host: Host, reason: str, ident: str | None) -> HostRows:
+    return HostRows(host, seen.stale_rows(host.name, reason, ident), reason)
 
 
 def all_host_rows(hosts: list[Host], ident: str | None = None) -> list[HostRows]:
@@ -322,15 +368,36 @@ def all_host_rows(hosts: list[Host], ident: str | None = None) -> list[HostRows]
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     return [
-        found.get(h.name) or HostRows(h, [], f"host {h.name!r} did not answer in time")
+        found.get(h.name) or _down(h, f"host {h.name!r} did not answer in time", ident)
         for h in hosts
     ]
+
+
+def follow(target: str, args: list[str], write: Callable[[bytes], None]) -> int:
+    """``harnex ARGS --id ID`` run by the harnex of the host ``target`` (``NAME:id``)
+    names, its output streamed to ``write`` as it comes: ``pane``/``logs``/``events``
+    ``--follow``. Ending this command (Ctrl-C, SIGTERM) ends the remote one too (see
+    ssh.stream). Returns the remote command's exit code."""
+    session = RemoteSession.for_target(target)
+    host = session.host
+    script = f"export {end_with_stdin.ENV}=1\n" + remote_command(
+        *args[:1], "--id", session.id, *args[1:], host=host.name
+    )
+    try:
+        code = ssh.stream(host.dest, script, write)
+    except HostUnreachable as exc:
+        raise type(exc)(f"host {host.name!r}: {exc}") from exc
+    if code == ssh.SSH_FAILED:
+        raise HostConnectionLost(f"host {host.name!r}: the connection was lost")
+    if code == 127:
+        raise HostError(f"host {host.name!r} has no harnex (harnex hosts add {host.name} ...)")
+    return code
 
 
 def run_on(name: str, run_args: list[str]) -> int:
     """``harnex run ... --on NAME``: the same run by the host's harnex, its output ours."""
     host = get_host(name)
     try:
-        return ssh.run_attached(host.dest, remote_command("run", *run_args))
+        return ssh.run_attached(host.dest, remote_command("run", *run_args, host=name))
     except HostUnreachable as exc:
         raise HostUnreachable(f"host {name!r}: {exc}") from exc

@@ -14,11 +14,14 @@ Text that must not show in ``ps`` (messages, tokens) goes over stdin, never the 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import subprocess
 import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,12 @@ CONNECT_TIMEOUT_S = 5
 SSH_FAILED = 255
 # A Unix socket path longer than this does not fit in sockaddr_un (108 bytes with the NUL).
 SOCKET_PATH_MAX = 100
+
+# Commands at once over one host's master, across every harnex process of this user: sshd
+# refuses an 11th session on one connection by default (MaxSessions 10), and a refused
+# channel would look like a lost connection.
+MAX_CHANNELS = 8
+CHANNEL_WAIT_S = 60.0
 
 OPTIONS = (
     "-o",
@@ -54,7 +63,8 @@ class SshResult:
 
     @property
     def transport_failed(self) -> bool:
-        return self.code == SSH_FAILED
+        # Below zero: our ssh client was killed by a signal, its connection with it.
+        return self.code == SSH_FAILED or self.code < 0
 
 
 def _base(dest: str) -> list[str]:
@@ -76,25 +86,38 @@ def control_path(dest: str) -> str:
     return str(folder / name)
 
 
-_masters_checked: set[str] = set()
+# A long-lived process (the MCP server, the dashboard) looks at the master again after
+# this long: one that froze since would otherwise hold every later command.
+MASTER_RECHECK_S = 10.0
+_masters_checked: dict[str, float] = {}
 _masters_lock = threading.Lock()
+# One lock per host: a host that takes its ConnectTimeout to fail must not hold up the
+# others (``status`` asks them all at once).
+_dest_locks: dict[str, threading.Lock] = {}
+
+
+def _dest_lock(dest: str) -> threading.Lock:
+    with _masters_lock:
+        return _dest_locks.setdefault(dest, threading.Lock())
 
 
 def ensure_master(dest: str) -> None:
-    """Make sure a working master connection to ``dest`` exists (once per process)."""
-    with _masters_lock:
-        if dest in _masters_checked:
+    """Make sure a working master connection to ``dest`` exists (checked at most every
+    MASTER_RECHECK_S; a check is one local socket round trip)."""
+    with _dest_lock(dest):
+        checked = _masters_checked.get(dest)
+        if checked is not None and time.monotonic() - checked < MASTER_RECHECK_S:
             return
         _replace_stale_master(dest)
         if not _master_alive(dest):
             _start_master(dest)
-        _masters_checked.add(dest)
+        _masters_checked[dest] = time.monotonic()
 
 
 def forget_master(dest: str) -> None:
     """After a transport failure: look at the master again before the next command."""
-    with _masters_lock:
-        _masters_checked.discard(dest)
+    with _dest_lock(dest):
+        _masters_checked.pop(dest, None)
 
 
 def _master_alive(dest: str) -> bool:
@@ -112,16 +135,11 @@ def _master_alive(dest: str) -> bool:
 
 def _replace_stale_master(dest: str) -> None:
     """A socket file whose master does not answer in time is removed, so a new master can
-    take its place (a hung master would make every command wait forever)."""
+    take its place (a hung master would make every command wait forever). It is not asked
+    to exit: a master that did not answer ``-O check`` would not answer that either, and
+    the wait would only delay the new one."""
     path = Path(control_path(dest))
     if path.exists() and not _master_alive(dest):
-        with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-            subprocess.run(
-                [*_base(dest), "-O", "exit", dest],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=3,
-            )
         path.unlink(missing_ok=True)
 
 
@@ -154,6 +172,36 @@ def _start_master(dest: str) -> None:
             raise HostUnreachable(_first_line(errors.read().decode(errors="replace"), dest))
 
 
+@contextlib.contextmanager
+def channel(dest: str) -> Iterator[None]:
+    """Hold one of MAX_CHANNELS slots of ``dest`` while a command runs over its master.
+
+    A slot is a lock (flock) on a small file beside the master's socket: shared by every
+    process, and freed by the kernel when its holder dies, so a killed command never keeps
+    one. A command waits for a free slot at most CHANNEL_WAIT_S."""
+    base = control_path(dest)
+    deadline = time.monotonic() + CHANNEL_WAIT_S
+    while True:
+        for slot in range(MAX_CHANNELS):
+            fd = os.open(f"{base}.ch{slot}", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                yield
+            finally:
+                os.close(fd)
+            return
+        if time.monotonic() > deadline:
+            raise HostUnreachable(
+                f"{dest}: all {MAX_CHANNELS} ssh channels stayed in use for "
+                f"{CHANNEL_WAIT_S:g}s (end some followers; sshd allows 10 by default)"
+            )
+        time.sleep(0.05)
+
+
 def run(dest: str, script: str, stdin: bytes = b"", timeout: float | None = None) -> SshResult:
     """Run the shell ``script`` on ``dest`` through its master connection, ``stdin`` fed
     to it. Raises HostUnreachable when no connection can be made at all; a connection lost
@@ -161,7 +209,8 @@ def run(dest: str, script: str, stdin: bytes = b"", timeout: float | None = None
     ensure_master(dest)
     command = [*_base(dest), "-o", "ControlMaster=no", "-T", dest, script]
     try:
-        done = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout)
+        with channel(dest):
+            done = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         forget_master(dest)
         raise HostConnectionLost(f"{dest} did not answer within {timeout:g}s") from exc
@@ -174,7 +223,46 @@ def run(dest: str, script: str, stdin: bytes = b"", timeout: float | None = None
 def run_attached(dest: str, script: str) -> int:
     """Run ``script`` on ``dest`` with our own stdin/stdout/stderr (a foreground run)."""
     ensure_master(dest)
-    return subprocess.call([*_base(dest), "-o", "ControlMaster=no", "-T", dest, script])
+    with channel(dest):
+        return subprocess.call([*_base(dest), "-o", "ControlMaster=no", "-T", dest, script])
+
+
+def stream(dest: str, script: str, write: Callable[[bytes], None]) -> int:
+    """Run ``script`` on ``dest``, handing its output to ``write`` as it comes (its stderr
+    is ours); the remote command's exit status, or 255 when ssh failed.
+
+    The remote command's stdin is a pipe whose only writer is this process, never written:
+    it reads end-of-file exactly when this process, or its ssh, goes away (Ctrl-C, SIGTERM,
+    even SIGKILL), which is how a remote follower knows to stop. ssh alone would not tell
+    it: without a terminal, a remote command learns of a closed channel only when it next
+    writes, and a follower may have nothing to write for hours."""
+    ensure_master(dest)
+    command = [*_base(dest), "-o", "ControlMaster=no", "-T", dest, script]
+    with channel(dest):
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert process.stdout is not None and process.stdin is not None
+        try:
+            while chunk := os.read(process.stdout.fileno(), 65536):
+                write(chunk)
+            code = process.wait()
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(5)
+            process.stdin.close()
+            process.stdout.close()
+    if code == SSH_FAILED or code < 0:
+        forget_master(dest)
+    return SSH_FAILED if code < 0 else code
+
+
+def terminal_argv(dest: str, script: str) -> list[str]:
+    """The ssh command that runs ``script`` on ``dest`` on a terminal (``-t``) over the
+    shared master: for the caller to exec, or for a tmux window to run (``attach``). It
+    holds no channel slot: it lives as long as the person looks, not as a command."""
+    ensure_master(dest)
+    return [*_base(dest), "-o", "ControlMaster=no", "-t", dest, script]
 
 
 def close_master(dest: str) -> None:

@@ -13,7 +13,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, Any, Protocol, Unpack
 
 from harnex_tmux.errors import SessionNotFound
 from harnex_tmux.pane_text import PaneSnapshot
@@ -111,8 +111,14 @@ class Session(ABC):
         """Run the stop sequence and close the window; a worktree and its branch stay."""
 
     @abstractmethod
-    def recover(self, timeout: float = 5.0) -> StartedSession:
+    def recover(self, timeout: float = 5.0) -> Recovered:
         """Give a live session whose sidecar died a new sidecar."""
+
+
+class Recovered(Protocol):
+    """A recovered session, as ``recover`` prints it (``run --detach``'s object)."""
+
+    def summary(self) -> dict[str, Any]: ...
 
 
 class LocalSession(Session):
