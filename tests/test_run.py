@@ -162,15 +162,22 @@ def test_tmux_missing(harnex: Harnex, tmp_path: Path) -> None:
 
 
 def test_port_taken_walks_forward(harnex: Harnex) -> None:
-    port = preferred_port(str(harnex.repo), "porty", 43000, 4000)
-    blocker = socket.socket()
+    # Block the preferred port of an id; one whose port another process holds is passed
+    # over (it could free that port before harnex looks).
+    for n in range(20):
+        ident = f"porty{n}"
+        port = preferred_port(str(harnex.repo), ident, 43000, 4000)
+        blocker = socket.socket()
+        try:
+            blocker.bind(("127.0.0.1", port))
+            blocker.listen(1)
+            break
+        except OSError:
+            blocker.close()
+    else:
+        pytest.fail("no id with a free preferred port to block")
     try:
-        blocker.bind(("127.0.0.1", port))
-        blocker.listen(1)
-    except OSError:
-        pass  # someone else holds it already: taken all the same
-    try:
-        info = harnex.start_demo("porty")
+        info = harnex.start_demo(ident)
         assert info["port"] != port
         assert 43000 <= info["port"] < 47000
     finally:
