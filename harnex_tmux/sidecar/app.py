@@ -1,8 +1,9 @@
 """The sidecar process: creates the agent's pane, then watches and serves it until it ends.
 
-Threads: the API server (one thread per request), an output watcher (wakes on pane output),
-an exit watcher (wakes when the pane's process ends), an optional stop sequence, and the main
-loop, which alone decides the readiness state and finishes the session.
+Threads: the API server (one thread per request), an output watcher (wakes on pane output;
+on a full disk the screen watch stands in for it), an exit watcher (wakes when the pane's
+process ends), an optional stop sequence, and the main loop, which alone decides the
+readiness state and finishes the session.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.pane import TmuxPane
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.record import RecordKeeper
+from harnex_tmux.sidecar.screen_watch import ScreenWatch
 from harnex_tmux.sidecar.server import ApiServer
 from harnex_tmux.sidecar.usage import UsageDesk
 from harnex_tmux.sidecar.watch import SessionWatch, WatchParts, start_watch
@@ -374,6 +376,9 @@ class Sidecar:
         api_thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
         api_thread.start()
         OutputWatcher(self.paths.output_log, self._on_output).start()
+        ScreenWatch(
+            self.paths.output_log, self.pane.capture_screen, self._on_output, self._reattach
+        ).start()
         self.deliverer.start()
         self.adapter.start_watching(self.record.extra, self._agent_event)
         self.watch = start_watch(
@@ -413,6 +418,12 @@ class Sidecar:
     def _on_output(self) -> None:
         self.output.tick()
         self._wake.set()
+
+    def _reattach(self) -> None:
+        """There is room again after a full disk: the transcript pipe (ended by it) is
+        attached again now rather than at the next safety check."""
+        self._wake.set()
+        self._check_pane()
 
     def _on_pane_exit(self) -> None:
         self._pane_exited.set()
