@@ -80,6 +80,11 @@ def _cards(root: Path | None = None) -> Iterator[Ended]:
             yield Ended(card, SessionPaths(path.parent.parent, path.stem))
 
 
+def cards_of(repo_root: str) -> list[Ended]:
+    """Every session of ``repo_root`` that has a resume card, running or not."""
+    return [e for e in _cards() if e.repo_root == repo_root]
+
+
 def _live_record(ended: Ended) -> SessionRecord | None:
     data = read_json(ended.paths.registry)
     if data is None:
