@@ -13,7 +13,8 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,15 @@ class Ended:
 
 @dataclass
 class Resumed:
-    """What one resume did: the new session's summary, and how it continued."""
+    """What one resume did: the new session's summary, and how it continued. ``sidecar``
+    is the new session's sidecar process, for a long-lived caller to reap (``harnex mcp``)."""
 
     summary: dict[str, Any]
     continued: bool
     note: str | None = None
     queued: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    sidecar: subprocess.Popen[bytes] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {**self.summary, "resumed": True, "continued": self.continued}
@@ -218,7 +221,7 @@ def resume(ended: Ended, timeout: float = 10.0, fresh: bool = False) -> Resumed:
             spec.caller_pane = None  # the spawner's pane went with the old tmux server
         queued = _queued(ended)
         started = start_session(spec, timeout)
-        return Resumed(started.summary(), continued, note, queued)
+        return Resumed(started.summary(), continued, note, queued, sidecar=started.sidecar)
 
 
 def _check_can_start(ended: Ended, spec: Any) -> None:
@@ -273,17 +276,26 @@ def _queued(ended: Ended) -> int:
 
 
 def resume_all(
-    repo: str | None, all_repos: bool, timeout: float, fresh: bool = False
+    repo: str | None,
+    all_repos: bool,
+    timeout: float,
+    fresh: bool = False,
+    adopt: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Resume every session that ended without a stop; one result (or error) each."""
+    """Resume every session that ended without a stop; one result (or error) each.
+    ``adopt`` is handed each new sidecar process (see :attr:`Resumed.sidecar`)."""
     results: list[dict[str, Any]] = []
     for ended in ended_sessions(repo, all_repos):
         if not resumable(ended):
             continue
         try:
-            results.append(resume(ended, timeout, fresh).to_dict())
+            done = resume(ended, timeout, fresh)
         except HarnexError as exc:
             results.append({"ok": False, "id": ended.id, "error": str(exc)})
+            continue
+        if adopt is not None and done.sidecar is not None:
+            adopt(done.sidecar)
+        results.append(done.to_dict())
     return results
 
 
