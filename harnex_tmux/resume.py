@@ -275,6 +275,12 @@ def _queued(ended: Ended) -> int:
     return len([i for i in pending if i not in claimed])
 
 
+# Sessions started at once by ``resume --all``: each start is mostly waiting (a sidecar's
+# interpreter, tmux, the agent's first screen), so a fleet comes back in about the time of
+# its slowest member rather than the sum.
+RESUME_WORKERS = 8
+
+
 def resume_all(
     repo: str | None,
     all_repos: bool,
@@ -282,21 +288,25 @@ def resume_all(
     fresh: bool = False,
     adopt: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Resume every session that ended without a stop; one result (or error) each.
-    ``adopt`` is handed each new sidecar process (see :attr:`Resumed.sidecar`)."""
-    results: list[dict[str, Any]] = []
-    for ended in ended_sessions(repo, all_repos):
-        if not resumable(ended):
-            continue
+    """Resume every session that ended without a stop, several at once; one result (or
+    error) each, in the order of their cards. ``adopt`` is handed each new sidecar process
+    (see :attr:`Resumed.sidecar`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(ended: Ended) -> dict[str, Any]:
         try:
             done = resume(ended, timeout, fresh)
         except HarnexError as exc:
-            results.append({"ok": False, "id": ended.id, "error": str(exc)})
-            continue
+            return {"ok": False, "id": ended.id, "error": str(exc)}
         if adopt is not None and done.sidecar is not None:
             adopt(done.sidecar)
-        results.append(done.to_dict())
-    return results
+        return done.to_dict()
+
+    todo = [e for e in ended_sessions(repo, all_repos) if resumable(e)]
+    if not todo:
+        return []
+    with ThreadPoolExecutor(max_workers=min(RESUME_WORKERS, len(todo))) as pool:
+        return list(pool.map(one, todo))
 
 
 def _spec_fields() -> set[str]:
