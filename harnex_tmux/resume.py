@@ -203,8 +203,9 @@ def resume(ended: Ended, timeout: float = 10.0, fresh: bool = False) -> Resumed:
         _check_can_start(ended, spec)
         adapter = adapter_for(spec.adapter, spec.prompt_regex, spec.repo_root)
         conversation = ended.card.conversation
-        continued = bool(conversation and adapter.resume_command(spec.command, conversation))
-        continued = continued and not fresh
+        # A CLI that keeps its conversation in its folder (Aider) needs no id to go on.
+        can = bool(adapter.resume_args) and bool(conversation or not adapter.resume_needs_id)
+        continued = can and not fresh
         note = None
         if fresh:
             note = "started fresh, as asked (--fresh)"
@@ -215,6 +216,7 @@ def resume(ended: Ended, timeout: float = 10.0, fresh: bool = False) -> Resumed:
                 else "no conversation id was recorded for it: started fresh"
             )
         spec.conversation = conversation if continued else None
+        spec.continues = continued
         spec.resuming = True
         spec.context = None
         if spec.caller_pane and not _pane_exists(spec):

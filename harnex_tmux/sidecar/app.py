@@ -234,8 +234,8 @@ class Sidecar:
             env[hooks.token_env] = token
         env.update(adapter.session_env(hooks, env, paths.agent_dir, spec.auto_accept))
         command = spec.command
-        if spec.resuming and spec.conversation:
-            command = adapter.resume_command(command, spec.conversation) or command
+        if spec.resuming and spec.continues:
+            command = adapter.resume_command(command, spec.conversation or "") or command
         placement = tmux.create_agent_window(
             command=adapter.launch_argv(command, hooks, env),
             window_name=spec.window_name or spec.id,
@@ -281,7 +281,12 @@ class Sidecar:
                 record.extra["hook_port"] = record.port
             sidecar = cls(record, adapter, paths, tmux)
             card = ResumeCard(
-                spec={**dataclasses.asdict(spec), "context": None, "resuming": False},
+                spec={
+                    **dataclasses.asdict(spec),
+                    "context": None,
+                    "resuming": False,
+                    "continues": False,
+                },
                 conversation=spec.conversation,
             )
             card.save(paths.resume_card)
