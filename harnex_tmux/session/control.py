@@ -191,7 +191,23 @@ def stop_session(record: SessionRecord, timeout: float = 5.0) -> ExitRecord:
         if process_alive(record.sidecar_pid):
             raise
         return _end_orphan(record, timeout)
-    return wait_exit(record, timeout)
+    ended = wait_exit(record, timeout)
+    _wait_unregistered(record)
+    return ended
+
+
+# How long a stop waits, after the exit is on record, for the sidecar to finish.
+FINISH_GRACE_S = 5.0
+
+
+def _wait_unregistered(record: SessionRecord) -> None:
+    """The pane writes the exit record; the sidecar then closes the window and removes the
+    registry record, a moment later. A stop returns after that (briefly waited for), so a
+    caller that lists sessions right after it does not still find this one."""
+    path = SessionPaths.for_session(record.repo_root, record.id).registry
+    deadline = time.monotonic() + FINISH_GRACE_S
+    while path.exists() and process_alive(record.sidecar_pid) and time.monotonic() < deadline:
+        time.sleep(_POLL_S / 5)
 
 
 def _end_orphan(record: SessionRecord, timeout: float) -> ExitRecord:

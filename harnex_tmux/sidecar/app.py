@@ -554,10 +554,11 @@ class Sidecar:
         self.events.emit("state", **{"from": self.readiness.state.value, "to": "exited"})
         self.events.emit("exited", **exit_record.event_payload())
         self.readiness.set(State.EXITED)
-        self.keeper.remove()
-        self.paths.launch_env.unlink(missing_ok=True)
         if self._stopping.is_set() and self.record.window_id:
             self.tmux.kill_window(self.record.window_id)
+        self.paths.launch_env.unlink(missing_ok=True)
+        # Last: a stop returns once the registry record is gone (the window closed already).
+        self.keeper.remove()
         self._finished.set()
 
     def _exit_without_record(self) -> ExitRecord:
