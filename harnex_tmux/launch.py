@@ -56,10 +56,12 @@ class LaunchSpec:
     # For the generic adapter: what the program's prompt line looks like.
     prompt_regex: str | None = None
     worktree: dict[str, Any] | None = None
-    # ``harnex resume``: the CLI's conversation to continue (its id), and that this start
-    # continues an ended session (its queued messages get a fresh TTL).
+    # ``harnex resume``: the CLI's conversation to continue (its id), that this start
+    # continues an ended session (its queued messages get a fresh TTL), and that the CLI is
+    # asked to continue its conversation (its ``[resume] args``; some need no id).
     conversation: str | None = None
     resuming: bool = False
+    continues: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -13,7 +13,8 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,15 @@ class Ended:
 
 @dataclass
 class Resumed:
-    """What one resume did: the new session's summary, and how it continued."""
+    """What one resume did: the new session's summary, and how it continued. ``sidecar``
+    is the new session's sidecar process, for a long-lived caller to reap (``harnex mcp``)."""
 
     summary: dict[str, Any]
     continued: bool
     note: str | None = None
     queued: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    sidecar: subprocess.Popen[bytes] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = {**self.summary, "resumed": True, "continued": self.continued}
@@ -78,6 +81,11 @@ def _cards(root: Path | None = None) -> Iterator[Ended]:
         card = ResumeCard.load(path)
         if card is not None and card.id:
             yield Ended(card, SessionPaths(path.parent.parent, path.stem))
+
+
+def cards_of(repo_root: str) -> list[Ended]:
+    """Every session of ``repo_root`` that has a resume card, running or not."""
+    return [e for e in _cards() if e.repo_root == repo_root]
 
 
 def _live_record(ended: Ended) -> SessionRecord | None:
@@ -195,8 +203,9 @@ def resume(ended: Ended, timeout: float = 10.0, fresh: bool = False) -> Resumed:
         _check_can_start(ended, spec)
         adapter = adapter_for(spec.adapter, spec.prompt_regex, spec.repo_root)
         conversation = ended.card.conversation
-        continued = bool(conversation and adapter.resume_command(spec.command, conversation))
-        continued = continued and not fresh
+        # A CLI that keeps its conversation in its folder (Aider) needs no id to go on.
+        can = bool(adapter.resume_args) and bool(conversation or not adapter.resume_needs_id)
+        continued = can and not fresh
         note = None
         if fresh:
             note = "started fresh, as asked (--fresh)"
@@ -207,13 +216,14 @@ def resume(ended: Ended, timeout: float = 10.0, fresh: bool = False) -> Resumed:
                 else "no conversation id was recorded for it: started fresh"
             )
         spec.conversation = conversation if continued else None
+        spec.continues = continued
         spec.resuming = True
         spec.context = None
         if spec.caller_pane and not _pane_exists(spec):
             spec.caller_pane = None  # the spawner's pane went with the old tmux server
         queued = _queued(ended)
         started = start_session(spec, timeout)
-        return Resumed(started.summary(), continued, note, queued)
+        return Resumed(started.summary(), continued, note, queued, sidecar=started.sidecar)
 
 
 def _check_can_start(ended: Ended, spec: Any) -> None:
@@ -267,19 +277,38 @@ def _queued(ended: Ended) -> int:
     return len([i for i in pending if i not in claimed])
 
 
+# Sessions started at once by ``resume --all``: each start is mostly waiting (a sidecar's
+# interpreter, tmux, the agent's first screen), so a fleet comes back in about the time of
+# its slowest member rather than the sum.
+RESUME_WORKERS = 8
+
+
 def resume_all(
-    repo: str | None, all_repos: bool, timeout: float, fresh: bool = False
+    repo: str | None,
+    all_repos: bool,
+    timeout: float,
+    fresh: bool = False,
+    adopt: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Resume every session that ended without a stop; one result (or error) each."""
-    results: list[dict[str, Any]] = []
-    for ended in ended_sessions(repo, all_repos):
-        if not resumable(ended):
-            continue
+    """Resume every session that ended without a stop, several at once; one result (or
+    error) each, in the order of their cards. ``adopt`` is handed each new sidecar process
+    (see :attr:`Resumed.sidecar`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(ended: Ended) -> dict[str, Any]:
         try:
-            results.append(resume(ended, timeout, fresh).to_dict())
+            done = resume(ended, timeout, fresh)
         except HarnexError as exc:
-            results.append({"ok": False, "id": ended.id, "error": str(exc)})
-    return results
+            return {"ok": False, "id": ended.id, "error": str(exc)}
+        if adopt is not None and done.sidecar is not None:
+            adopt(done.sidecar)
+        return done.to_dict()
+
+    todo = [e for e in ended_sessions(repo, all_repos) if resumable(e)]
+    if not todo:
+        return []
+    with ThreadPoolExecutor(max_workers=min(RESUME_WORKERS, len(todo))) as pool:
+        return list(pool.map(one, todo))
 
 
 def _spec_fields() -> set[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import secrets
@@ -233,6 +234,94 @@ def usage_figures(bench: Bench, quick: bool) -> list[Figure]:
         summarize(f"harnex status ({many} sessions, {lines}-line transcripts)", with_usage, "ms"),
         Figure("status with usage / without (medians)", "x", ratio, ratio, runs, "<= 1.2x"),
         summarize(f"first read of {many} {lines}-line transcripts (all sidecars)", first, "ms"),
+    ]
+
+
+FLEET = 5
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _at_prompt(bench: Bench, ident: str) -> bool:
+    """The resumed session's sidecar says its agent is at its prompt (asked over the API:
+    a CLI call per poll would cost more than what is measured)."""
+    try:
+        return bool(bench.client(ident).request("GET", "/status").body.get("state") == "prompt")
+    except Exception:  # not registered yet, or its sidecar still binding: not ready
+        return False
+
+
+def resume_round(bench: Bench) -> tuple[float, float, float]:
+    """One restart of a fleet: :data:`FLEET` demo agents, each busy with one message queued
+    behind it, lose their tmux server; ``harnex resume --all`` brings them back. Seconds
+    from the command's start to its return, to every agent at its prompt, and to every
+    queued message delivered (each once, in order, or this raises)."""
+    idents = [f"fleet-{i}" for i in range(FLEET)]
+    records = {i: bench.state.parent / f"{i}.jsonl" for i in idents}
+    sidecars = []
+    for ident in idents:
+        sidecars.append(bench.start(ident, bench.demo_agent(records[ident]))["sidecar_pid"])
+    for ident in idents:
+        bench.cli("wait", "--id", ident, "--until", "prompt", "--timeout", "60")
+        bench.cli("send", "--id", ident, "--message", "/sleep 600")
+        bench.cli("wait", "--id", ident, "--until", "busy", "--timeout", "30")
+        bench.cli("send", "--id", ident, "--no-wait", "--message", f"queued for {ident}")
+    subprocess.run(["tmux", "-L", bench.socket, "kill-server"], capture_output=True)
+    deadline = time.monotonic() + 60
+    while not all(_pid_gone(pid) for pid in sidecars):
+        if time.monotonic() > deadline:
+            raise RuntimeError("bench: sidecars outlived their tmux server")
+        time.sleep(0.05)
+    start = time.perf_counter()
+    resumed = json.loads(bench.cli("resume", "--all", "--timeout", "60").stdout)
+    returned = time.perf_counter() - start
+    if sorted(r["id"] for r in resumed) != idents:
+        raise RuntimeError(f"bench: resume --all brought back {resumed}")
+    ready = math.inf
+    waiting = set(idents)
+    deadline = time.monotonic() + 120
+    while waiting and time.monotonic() < deadline:
+        waiting = {i for i in waiting if not _at_prompt(bench, i)}
+        ready = time.perf_counter() - start
+        time.sleep(0.01)
+    for ident in idents:
+        got = wait_received(records[ident], 2, timeout=120)
+        if got != ["/sleep 600", f"queued for {ident}"]:
+            raise RuntimeError(f"bench: {ident} received {got}")
+    delivered = time.perf_counter() - start
+    if waiting:
+        raise RuntimeError(f"bench: never at the prompt after resume: {sorted(waiting)}")
+    return returned, ready, delivered
+
+
+def resume_figures(workdir: Path, quick: bool) -> list[Figure]:
+    """Time to the fleet back after its tmux server was killed (see :func:`resume_round`),
+    each round on a new tmux server and state directory."""
+    runs = 2 if quick else 5
+    samples: tuple[list[float], list[float], list[float]] = ([], [], [])
+    for n in range(runs):
+        bench = Bench(workdir / f"round-{n}")
+        try:
+            for into, value in zip(samples, resume_round(bench), strict=True):
+                into.append(value * 1000)
+        finally:
+            bench.stop_all()
+    returned, ready, delivered = samples
+    return [
+        summarize(f"resume --all: the command returns ({FLEET} sessions)", returned, "ms"),
+        summarize(f"resume --all to every agent at its prompt ({FLEET} sessions)", ready, "ms"),
+        summarize(
+            f"resume --all to every queued message delivered ({FLEET} sessions)", delivered, "ms"
+        ),
     ]
 
 
@@ -1002,6 +1091,11 @@ def main() -> int:
         "--dash", action="store_true", help="only the dashboard's figures (harnex dash)"
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"only the time to {FLEET} sessions back after their tmux server was killed",
+    )
+    parser.add_argument(
         "--usage",
         action="store_true",
         help="only status with and without usage (50 sessions, 10,000-line transcripts)",
@@ -1011,6 +1105,12 @@ def main() -> int:
         print("bench: tmux not found", file=sys.stderr)
         return 1
     sys.path.insert(0, str(ROOT))
+    if args.resume:
+        with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
+            found = resume_figures(Path(tmp), args.quick)
+        print("| what | median | p95 | runs | target |\n|---|---|---|---|---|")
+        print("\n".join(f.row() for f in found))
+        return 0
     if args.dash or args.usage:
         with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
             bench = Bench(Path(tmp))

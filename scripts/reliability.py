@@ -89,9 +89,12 @@ def render(rows: list[dict[str, Any]], returncode: int, elapsed: float) -> str:
         lines.append("| figure | value |")
         lines.append("|---|---|")
         for figure in figures:
+            if "note" in figure:
+                continue
             unit = f" {figure['unit']}" if figure["unit"] else ""
             lines.append(f"| {figure['name']} | {figure['value']}{unit} |")
         lines.append("")
+        lines += [f"{figure['note']}\n" for figure in figures if "note" in figure]
     return "\n".join(lines)
 
 

@@ -196,9 +196,16 @@ class Figures:
 
     def record(self, name: str, value: Any, unit: str = "") -> None:
         self.values[name] = value
+        self._write({"test": self.test, "name": name, "value": value, "unit": unit})
+
+    def note(self, text: str) -> None:
+        """A paragraph under the figures: what they mean, where a number alone misleads."""
+        self._write({"test": self.test, "note": text})
+
+    @staticmethod
+    def _write(line: dict[str, Any]) -> None:
         out = os.environ.get("RELIABILITY_FIGURES_FILE")
         if out:
-            line = {"test": self.test, "name": name, "value": value, "unit": unit}
             with open(out, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line) + "\n")
 

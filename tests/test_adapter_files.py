@@ -389,6 +389,8 @@ BASE = 'name = "x"\n[prompt]\nidle_markers = ["ok"]\n'
         (BASE + '[ready]\nargs = "{command}"\n', "ready.args: must be a list of non-empty"),
         (BASE + '[ready]\ncommand = "{command}"\n', "ready: unknown key 'command'"),
         ('ready = "yes"\n' + BASE, "ready: must be a table"),
+        (BASE + "[resume]\nargs = []\n", "resume.args: needs at least one argument"),
+        (BASE + '[resume]\nargs = "--resume"\n', "resume.args: must be a list of non-empty"),
         (BASE + 'last_line = "yes"\n', "prompt.last_line: must be true or false"),
     ],
 )
@@ -544,3 +546,18 @@ def test_check_reads_saved_qwen_screens(
     assert result.returncode == 0, result.stderr
     expected = [state] if line is None else [state, f"input line: {line}"]
     assert result.stdout.splitlines() == expected
+
+
+def test_resume_args_with_an_id_or_without_one() -> None:
+    """Claude Code continues a conversation by its id; Aider from its folder's chat history,
+    so its resume command needs none."""
+    claude, aider = adapter_for("claude"), adapter_for("aider")
+    assert claude.resume_needs_id and not aider.resume_needs_id
+    assert claude.resume_command(["claude", "-p"], "abc") == ["claude", "--resume", "abc", "-p"]
+    assert aider.resume_command(["aider", "--model", "m"], "") == [
+        "aider",
+        "--restore-chat-history",
+        "--model",
+        "m",
+    ]
+    assert adapter_for("generic").resume_command(["sh"], "abc") is None

@@ -261,8 +261,9 @@ FLOORS: list[set[str]] = [
     # The two sides of a session: the sidecar inside, the session seen from outside.
     {"sidecar", "session"},
     # Sessions on other machines (over ssh), bringing ended sessions back (it reads a
-    # sidecar's journal and starts a new one), and front ends over the client side.
-    {"hosts", "mcp", "dash", "doctor", "resume"},
+    # sidecar's journal and starts a new one) or forgetting them, and front ends over the
+    # client side.
+    {"hosts", "mcp", "dash", "doctor", "resume", "forget"},
     # The command line.
     {"cli", "__main__"},
 ]

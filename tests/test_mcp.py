@@ -29,7 +29,7 @@ from harnex_tmux.tmux import default_socket_path
 from harnex_tmux.waits import UNTIL
 
 PYTHON = sys.executable
-TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report"}
+TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report", "resume"}
 
 
 @asynccontextmanager
@@ -83,6 +83,14 @@ def test_lists_the_tools_with_typed_inputs(harnex: Harnex) -> None:
         assert {"prompt", "busy", "exit", "task_complete"} <= set(until["enum"])
         assert set(until["enum"]) == set(UNTIL)
         assert tools["run"].input_schema["required"] == ["cli"]
+        resume = tools["resume"].input_schema
+        assert "required" not in resume or resume["required"] == []
+        assert resume["properties"]["all"]["type"] == "boolean"
+        assert resume["properties"]["fresh"]["type"] == "boolean"
+        annotations = tools["resume"].annotations
+        assert annotations is not None
+        assert (annotations.read_only_hint, annotations.destructive_hint) == (False, False)
+        assert annotations.idempotent_hint is True
 
     run_async(harnex, body)
 

@@ -48,6 +48,9 @@ def test_library_messages_name_arguments_not_flags(
     [
         "several sessions in /r (a, b); pick one with --id",
         "id 'w' exists in several repos (/a, /b); use --repo",
+        "the agent of session 'w' still runs (its sidecar died): harnex recover --id w gives "
+        "it a new one",
+        "started fresh, as asked (--fresh)",
     ],
 )
 def test_lookup_messages_name_arguments_not_flags(line: str) -> None:

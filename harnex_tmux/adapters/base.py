@@ -204,6 +204,12 @@ class Adapter:
         """The argv to run; with ``hooks``, wired so the agent reports its events there."""
         return list(command)
 
+    @property
+    def resume_needs_id(self) -> bool:
+        """Whether the CLI continues a conversation only by its id (Claude Code, Codex...);
+        otherwise it continues from what it keeps in its folder (Aider's chat history)."""
+        return any(RESUME_PLACEHOLDER in arg for arg in self.resume_args)
+
     def resume_command(self, command: list[str], conversation: str) -> list[str] | None:
         """``command`` continuing ``conversation`` with the CLI's own option (its adapter
         file's ``[resume] args``, right after the program); None when it has none."""

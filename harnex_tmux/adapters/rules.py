@@ -69,7 +69,6 @@ from typing import Any
 
 from harnex_tmux.adapters.base import (
     DEFAULT_STOP_STEPS,
-    RESUME_PLACEHOLDER,
     DialogAnswer,
     State,
     StopStep,
@@ -235,9 +234,10 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         check.fail("ready.args", f"needs an argument holding {READY_PLACEHOLDER}")
     resume = check.table(data, "resume")
     check.keys(resume, "resume", {"args"})
+    # Without {conversation} the CLI continues from what it keeps in its folder (Aider).
     resume_args = check.strings(resume, "args", where="resume")
-    if resume and not any(RESUME_PLACEHOLDER in arg for arg in resume_args):
-        check.fail("resume.args", f"needs an argument holding {RESUME_PLACEHOLDER}")
+    if resume and not resume_args:
+        check.fail("resume.args", "needs at least one argument")
     glyph = check.string(prompt, "glyph", where="prompt") or ">"
     idle = check.strings(prompt, "idle_markers", where="prompt")
     empty_idle = check.boolean(prompt, "empty_box_is_idle", False, where="prompt")

@@ -1,4 +1,6 @@
-"""``harnex clean``: remove the worktrees of ended sessions whose work is safe elsewhere."""
+"""``harnex clean``: remove the worktrees of ended sessions whose work is safe elsewhere, and
+the resume cards and inbox journals of sessions that can no longer be, or need not be,
+resumed."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import click
 from harnex_tmux.cli.options import print_json
 
 if TYPE_CHECKING:
+    from harnex_tmux.forget import Forgotten
     from harnex_tmux.worktree import CleanResult, WorktreeRecord
 
 
@@ -17,41 +20,67 @@ if TYPE_CHECKING:
 @click.option("--id", "ident", help="Only this session's worktree (default: every ended one).")
 @click.option("--repo", type=click.Path(file_okay=False), help="Resolve in that repo.")
 @click.option("--force", is_flag=True, help="Remove even uncommitted or unmerged work.")
+@click.option(
+    "--ended",
+    is_flag=True,
+    help="Also forget ended sessions without a worktree: stopped ones, and ones whose folder "
+    "is gone (never one that ended without a stop).",
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON list of what was removed or kept.")
-def command(ident: str | None, repo: str | None, force: bool, as_json: bool) -> None:
+def command(ident: str | None, repo: str | None, force: bool, ended: bool, as_json: bool) -> None:
     """Remove worktrees made by run --worktree, and their branches.
 
     A worktree goes only when its session has ended, it has no uncommitted changes, and
     every commit of its branch is merged (into its base branch or the main checkout's HEAD)
-    or pushed; --force drops the last two checks. Prints what was removed and what was kept,
-    and why. With --id, exits 1 when that worktree was kept.
+    or pushed; --force drops the last two checks. A removed worktree's session can no longer
+    be resumed: its resume card and inbox journal go too. --ended also forgets ended sessions
+    without a worktree (their resume card and inbox journal): those stopped on purpose, and
+    those whose working directory is gone; one that ended without a stop is kept for
+    harnex resume. Prints what was removed and what was kept, and why. With --id, exits 1
+    when that session's worktree (or, with --ended, its card) was kept.
     """
+    from harnex_tmux.errors import SessionNotFound
+    from harnex_tmux.forget import forget_ended
     from harnex_tmux.session.find import find_worktree, list_worktrees
     from harnex_tmux.state import repo_root_for
 
     if ident is not None:
-        targets = [find_worktree(ident, repo)]
+        try:
+            targets = [find_worktree(ident, repo)]
+        except SessionNotFound:
+            if not ended:
+                raise
+            targets = []
     else:
         targets = list_worktrees(repo_root_for(repo))
-    outcomes = [_clean_one(path, record, force) for path, record in targets]
+    outcomes: list[CleanResult | Forgotten] = [
+        _clean_one(path, record, force) for path, record in targets
+    ]
+    if ended:
+        outcomes += forget_ended(repo, ident, stopped_too=True)
+        if ident is not None and not outcomes:
+            raise SessionNotFound(f"no ended session {ident!r} in {repo_root_for(repo)}")
     if as_json:
         print_json([o.to_dict() for o in outcomes])
     elif not outcomes:
-        click.echo(f"No harnex worktrees for {repo_root_for(repo)}.")
+        what = "worktrees or ended sessions" if ended else "worktrees"
+        click.echo(f"No harnex {what} for {repo_root_for(repo)}.")
     else:
         click.echo("\n".join(o.line() for o in outcomes))
-    if ident is not None and not outcomes[0].removed:
+    if ident is not None and not all(o.removed for o in outcomes):
         click.get_current_context().exit(1)
 
 
 def _clean_one(path: Path, record: WorktreeRecord, force: bool) -> CleanResult:
     """Keep a running session's worktree whatever ``force`` says; otherwise clean it and,
-    once it is gone, forget it."""
+    once it is gone, forget it: its record, resume card and inbox journal."""
     from harnex_tmux.errors import HarnexError
+    from harnex_tmux.forget import remove_resume_files
     from harnex_tmux.state import SessionPaths, SessionRecord, process_alive, read_json
     from harnex_tmux.worktree import CleanResult, clean_worktree
 
-    live = read_json(SessionPaths.for_session(record.repo_root, record.id).registry)
+    paths = SessionPaths.for_session(record.repo_root, record.id)
+    live = read_json(paths.registry)
     if live is not None:
         session = SessionRecord.from_dict(live)
         if process_alive(session.sidecar_pid) or process_alive(session.pid):
@@ -64,4 +93,5 @@ def _clean_one(path: Path, record: WorktreeRecord, force: bool) -> CleanResult:
         return CleanResult(record.id, record.path, record.branch, False, str(exc))
     if outcome.removed:
         path.unlink(missing_ok=True)
+        remove_resume_files(paths)
     return outcome

@@ -49,7 +49,8 @@ INSTRUCTIONS = """\
 harnex runs AI coding agents (claude, codex, or any terminal CLI) in visible tmux windows.
 Start one with `run`, talk to it with `send` (reply=true waits for its answer), watch it with
 `status`, `pane`, `wait` and `events`, end it with `stop`. A session started by another agent
-can tell its spawner something with `report`."""
+can tell its spawner something with `report`. After a restart (tmux server killed, reboot),
+`resume` lists the sessions that ended without a stop and brings them back."""
 
 Ident = Annotated[
     str, Field(strict=True, description="Session id, as given to run or shown by status.")
@@ -73,6 +74,9 @@ def seconds(default: float, what: str) -> Any:
 # More scrollback than any pane keeps; a bound all the same.
 MAX_LINES = 100_000
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
+# Starts sessions, deletes nothing; the same call again starts nothing more (a running
+# session is refused).
+STARTS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True)
 # Every tool answers with the CLI's JSON object; the SDK publishes its schema.
 Result = Annotated[CallToolResult, dict[str, Any]]
 
@@ -420,6 +424,52 @@ def create_server(
         from harnex_tmux.session.handle import Session
 
         return await respond(lambda: Session.find(id).stop(timeout).to_dict())
+
+    @tool(STARTS)
+    async def resume(
+        id: Annotated[
+            str | None,
+            Field(
+                strict=True, description="The ended session to start again (also a stopped one)."
+            ),
+        ] = None,
+        all: Annotated[
+            bool, Field(strict=True, description="Every session that ended without a stop.")
+        ] = False,
+        fresh: Annotated[
+            bool,
+            Field(strict=True, description="Start a new conversation instead of continuing it."),
+        ] = False,
+    ) -> Result:
+        """Bring back sessions whose tmux server, machine or agent went away. Without id or
+        all: list the sessions that ended without a stop (what all would start). With id (or
+        all): start it again in a new window under the same id; the agent continues its own
+        conversation where its CLI can (else it starts fresh, and the result's note says
+        so), then the messages still queued for it are delivered, in order, once."""
+        from harnex_tmux.errors import UsageError
+        from harnex_tmux.resume import find_ended, resume_all, status_rows
+        from harnex_tmux.resume import resume as resume_one
+
+        def tool_terms(row: dict[str, Any]) -> dict[str, Any]:
+            for key in ("note", "error"):
+                if isinstance(row.get(key), str):
+                    row[key] = in_tool_terms(row[key])
+            return row
+
+        def act() -> dict[str, Any]:
+            if id is not None and all:
+                raise UsageError("give either id or all, not both")
+            if id is not None:
+                done = resume_one(find_ended(id), START_TIMEOUT_S, fresh)
+                if done.sidecar is not None:
+                    children.adopt(done.sidecar)  # reaped once the session ends
+                return tool_terms(done.to_dict())
+            if all:
+                results = resume_all(None, False, START_TIMEOUT_S, fresh, children.adopt)
+                return {"resumed": [tool_terms(r) for r in results]}
+            return {"resumable": status_rows(None, None, False)}
+
+        return await respond(act)
 
     @tool()
     async def report(

@@ -22,6 +22,8 @@ _CLI_TERMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^--until must be one of"), "until must be one of"),
     (re.compile(r"name one with --pane %N"), "name one with the pane argument (like %3)"),
     (re.compile(r"\(pick another with --worktree NAME\)"), "(pick another id)"),
+    (re.compile(r"harnex recover --id \S+ gives"), "the command harnex recover gives"),
+    (re.compile(r"\(--fresh\)"), "(fresh)"),
 )
 
 

@@ -1,8 +1,9 @@
 """The sidecar process: creates the agent's pane, then watches and serves it until it ends.
 
-Threads: the API server (one thread per request), an output watcher (wakes on pane output),
-an exit watcher (wakes when the pane's process ends), an optional stop sequence, and the main
-loop, which alone decides the readiness state and finishes the session.
+Threads: the API server (one thread per request), an output watcher (wakes on pane output;
+on a full disk the screen watch stands in for it), an exit watcher (wakes when the pane's
+process ends), an optional stop sequence, and the main loop, which alone decides the
+readiness state and finishes the session.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.pane import TmuxPane
 from harnex_tmux.sidecar.readiness import Readiness
 from harnex_tmux.sidecar.record import RecordKeeper
+from harnex_tmux.sidecar.screen_watch import ScreenWatch
 from harnex_tmux.sidecar.server import ApiServer
 from harnex_tmux.sidecar.usage import UsageDesk
 from harnex_tmux.sidecar.watch import SessionWatch, WatchParts, start_watch
@@ -232,8 +234,8 @@ class Sidecar:
             env[hooks.token_env] = token
         env.update(adapter.session_env(hooks, env, paths.agent_dir, spec.auto_accept))
         command = spec.command
-        if spec.resuming and spec.conversation:
-            command = adapter.resume_command(command, spec.conversation) or command
+        if spec.resuming and spec.continues:
+            command = adapter.resume_command(command, spec.conversation or "") or command
         placement = tmux.create_agent_window(
             command=adapter.launch_argv(command, hooks, env),
             window_name=spec.window_name or spec.id,
@@ -279,7 +281,12 @@ class Sidecar:
                 record.extra["hook_port"] = record.port
             sidecar = cls(record, adapter, paths, tmux)
             card = ResumeCard(
-                spec={**dataclasses.asdict(spec), "context": None, "resuming": False},
+                spec={
+                    **dataclasses.asdict(spec),
+                    "context": None,
+                    "resuming": False,
+                    "continues": False,
+                },
                 conversation=spec.conversation,
             )
             card.save(paths.resume_card)
@@ -374,6 +381,9 @@ class Sidecar:
         api_thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
         api_thread.start()
         OutputWatcher(self.paths.output_log, self._on_output).start()
+        ScreenWatch(
+            self.paths.output_log, self.pane.capture_screen, self._on_output, self._reattach
+        ).start()
         self.deliverer.start()
         self.adapter.start_watching(self.record.extra, self._agent_event)
         self.watch = start_watch(
@@ -413,6 +423,12 @@ class Sidecar:
     def _on_output(self) -> None:
         self.output.tick()
         self._wake.set()
+
+    def _reattach(self) -> None:
+        """There is room again after a full disk: the transcript pipe (ended by it) is
+        attached again now rather than at the next safety check."""
+        self._wake.set()
+        self._check_pane()
 
     def _on_pane_exit(self) -> None:
         self._pane_exited.set()
@@ -538,10 +554,11 @@ class Sidecar:
         self.events.emit("state", **{"from": self.readiness.state.value, "to": "exited"})
         self.events.emit("exited", **exit_record.event_payload())
         self.readiness.set(State.EXITED)
-        self.keeper.remove()
-        self.paths.launch_env.unlink(missing_ok=True)
         if self._stopping.is_set() and self.record.window_id:
             self.tmux.kill_window(self.record.window_id)
+        self.paths.launch_env.unlink(missing_ok=True)
+        # Last: a stop returns once the registry record is gone (the window closed already).
+        self.keeper.remove()
         self._finished.set()
 
     def _exit_without_record(self) -> ExitRecord:

@@ -1,5 +1,6 @@
-"""``harnex resume`` with Claude Code against its mock: the tmux server is killed with two
-messages queued, and the resumed agent continues its conversation and gets them once each."""
+"""``harnex resume`` with each first-class CLI against its mock (and Aider): the tmux server
+is killed with two messages queued, and the resumed agent continues its conversation and gets
+them once each."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from .mock_anthropic import MockAnthropic
+from .mock_openai import MockOpenAIChat
+from .test_aider import _ready, aider  # noqa: F401 - fixture
 from .test_harnex_agents import (  # noqa: F401 - fixtures
     Harness,
     _start,
@@ -104,3 +107,51 @@ def test_resumed_after_the_tmux_server_was_killed(
     else:
         raw = later[0].raw_body.decode()
         assert "first turn" in raw and "second turn" in raw
+
+
+def test_aider_resumed_from_its_chat_history(request: pytest.FixtureRequest) -> None:
+    """Aider names no conversation: it is resumed with --restore-chat-history, which reads
+    its folder's chat history file back, so the model sees the earlier turns again."""
+    h: Harness = request.getfixturevalue("aider")
+    mock: MockOpenAIChat = request.getfixturevalue("mock_openai_chat")
+    info = _start(h, "ra")
+    asked = h.run("wait", "--id", "ra", "--until", "confirmation", "--timeout", "90")
+    assert asked.returncode == 0, asked.stderr + h.screen("ra")
+    h.json("send", "--id", "ra", "--submit-only")  # add .aider* to .gitignore: yes
+    _ready(h, "ra")
+    for number, text in enumerate(("first turn", "second turn"), start=1):
+        sent = h.json("send", "--id", "ra", "--message", text, "--wait-for-idle")
+        assert sent["status"] == "delivered", sent
+        assert mock.wait_for_user_turns(number, timeout=60)[-1] == text
+    _ready(h, "ra")
+
+    # A third turn the model holds, two messages queued behind it, then tmux is gone.
+    mock.delay_s = 60
+    h.json("send", "--id", "ra", "-m", "third turn")
+    h.run("wait", "--id", "ra", "--until", "busy", "--timeout", "30")
+    for text in ("queued one", "queued two"):
+        assert h.json("send", "--id", "ra", "--no-wait", "-m", text)["status"] == "queued"
+    h.tmux("kill-server")
+    mock.delay_s = 0
+    mock.release()
+    deadline = time.monotonic() + 30
+    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (row,) = h.json("status", "--json")
+    assert row["state"] == "resumable" and row["conversation"] is None
+    before = len(mock.user_turn_requests)
+
+    (resumed,) = h.json("resume", "--all")
+    assert resumed["continued"] is True and resumed["queued"] == 2, resumed
+    assert "note" not in resumed
+    try:
+        mock.wait_for_user_turns(before + 2, timeout=90)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{h.screen('ra')}") from None
+    time.sleep(3)  # a repeat would show by now
+    later = mock.user_turn_requests[before:]
+    assert [r.user_text for r in later] == ["queued one", "queued two"]
+    # The earlier turns, and the model's replies to them, came back from the history file.
+    raw = later[0].raw_body.decode()
+    for text in ("first turn", "second turn", mock.reply("first turn")):
+        assert text in raw, (text, raw[:2000])

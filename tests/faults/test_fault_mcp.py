@@ -275,6 +275,9 @@ def test_bad_calls_get_one_line_in_the_tools_terms(harnex: Harnex, figures: Figu
         ("stop", {"id": ""}),
         ("report", {"message": "done"}),
         ("status", {"all": "yes"}),
+        ("resume", {"id": "terms", "all": True}),
+        ("resume", {"id": "terms"}),
+        ("resume", {"fresh": 1}),
     ]
     texts: list[str] = []
 
