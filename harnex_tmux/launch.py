@@ -60,6 +60,8 @@ class LaunchSpec:
     # continues an ended session (its queued messages get a fresh TTL).
     conversation: str | None = None
     resuming: bool = False
+    # ``--budget``, as text the one parser reads (harnex_tmux.budgets).
+    budget: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

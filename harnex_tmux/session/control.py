@@ -69,17 +69,20 @@ def exit_of(record: SessionRecord) -> ExitRecord | None:
     return ExitRecord.load(SessionPaths.for_session(record.repo_root, record.id).exit_record)
 
 
-def wait_exit_or_escalation(record: SessionRecord, check_s: float = 2.0) -> ExitRecord | None:
-    """Block until the agent has ended (its exit record), or until the session's watch gave
-    up after its last nudge (None; the agent keeps running). The sidecar notes an
-    escalation in the registry record, looked at between waits of ``check_s``."""
+def wait_exit_or_escalation(record: SessionRecord, check_s: float = 2.0) -> ExitRecord | str:
+    """Block until the agent has ended (its exit record), or until the session escalated
+    (why, as text; the agent keeps running): its watch gave up after its last nudge, or its
+    budget is nearly spent. The sidecar notes an escalation in the registry record, looked
+    at between waits of ``check_s``."""
     while True:
         try:
             return wait_exit(record, timeout=check_s)
         except TimedOut:
             data = read_json(SessionPaths.for_session(record.repo_root, record.id).registry)
             if data is not None and data.get("watch_escalated"):
-                return None
+                return "watch gave up after its last resume"
+            if data is not None and isinstance(data.get("budget_escalated"), str):
+                return str(data["budget_escalated"])
 
 
 def wait_exit(record: SessionRecord, timeout: float | None = None) -> ExitRecord:
