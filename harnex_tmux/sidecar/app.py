@@ -396,6 +396,7 @@ class Sidecar:
 
     def run(self) -> int:
         assert self.api is not None
+        self.budget.start()  # its first look before the API answers: status shows the spending
         api_thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
         api_thread.start()
         OutputWatcher(self.paths.output_log, self._on_output).start()
@@ -414,7 +415,6 @@ class Sidecar:
                 remember=self.keeper.remember,
             ),
         )
-        self.budget.start()
         if self.record.pane_pid and process_alive(self.record.pane_pid):
             ProcessExitWatcher(self.record.pane_pid, self._on_pane_exit).start()
         else:

@@ -126,6 +126,10 @@ class BudgetDesk:
     # --- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Look once now (a recovered sidecar tells what was spent from its first answer),
+        then every :data:`POLL_S`."""
+        if self._budget is not None:
+            self._check_safely()
         self._thread = threading.Thread(target=self._run, name="budget", daemon=True)
         self._thread.start()
 
@@ -135,10 +139,13 @@ class BudgetDesk:
     def _run(self) -> None:
         while not self._stop.wait(POLL_S):
             if self._budget is not None:
-                try:
-                    self.check()
-                except Exception as exc:  # a bug here must never take the session down
-                    self._parts.log(f"budget: check failed: {type(exc).__name__}: {exc}")
+                self._check_safely()
+
+    def _check_safely(self) -> None:
+        try:
+            self.check()
+        except Exception as exc:  # a bug here must never take the session down
+            self._parts.log(f"budget: check failed: {type(exc).__name__}: {exc}")
 
     @property
     def held(self) -> bool:
