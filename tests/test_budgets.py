@@ -50,11 +50,12 @@ def test_budgets_read(text: str, kind: str, limit: Decimal | int) -> None:
     assert type(budget.limit) is (Decimal if kind == "usd" else int)
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["5eur", "-1", "-5usd", "nan", "inf", "NaNusd", "infusd", "0", "0usd", "", "usd", "5 tokens"]
-    + ["1.5", "0.0001k", "1e6", "9" * 60, "2000000000000000", "5000000usd", "1.1234567usd", "5mb"],
-)
+BAD = ["5eur", "-1", "-5usd", "nan", "inf", "NaNusd", "infusd", "0", "0usd", "", "usd"]
+BAD += ["5 tokens", "1.5", "0.0001k", "1e6", "9" * 60, "2000000000000000", "5000000usd"]
+BAD += ["1.1234567usd", "5mb"]
+
+
+@pytest.mark.parametrize("text", BAD)
 def test_bad_budgets_are_one_line_errors(text: str) -> None:
     with pytest.raises(BudgetError) as caught:
         parse_budget(text)
