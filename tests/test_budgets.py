@@ -367,3 +367,15 @@ def test_the_api_refuses_a_send_while_the_budget_is_spent(tmp_path: Path) -> Non
     assert status == 200 and answer["budget"]["limit"] == 1010
     status, answer = call("POST", "/send", {"text": "go on"})
     assert status == 202 and len(inbox) == 1
+
+
+def test_every_shipped_cli_names_its_interrupt_keys_and_a_plain_program_none() -> None:
+    from harnex_tmux.adapters import adapter_for
+    from harnex_tmux.adapters.rules import parse_rules
+
+    for name in ("claude", "codex", "gemini", "qwen", "opencode", "aider"):
+        assert adapter_for(name).interrupt_keys, name
+    assert adapter_for("claude").interrupt_keys == ("Escape",)
+    assert adapter_for("generic").interrupt_keys == ()
+    data = {"name": "x", "prompt": {"empty_box_is_idle": True}, "interrupt_keys": ["C-c"]}
+    assert parse_rules(data, "x.toml").interrupt_keys == ("C-c",)

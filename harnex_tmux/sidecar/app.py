@@ -180,7 +180,7 @@ class Sidecar:
             log=log,
             keep_on_exit=lambda: not self._stopping.is_set(),
             pane_gone=lambda: self.tmux.pane_status(self.pane.pane_id) is None,
-            held=lambda: self.budget.held,
+            held=self._budget_holds,
         )
         self.usage = UsageDesk(
             record.extra,
@@ -444,6 +444,18 @@ class Sidecar:
             self.ledger.finish(message, FAILED, refusal)
             return False
         return self.deliverer.deliver(message)
+
+    def _budget_holds(self) -> bool:
+        """Whether the next queued message must wait for the budget: it is spent, or nearly
+        (past its warning) while the turn that just ended is still being written down; then
+        it is looked at afresh, so a turn that spent it is caught before another starts."""
+        budget = self.budget
+        if not budget.near:
+            return budget.held
+        if self.usage.settling:
+            return True
+        budget.check()
+        return budget.held
 
     def _interrupt(self) -> bool:
         """Stop the agent's turn with its adapter's own keys; False when it has none."""

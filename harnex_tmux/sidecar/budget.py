@@ -152,6 +152,14 @@ class BudgetDesk:
         """Whether the inbox is held (and sends refused): the budget is spent."""
         return self._held
 
+    @property
+    def near(self) -> bool:
+        """Whether the budget is past its warning (or spent): each queued message then waits
+        until the last turn's usage is written down and looked at."""
+        with self._lock:
+            budget = self._budget
+            return budget is not None and self._progress.warned_at == budget.to_text()
+
     def refusal(self) -> str | None:
         """The one line a send is refused with while the budget is spent, else None."""
         with self._lock:

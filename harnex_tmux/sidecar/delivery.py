@@ -161,6 +161,10 @@ class Deliverer:
                 return
             if state != State.PROMPT or message.status != "queued":
                 continue
+            if self.held():
+                # The budget ran out while this waited for the prompt (the interrupt that
+                # stopped the turn is what brought the prompt back).
+                continue
             if not self.deliver(message) and message.status == "queued":
                 # Not claimed: no room to record it. It waits, queued, until there is.
                 self._stop.wait(NO_ROOM_RETRY_S)
