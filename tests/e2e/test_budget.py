@@ -64,7 +64,9 @@ def _mentions(mock: MockModelServer, text: str) -> int:
 def _long_tool(which: str) -> Any:
     if which == "claude":
         return MockAnthropic.bash(LONG, "Wait for the test")
-    return MockOpenAI.exec_command(LONG)
+    # Codex hands a command still running after ``yield_time_ms`` to a background terminal
+    # and goes on with the turn: ask it to wait long enough for the interrupt to come.
+    return MockOpenAI.exec_command(LONG, yield_time_ms=120_000)
 
 
 @pytest.mark.parametrize("which", ["claude", "codex"])
