@@ -2,7 +2,8 @@
 reports for it, so one ``except HarnexError`` catches them all.
 
 Exit codes are part of the interface scripts rely on: 0 ok, 1 error, 2 usage error,
-3 a message typed but not confirmed (do not resend it blindly), 124 timed out.
+3 a message typed but not confirmed (do not resend it blindly), 4 refused because the
+session's budget is spent, 124 timed out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_UNCONFIRMED = 3
+EXIT_BUDGET = 4
 EXIT_TIMEOUT = 124
 
 
@@ -143,3 +145,16 @@ class StateDirFull(HarnexError):
 class ResumeRefused(HarnexError):
     """A session that cannot be resumed: running, unknown, its folder or its CLI gone, or
     another ``harnex resume`` starting it right now."""
+
+
+class BudgetError(HarnexError):
+    """A budget that cannot be read (``--budget 5eur``), or an amount of the wrong kind."""
+
+    exit_code = EXIT_USAGE
+
+
+class BudgetReached(SendFailed):
+    """The session spent its budget: the sidecar refused the message (HTTP 402) until
+    ``harnex budget --add`` (or ``--clear``); the message says what was spent of what."""
+
+    exit_code = EXIT_BUDGET

@@ -62,6 +62,8 @@ class LaunchSpec:
     conversation: str | None = None
     resuming: bool = False
     continues: bool = False
+    # ``--budget``, as text the one parser reads (harnex_tmux.budgets).
+    budget: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -42,6 +42,7 @@ SUBDIRS = (
     "worktrees",
     "agents",
     "resume",
+    "budgets",
 )
 
 
@@ -276,6 +277,11 @@ class SessionPaths:
     @property
     def resume_lock(self) -> Path:
         return self.root / "resume" / f"{self.key}.lock"
+
+    @property
+    def budget(self) -> Path:
+        """The session's budget and what was done for it (kept across sidecar restarts)."""
+        return self.root / "budgets" / f"{self.key}.json"
 
     @property
     def worktree(self) -> Path:

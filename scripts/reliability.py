@@ -56,6 +56,10 @@ STATUSES = [
     ),
     ("expired", "waited longer than the inbox TTL", 1),
 ]
+REFUSED = (
+    "A send the session's spent budget refuses (HTTP 402, nothing queued) prints status"
+    " `failed` with the budget's one line and exits 4."
+)
 
 
 def run_suite(out: Path) -> tuple[int, float]:
@@ -75,7 +79,7 @@ def render(rows: list[dict[str, Any]], returncode: int, elapsed: float) -> str:
         by_test[row["test"]].append(row)
     lines = [HEADER, "| status | meaning | `send` exit |", "|---|---|---|"]
     lines += [f"| `{name}` | {meaning} | {code} |" for name, meaning, code in STATUSES]
-    lines.append("")
+    lines += ["", REFUSED, ""]
     outcome = "all passed" if returncode == 0 else f"pytest exited {returncode}"
     lines.append(
         f"Last run: {time.strftime('%Y-%m-%d')}, {platform.system()} {platform.machine()}, "

@@ -188,6 +188,33 @@ def test_send_with_reply_times_out_like_the_cli(harnex: Harnex, tmp_path: Path) 
     assert recorded(record) == ["2+2?"]
 
 
+def test_a_spent_budget_refuses_the_send_tool_with_the_clis_line(
+    harnex: Harnex, tmp_path: Path
+) -> None:
+    from harnex_tmux.session.client import SidecarClient
+
+    harnex.start_demo("mb", "--budget", "10")
+    (entry,) = harnex.registry()
+    transcript = tmp_path / "session.jsonl"
+    message = {"id": "m1", "model": "claude-sonnet-4-5", "usage": {"input_tokens": 12}}
+    transcript.write_text(json.dumps({"type": "assistant", "message": message}) + "\n")
+    client = SidecarClient(entry["host"], entry["port"], entry["token"])
+    hook = {"hook_event_name": "SessionStart", "transcript_path": str(transcript)}
+    client.request("POST", "/hook/claude", hook)
+    wait_for(lambda: (client.status().get("budget") or {}).get("state") == "exceeded", 20)
+    cli = harnex.run("send", "--id", "mb", "-m", "hi")
+    assert cli.returncode == 4
+    assert cli.stderr.strip() == (
+        "harnex: budget reached: spent 12 tokens of 10 tokens (harnex budget --id mb --add 1M)"
+    )
+
+    async def body(mcp: Client) -> None:
+        result = await mcp.call_tool("send", {"id": "mb", "message": "hi"})
+        assert result.is_error and text_of(result) == cli.stderr.strip()
+
+    run_async(harnex, body)
+
+
 def test_errors_carry_the_clis_one_line_messages(harnex: Harnex) -> None:
     harnex.start_demo("idle")
     harnex.run("wait", "--id", "idle", "--until", "prompt", "--timeout", "30", check=True)

@@ -180,6 +180,37 @@ def test_codex_total_that_went_down_falls_back_to_the_last_call(tmp_path: Path) 
     assert [c.tokens for c in CodexReader(str(rollout)).read()] == [1050, 12]
 
 
+def test_codex_usage_records_count_each_call_as_it_arrives_and_once(tmp_path: Path) -> None:
+    """Codex 0.171.0 writes a ``token_usage_record`` per answer at once and its running
+    ``token_count`` later (after the answer's tools ran): each call counts once, by its
+    record, even before the token_count is there."""
+
+    def record(response: str, inp: int, cached: int, out: int) -> Any:
+        usage = {"input_tokens": inp, "cached_input_tokens": cached, "output_tokens": out}
+        payload = {"response_id": response, "turn_id": "turn-a", "usage": usage}
+        return {
+            "timestamp": "2026-12-05T10:00:02.000Z",
+            "type": "token_usage_record",
+            "payload": payload,
+        }
+
+    rollout = tmp_path / "r.jsonl"
+    write(rollout, [turn_context("gpt-5", "turn-a"), record("resp-1", 1000, 400, 50)])
+    reader = CodexReader(str(rollout))
+    assert [(c.input, c.cached, c.output, c.turn) for c in reader.read()] == [
+        (600, 400, 50, "turn-a")
+    ]
+    with rollout.open("a") as handle:
+        for line in [
+            codex_total(1000, 400, 50, 0),  # the same call's running total: not again
+            record("resp-2", 1200, 1000, 10),
+            record("resp-2", 1200, 1000, 10),  # written twice: once
+            codex_total(2200, 1400, 60, 0),
+        ]:
+            handle.write(json.dumps(line) + "\n")
+    assert [c.tokens for c in reader.read()] == [1050, 1210]
+
+
 def test_codex_rollout_is_found_by_thread_id(tmp_path: Path) -> None:
     folder = tmp_path / "codex" / "sessions" / "2026" / "12" / "05"
     folder.mkdir(parents=True)

@@ -153,6 +153,12 @@ class Adapter:
     def trust_accept_keys(self) -> tuple[str, ...]:
         return ()
 
+    @property
+    def interrupt_keys(self) -> tuple[str, ...]:
+        """The keys that stop the agent's turn and leave it at its prompt (a spent budget);
+        none for a program harnex knows no such keys for (it is then only held)."""
+        return ()
+
     def dialog_answer(self, state: State, screen: str | None) -> DialogAnswer | None:
         """The keys that take a dialog's accepting option (trusting the folder, allowing the
         tool), read from ``screen`` where the adapter can; None when the screen does not show

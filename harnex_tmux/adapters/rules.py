@@ -7,6 +7,7 @@ shows each state::
     name = "mycli"
     commands = ["mycli"]          # command basenames it is chosen for
     submit_keys = ["Enter"]       # tmux key names
+    interrupt_keys = ["Escape"]   # stop a turn, back to the prompt (a spent budget)
     settle_s = 0.15               # pause between typed text and the submit key
     dialogs_below_input = false   # if true, dialogs count only below the last input line
 
@@ -145,6 +146,7 @@ class ScreenRules:
     busy_patterns: tuple[str, ...] = ()
     dialogs: tuple[DialogRule, ...] = ()
     submit_keys: tuple[str, ...] = ("Enter",)
+    interrupt_keys: tuple[str, ...] = ()
     settle_s: float = 0.15
     first_prompt_settles: bool = True
     stop_steps: tuple[StopStep, ...] = DEFAULT_STOP_STEPS
@@ -204,7 +206,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         "",
         {"name", "commands", "description", "submit_keys", "settle_s", "first_prompt_settles"}
         | {"dialogs_below_input", "prompt", "busy", "dialogs", "stop", "paste", "launch"}
-        | {"ready", "resume"},
+        | {"ready", "resume", "interrupt_keys"},
     )
     name = check.string(data, "name", required=True)
     if not _NAME.fullmatch(name):
@@ -262,6 +264,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         busy_patterns=check.regexes(busy, "patterns", where="busy"),
         dialogs=tuple(_dialogs(check, data)),
         submit_keys=check.keys_list(data, "submit_keys") or ("Enter",),
+        interrupt_keys=check.keys_list(data, "interrupt_keys"),
         settle_s=check.seconds(data, "settle_s", 0.15),
         first_prompt_settles=check.boolean(data, "first_prompt_settles", True),
         stop_steps=tuple(_stop_steps(check, data)) or ScreenRules.stop_steps,

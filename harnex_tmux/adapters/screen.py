@@ -84,6 +84,10 @@ class ScreenAdapter(Adapter):
     def trust_accept_keys(self) -> tuple[str, ...]:
         return self.rules.trust_accept_keys
 
+    @property
+    def interrupt_keys(self) -> tuple[str, ...]:
+        return self.rules.interrupt_keys
+
     def dialog_answer(self, state: State, screen: str | None) -> DialogAnswer | None:
         return self.rules.dialog_answer(state, screen)
 

@@ -37,6 +37,7 @@ COMMANDS = {
     "doctor": "harnex_tmux.cli.doctor",
     "hosts": "harnex_tmux.cli.hosts",
     "usage": "harnex_tmux.cli.usage",
+    "budget": "harnex_tmux.cli.budget",
 }
 
 

@@ -88,6 +88,12 @@ EXIT_ESCALATED = 2
     "--setup", "worktree_setup", metavar="CMD", help="Shell command run in the new worktree first."
 )
 @click.option(
+    "--budget",
+    metavar="AMOUNT",
+    callback=lambda ctx, param, value: _budget_text(value),
+    help="Stop the agent at this spending: 5usd, $2.50, or tokens: 2M, 150k, 2000000.",
+)
+@click.option(
     "--on",
     "on_host",
     metavar="HOST",
@@ -117,6 +123,7 @@ def command(
     worktree_base: str | None,
     worktree_dir: str | None,
     worktree_setup: str | None,
+    budget: str | None,
     on_host: str | None,
 ) -> None:
     """Start CLI ({shipped}, or any command) in a tmux window owned by a sidecar.
@@ -168,6 +175,7 @@ def command(
             auto_accept=auto_accept,
             watch=watch,
             prompt_regex=prompt_regex or None,
+            budget=budget,
         )
         worktree = None
         if worktree_branch is not None:
@@ -192,7 +200,8 @@ def command(
     if detach:
         print_json(started.summary())
         return
-    code = _stay_with(started.record, spec, watching=bool(watch and watch.get("preset")))
+    watching = bool(watch and watch.get("preset")) or budget is not None
+    code = _stay_with(started.record, spec, watching=watching)
     if started.record.worktree:
         where = started.record.worktree
         click.echo(
@@ -205,7 +214,8 @@ def command(
 
 def _stay_with(record: SessionRecord, spec: LaunchSpec, watching: bool) -> int:
     """A foreground run: attach a person at a terminal to the window, or wait for the agent.
-    Returns the exit code: the agent's, 0 after a tmux detach, 2 when the watch gave up."""
+    Returns the exit code: the agent's, 0 after a tmux detach, 2 when the watch gave up or
+    the budget reached its warning."""
     from harnex_tmux.session.control import exit_of, wait_exit, wait_exit_or_escalation
     from harnex_tmux.tmux import Tmux
 
@@ -221,13 +231,27 @@ def _stay_with(record: SessionRecord, spec: LaunchSpec, watching: bool) -> int:
             f"(session {record.tmux_session}); waiting for it to exit",
             err=True,
         )
-        ended = wait_exit_or_escalation(record) if watching else wait_exit(record)
-        if ended is None:
-            # As 0.4.0's watch mode: exit 2 when the babysitter gives up, so a script can
-            # call for help.
-            _still_running(record, "watch gave up after its last resume", "pane")
+        waited = wait_exit_or_escalation(record) if watching else wait_exit(record)
+        if isinstance(waited, str):
+            # As 0.4.0's watch mode: exit 2 when the babysitter gives up (or the budget is
+            # nearly spent), so a script can call for help.
+            _still_running(record, waited, "pane")
             return EXIT_ESCALATED
+        ended = waited
     return ended.code if ended.code is not None else 1
+
+
+def _budget_text(value: str | None) -> str | None:
+    """``--budget`` checked here (a one-line usage error), kept as the parser's own text."""
+    if value is None:
+        return None
+    from harnex_tmux.budgets import parse_budget
+    from harnex_tmux.errors import BudgetError
+
+    try:
+        return parse_budget(value).to_text()
+    except BudgetError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _still_running(record: SessionRecord, why: str, look: str) -> None:

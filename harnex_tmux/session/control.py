@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut
+from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut, UsageError
 from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
 from harnex_tmux.session.results import SessionStatus
@@ -56,6 +56,7 @@ def live_status(record: SessionRecord, timeout: float = 1.0) -> SessionStatus:
     state = str(live.get("state", "unknown"))
     usage = live.get("usage")
     problem = live.get("state_dir_problem")  # new messages are refused
+    budget = live.get("budget")
     return SessionStatus(
         record,
         state,
@@ -64,24 +65,47 @@ def live_status(record: SessionRecord, timeout: float = 1.0) -> SessionStatus:
         inbox=live.get("inbox", 0),
         usage=usage if isinstance(usage, dict) else None,
         state_dir_problem=problem if isinstance(problem, str) else None,
+        budget=budget if isinstance(budget, dict) else None,
     )
+
+
+def change_budget(
+    record: SessionRecord, add: str | None = None, clear: bool = False
+) -> dict[str, Any] | None:
+    """The session's budget (None: it has none) after raising it by ``add`` (``2usd``,
+    ``1M``) or clearing it; as it is when asked for neither. The sidecar keeps and enforces
+    it, so the change is made there; a bad amount is a UsageError."""
+    client = SidecarClient.for_record(record)
+    if add is None and not clear:
+        answer = client.request("GET", "/budget")
+    else:
+        payload: dict[str, Any] = {"clear": True} if clear else {"add": add}
+        answer = client.request("POST", "/budget", payload)
+    if answer.status == 400:
+        raise UsageError(str(answer.body.get("error") or "bad budget"))
+    body = client.expect(answer)
+    budget = body.get("budget")
+    return budget if isinstance(budget, dict) else None
 
 
 def exit_of(record: SessionRecord) -> ExitRecord | None:
     return ExitRecord.load(SessionPaths.for_session(record.repo_root, record.id).exit_record)
 
 
-def wait_exit_or_escalation(record: SessionRecord, check_s: float = 2.0) -> ExitRecord | None:
-    """Block until the agent has ended (its exit record), or until the session's watch gave
-    up after its last nudge (None; the agent keeps running). The sidecar notes an
-    escalation in the registry record, looked at between waits of ``check_s``."""
+def wait_exit_or_escalation(record: SessionRecord, check_s: float = 2.0) -> ExitRecord | str:
+    """Block until the agent has ended (its exit record), or until the session escalated
+    (why, as text; the agent keeps running): its watch gave up after its last nudge, or its
+    budget is nearly spent. The sidecar notes an escalation in the registry record, looked
+    at between waits of ``check_s``."""
     while True:
         try:
             return wait_exit(record, timeout=check_s)
         except TimedOut:
             data = read_json(SessionPaths.for_session(record.repo_root, record.id).registry)
             if data is not None and data.get("watch_escalated"):
-                return None
+                return "watch gave up after its last resume"
+            if data is not None and isinstance(data.get("budget_escalated"), str):
+                return str(data["budget_escalated"])
 
 
 def wait_exit(record: SessionRecord, timeout: float | None = None) -> ExitRecord:

@@ -43,6 +43,9 @@ class SessionStatus:
     """The session's usage as its sidecar counts it (``Report.to_dict``), when it answered."""
     state_dir_problem: str | None = None
     """Why the sidecar refuses new messages (its state directory is full), when it does."""
+    budget: dict[str, Any] | None = None
+    """The session's budget and what was spent of it, when it has one and its sidecar
+    answered."""
 
     @property
     def id(self) -> str:
@@ -63,6 +66,8 @@ class SessionStatus:
             data["usage"] = self.usage
         if self.state_dir_problem is not None:
             data["state_dir_problem"] = self.state_dir_problem
+        if self.budget is not None:
+            data["budget"] = self.budget
         return data
 
 

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, cast
 
+from harnex_tmux.budgets import BUDGET_REACHED
 from harnex_tmux.errors import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_TIMEOUT,
     EXIT_UNCONFIRMED,
+    BudgetReached,
     Cancelled,
     HarnexError,
     MessageError,
@@ -44,6 +46,8 @@ def _refused(answer: ApiResponse, message_id: str | None = None) -> SendFailed:
     body = dict(answer.body)
     if message_id is not None:
         body["message_id"] = message_id  # a poll's 404 names no message; we know it
+    if answer.status == BUDGET_REACHED:
+        return BudgetReached(text, body, answer.status)
     return SendFailed(text, body, answer.status)
 
 

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from harnex_tmux.adapters.base import State
-from harnex_tmux.errors import ApiError, InboxFull, MessageError, MessageIdTaken, StateDirFull
+from harnex_tmux.budgets import BUDGET_REACHED
+from harnex_tmux.errors import (
+    ApiError,
+    BudgetError,
+    InboxFull,
+    MessageError,
+    MessageIdTaken,
+    StateDirFull,
+)
 from harnex_tmux.messages import check_message_id, check_size, sanitize
 from harnex_tmux.sidecar.inbox import (
     DELIVERED,
@@ -43,6 +51,9 @@ class ApiParts:
     request_stop: Callable[[], bool]
     on_hook: Callable[[str, str, dict[str, Any]], None]
     usage: Callable[[], dict[str, Any]] = dict
+    budget_refusal: Callable[[], str | None] = lambda: None
+    budget_show: Callable[[], dict[str, Any] | None] = lambda: None
+    budget_change: Callable[..., dict[str, Any] | None] = lambda **_: None
 
 
 # The state directory has no room to record a new message (HTTP 507 Insufficient Storage).
@@ -173,6 +184,10 @@ def build_router(sidecar: ApiParts) -> Router:
         state = sidecar.readiness.state
         if state == State.EXITED:
             raise ApiError(409, "session has exited", state=state.value)
+        refusal = sidecar.budget_refusal()
+        if refusal is not None:
+            # Forced input too: anything typed would start the spending again.
+            raise ApiError(BUDGET_REACHED, refusal, budget=sidecar.budget_show())
         if flags["force"] or flags["enter_only"]:
             # Forced input and bare submits (answering a dialog) skip the queue and readiness,
             # but still wait their turn behind a delivery that is typing right now.
@@ -259,6 +274,24 @@ def build_router(sidecar: ApiParts) -> Router:
     def usage(request: Request, rest: list[str]) -> Response:
         return 200, {"ok": True, "usage": sidecar.usage()}
 
+    def budget_show(request: Request, rest: list[str]) -> Response:
+        return 200, {"ok": True, "budget": sidecar.budget_show()}
+
+    def budget_change(request: Request, rest: list[str]) -> Response:
+        body = request.json()
+        add, clear = body.get("add"), body.get("clear", False)
+        if add is not None and not isinstance(add, str):
+            raise ApiError(400, "add must be a string such as 2usd or 1M")
+        if not isinstance(clear, bool) or (add is None) == (not clear):
+            raise ApiError(400, "give one of add (an amount) or clear (true)")
+        try:
+            shown = sidecar.budget_change(add=add, clear=clear)
+        except BudgetError as exc:
+            raise ApiError(400, str(exc)) from exc
+        return 200, {"ok": True, "budget": shown}
+
+    router.add("GET", "/budget", budget_show)
+    router.add("POST", "/budget", budget_change)
     router.add("GET", "/usage", usage)
     router.add("POST", "/hook", hook)
     router.add("POST", "/send", send)

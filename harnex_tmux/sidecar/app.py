@@ -20,16 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.adapters import Adapter, HookTarget, Observation, State, adapter_for
+from harnex_tmux.budgets import parse_budget
 from harnex_tmux.events import EventLog, start_new_log
 from harnex_tmux.foreground import TerminalUse, children, descendants
 from harnex_tmux.launch import LaunchSpec
 from harnex_tmux.messages import sanitize
 from harnex_tmux.ports import allocate_listener, bind_listener
 from harnex_tmux.resume_card import ResumeCard, conversation_in
+from harnex_tmux.sidecar.budget import BudgetDesk, BudgetParts, write_budget_file
 from harnex_tmux.sidecar.delivery import Deliverer
 from harnex_tmux.sidecar.dialog_keys import answer_dialog
 from harnex_tmux.sidecar.hooks import HookDesk
-from harnex_tmux.sidecar.inbox import Inbox, Message
+from harnex_tmux.sidecar.inbox import FAILED, Inbox, Message
 from harnex_tmux.sidecar.ledger import Ledger
 from harnex_tmux.sidecar.output_clock import OutputClock
 from harnex_tmux.sidecar.pane import TmuxPane
@@ -180,12 +182,26 @@ class Sidecar:
             log=log,
             keep_on_exit=lambda: not self._stopping.is_set(),
             pane_gone=lambda: self.tmux.pane_status(self.pane.pane_id) is None,
+            held=self._budget_holds,
         )
         self.usage = UsageDesk(
             record.extra,
             emit=self.events.emit,
             remember=self.keeper.remember,
             turn_number=lambda: self.ledger.turns.turn_count,
+        )
+        self.budget = BudgetDesk(
+            BudgetParts(
+                ident=record.id,
+                path=paths.budget,
+                usage=lambda: self.usage.report().total,
+                state=lambda: self.readiness.state,
+                interrupt=self._interrupt,
+                escalate=lambda why: self.keeper.remember("budget_escalated", why),
+                released=self._budget_released,
+                emit=self.events.emit,
+                log=log,
+            )
         )
         self.hooks = HookDesk(
             adapter,
@@ -279,6 +295,9 @@ class Sidecar:
                 record.extra["prompt_regex"] = spec.prompt_regex
             if hooks is not None:
                 record.extra["hook_port"] = record.port
+            # The budget is on disk before the agent can spend anything.
+            budget = None if spec.budget is None else parse_budget(spec.budget)
+            write_budget_file(paths.budget, budget)
             sidecar = cls(record, adapter, paths, tmux)
             card = ResumeCard(
                 spec={
@@ -358,8 +377,14 @@ class Sidecar:
             inbox=self.inbox,
             turns=self.ledger.turns,
             deliver_now=self.deliverer.deliver,
-            status_payload=lambda: self._status() | {"usage": self.usage.report().to_dict()},
+            status_payload=lambda: (
+                self._status()
+                | {"usage": self.usage.report().to_dict(), "budget": self.budget.describe()}
+            ),
             usage=lambda: self.usage.report().to_dict(),
+            budget_refusal=self.budget.refusal,
+            budget_show=self.budget.describe,
+            budget_change=self.budget.change,
             request_stop=self.request_stop,
             on_hook=self._on_hook,
         )
@@ -378,6 +403,7 @@ class Sidecar:
 
     def run(self) -> int:
         assert self.api is not None
+        self.budget.start()  # its first look before the API answers: status shows the spending
         api_thread = threading.Thread(target=self.api.serve_forever, name="api", daemon=True)
         api_thread.start()
         OutputWatcher(self.paths.output_log, self._on_output).start()
@@ -393,7 +419,7 @@ class Sidecar:
                 state=lambda: self.readiness.state,
                 quiet_for=lambda: self.output.quiet_for,
                 inbox=self.inbox,
-                deliver_now=self.deliverer.deliver,
+                deliver_now=self._nudge,
                 emit=self.events.emit,
                 log=log,
                 remember=self.keeper.remember,
@@ -419,6 +445,45 @@ class Sidecar:
         time.sleep(EXIT_LINGER_S)
         self.api.shutdown()
         return 0
+
+    def _nudge(self, message: Message) -> bool:
+        """The watch's forced ``resume``: not typed while the budget is spent (it would start
+        the spending again)."""
+        refusal = self.budget.refusal()
+        if refusal is not None:
+            self.ledger.finish(message, FAILED, refusal)
+            return False
+        return self.deliverer.deliver(message)
+
+    def _budget_holds(self) -> bool:
+        """Whether the next queued message must wait for the budget: it is spent, or nearly
+        (past its warning) while the turn that just ended is still being written down; then
+        it is looked at afresh, so a turn that spent it is caught before another starts."""
+        budget = self.budget
+        if not budget.near:
+            return budget.held
+        if self.usage.settling:
+            return True
+        budget.check()
+        return budget.held
+
+    def _interrupt(self) -> bool:
+        """Stop the agent's turn with its adapter's own keys; False when it has none."""
+        keys = self.adapter.interrupt_keys
+        if not keys or not self.pane.pane_id:
+            return False
+        with self.pane.typing:
+            for key in keys:
+                self.pane.send_keys(key)
+                time.sleep(0.1)  # a second press must not be read as part of the first
+        return True
+
+    def _budget_released(self) -> None:
+        """The budget was raised or cleared: what waited in the held inbox gets a fresh TTL
+        (it waited for a person) and the deliverer looks again."""
+        self.inbox.renew()
+        self.inbox.changed()
+        self._wake.set()
 
     def _on_output(self) -> None:
         self.output.tick()
@@ -551,6 +616,7 @@ class Sidecar:
         # `exited` is the last event of a session: followers stop reading there.
         if self.watch is not None:
             self.watch.stop("exited")
+        self.budget.stop()
         self.events.emit("state", **{"from": self.readiness.state.value, "to": "exited"})
         self.events.emit("exited", **exit_record.event_payload())
         self.readiness.set(State.EXITED)

@@ -63,6 +63,8 @@ HOOK_CONFIRM_S = 3.0
 # closes: the next screen can be drawn over it without much output).
 DIALOG_POLL_S = 0.05
 KEPT_FOR_RESUME = "the session ended before it was typed; `harnex resume` delivers it"
+# How often a held inbox looks whether its hold ended.
+HELD_POLL_S = 0.2
 # How often a queued message is tried again while its claim cannot be written (disk full).
 NO_ROOM_RETRY_S = 1.0
 
@@ -108,8 +110,12 @@ class Deliverer:
         log: Callable[[str], None],
         keep_on_exit: Callable[[], bool] = lambda: False,
         pane_gone: Callable[[], bool] = lambda: False,
+        held: Callable[[], bool] = lambda: False,
     ) -> None:
         self.adapter = adapter
+        # The inbox is held (a spent budget): what is queued stays queued, neither typed nor
+        # expired, until the hold ends.
+        self.held = held
         self.keep_on_exit = keep_on_exit
         self.pane_gone = pane_gone
         self.pane = pane
@@ -136,6 +142,9 @@ class Deliverer:
             message = self.inbox.head(timeout=1.0)
             if message is None:
                 continue
+            if self.held():
+                self._stop.wait(HELD_POLL_S)
+                continue
             remaining = message.expires_at - time.time()
             if remaining <= 0:
                 self.ledger.finish(message, EXPIRED, "not delivered before the inbox TTL")
@@ -151,6 +160,10 @@ class Deliverer:
                     )
                 return
             if state != State.PROMPT or message.status != "queued":
+                continue
+            if self.held():
+                # The budget ran out while this waited for the prompt (the interrupt that
+                # stopped the turn is what brought the prompt back).
                 continue
             if not self.deliver(message) and message.status == "queued":
                 # Not claimed: no room to record it. It waits, queued, until there is.

@@ -51,8 +51,16 @@ class UsageDesk:
         # whole file is read here and not in whichever status call comes next.
         self._ended: queue.Queue[tuple[int, datetime, str | None] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        # Ended turns whose usage event is not told yet (see :attr:`settling`).
+        self._untold = 0
         if self._usage.sources:  # a recovered sidecar: the turns so far were told already
             self._shares.take(self._usage.read().calls, datetime.now(UTC))
+
+    @property
+    def settling(self) -> bool:
+        """Whether a turn ended whose usage the agent may still be writing down (its event
+        is not told yet): a nearly spent budget waits for it before the next message."""
+        return self._untold > 0
 
     def report(self) -> Report:
         with self._lock:
@@ -80,6 +88,8 @@ class UsageDesk:
             # notify program reports it.
             turn = payload.get("turn-id") if source == "codex" else None
             cli_turn = turn if isinstance(turn, str) and turn else None
+            with self._lock:
+                self._untold += 1
             self._ended.put((self._turn_number(), datetime.now(UTC), cli_turn))
 
     def _tell(self) -> None:
@@ -117,3 +127,5 @@ class UsageDesk:
             if share is not None:
                 share_data = share.to_dict()
                 self._emit("usage", turn=number, **share_data, total=report.total.to_dict())
+            with self._lock:
+                self._untold -= 1

@@ -7,6 +7,12 @@ with the reasoning in it, ``reasoning_output_tokens``). A call's share is the gr
 total, so an event written twice counts once; a total that went down (a new count) falls back
 to the event's ``last_token_usage``. The model and the turn (``turn_id``) are those of the
 latest ``turn_context``.
+
+Codex 0.171.0 also writes a ``token_usage_record`` for each answer as soon as it arrives
+(``payload.usage``: that call's counts, ``payload.response_id``, ``payload.turn_id``), while its
+``token_count`` may wait until the tools the answer asked for have run. A file with such
+records is counted by them (once per response id), and its ``token_count`` events are not
+counted again: a budget then sees a call while its turn still runs.
 """
 
 from __future__ import annotations
@@ -60,12 +66,14 @@ class CodexReader(JsonlFiles):
         self._turn_at: str | None = None
         self._total: Counts | None = None
         self._calls = 0
+        self._records = False
 
     def paths(self) -> list[str]:
         return [self.rollout]
 
     def restart(self, path: str) -> None:
         self._model, self._turn, self._total, self._calls = None, None, None, 0
+        self._records = False
 
     def take(self, path: str, line: dict[str, Any], entries: Entries) -> None:
         payload = line.get("payload")
@@ -78,6 +86,9 @@ class CodexReader(JsonlFiles):
             at = line.get("timestamp")
             self._turn_at = at if isinstance(at, str) else None
             return
+        if line.get("type") == "token_usage_record":
+            self._record(line, payload, entries)
+            return
         if line.get("type") != "event_msg" or payload.get("type") != "token_count":
             return
         info = payload.get("info")
@@ -85,6 +96,9 @@ class CodexReader(JsonlFiles):
         if total is None or not isinstance(info, dict):
             return
         previous = self._total
+        if self._records:
+            self._total = total  # counted by the records already
+            return
         if previous is None:
             share = total
         elif all(now >= before for now, before in zip(total, previous, strict=True)):
@@ -99,3 +113,28 @@ class CodexReader(JsonlFiles):
         when = at if isinstance(at, str) else None
         usage = as_usage(share, self._model, when, self._turn)
         entries[str(self._calls)] = replace(usage, turn_at=self._turn_at)
+
+    def _record(self, line: dict[str, Any], payload: dict[str, Any], entries: Entries) -> None:
+        """One answer's own counts, written as it arrived (Codex 0.171.0)."""
+        raw = counts(payload.get("usage"))
+        if raw is None:
+            return
+        if not self._records:
+            # From here on the records count: the running totals before them were counted
+            # by their token_count events already, the ones after would count twice.
+            self._records = True
+        response = payload.get("response_id")
+        if isinstance(response, str) and response:
+            key = f"response:{response}"
+        else:
+            self._calls += 1
+            key = str(self._calls)
+        turn = payload.get("turn_id")
+        at = line.get("timestamp")
+        usage = as_usage(
+            raw,
+            self._model,
+            at if isinstance(at, str) else None,
+            turn if isinstance(turn, str) else self._turn,
+        )
+        entries[key] = replace(usage, turn_at=self._turn_at)

@@ -1,0 +1,126 @@
+"""Budgets with a live session: a spent budget holds the inbox (queued messages stay queued
+through a sidecar kill and ``harnex recover``), refuses sends with one line and exit 4, and
+``harnex budget --add`` lets the held message through exactly once; a corrupt budget file is
+one line and the session runs on without enforcement, saying so.
+
+The demo agent writes no usage of its own, so the session's usage file is a Claude Code
+transcript the test writes, named to the sidecar as Claude Code's hooks name it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from conftest import Figures, Harnex, recorded, wait_for
+
+from harnex_tmux.errors import EXIT_BUDGET
+from harnex_tmux.session.client import SidecarClient
+
+
+def _spend(transcript: Path, call: int, tokens: int) -> None:
+    """One model call of ``tokens`` tokens (all fresh input) in the transcript."""
+    message = {"id": f"m{call}", "model": "claude-sonnet-4-5", "usage": {"input_tokens": tokens}}
+    line = {"type": "assistant", "requestId": f"r{call}", "message": message}
+    with transcript.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
+
+
+def _client(harnex: Harnex, ident: str) -> SidecarClient:
+    record = next(r for r in harnex.registry() if r["id"] == ident)
+    return SidecarClient(record["host"], record["port"], record["token"], timeout=10)
+
+
+def _events(info: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    lines = Path(info["events_log_path"]).read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e["type"] == kind]
+
+
+def _levels(info: dict[str, Any]) -> list[str]:
+    return [e["level"] for e in _events(info, "budget")]
+
+
+def _message(client: SidecarClient, message_id: str) -> str:
+    return str(client.request("GET", f"/messages/{message_id}").body["status"])
+
+
+def test_spent_budget_holds_the_inbox_through_recover_and_add_lets_it_go_once(
+    harnex: Harnex, tmp_path: Path, figures: Figures
+) -> None:
+    received = tmp_path / "received.jsonl"
+    info = harnex.start_demo("bud", "--budget", "1000", record=received, busy=3.0)
+    transcript = tmp_path / "session.jsonl"
+    transcript.touch()
+    hook = {"hook_event_name": "SessionStart", "transcript_path": str(transcript)}
+    _client(harnex, "bud").request("POST", "/hook/claude", hook)
+
+    _spend(transcript, 1, 850)
+    wait_for(lambda: _levels(info) == ["warning"], timeout=20, interval=0.1)
+    (entry,) = harnex.registry()
+    assert entry["budget_escalated"] == "budget at 80 %: spent 850 tokens of 1,000 tokens"
+
+    harnex.json("send", "--id", "bud", "--message", "one")
+    held = harnex.json("send", "--id", "bud", "--message", "two", "--no-wait")["message_id"]
+    _spend(transcript, 2, 200)
+    wait_for(lambda: _levels(info) == ["warning", "exceeded"], timeout=20, interval=0.1)
+
+    refused = harnex.run("send", "--id", "bud", "--message", "three")
+    line = "budget reached: spent 1,050 tokens of 1,000 tokens (harnex budget --id bud --add 1M)"
+    assert refused.returncode == EXIT_BUDGET
+    assert refused.stderr.strip() == f"harnex: {line}"
+    assert json.loads(refused.stdout)["error"] == line
+    figures.record("send while spent", f"exit {refused.returncode}, one line")
+
+    client = _client(harnex, "bud")
+    wait_for(lambda: client.status()["state"] == "prompt", timeout=30, interval=0.1)
+    assert _message(client, held) == "queued" and recorded(received) == ["one"]
+
+    os.kill(entry["sidecar_pid"], 9)
+    harnex.json("recover", "--id", "bud")
+    client = _client(harnex, "bud")
+    status = harnex.json("status", "--id", "bud", "--json")[0]
+    assert status["budget"]["state"] == "exceeded" and status["budget"]["spent"] == 1050
+    again = harnex.run("send", "--id", "bud", "--message", "three")
+    assert again.returncode == EXIT_BUDGET, "held again from the recovered sidecar's start"
+    wait_for(lambda: client.status()["state"] == "prompt", timeout=30, interval=0.1)
+    assert _message(client, held) == "queued" and recorded(received) == ["one"]
+    assert _levels(info) == ["warning", "exceeded"], "no step repeated after recover"
+    figures.record("budget steps repeated after recover", 0)
+
+    shown = harnex.run("budget", "--id", "bud", "--add", "1k")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "spent 1,050 tokens of 2,000 tokens (ok)"
+    wait_for(lambda: _message(client, held) == "delivered", timeout=30, interval=0.1)
+    harnex.json("send", "--id", "bud", "--message", "four")
+    assert recorded(received) == ["one", "two", "four"]
+    figures.record("held message typed after --add", recorded(received).count("two"), "time(s)")
+
+    assert harnex.json("budget", "--id", "bud", "--clear", "--json") == {"ok": True, "budget": None}
+    assert "budget" not in harnex.json("status", "--id", "bud", "--json")[0]
+
+
+def test_a_corrupt_budget_file_is_one_line_and_the_session_runs_on(
+    harnex: Harnex, tmp_path: Path, figures: Figures
+) -> None:
+    received = tmp_path / "received.jsonl"
+    info = harnex.start_demo("cor", "--budget", "5usd", record=received)
+    (entry,) = harnex.registry()
+    budget_file = next((harnex.state_dir / "budgets").glob("*--cor.json"))
+    assert json.loads(budget_file.read_text())["budget"] == "5usd"
+    budget_file.write_text('{"budget": "5 doubloons"')
+    os.kill(entry["sidecar_pid"], 9)
+    harnex.json("recover", "--id", "cor")
+
+    (event,) = wait_for(lambda: _events(info, "budget"), timeout=20, interval=0.1)
+    assert event["level"] == "error" and "\n" not in event["error"]
+    assert event["error"] == f"budget file {budget_file} is not JSON; the budget is not enforced"
+    status = harnex.json("status", "--id", "cor", "--json")[0]
+    assert status["budget"] == {"problem": event["error"]}
+    assert harnex.json("send", "--id", "cor", "--message", "still here")["status"] == "delivered"
+    assert recorded(received) == ["still here"]
+    shown = harnex.run("budget", "--id", "cor")
+    assert shown.stdout.strip() == f"Budget not enforced: {event['error']}"
+    figures.record("corrupt budget file", "one line, not enforced, sends delivered")
+    assert harnex.run("budget", "--id", "cor", "--add", "5usd").returncode == 0
+    assert json.loads(budget_file.read_text())["budget"] == "5usd", "--add writes it anew"
