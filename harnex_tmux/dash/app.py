@@ -41,6 +41,9 @@ TICK_S = 5.0
 PREVIEW_CHECK_S = 1.0
 ENDED_TEXT = "(the session has ended; its pane is closed or kept by tmux)"
 NARROW = 80  # columns below which the side panel goes under the list
+# The keys that change something (a session, the person's tmux client): --read-only hides
+# them. "new" is listed for the key that starts a session, where that key exists.
+ACTING = frozenset({"send", "answer", "jump", "stop", "recover", "new"})
 
 
 class DashApp(App[list[str] | None]):
@@ -80,8 +83,9 @@ class DashApp(App[list[str] | None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, repo_root: str | None) -> None:
+    def __init__(self, repo_root: str | None, read_only: bool = False) -> None:
         super().__init__()
+        self.read_only = read_only
         source.prepare()
         self.fleet = Fleet(repo_root)
         self.scope = repo_root or "all repositories"
@@ -243,6 +247,8 @@ class DashApp(App[list[str] | None]):
         found = counts((r.state, r.unconfirmed) for r in self.fleet.rows())
         parts = [f"{found.waiting} need you", f"{found.busy} busy", f"{found.idle} idle"]
         text = f"harnex dash · {self.scope} · " + " · ".join(parts)
+        if self.read_only:
+            text += " · read-only"
         if self.needle:
             text += f" · filter: {self.needle}"
         self.query_one("#banner", Static).update(text)
@@ -332,8 +338,10 @@ class DashApp(App[list[str] | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do not apply to the selected session are greyed out (None) or hidden;
         one already in flight for it does nothing until it ends."""
-        if action not in ("send", "answer", "jump", "stop", "recover"):
+        if action not in ACTING:
             return True
+        if self.read_only:
+            return False
         detail = self._detail()
         if detail is None or detail.record is None:
             return None
