@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -84,11 +85,19 @@ class DashApp(App[list[str] | None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, repo_root: str | None, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        repo_root: str | None,
+        read_only: bool = False,
+        fleet: Fleet | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``fleet`` and ``clock`` are for tests: a fixed fleet, a fixed now."""
         super().__init__()
         self.read_only = read_only
         source.prepare()
-        self.fleet = Fleet(repo_root)
+        self.fleet = fleet if fleet is not None else Fleet(repo_root)
+        self.clock = clock
         self.scope = repo_root or "all repositories"
         self.shown: list[FleetRow] = []
         self.selected: str | None = None
@@ -182,7 +191,7 @@ class DashApp(App[list[str] | None]):
         table = self.query_one(FleetTable)
         rows = [r for r in ordered(self.fleet.rows()) if matches(r, self.needle)]
         before = {r.key: r for r in self.shown}
-        table.show(self._lines(rows, time.time()), keep=self.selected)
+        table.show(self._lines(rows, self.clock()), keep=self.selected)
         self.shown = rows
         old_selected = self.selected
         self.selected = table.cursor_key
@@ -207,7 +216,7 @@ class DashApp(App[list[str] | None]):
     def _tick(self) -> None:
         """Durations move on: the table redraws only the lines whose FOR text changed."""
         if self.shown:
-            self.query_one(FleetTable).show(self._lines(self.shown, time.time()), self.selected)
+            self.query_one(FleetTable).show(self._lines(self.shown, self.clock()), self.selected)
 
     def _banner(self) -> None:
         found = counts((r.state, r.unconfirmed) for r in self.fleet.rows())
