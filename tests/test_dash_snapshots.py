@@ -196,3 +196,38 @@ def test_read_only_keys_do_nothing(fixed: Callable[..., DashApp]) -> None:
     assert "cannot jump" in acting[3]  # it tried (the fixed fleet's record has no window)
     watching = asyncio.run(opened(read_only=True))
     assert watching[:3] == ["Screen", "Screen", "Screen"] and "cannot jump" not in watching[3]
+
+
+def test_the_list_follows_the_mouse_and_the_keys(fixed: Callable[..., DashApp]) -> None:
+    import asyncio
+
+    from harnex_tmux.dash.table import FleetTable
+
+    async def main() -> list[str | None]:
+        app = fixed()
+        chosen = []
+        async with app.run_test(size=(140, 30)) as pilot:
+            await settled(pilot)
+            table = app.query_one(FleetTable)
+            # The header is the list's first line: the fourth line down is the third row.
+            await pilot.click(FleetTable, offset=(3, 3))
+            await pilot.pause()
+            chosen.append(app.selected)
+            for key in ("end", "up", "home", "down"):
+                await pilot.press(key)
+                await pilot.pause()
+                chosen.append(app.selected)
+            await pilot.click(FleetTable, offset=(3, 0))  # the header selects nothing
+            await pilot.pause()
+            chosen.append(table.cursor_key)
+        return chosen
+
+    ordered = ["h--lost", "h--ask", "h--check", "h--busy", "h--idle", "h--old"]
+    assert asyncio.run(main()) == [
+        ordered[2],
+        ordered[5],
+        ordered[4],
+        ordered[0],
+        ordered[1],
+        ordered[1],
+    ]
