@@ -203,11 +203,14 @@ def test_read_only_serves_a_dashboard_without_the_acting_keys(harnex: Harnex) ->
             assert acting not in footer, acting
 
 
-def test_a_short_token_and_window_with_web_are_usage_errors(harnex: Harnex) -> None:
+def test_usage_errors_short_token_window_with_web_web_options_alone(harnex: Harnex) -> None:
     short = harnex.run("dash", "--web", "--token", "short")
     assert short.returncode == 2 and "at least 16" in short.stderr
     both = harnex.run("dash", "--web", "--window")
     assert both.returncode == 2 and "--window and --web" in both.stderr
+    for option, value in (("--port", "8800"), ("--token", TOKEN)):
+        alone = harnex.run("dash", option, value)
+        assert alone.returncode == 2 and f"{option} goes with --web" in alone.stderr
 
 
 def test_a_port_in_use_is_a_clear_error(harnex: Harnex) -> None:

@@ -42,6 +42,13 @@ def command(
 
     if window and web:
         raise UsageError("--window and --web do not go together")
+    if not web:
+        # A token from the environment is fine (it may be set for every shell); a port or
+        # token typed without --web would look like serving while nothing is served.
+        given = click.get_current_context().get_parameter_source
+        for name in ("port", "token"):
+            if given(name) == click.core.ParameterSource.COMMANDLINE:
+                raise UsageError(f"--{name} goes with --web")
     root = None if all_repos else source.current_repo(repo)
     if web:
         from harnex_tmux.dash.web import Serving, WebOptions, serve
