@@ -14,6 +14,7 @@ import json
 import math
 import os
 import platform
+import re
 import secrets
 import shlex
 import shutil
@@ -325,18 +326,60 @@ def resume_figures(workdir: Path, quick: bool) -> list[Figure]:
     ]
 
 
-def dash_figures(bench: Bench, quick: bool) -> list[Figure]:
+def dash_figures(bench: Bench, quick: bool, before: Path | None = None) -> list[Figure]:
     """``harnex dash`` in a real tmux pane over 50 live sessions, read with capture-pane as a
     person sees it: opening time, idle CPU, how soon a state change shows, CPU per refresh.
 
     A state change is one ``state`` line appended to a session's events log, as the sidecar
     writes it, so the figure is the dashboard's own part (watch, read, redraw); the sidecar's
-    own time to see the agent change is measured elsewhere."""
+    own time to see the agent change is measured elsewhere.
+
+    With ``before`` (the package exported at an older revision), that tree's dashboard is
+    measured over the same fleet in the same run, in turns with this one (old, new, old,
+    new), so load from other jobs hits both alike; the figures then carry each tree's label
+    and a ratio row compares the CPU per refresh."""
     many = 10 if quick else 50
     for i in range(many):
         bench.start(f"d{i:02d}", PROMPT_PROGRAM)
+    if before is None:
+        return _dash_pass(bench, ROOT, many, quick)
+    passes: dict[str, list[list[Figure]]] = {"before": [], "now": []}
+    for _ in range(1 if quick else 2):
+        passes["before"].append(_dash_pass(bench, before, many, quick))
+        passes["now"].append(_dash_pass(bench, ROOT, many, quick))
+    found: list[Figure] = []
+    medians: dict[str, float] = {}
+    for label, runs in passes.items():
+        for n, first in enumerate(runs[0]):
+            values = [run[n].median for run in runs]
+            found.append(
+                Figure(
+                    f"{label}: {first.name}",
+                    first.unit,
+                    statistics.median(values),
+                    max(values),
+                    sum(run[n].runs for run in runs),
+                    first.target,
+                )
+            )
+        medians[label] = found[-1].median  # the last figure of a pass: CPU per refresh
+    ratio = medians["before"] / medians["now"] if medians["now"] else float("nan")
+    found.append(
+        Figure(f"dash: CPU per refresh, before / now ({many} sessions)", "x", ratio, ratio, 1)
+    )
+    return found
+
+
+def _counted(screen: str) -> int:
+    """How many sessions the dashboard's banner counts (-1 before it shows them)."""
+    found = re.search(r"(\d+) need you · (\d+) busy · (\d+) idle", screen)
+    return sum(int(n) for n in found.groups()) if found else -1
+
+
+def _dash_pass(bench: Bench, tree: Path, many: int, quick: bool) -> list[Figure]:
+    """One dashboard of ``tree`` opened, measured and closed."""
     env = " ".join(f"{k}={shlex.quote(v)}" for k, v in bench.env.items() if k.startswith("HARNEX_"))
-    command = f"exec env {env} PYTHONPATH={shlex.quote(bench.env['PYTHONPATH'])} "
+    command = f"exec env {env} PYTHONPATH={shlex.quote(str(tree))} "
     command += f"TERM=xterm-256color {shlex.quote(sys.executable)} -m harnex_tmux dash"
     tmux = ["tmux", "-L", bench.socket]
     subprocess.run([*tmux, "set", "-g", "default-size", "200x70"], capture_output=True)
@@ -354,7 +397,7 @@ def dash_figures(bench: Bench, quick: bool) -> list[Figure]:
     )
     pane, pid_text = out.stdout.split()
     subprocess.run([*tmux, "resize-window", "-t", pane, "-x", "200", "-y", "70"])
-    while f"{many} idle" not in screen():
+    while _counted(screen()) != many:
         if time.perf_counter() - start > 30:
             raise RuntimeError("the dashboard did not show the fleet within 30 s")
         time.sleep(0.01)
@@ -378,7 +421,10 @@ def dash_figures(bench: Bench, quick: bool) -> list[Figure]:
     for n in range(rounds):
         log = logs[n % len(logs)]
         ident = log.stem.split("--", 1)[1]
-        to, back = ("busy", "prompt") if (n // len(logs)) % 2 == 0 else ("prompt", "busy")
+        # Each change flips the session from what the last one left: it moves to the other
+        # group every time, whichever pass this is.
+        shown = next(line for line in screen().splitlines() if line.lstrip().startswith(ident))
+        to, back = ("prompt", "busy") if "* busy" in shown else ("busy", "prompt")
         event = {"schema_version": 1, "seq": 10_000 + n, "ts": "2030-01-01T00:00:00Z"}
         event.update({"id": ident, "type": "state", "from": back, "to": to})
         glyph = "* busy" if to == "busy" else "> prompt"
@@ -396,6 +442,9 @@ def dash_figures(bench: Bench, quick: bool) -> list[Figure]:
     spent = cpu_s() - before - idle_rate * (time.perf_counter() - t0)
     per_refresh = max(0.0, spent) / rounds * 1000
     subprocess.run([*tmux, "send-keys", "-t", pane, "q"], capture_output=True)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # closed before the next pass opens
     return [
         Figure(f"dash: opening with {many} sessions", "ms", opening, opening, 1, "<= 1000 ms"),
         Figure(
@@ -1115,7 +1164,13 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
             bench = Bench(Path(tmp))
             try:
-                found = (usage_figures if args.usage else dash_figures)(bench, args.quick)
+                if args.usage:
+                    found = usage_figures(bench, args.quick)
+                else:
+                    old = None
+                    if args.before:
+                        old = export_tree(args.before, Path(tmp) / "before-tree")
+                    found = dash_figures(bench, args.quick, old)
             finally:
                 bench.stop_all()
         print("| what | median | p95 | runs | target |\n|---|---|---|---|---|")

@@ -68,9 +68,9 @@ def state_of(app: DashApp, ident: str) -> str | None:
 
 
 async def select(pilot: Any, app: DashApp, ident: str) -> None:
-    from textual.widgets import DataTable
+    from harnex_tmux.dash.table import FleetTable
 
-    table = app.query_one(DataTable)
+    table = app.query_one(FleetTable)
     keys = [r.key for r in app.shown]
     row = next(r for r in app.shown if r.id == ident)
     table.move_cursor(row=keys.index(row.key))

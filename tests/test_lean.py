@@ -329,7 +329,8 @@ def test_api_server_serves_until_shutdown_and_shutdown_never_hangs() -> None:
 
 
 def test_textual_is_loaded_only_by_dash() -> None:
-    """The dashboard's Textual must not slow the other commands or the sidecar down."""
+    """The dashboard's Textual (and textual-serve's aiohttp for --web) must not slow the
+    other commands or the sidecar down."""
     found = _in_fresh_python(
         "import json, sys\n"
         "from click.testing import CliRunner\n"
@@ -339,11 +340,16 @@ def test_textual_is_loaded_only_by_dash() -> None:
         "for name in names:\n"
         "    cli.get_command(None, name)\n"
         "CliRunner().invoke(cli, ['status', '--tmux'])\n"
-        "before = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))\n"
+        "heavy = ('textual', 'rich', 'textual_serve', 'aiohttp', 'jinja2')\n"
+        "before = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "import harnex_tmux.cli.dash\n"
-        "cli_dash = sorted(m for m in sys.modules if m.split('.')[0] == 'textual')\n"
+        "cli_dash = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "import harnex_tmux.dash.app\n"
-        "app = 'textual.app' in sys.modules\n"
-        "print(json.dumps({'before': before, 'cli_dash': cli_dash, 'app': app}))\n"
+        "app = 'textual.app' in sys.modules and 'aiohttp' not in sys.modules\n"
+        "import harnex_tmux.dash.web\n"
+        "web = 'textual_serve.server' in sys.modules\n"
+        "print(json.dumps({'before': before, 'cli_dash': cli_dash, 'app': app, 'web': web}))\n"
     )
-    assert found["before"] == [] and found["cli_dash"] == [] and found["app"] is True
+    assert found["before"] == [] and found["cli_dash"] == []
+    # The terminal dashboard does not load the web server; only --web does.
+    assert found["app"] is True and found["web"] is True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,7 +18,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from harnex_tmux.dash import source
 from harnex_tmux.dash.fleet import Detail, Fleet
@@ -32,6 +33,7 @@ from harnex_tmux.dash.model import (
     ordered,
 )
 from harnex_tmux.dash.screens import AnswerScreen, ConfirmScreen, HelpScreen, SendScreen
+from harnex_tmux.dash.table import FleetTable, Line
 from harnex_tmux.errors import HarnexError
 
 SIDECAR_CHECK_S = 2.0
@@ -41,6 +43,9 @@ TICK_S = 5.0
 PREVIEW_CHECK_S = 1.0
 ENDED_TEXT = "(the session has ended; its pane is closed or kept by tmux)"
 NARROW = 80  # columns below which the side panel goes under the list
+# The keys that change something (a session, the person's tmux client): --read-only hides
+# them. "new" is listed for the key that starts a session, where that key exists.
+ACTING = frozenset({"send", "answer", "jump", "stop", "recover", "new"})
 
 
 class DashApp(App[list[str] | None]):
@@ -80,10 +85,19 @@ class DashApp(App[list[str] | None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, repo_root: str | None) -> None:
+    def __init__(
+        self,
+        repo_root: str | None,
+        read_only: bool = False,
+        fleet: Fleet | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``fleet`` and ``clock`` are for tests: a fixed fleet, a fixed now."""
         super().__init__()
+        self.read_only = read_only
         source.prepare()
-        self.fleet = Fleet(repo_root)
+        self.fleet = fleet if fleet is not None else Fleet(repo_root)
+        self.clock = clock
         self.scope = repo_root or "all repositories"
         self.shown: list[FleetRow] = []
         self.selected: str | None = None
@@ -101,7 +115,7 @@ class DashApp(App[list[str] | None]):
     def compose(self) -> ComposeResult:
         yield Static("harnex dash: loading…", id="banner")
         with Horizontal(id="main"):
-            yield DataTable(id="fleet", cursor_type="row", zebra_stripes=False)
+            yield FleetTable(COLUMNS, id="fleet")
             with Vertical(id="side"):
                 yield Static("", id="pane", markup=False)
                 yield Static("", id="events", markup=False)
@@ -111,9 +125,6 @@ class DashApp(App[list[str] | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
         self.query_one("#pane").border_title = "pane"
         self.query_one("#events").border_title = "events"
         self.query_one("#reply").border_title = "last reply"
@@ -177,33 +188,13 @@ class DashApp(App[list[str] | None]):
     # --- the list -----------------------------------------------------------------------
 
     def show_rows(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(FleetTable)
         rows = [r for r in ordered(self.fleet.rows()) if matches(r, self.needle)]
-        now = time.time()
         before = {r.key: r for r in self.shown}
-        ids = [r.id for r in rows]
-        if set(before) == {r.key for r in rows} and len(set(ids)) == len(ids):
-            # The same sessions: redraw the rows that changed, then reorder in place.
-            for row in rows:
-                if before[row.key] != row:
-                    self._update_row(table, row, now)
-            if [r.key for r in rows] != [r.key for r in self.shown]:
-                place = {ident: n for n, ident in enumerate(ids)}
-                table.sort(COLUMNS[0], key=lambda ident: place[str(ident)])
-        else:
-            table.clear()
-            for row in rows:
-                table.add_row(*self._cells(row, now), key=row.key)
-        if self.selected in {r.key for r in rows}:
-            index = table.get_row_index(self.selected)
-            if index != table.cursor_row:
-                table.move_cursor(row=index, animate=False)
+        table.show(self._lines(rows, self.clock()), keep=self.selected)
         self.shown = rows
         old_selected = self.selected
-        if rows and self.selected not in {r.key for r in rows}:
-            self.selected = rows[table.cursor_row].key if table.cursor_row < len(rows) else None
-        if not rows:
-            self.selected = None
+        self.selected = table.cursor_key
         self.refreshes += 1
         self._banner()
         changed = self.selected is None or before.get(self.selected) != next(
@@ -218,37 +209,29 @@ class DashApp(App[list[str] | None]):
         if changed or old_selected != self.selected:
             self.refresh_bindings()
 
-    def _cells(self, row: FleetRow, now: float) -> list[Text | str]:
-        cells: list[Text | str] = list(row.cells(now))
-        cells[2] = Text(str(cells[2]), style=f"bold {row.look.colour}")
-        return cells
-
-    def _update_row(self, table: DataTable[Any], row: FleetRow, now: float) -> None:
-        for column, value in zip(table.columns, self._cells(row, now), strict=True):
-            table.update_cell(row.key, column, value)
+    @staticmethod
+    def _lines(rows: list[FleetRow], now: float) -> list[Line]:
+        return [Line(r.key, r.cells(now), r.look.colour) for r in rows]
 
     def _tick(self) -> None:
-        """Durations move on: redraw only the FOR cells whose text changed."""
-        if not self.shown:
-            return
-        table = self.query_one(DataTable)
-        column = list(table.columns)[3]
-        now = time.time()
-        for row in self.shown:
-            text = row.cells(now)[3]
-            if table.get_cell(row.key, column) != text:
-                table.update_cell(row.key, column, text)
+        """Durations move on: the table redraws only the lines whose FOR text changed."""
+        if self.shown:
+            self.query_one(FleetTable).show(self._lines(self.shown, self.clock()), self.selected)
 
     def _banner(self) -> None:
         found = counts((r.state, r.unconfirmed) for r in self.fleet.rows())
         parts = [f"{found.waiting} need you", f"{found.busy} busy", f"{found.idle} idle"]
         text = f"harnex dash · {self.scope} · " + " · ".join(parts)
+        if self.read_only:
+            text += " · read-only"
         if self.needle:
             text += f" · filter: {self.needle}"
-        self.query_one("#banner", Static).update(text)
+        banner = self.query_one("#banner", Static)
+        if str(banner.content) != text:
+            banner.update(text, layout=False)  # one line, always: no new layout
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        key = event.row_key.value
+    def on_fleet_table_highlighted(self, event: FleetTable.Highlighted) -> None:
+        key = event.key
         if key != self.selected:
             self.selected = key
             self._preview_mtime = None
@@ -321,19 +304,21 @@ class DashApp(App[list[str] | None]):
             text = ENDED_TEXT
         pane = self.query_one("#pane", Static)
         height = max(1, pane.size.height)
-        pane.update(Text("\n".join(text.splitlines()[-height:])))
+        pane.update(Text("\n".join(text.splitlines()[-height:])), layout=False)
 
     def _say(self, text: str) -> None:
         self.message = text
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(text, layout=False)
 
     # --- actions ------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do not apply to the selected session are greyed out (None) or hidden;
         one already in flight for it does nothing until it ends."""
-        if action not in ("send", "answer", "jump", "stop", "recover"):
+        if action not in ACTING:
             return True
+        if self.read_only:
+            return False
         detail = self._detail()
         if detail is None or detail.record is None:
             return None
@@ -494,7 +479,7 @@ class DashApp(App[list[str] | None]):
         self.show_rows()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(FleetTable).focus()
         if not event.value.strip():
             event.input.remove_class("shown")
 
@@ -503,7 +488,7 @@ class DashApp(App[list[str] | None]):
         if event.key == "escape" and field.has_focus:
             field.value = ""
             field.remove_class("shown")
-            self.query_one(DataTable).focus()
+            self.query_one(FleetTable).focus()
             event.stop()
 
     def action_help(self) -> None:
