@@ -305,3 +305,42 @@ def test_collapsed_paste_is_tidied_once_it_shows(tmp_path: Path) -> None:
     rig.deliverer.deliver(rig.inbox.add(Message(text=text)))
     assert shown.is_set()
     assert rig.pane.keys[0] == ("BSpace",), rig.pane.keys
+
+
+class PaneGone(Exception):
+    """What tmux raises for a pane that no longer exists."""
+
+
+def _forced_into_closing_pane(tmp_path: Path, gone_at: str) -> Message:
+    """A forced message whose pane disappears at ``gone_at`` (``typing`` or ``submit``)."""
+    rig = _rig(tmp_path, hooks_seen=False)
+    rig.pane.screen = TRUST
+    gone = threading.Event()
+
+    def vanish(*args: object) -> None:
+        gone.set()
+        raise PaneGone("can't find pane: %9")
+
+    if gone_at == "typing":
+        rig.pane.paste = vanish  # type: ignore[method-assign]
+        rig.pane.type_text = vanish  # type: ignore[method-assign]
+    else:
+        rig.pane.send_keys = vanish  # type: ignore[method-assign]
+    rig.deliverer.pane_gone = gone.is_set
+    message = rig.inbox.record(Message(text="hello", force=True))
+    rig.deliverer.deliver(message)
+    return message
+
+
+def test_a_forced_message_typed_before_its_pane_went_is_unconfirmed(tmp_path: Path) -> None:
+    """The agent quit on the forced text (a dialog's "No, exit"): it may have it, so the
+    message is never called failed."""
+    message = _forced_into_closing_pane(tmp_path, gone_at="submit")
+    assert message.status == "unconfirmed"
+    assert "after the text was typed" in (message.error or "")
+
+
+def test_a_forced_message_whose_pane_went_before_typing_failed(tmp_path: Path) -> None:
+    message = _forced_into_closing_pane(tmp_path, gone_at="typing")
+    assert message.status == "failed"
+    assert "pane is gone" in (message.error or "")

@@ -63,6 +63,9 @@ HOOK_CONFIRM_S = 3.0
 # closes: the next screen can be drawn over it without much output).
 DIALOG_POLL_S = 0.05
 KEPT_FOR_RESUME = "the session ended before it was typed; `harnex resume` delivers it"
+PANE_WENT_AFTER_TYPING = (
+    "the agent's pane went away after the text was typed, before it was confirmed"
+)
 # How often a queued message is tried again while its claim cannot be written (disk full).
 NO_ROOM_RETRY_S = 1.0
 
@@ -120,6 +123,8 @@ class Deliverer:
         self.log = log
         self._stop = threading.Event()
         self._no_room: str | None = None
+        # Whether the message being typed has gone into the pane (set under pane.typing).
+        self._text_in = False
         self._thread = threading.Thread(target=self._run, name="deliver", daemon=True)
 
     def start(self) -> None:
@@ -166,6 +171,7 @@ class Deliverer:
                 return False
             ledger.typing_begins(message, awaits_report=self.adapter.has_hooks)
             reports_before = ledger.turns.prompt_count
+            self._text_in = False
             try:
                 outcome = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
@@ -176,6 +182,10 @@ class Deliverer:
                     ledger.forget_turn(message)
                     if message in self.inbox.pending():
                         self.inbox.release(message)
+                    elif self._text_in:
+                        # Forced, and its text went in before the pane went (the agent may
+                        # have quit on it): it may have arrived, so it is never `failed`.
+                        ledger.finish(message, UNCONFIRMED, f"{PANE_WENT_AFTER_TYPING} ({exc})")
                     else:  # forced: it had no place in the queue to go back to
                         ledger.finish(message, FAILED, f"the agent's pane is gone ({exc})")
                     self.log(f"{message.id}: not typed, the pane is gone ({exc})")
@@ -218,6 +228,7 @@ class Deliverer:
                 pane.paste(message.text)
             else:
                 pane.type_text(message.text)
+            self._text_in = True
             kib = len(message.text.encode()) / 1024
             if not self._landed_in_reader(message.text, before_typing):
                 clock.wait_quiet(
