@@ -228,9 +228,9 @@ class Adapter:
         user asked harnex to trust the folder (``run --auto-accept``)."""
         return {}
 
-    def session_facts(self) -> dict[str, Any]:
-        """Facts from the launch (such as a port) to keep in the session's record, where
-        :meth:`start_watching` finds them again, also in a recovered sidecar."""
+    def session_facts(self, cwd: str = "") -> dict[str, Any]:
+        """Facts from the launch in ``cwd`` (such as a port) to keep in the session's record,
+        where :meth:`start_watching` finds them again, also in a recovered sidecar."""
         return {}
 
     def start_watching(

@@ -54,6 +54,13 @@ shows each state::
     args = ["--notify-command", "{command}"]  # added after the command; {command} becomes
                                   # a shell command that tells the sidecar the turn ended
 
+    [reply]                       # where the turn's reply is read when [ready] reports it
+    file = ".chat.md"             # the file the CLI appends to (in the git root)
+    option = "--chat-file"        # the command-line option that names another file
+    env = "MYCLI_CHAT_FILE"       # ... or the variable that does
+    prompt_lines = '^> '          # the user's lines: the reply follows the last of them
+    skip_lines = '^# '            # the CLI's own lines between them, left out of the reply
+
 ``[ready] args`` are added only when the session has hooks (not with
 ``HARNEX_NO_HOOKS=1``) and the command line has none of its options (``-...`` items) already:
 the user's own notification command stays. Everything but ``name`` is optional. Unknown
@@ -75,6 +82,7 @@ from harnex_tmux.adapters.base import (
     StopStep,
 )
 from harnex_tmux.adapters.choice import moves_to
+from harnex_tmux.adapters.reply_file import ReplyRule
 from harnex_tmux.errors import AdapterFileError
 
 # What a ``[ready]`` argument holds where harnex's hook command goes.
@@ -157,6 +165,8 @@ class ScreenRules:
     ready_args: tuple[str, ...] = ()
     # How the CLI continues a conversation (``[resume] args``, put right after the program).
     resume_args: tuple[str, ...] = ()
+    # Where a turn's reply text is read when the turn's end is reported (``[reply]``).
+    reply: ReplyRule | None = None
 
     @property
     def trust_accept_keys(self) -> tuple[str, ...]:
@@ -205,7 +215,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         "",
         {"name", "commands", "description", "submit_keys", "settle_s", "first_prompt_settles"}
         | {"dialogs_below_input", "prompt", "busy", "dialogs", "stop", "paste", "launch"}
-        | {"ready", "resume"},
+        | {"ready", "resume", "reply"},
     )
     name = check.string(data, "name", required=True)
     if not _NAME.fullmatch(name):
@@ -233,6 +243,9 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     ready_args = check.strings(ready, "args", where="ready")
     if ready and not any(READY_PLACEHOLDER in arg for arg in ready_args):
         check.fail("ready.args", f"needs an argument holding {READY_PLACEHOLDER}")
+    reply = _reply(check, data)
+    if reply is not None and not ready_args:
+        check.fail("reply", "needs [ready]: the reply is read when the turn's end is reported")
     resume = check.table(data, "resume")
     check.keys(resume, "resume", {"args"})
     resume_args = check.strings(resume, "args", where="resume")
@@ -272,10 +285,28 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         launch_env=dict(env),
         ready_args=ready_args,
         resume_args=resume_args,
+        reply=reply,
     )
     if not idle and not empty_idle:
         check.fail("prompt", "needs idle_markers or empty_box_is_idle = true, or it is never ready")
     return rules
+
+
+def _reply(check: _Checker, data: dict[str, Any]) -> ReplyRule | None:
+    if "reply" not in data:
+        return None
+    table = check.table(data, "reply")
+    check.keys(table, "reply", {"file", "option", "env", "prompt_lines", "skip_lines"})
+    prompt_lines = check.regex(table, "prompt_lines", where="reply")
+    if prompt_lines is None:
+        check.fail("reply.prompt_lines", "is missing")
+    return ReplyRule(
+        file=str(check.text(table, "file", required=True, where="reply")),
+        prompt_lines=str(prompt_lines),
+        option=check.text(table, "option", where="reply"),
+        env=check.text(table, "env", where="reply"),
+        skip_lines=check.regex(table, "skip_lines", where="reply"),
+    )
 
 
 def _box(check: _Checker, prompt: dict[str, Any]) -> BoxRule | None:

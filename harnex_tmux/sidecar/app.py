@@ -273,7 +273,7 @@ class Sidecar:
                 watch=spec.watch,
                 worktree=spec.worktree,
             )
-            record.extra.update(adapter.session_facts())
+            record.extra.update(adapter.session_facts(spec.cwd))
             record.extra["inbox_ttl"] = spec.inbox_ttl
             record.extra["auto_accept"] = spec.auto_accept
             if spec.prompt_regex:
