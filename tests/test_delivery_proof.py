@@ -344,3 +344,27 @@ def test_a_forced_message_whose_pane_went_before_typing_failed(tmp_path: Path) -
     message = _forced_into_closing_pane(tmp_path, gone_at="typing")
     assert message.status == "failed"
     assert "pane is gone" in (message.error or "")
+
+
+def test_submit_waits_while_the_agent_still_takes_the_paste(tmp_path: Path) -> None:
+    """Qwen Code shows "Pasting… N KB" while it reads a large paste: the submit key waits
+    until that is gone and the input line shows the text."""
+    rig = _rig(tmp_path, adapter="qwen", hooks_seen=False)
+    rule = "─" * 40
+    pasting = f"{rule}\n>   Type your message or @path/to/file\n{rule}\n  Pasting… 4 KB\n"
+    taken = f"{rule}\n> [Pasted Content 104747 chars]\n{rule}\n  ⏸ Ask (shift + tab to cycle)\n"
+    rig.pane.screen = pasting
+    keys_at_change: list[int] = []
+
+    def taken_later(text: str) -> None:
+        def show() -> None:
+            keys_at_change.append(len(rig.pane.keys))
+            rig.pane.screen = taken
+
+        threading.Timer(0.8, show).start()
+
+    rig.pane.on_type = taken_later
+    message = rig.inbox.add(Message(text="x" * 2000))
+    rig.deliverer.deliver(message)
+    assert keys_at_change == [0], "no key before the paste was taken"
+    assert rig.pane.keys and rig.pane.keys[0] == ("Enter",)

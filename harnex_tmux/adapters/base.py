@@ -247,6 +247,11 @@ class Adapter:
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:
         """Refuse (HarnexError) a launch that the CLI would reject, before a pane exists."""
 
+    def taking_paste(self, screen: str) -> bool:
+        """Whether ``screen`` shows the CLI still taking the text just pasted (a submit key
+        now would come before it has the whole text)."""
+        return False
+
     def keys_after_typing(self, input_line: str | None) -> tuple[str, ...]:
         """Keys that tidy the input box once typed text has landed (read from the screen
         only for adapters that set ``tidies_input``)."""

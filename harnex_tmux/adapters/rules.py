@@ -45,6 +45,9 @@ shows each state::
     always = false                # if true, even one short line goes in as a paste
     collapsed = '\\[\\d+ lines\\]'   # a paste shown collapsed in the input line ...
     collapsed_keys = ["BSpace"]   # ... and the keys pressed then, before submitting
+    pending = ["Pasting…"]        # shown near the bottom while the CLI still takes a paste:
+                                  # submit waits until none shows and the input line has text
+    shown = false                 # if true, submit waits until the input line has text
 
     [launch]
     args = ["--no-color"]         # added after the command
@@ -160,6 +163,10 @@ class ScreenRules:
     types_by_paste: bool = False
     collapsed_paste: str | None = None
     collapsed_paste_keys: tuple[str, ...] = ()
+    # Texts near the bottom of the screen while the CLI is still taking a paste.
+    paste_pending: tuple[str, ...] = ()
+    # The input line shows a paste (or its collapsed marker) once the CLI has taken it.
+    paste_shown: bool = False
     launch_args: tuple[str, ...] = ()
     launch_env: dict[str, str] = field(default_factory=dict)
     ready_args: tuple[str, ...] = ()
@@ -230,7 +237,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     busy = check.table(data, "busy")
     check.keys(busy, "busy", {"markers", "patterns"})
     paste = check.table(data, "paste")
-    check.keys(paste, "paste", {"always", "collapsed", "collapsed_keys"})
+    check.keys(paste, "paste", {"always", "collapsed", "collapsed_keys", "pending", "shown"})
     launch = check.table(data, "launch")
     check.keys(launch, "launch", {"args", "env"})
     env = launch.get("env", {})
@@ -281,6 +288,8 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         types_by_paste=check.boolean(paste, "always", False, where="paste"),
         collapsed_paste=collapsed,
         collapsed_paste_keys=collapsed_keys,
+        paste_pending=check.strings(paste, "pending", where="paste"),
+        paste_shown=check.boolean(paste, "shown", False, where="paste"),
         launch_args=check.strings(launch, "args", where="launch"),
         launch_env=dict(env),
         ready_args=ready_args,

@@ -183,6 +183,17 @@ class ScreenAdapter(Adapter):
     def launch_env(self) -> dict[str, str]:
         return dict(self.rules.launch_env)
 
+    def taking_paste(self, screen: str) -> bool:
+        """With ``[paste] pending`` markers or ``shown``: a marker shows near the bottom, or
+        the input line is still empty (the pasted text, or its collapsed marker, not drawn
+        yet)."""
+        if not (self.rules.paste_pending or self.rules.paste_shown):
+            return False
+        bottom = "\n".join(self._bottom(screen))
+        if any(marker in bottom for marker in self.rules.paste_pending):
+            return True
+        return not self.input_line(screen)
+
     def keys_after_typing(self, input_line: str | None) -> tuple[str, ...]:
         collapsed = self.rules.collapsed_paste
         if collapsed and input_line and re.match(collapsed, input_line):

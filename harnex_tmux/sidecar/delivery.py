@@ -37,6 +37,8 @@ from harnex_tmux.tmux import CursorLine, typed_as_keys
 # are given up (see Deliverer._tidy_input), and how often it is looked for meanwhile.
 TIDY_WAIT_MAX_S = 10.0
 TIDY_POLL_S = 0.05
+# How long an agent that shows it is still taking a paste is waited for before submitting.
+PASTE_TAKE_MAX_S = 60.0
 # How long output must pause after typing before the text counts as landed.
 LANDED_QUIET_S = 0.03
 # Upper bound on that wait: a base plus a little per KiB, as terminals echo large pastes slowly.
@@ -234,6 +236,7 @@ class Deliverer:
                 clock.wait_quiet(
                     LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
                 )
+            self._wait_paste_taken()
             time.sleep(adapter.settle_s)
             if adapter.tidies_input:
                 self._tidy_input(message.text)
@@ -260,6 +263,24 @@ class Deliverer:
             if attempt == 0:
                 self.log(f"{message.id}: the text is still in the input line, submitting again")
         return Outcome(FAILED, STILL_TYPED)
+
+    def _wait_paste_taken(self) -> None:
+        """Wait while the screen shows the agent still taking the text (its adapter's
+        ``[paste] pending`` markers, or an input line still empty with ``shown``): Qwen Code
+        reads a 100 KB paste a few KiB at a time, and a submit key right behind its end
+        submits the collapsed marker instead of the text; Gemini CLI turns an Enter right
+        after a paste into a new line."""
+        if not self.adapter.reads_screen:
+            return
+        deadline = time.monotonic() + PASTE_TAKE_MAX_S
+        while True:
+            screen = self.pane.capture_screen()
+            if screen is None or not self.adapter.taking_paste(screen):
+                return
+            if time.monotonic() >= deadline:
+                self.log(f"the agent still shows the paste pending after {PASTE_TAKE_MAX_S:g}s")
+                return
+            time.sleep(TIDY_POLL_S)
 
     def _tidy_input(self, text: str) -> None:
         """Press the keys the adapter wants for what the input line shows after typing

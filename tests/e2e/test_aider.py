@@ -22,6 +22,7 @@ from .test_harnex_agents import (
     _harness,
     _start,
     queue_while_busy,
+    send_huge,
 )
 
 pytestmark = pytest.mark.e2e
@@ -112,6 +113,16 @@ def test_aider_large_message_arrives_whole(
     after = h.json("send", "--id", "big", "--message", "and a short one", "--wait-for-idle")
     assert after["status"] == "delivered", after
     assert mock.wait_for_user_turns(2, timeout=30) == [LARGE, "and a short one"]
+
+
+def test_aider_message_of_100_kb_arrives_whole(
+    aider: Harness, mock_openai_chat: MockOpenAIChat
+) -> None:
+    h = aider
+    (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")  # no question at start
+    _start(h, "huge")
+    _ready(h, "huge")
+    send_huge(h, mock_openai_chat, "huge")
 
 
 def test_aider_send_reply_returns_the_reply_text(
