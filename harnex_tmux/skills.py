@@ -1,13 +1,18 @@
-"""Installing the agent skills shipped with harnex into Claude Code's and Codex's skill folders.
+"""Installing the agent skills shipped with harnex into the agent CLIs' skill folders.
 
 The canonical skill files live in the repository's top-level ``skills/`` folder; the package
 reaches them as ``harnex_tmux/data/skills`` (a link in a source checkout, real files in a built
 wheel), so an installed ``harnex`` always installs the skills of its own version.
 
-Each skill is copied to ``<claude>/skills/<name>/`` and ``<codex>/skills/<name>`` is made a
-relative symlink to that copy, so both agent CLIs load the same files and an update or removal
-is done once. Every directory harnex creates carries a ``.harnex-skill`` marker: harnex replaces
-or removes only what it marked, never a skill someone else put there, unless told ``--force``.
+Each skill is copied to ``<claude>/skills/<name>/``, and ``<name>`` in Codex's, Gemini CLI's and
+Qwen Code's own skill folders is made a relative symlink to that copy, so every agent CLI loads
+the same files and an update or removal is done once. All four read the same ``SKILL.md``
+format (a folder per skill, YAML front matter with ``name`` and ``description``), as checked
+against the pinned releases. OpenCode gets no link: it loads ``~/.claude/skills`` (and a
+repository's ``.claude/skills``) itself, and a second copy under its own folder only makes it
+warn about a duplicate name. Every directory harnex creates carries a ``.harnex-skill`` marker:
+harnex replaces or removes only what it marked, never a skill someone else put there, unless
+told ``--force``.
 """
 
 from __future__ import annotations
@@ -40,10 +45,18 @@ ALIASES = {
 
 @dataclass(frozen=True)
 class Targets:
-    """Where skills go: Claude's skills folder (the copies) and Codex's (the links)."""
+    """Where skills go: Claude's skills folder (the copies) and the folders of the CLIs that
+    get a link to each copy (Codex, Gemini CLI, Qwen Code)."""
 
     claude: Path
     codex: Path
+    gemini: Path
+    qwen: Path
+
+    @property
+    def links(self) -> dict[str, Path]:
+        """The linking CLIs' skill folders by adapter name, in the order reports list them."""
+        return {"codex": self.codex, "gemini": self.gemini, "qwen": self.qwen}
 
 
 @dataclass(frozen=True)
@@ -53,10 +66,11 @@ class SkillChange:
     name: str
     action: str  # installed, updated, unchanged, removed, absent
     path: Path
-    link: Path
+    links: dict[str, Path]
 
     def describe(self) -> str:
-        return f"{self.action} {self.name}: {self.path} (codex link {self.link})"
+        linked = ", ".join(f"{cli} {link}" for cli, link in self.links.items())
+        return f"{self.action} {self.name}: {self.path} (links: {linked})"
 
 
 # --- finding things ---------------------------------------------------------------------------
@@ -72,22 +86,36 @@ def skills_source() -> Path:
 
 
 def global_targets(env: Mapping[str, str] | None = None) -> Targets:
-    """The user's skill folders: ``~/.claude/skills`` and ``~/.codex/skills``.
+    """The user's skill folders: ``~/.claude/skills``, ``~/.codex/skills``,
+    ``~/.gemini/skills`` and ``~/.qwen/skills``.
 
-    ``CLAUDE_CONFIG_DIR`` and ``CODEX_HOME`` move them, as they move everything else those CLIs
-    read, so the skills land where the agents will look for them.
+    ``CLAUDE_CONFIG_DIR``, ``CODEX_HOME``, ``GEMINI_CLI_HOME`` (Gemini's stand-in for the home
+    folder) and ``QWEN_HOME`` move them, as they move everything else those CLIs read, so the
+    skills land where the agents will look for them.
     """
     env = os.environ if env is None else env
     home = Path(env.get("HOME") or Path.home())
     claude = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else home / ".claude"
     codex = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else home / ".codex"
-    return Targets(claude=claude / "skills", codex=codex / "skills")
+    gemini = Path(env.get("GEMINI_CLI_HOME") or home) / ".gemini"
+    qwen = Path(env["QWEN_HOME"]) if env.get("QWEN_HOME") else home / ".qwen"
+    return Targets(
+        claude=claude / "skills",
+        codex=codex / "skills",
+        gemini=gemini / "skills",
+        qwen=qwen / "skills",
+    )
 
 
 def local_targets(repo_root: str | os.PathLike[str]) -> Targets:
     """A repository's own skill folders, which agents started in that repository also load."""
     root = Path(repo_root)
-    return Targets(claude=root / ".claude" / "skills", codex=root / ".codex" / "skills")
+    return Targets(
+        claude=root / ".claude" / "skills",
+        codex=root / ".codex" / "skills",
+        gemini=root / ".gemini" / "skills",
+        qwen=root / ".qwen" / "skills",
+    )
 
 
 def resolve_names(names: Iterable[str]) -> list[str]:
@@ -130,11 +158,13 @@ def _conflicts(names: Sequence[str], targets: Targets) -> list[Path]:
     """Paths in the way that harnex did not create."""
     found: list[Path] = []
     for name in names:
-        folder, link = targets.claude / name, targets.codex / name
+        folder = targets.claude / name
         if _exists(folder) and not _is_ours(folder):
             found.append(folder)
-        if _exists(link) and not _link_is_ours(link, folder):
-            found.append(link)
+        for links in targets.links.values():
+            link = links / name
+            if _exists(link) and not _link_is_ours(link, folder):
+                found.append(link)
     return found
 
 
@@ -158,7 +188,7 @@ def _remove(path: Path) -> None:
 def install(
     names: Iterable[str], targets: Targets, *, force: bool = False, source: Path | None = None
 ) -> list[SkillChange]:
-    """Copy the named skills into ``targets`` and link them for Codex.
+    """Copy the named skills into ``targets`` and link them for the other CLIs.
 
     Checks every target before changing any, so a refusal leaves nothing half installed.
     Installing again refreshes the copy and reports ``unchanged`` when nothing differed.
@@ -168,7 +198,7 @@ def install(
     conflicts = _conflicts(chosen, targets)
     if conflicts and not force:
         _refuse(conflicts, "replace")
-    for folder in (targets.claude, targets.codex):
+    for folder in (targets.claude, *targets.links.values()):
         folder.mkdir(parents=True, exist_ok=True)
     return [_install_one(name, source / name, targets) for name in chosen]
 
@@ -176,7 +206,7 @@ def install(
 def _install_one(name: str, src: Path, targets: Targets) -> SkillChange:
     if not (src / SKILL_FILE).is_file():
         raise HarnexError(f"skill {name!r} is missing its {SKILL_FILE} in {src}")
-    folder, link = targets.claude / name, targets.codex / name
+    folder = targets.claude / name
     # Build the new copy beside the old one and swap it in, so an agent reading the folder
     # never sees it half written.
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=targets.claude))
@@ -193,13 +223,15 @@ def _install_one(name: str, src: Path, targets: Targets) -> SkillChange:
             fresh.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    linked = _link_is_ours(link, folder)
-    if not linked:
-        if _exists(link):
-            _remove(link)
-        link.symlink_to(os.path.relpath(folder, link.parent), target_is_directory=True)
+    links = {cli: links / name for cli, links in targets.links.items()}
+    linked = all(_link_is_ours(link, folder) for link in links.values())
+    for link in links.values():
+        if not _link_is_ours(link, folder):
+            if _exists(link):
+                _remove(link)
+            link.symlink_to(os.path.relpath(folder, link.parent), target_is_directory=True)
     action = "unchanged" if same and linked else ("updated" if existed else "installed")
-    return SkillChange(name, action, folder, link)
+    return SkillChange(name, action, folder, links)
 
 
 def _same_tree(left: Path, right: Path) -> bool:
@@ -214,7 +246,7 @@ def _same_tree(left: Path, right: Path) -> bool:
 
 
 def uninstall(names: Iterable[str], targets: Targets, *, force: bool = False) -> list[SkillChange]:
-    """Remove the named skills and their Codex links; only what harnex created, unless forced.
+    """Remove the named skills and their links; only what harnex created, unless forced.
 
     A skill that is not there is reported ``absent``, so running it twice is harmless.
     """
@@ -224,10 +256,12 @@ def uninstall(names: Iterable[str], targets: Targets, *, force: bool = False) ->
         _refuse(conflicts, "remove")
     changes = []
     for name in chosen:
-        folder, link = targets.claude / name, targets.codex / name
-        present = _exists(folder) or _exists(link)
-        for path in (link, folder):
+        folder = targets.claude / name
+        links = {cli: links / name for cli, links in targets.links.items()}
+        paths = [*links.values(), folder]
+        present = any(_exists(path) for path in paths)
+        for path in paths:
             if _exists(path):
                 _remove(path)
-        changes.append(SkillChange(name, "removed" if present else "absent", folder, link))
+        changes.append(SkillChange(name, "removed" if present else "absent", folder, links))
     return changes

@@ -75,6 +75,24 @@ def test_page_has_the_pins_a_column_per_release_and_a_reason_per_red_cell(
     assert "exact text / more |" in page
 
 
+def test_a_partial_run_keeps_the_newest_mark(
+    compat: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Running some tests of a release again (``-- -k ...``) updates their cells only, and
+    does not forget that the release was the newest when it was checked."""
+    report = tmp_path / "r.xml"
+    report.write_text(JUNIT)
+    runs: dict[str, object] = {}
+    monkeypatch.setattr(compat, "RUNS_FILE", tmp_path / "runs.json")
+    compat.save_run(runs, "claude", "9.9.9", compat.read_junit(report), newest=True)
+    again = {"test_claude_walk_through": compat.Outcome("failed", "broke")}
+    compat.save_run(runs, "claude", "9.9.9", again, newest=False)
+    entry = compat.load_runs()["claude"]["9.9.9"]
+    assert entry["newest"] is True
+    assert entry["tests"]["test_claude_walk_through"] == ["failed", "broke"]
+    assert entry["tests"]["test_large_message_arrives_whole[claude]"][0] == "failed"
+
+
 def test_the_committed_page_is_what_the_script_writes(compat: ModuleType) -> None:
     page = compat.render(compat.load_compat(), compat.load_runs())
     assert (ROOT / "docs" / "compat.md").read_text() == page, "run scripts/compat.py --render"

@@ -305,3 +305,66 @@ def test_collapsed_paste_is_tidied_once_it_shows(tmp_path: Path) -> None:
     rig.deliverer.deliver(rig.inbox.add(Message(text=text)))
     assert shown.is_set()
     assert rig.pane.keys[0] == ("BSpace",), rig.pane.keys
+
+
+class PaneGone(Exception):
+    """What tmux raises for a pane that no longer exists."""
+
+
+def _forced_into_closing_pane(tmp_path: Path, gone_at: str) -> Message:
+    """A forced message whose pane disappears at ``gone_at`` (``typing`` or ``submit``)."""
+    rig = _rig(tmp_path, hooks_seen=False)
+    rig.pane.screen = TRUST
+    gone = threading.Event()
+
+    def vanish(*args: object) -> None:
+        gone.set()
+        raise PaneGone("can't find pane: %9")
+
+    if gone_at == "typing":
+        rig.pane.paste = vanish  # type: ignore[method-assign]
+        rig.pane.type_text = vanish  # type: ignore[method-assign]
+    else:
+        rig.pane.send_keys = vanish  # type: ignore[method-assign]
+    rig.deliverer.pane_gone = gone.is_set
+    message = rig.inbox.record(Message(text="hello", force=True))
+    rig.deliverer.deliver(message)
+    return message
+
+
+def test_a_forced_message_typed_before_its_pane_went_is_unconfirmed(tmp_path: Path) -> None:
+    """The agent quit on the forced text (a dialog's "No, exit"): it may have it, so the
+    message is never called failed."""
+    message = _forced_into_closing_pane(tmp_path, gone_at="submit")
+    assert message.status == "unconfirmed"
+    assert "after the text was typed" in (message.error or "")
+
+
+def test_a_forced_message_whose_pane_went_before_typing_failed(tmp_path: Path) -> None:
+    message = _forced_into_closing_pane(tmp_path, gone_at="typing")
+    assert message.status == "failed"
+    assert "pane is gone" in (message.error or "")
+
+
+def test_submit_waits_while_the_agent_still_takes_the_paste(tmp_path: Path) -> None:
+    """Qwen Code shows "Pasting… N KB" while it reads a large paste: the submit key waits
+    until that is gone and the input line shows the text."""
+    rig = _rig(tmp_path, adapter="qwen", hooks_seen=False)
+    rule = "─" * 40
+    pasting = f"{rule}\n>   Type your message or @path/to/file\n{rule}\n  Pasting… 4 KB\n"
+    taken = f"{rule}\n> [Pasted Content 104747 chars]\n{rule}\n  ⏸ Ask (shift + tab to cycle)\n"
+    rig.pane.screen = pasting
+    keys_at_change: list[int] = []
+
+    def taken_later(text: str) -> None:
+        def show() -> None:
+            keys_at_change.append(len(rig.pane.keys))
+            rig.pane.screen = taken
+
+        threading.Timer(0.8, show).start()
+
+    rig.pane.on_type = taken_later
+    message = rig.inbox.add(Message(text="x" * 2000))
+    rig.deliverer.deliver(message)
+    assert keys_at_change == [0], "no key before the paste was taken"
+    assert rig.pane.keys and rig.pane.keys[0] == ("Enter",)

@@ -208,3 +208,16 @@ def test_last_reply_stops_at_the_turns_prompt(tmp_path: Path) -> None:
     chat.write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert last_reply(str(chat)) is None
     assert last_reply(None) is None
+
+
+def test_a_paste_is_waited_for_until_the_input_line_shows_it() -> None:
+    """Gemini CLI turns an Enter that comes within 40 ms of its taking a paste into a new
+    line: the submit waits until the input line shows the paste (``[paste] shown``)."""
+    gemini = adapter_for("gemini")
+    rule = "─" * 40
+    footer = " Shift+Tab to accept edits\n"
+    empty = f"{rule}\n >   Type your message or @path/to/file\n{rule}\n{footer}"
+    assert gemini.taking_paste(empty)
+    assert not gemini.taking_paste(
+        empty.replace("  Type your message or @path/to/file", " [Pasted Text: 1200 lines]")
+    )

@@ -80,3 +80,28 @@ def test_hook_events() -> None:
     assert read("Notification", asked) == HookReport("dialog", "needs your permission")
     assert read("Notification", {"notification_type": "idle_prompt"}) is None
     assert read("SessionStart", {}) is None
+
+
+# Qwen Code 0.24.4 taking a 100 KB paste, then showing it collapsed (from its screen).
+_RULE = "─" * 40
+_PASTING = (
+    f"{_RULE}\n>   Type your message or @path/to/file\n{_RULE}\n"
+    "  ➜ repo · git:(main) · gpt-mock-1\n  Pasting… 4 KB\n"
+)
+_TAKEN = (
+    f"{_RULE}\n> [Pasted Content 104747 chars] \u200b\n{_RULE}\n"
+    "  ➜ repo · git:(main) · gpt-mock-1\n  ⏸ Ask permissions (shift + tab to cycle)\n"
+)
+
+
+def test_a_paste_counts_as_taken_once_its_progress_is_gone_and_the_input_shows_it() -> None:
+    qwen = adapter_for("qwen")
+    assert qwen.taking_paste(_PASTING)
+    assert not qwen.taking_paste(_TAKEN)
+    # The footer back, the input line still empty: the text is not drawn yet.
+    empty = _TAKEN.replace(
+        "[Pasted Content 104747 chars] \u200b", "  Type your message or @path/to/file"
+    )
+    assert qwen.taking_paste(empty)
+    # Adapters without [paste] pending or shown never wait.
+    assert not adapter_for("claude").taking_paste(_PASTING)

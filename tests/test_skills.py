@@ -17,6 +17,10 @@ from harnex_tmux import skills
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ALL = ["harnex-dispatch", "harnex-chain", "harnex-buddy", "harnex"]
+# The variables that move the CLIs' folders; a test's HOME decides them all.
+MOVERS = ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "QWEN_HOME")
+# The CLIs that get a link to the Claude copy, by the folder they read skills from.
+LINKED = (".codex", ".gemini", ".qwen")
 
 
 @pytest.fixture
@@ -24,13 +28,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     monkeypatch.setenv("HOME", str(path))
-    for key in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
+    for key in MOVERS:
         monkeypatch.delenv(key, raising=False)
     return path
 
 
 def harnex(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CLAUDE_CONFIG_DIR", "CODEX_HOME")}
+    env = {k: v for k, v in os.environ.items() if k not in MOVERS}
     env.update(HOME=str(home), PYTHONPATH=str(REPO_ROOT))
     return subprocess.run(
         [sys.executable, "-m", "harnex_tmux", *args],
@@ -50,14 +54,16 @@ def installed(base: Path) -> list[str]:
 
 def assert_installed(base: Path, name: str) -> None:
     folder = base / ".claude" / "skills" / name
-    link = base / ".codex" / "skills" / name
     source = skills.skills_source() / name / "SKILL.md"
     assert (folder / "SKILL.md").read_text() == source.read_text()
     assert (folder / skills.MARKER).is_file()
-    assert link.is_symlink()
-    # Relative, so a repo's .codex link keeps working wherever the repo is cloned or moved.
-    assert not os.path.isabs(os.readlink(link))
-    assert link.resolve() == folder.resolve()
+    for cli in LINKED:
+        link = base / cli / "skills" / name
+        assert link.is_symlink(), link
+        # Relative, so a repo's links keep working wherever the repo is cloned or moved.
+        assert not os.path.isabs(os.readlink(link))
+        assert link.resolve() == folder.resolve()
+        assert (link / "SKILL.md").read_text() == source.read_text()
 
 
 def test_shipped_skills_have_front_matter_and_match_the_top_level_folder() -> None:
@@ -95,6 +101,7 @@ def test_install_is_idempotent_and_refreshes_its_own_copy(home: Path) -> None:
     (copy / "SKILL.md").write_text("edited by hand\n")
     (copy / "stale.txt").write_text("left over\n")
     (home / ".codex" / "skills" / "harnex-chain").unlink()
+    (home / ".qwen" / "skills" / "harnex-chain").unlink()
     refreshed = harnex("skills", "install", "harnex-chain", home=home)
     assert refreshed.returncode == 0, refreshed.stderr
     assert refreshed.stdout.startswith("updated harnex-chain:")
@@ -132,7 +139,8 @@ def test_local_installs_into_the_repository(home: Path, tmp_path: Path) -> None:
     gone = harnex("skills", "uninstall", "--local", home=home, cwd=repo)
     assert gone.returncode == 0, gone.stderr
     assert installed(repo) == []
-    assert not os.path.lexists(repo / ".codex" / "skills" / "harnex-dispatch")
+    for cli in LINKED:
+        assert not os.path.lexists(repo / cli / "skills" / "harnex-dispatch")
 
 
 def test_refuses_folders_it_did_not_create_unless_forced(home: Path) -> None:
@@ -158,8 +166,9 @@ def test_refuses_folders_it_did_not_create_unless_forced(home: Path) -> None:
         assert_installed(home, name)
 
 
-def test_refuses_a_codex_entry_it_did_not_create(home: Path) -> None:
-    theirs = home / ".codex" / "skills" / "harnex-dispatch"
+@pytest.mark.parametrize("cli", LINKED)
+def test_refuses_a_linked_entry_it_did_not_create(home: Path, cli: str) -> None:
+    theirs = home / cli / "skills" / "harnex-dispatch"
     theirs.mkdir(parents=True)
     refused = harnex("skills", "install", "dispatch", home=home)
     assert refused.returncode == 1
@@ -175,12 +184,14 @@ def test_uninstall(home: Path) -> None:
     assert one.returncode == 0, one.stderr
     assert one.stdout.startswith("removed harnex-chain:")
     assert installed(home) == ["harnex", "harnex-buddy", "harnex-dispatch"]
-    assert not os.path.lexists(home / ".codex" / "skills" / "harnex-chain")
+    for cli in LINKED:
+        assert not os.path.lexists(home / cli / "skills" / "harnex-chain")
 
     rest = harnex("skills", "uninstall", home=home)
     assert rest.returncode == 0, rest.stderr
     assert installed(home) == []
-    assert sorted(os.listdir(home / ".codex" / "skills")) == []
+    for cli in LINKED:
+        assert sorted(os.listdir(home / cli / "skills")) == []
 
     again = harnex("skills", "uninstall", home=home)
     assert again.returncode == 0, again.stderr
@@ -192,14 +203,20 @@ def test_config_dir_variables_move_the_global_targets(tmp_path: Path) -> None:
         "HOME": str(tmp_path / "home"),
         "CLAUDE_CONFIG_DIR": str(tmp_path / "claude-config"),
         "CODEX_HOME": str(tmp_path / "codex-home"),
+        # Gemini CLI's variable stands in for the home folder; Qwen's for ~/.qwen itself.
+        "GEMINI_CLI_HOME": str(tmp_path / "gemini-home"),
+        "QWEN_HOME": str(tmp_path / "qwen-home"),
     }
     targets = skills.global_targets(env)
     assert targets.claude == tmp_path / "claude-config" / "skills"
     assert targets.codex == tmp_path / "codex-home" / "skills"
+    assert targets.gemini == tmp_path / "gemini-home" / ".gemini" / "skills"
+    assert targets.qwen == tmp_path / "qwen-home" / "skills"
     changes = skills.install(["dispatch"], targets)
     assert [c.action for c in changes] == ["installed"]
-    link = targets.codex / "harnex-dispatch"
-    assert link.resolve() == (targets.claude / "harnex-dispatch").resolve()
+    for folder in targets.links.values():
+        link = folder / "harnex-dispatch"
+        assert link.resolve() == (targets.claude / "harnex-dispatch").resolve()
 
 
 def test_bare_skills_shows_its_usage(home: Path) -> None:

@@ -240,9 +240,9 @@ class Adapter:
         user asked harnex to trust the folder (``run --auto-accept``)."""
         return {}
 
-    def session_facts(self) -> dict[str, Any]:
-        """Facts from the launch (such as a port) to keep in the session's record, where
-        :meth:`start_watching` finds them again, also in a recovered sidecar."""
+    def session_facts(self, cwd: str = "") -> dict[str, Any]:
+        """Facts from the launch in ``cwd`` (such as a port) to keep in the session's record,
+        where :meth:`start_watching` finds them again, also in a recovered sidecar."""
         return {}
 
     def start_watching(
@@ -258,6 +258,11 @@ class Adapter:
 
     def preflight(self, command: list[str], env: Mapping[str, str]) -> None:
         """Refuse (HarnexError) a launch that the CLI would reject, before a pane exists."""
+
+    def taking_paste(self, screen: str) -> bool:
+        """Whether ``screen`` shows the CLI still taking the text just pasted (a submit key
+        now would come before it has the whole text)."""
+        return False
 
     def keys_after_typing(self, input_line: str | None) -> tuple[str, ...]:
         """Keys that tidy the input box once typed text has landed (read from the screen

@@ -69,7 +69,7 @@ class OpenCodeAdapter(ScreenAdapter):
             argv[1:1] = [PORT_FLAG, str(self.port)]
         return argv
 
-    def session_facts(self) -> dict[str, Any]:
+    def session_facts(self, cwd: str = "") -> dict[str, Any]:
         return {FACT_PORT: self.port} if self.port else {}
 
     def start_watching(self, facts: Mapping[str, Any], sink: EventSink) -> None:

@@ -46,6 +46,9 @@ shows each state::
     always = false                # if true, even one short line goes in as a paste
     collapsed = '\\[\\d+ lines\\]'   # a paste shown collapsed in the input line ...
     collapsed_keys = ["BSpace"]   # ... and the keys pressed then, before submitting
+    pending = ["Pasting…"]        # shown near the bottom while the CLI still takes a paste:
+                                  # submit waits until none shows and the input line has text
+    shown = false                 # if true, submit waits until the input line has text
 
     [launch]
     args = ["--no-color"]         # added after the command
@@ -54,6 +57,13 @@ shows each state::
     [ready]                       # the CLI's own "waiting for input" notification command
     args = ["--notify-command", "{command}"]  # added after the command; {command} becomes
                                   # a shell command that tells the sidecar the turn ended
+
+    [reply]                       # where the turn's reply is read when [ready] reports it
+    file = ".chat.md"             # the file the CLI appends to (in the git root)
+    option = "--chat-file"        # the command-line option that names another file
+    env = "MYCLI_CHAT_FILE"       # ... or the variable that does
+    prompt_lines = '^> '          # the user's lines: the reply follows the last of them
+    skip_lines = '^# '            # the CLI's own lines between them, left out of the reply
 
 ``[ready] args`` are added only when the session has hooks (not with
 ``HARNEX_NO_HOOKS=1``) and the command line has none of its options (``-...`` items) already:
@@ -75,6 +85,7 @@ from harnex_tmux.adapters.base import (
     StopStep,
 )
 from harnex_tmux.adapters.choice import moves_to
+from harnex_tmux.adapters.reply_file import ReplyRule
 from harnex_tmux.errors import AdapterFileError
 
 # What a ``[ready]`` argument holds where harnex's hook command goes.
@@ -153,11 +164,17 @@ class ScreenRules:
     types_by_paste: bool = False
     collapsed_paste: str | None = None
     collapsed_paste_keys: tuple[str, ...] = ()
+    # Texts near the bottom of the screen while the CLI is still taking a paste.
+    paste_pending: tuple[str, ...] = ()
+    # The input line shows a paste (or its collapsed marker) once the CLI has taken it.
+    paste_shown: bool = False
     launch_args: tuple[str, ...] = ()
     launch_env: dict[str, str] = field(default_factory=dict)
     ready_args: tuple[str, ...] = ()
     # How the CLI continues a conversation (``[resume] args``, put right after the program).
     resume_args: tuple[str, ...] = ()
+    # Where a turn's reply text is read when the turn's end is reported (``[reply]``).
+    reply: ReplyRule | None = None
 
     @property
     def trust_accept_keys(self) -> tuple[str, ...]:
@@ -206,7 +223,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         "",
         {"name", "commands", "description", "submit_keys", "settle_s", "first_prompt_settles"}
         | {"dialogs_below_input", "prompt", "busy", "dialogs", "stop", "paste", "launch"}
-        | {"ready", "resume", "interrupt_keys"},
+        | {"ready", "resume", "interrupt_keys", "reply"},
     )
     name = check.string(data, "name", required=True)
     if not _NAME.fullmatch(name):
@@ -221,7 +238,7 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     busy = check.table(data, "busy")
     check.keys(busy, "busy", {"markers", "patterns"})
     paste = check.table(data, "paste")
-    check.keys(paste, "paste", {"always", "collapsed", "collapsed_keys"})
+    check.keys(paste, "paste", {"always", "collapsed", "collapsed_keys", "pending", "shown"})
     launch = check.table(data, "launch")
     check.keys(launch, "launch", {"args", "env"})
     env = launch.get("env", {})
@@ -234,6 +251,9 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
     ready_args = check.strings(ready, "args", where="ready")
     if ready and not any(READY_PLACEHOLDER in arg for arg in ready_args):
         check.fail("ready.args", f"needs an argument holding {READY_PLACEHOLDER}")
+    reply = _reply(check, data)
+    if reply is not None and not ready_args:
+        check.fail("reply", "needs [ready]: the reply is read when the turn's end is reported")
     resume = check.table(data, "resume")
     check.keys(resume, "resume", {"args"})
     # Without {conversation} the CLI continues from what it keeps in its folder (Aider).
@@ -271,14 +291,34 @@ def parse_rules(data: dict[str, Any], source: str) -> ScreenRules:
         types_by_paste=check.boolean(paste, "always", False, where="paste"),
         collapsed_paste=collapsed,
         collapsed_paste_keys=collapsed_keys,
+        paste_pending=check.strings(paste, "pending", where="paste"),
+        paste_shown=check.boolean(paste, "shown", False, where="paste"),
         launch_args=check.strings(launch, "args", where="launch"),
         launch_env=dict(env),
         ready_args=ready_args,
         resume_args=resume_args,
+        reply=reply,
     )
     if not idle and not empty_idle:
         check.fail("prompt", "needs idle_markers or empty_box_is_idle = true, or it is never ready")
     return rules
+
+
+def _reply(check: _Checker, data: dict[str, Any]) -> ReplyRule | None:
+    if "reply" not in data:
+        return None
+    table = check.table(data, "reply")
+    check.keys(table, "reply", {"file", "option", "env", "prompt_lines", "skip_lines"})
+    prompt_lines = check.regex(table, "prompt_lines", where="reply")
+    if prompt_lines is None:
+        check.fail("reply.prompt_lines", "is missing")
+    return ReplyRule(
+        file=str(check.text(table, "file", required=True, where="reply")),
+        prompt_lines=str(prompt_lines),
+        option=check.text(table, "option", where="reply"),
+        env=check.text(table, "env", where="reply"),
+        skip_lines=check.regex(table, "skip_lines", where="reply"),
+    )
 
 
 def _box(check: _Checker, prompt: dict[str, Any]) -> BoxRule | None:

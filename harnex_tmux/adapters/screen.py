@@ -15,7 +15,7 @@ Each CLI is described by data (the texts that mark each state, in its adapter fi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from harnex_tmux.adapters.base import (
     State,
     StopStep,
 )
+from harnex_tmux.adapters.reply_file import ReplyFile, size_of
 from harnex_tmux.adapters.rules import (
     READY_PLACEHOLDER,
     BoxRule,
@@ -44,6 +45,9 @@ def shipped_names() -> list[str]:
     return sorted(path.stem for path in SHIPPED_DIR.glob("*.toml"))
 
 
+# Where the session's record keeps the ``[reply]`` file and the offset its turns start at.
+FACT_REPLY_FILE = "reply_file"
+FACT_REPLY_OFFSET = "reply_offset"
 # The event a ``[ready]`` command reports (``hook.py notify <adapter> ready``).
 READY_EVENT = "ready"
 # How much of the bottom of the screen the busy/idle markers are looked for in: the agent's
@@ -66,6 +70,10 @@ class ScreenAdapter(Adapter):
             rules = load_rules(SHIPPED_DIR / self.shipped_rules)
         self.rules = rules
         self.dialogs: tuple[Dialog, ...] = tuple(rule.dialog for rule in rules.dialogs)
+        # The command line and environment launched with (where a [reply] file is named),
+        # and that file once the sidecar follows it.
+        self._launched: tuple[list[str], Mapping[str, str]] | None = None
+        self._reply: ReplyFile | None = None
 
     @property
     def source(self) -> str:
@@ -130,7 +138,30 @@ class ScreenAdapter(Adapter):
         self, command: list[str], hooks: HookTarget | None = None, env: Mapping[str, str] = {}
     ) -> list[str]:
         argv = [*command, *(a for a in self.rules.launch_args if a not in command[1:])]
+        self._launched = (argv, env)
         return [*argv, *self._ready_argv(argv, hooks)]
+
+    def session_facts(self, cwd: str = "") -> dict[str, Any]:
+        """With a ``[reply]`` table: the file the CLI launched in ``cwd`` writes its
+        conversation to, and its size now (this session's turns are what comes after)."""
+        rule = self.rules.reply
+        if rule is None or self._launched is None or not cwd:
+            return {}
+        path = rule.path_for(self._launched[0], self._launched[1], cwd)
+        return {FACT_REPLY_FILE: str(path), FACT_REPLY_OFFSET: size_of(path)}
+
+    def start_watching(
+        self, facts: Mapping[str, Any], sink: Callable[[str, dict[str, Any]], None]
+    ) -> None:
+        """Follow the ``[reply]`` file named in the session's facts (also in a recovered
+        sidecar, which reads on from the launch: the reply follows the last message)."""
+        rule, path, offset = (
+            self.rules.reply,
+            facts.get(FACT_REPLY_FILE),
+            facts.get(FACT_REPLY_OFFSET),
+        )
+        if rule is not None and isinstance(path, str) and isinstance(offset, int):
+            self._reply = ReplyFile(rule, Path(path), offset)
 
     def _ready_argv(self, argv: list[str], hooks: HookTarget | None) -> list[str]:
         """The ``[ready]`` arguments with harnex's hook command filled in; none without hooks,
@@ -145,14 +176,27 @@ class ScreenAdapter(Adapter):
         return [a.replace(READY_PLACEHOLDER, command) for a in ready_args]
 
     def read_hook(self, event: str, payload: Mapping[str, Any]) -> HookReport | None:
-        """A ``[ready]`` command ran: the CLI waits for input, so its turn has ended. It runs
-        before the CLI has drawn its prompt, so the screen still says when it takes input."""
+        """A ``[ready]`` command ran: the CLI waits for input, so its turn has ended (its reply
+        is read from the ``[reply]`` file, if the adapter file names one). It runs before the
+        CLI has drawn its prompt, so the screen still says when it takes input."""
         if event == READY_EVENT and self.rules.ready_args:
-            return HookReport("turn", None, hold=False)
+            reply = self._reply.turn_reply() if self._reply is not None else None
+            return HookReport("turn", reply, hold=False)
         return None
 
     def launch_env(self) -> dict[str, str]:
         return dict(self.rules.launch_env)
+
+    def taking_paste(self, screen: str) -> bool:
+        """With ``[paste] pending`` markers or ``shown``: a marker shows near the bottom, or
+        the input line is still empty (the pasted text, or its collapsed marker, not drawn
+        yet)."""
+        if not (self.rules.paste_pending or self.rules.paste_shown):
+            return False
+        bottom = "\n".join(self._bottom(screen))
+        if any(marker in bottom for marker in self.rules.paste_pending):
+            return True
+        return not self.input_line(screen)
 
     def keys_after_typing(self, input_line: str | None) -> tuple[str, ...]:
         collapsed = self.rules.collapsed_paste

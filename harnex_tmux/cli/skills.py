@@ -18,10 +18,12 @@ _NAMES_HELP = (
 @click.group(invoke_without_command=True)
 @click.pass_context
 def command(ctx: click.Context) -> None:
-    """Install or remove the harnex skills for Claude Code and Codex.
+    """Install or remove the harnex skills for Claude Code, Codex, Gemini CLI, Qwen Code
+    and OpenCode.
 
-    Global: ~/.claude/skills/<name>/ with a link at ~/.codex/skills/<name>. With --local:
-    the same under this repository's .claude/skills/ and .codex/skills/.
+    Global: ~/.claude/skills/<name>/ (which OpenCode also reads), with links to it at
+    ~/.codex/skills/<name>, ~/.gemini/skills/<name> and ~/.qwen/skills/<name>. With --local:
+    the same under this repository's .claude/, .codex/, .gemini/ and .qwen/ folders.
     """
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())  # a question, not a mistake (as 0.4.0)

@@ -60,6 +60,9 @@ SAFETY_NET_S = 5.0
 AUTO_ACCEPT_GAP_S = 2.0
 # After the agent ends, keep answering for a moment so long-polls can report the exit.
 EXIT_LINGER_S = 0.3
+# Then requests still being answered (a forced send typing into an agent that just quit)
+# get this long to finish, so their senders get a status rather than a dropped connection.
+DRAIN_MAX_S = 15.0
 TERMINATE_GRACE_S = 2.0
 STARTUP_SETTLE_S = 0.8
 CONTEXT_TTL_S = 600.0
@@ -288,7 +291,7 @@ class Sidecar:
                 watch=spec.watch,
                 worktree=spec.worktree,
             )
-            record.extra.update(adapter.session_facts())
+            record.extra.update(adapter.session_facts(spec.cwd))
             record.extra["inbox_ttl"] = spec.inbox_ttl
             record.extra["auto_accept"] = spec.auto_accept
             if spec.prompt_regex:
@@ -442,8 +445,10 @@ class Sidecar:
                 next_safety = time.monotonic() + SAFETY_NET_S
                 self._check_pane()
         self._finish()
+        self.ledger.turns.end()
         time.sleep(EXIT_LINGER_S)
-        self.api.shutdown()
+        if not self.api.shutdown(drain_s=DRAIN_MAX_S):
+            log(f"requests still unanswered {DRAIN_MAX_S:g}s after the agent ended")
         return 0
 
     def _nudge(self, message: Message) -> bool:

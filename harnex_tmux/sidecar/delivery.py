@@ -37,6 +37,8 @@ from harnex_tmux.tmux import CursorLine, typed_as_keys
 # are given up (see Deliverer._tidy_input), and how often it is looked for meanwhile.
 TIDY_WAIT_MAX_S = 10.0
 TIDY_POLL_S = 0.05
+# How long an agent that shows it is still taking a paste is waited for before submitting.
+PASTE_TAKE_MAX_S = 60.0
 # How long output must pause after typing before the text counts as landed.
 LANDED_QUIET_S = 0.03
 # Upper bound on that wait: a base plus a little per KiB, as terminals echo large pastes slowly.
@@ -65,6 +67,9 @@ DIALOG_POLL_S = 0.05
 KEPT_FOR_RESUME = "the session ended before it was typed; `harnex resume` delivers it"
 # How often a held inbox looks whether its hold ended.
 HELD_POLL_S = 0.2
+PANE_WENT_AFTER_TYPING = (
+    "the agent's pane went away after the text was typed, before it was confirmed"
+)
 # How often a queued message is tried again while its claim cannot be written (disk full).
 NO_ROOM_RETRY_S = 1.0
 
@@ -126,6 +131,8 @@ class Deliverer:
         self.log = log
         self._stop = threading.Event()
         self._no_room: str | None = None
+        # Whether the message being typed has gone into the pane (set under pane.typing).
+        self._text_in = False
         self._thread = threading.Thread(target=self._run, name="deliver", daemon=True)
 
     def start(self) -> None:
@@ -179,6 +186,7 @@ class Deliverer:
                 return False
             ledger.typing_begins(message, awaits_report=self.adapter.has_hooks)
             reports_before = ledger.turns.prompt_count
+            self._text_in = False
             try:
                 outcome = self._type(message)
             except Exception as exc:  # tmux failed under us: report, never crash the thread
@@ -189,6 +197,10 @@ class Deliverer:
                     ledger.forget_turn(message)
                     if message in self.inbox.pending():
                         self.inbox.release(message)
+                    elif self._text_in:
+                        # Forced, and its text went in before the pane went (the agent may
+                        # have quit on it): it may have arrived, so it is never `failed`.
+                        ledger.finish(message, UNCONFIRMED, f"{PANE_WENT_AFTER_TYPING} ({exc})")
                     else:  # forced: it had no place in the queue to go back to
                         ledger.finish(message, FAILED, f"the agent's pane is gone ({exc})")
                     self.log(f"{message.id}: not typed, the pane is gone ({exc})")
@@ -231,11 +243,13 @@ class Deliverer:
                 pane.paste(message.text)
             else:
                 pane.type_text(message.text)
+            self._text_in = True
             kib = len(message.text.encode()) / 1024
             if not self._landed_in_reader(message.text, before_typing):
                 clock.wait_quiet(
                     LANDED_QUIET_S, min(LANDED_MAX_S, LANDED_BASE_S + LANDED_PER_KIB_S * kib)
                 )
+            self._wait_paste_taken()
             time.sleep(adapter.settle_s)
             if adapter.tidies_input:
                 self._tidy_input(message.text)
@@ -262,6 +276,24 @@ class Deliverer:
             if attempt == 0:
                 self.log(f"{message.id}: the text is still in the input line, submitting again")
         return Outcome(FAILED, STILL_TYPED)
+
+    def _wait_paste_taken(self) -> None:
+        """Wait while the screen shows the agent still taking the text (its adapter's
+        ``[paste] pending`` markers, or an input line still empty with ``shown``): Qwen Code
+        reads a 100 KB paste a few KiB at a time, and a submit key right behind its end
+        submits the collapsed marker instead of the text; Gemini CLI turns an Enter right
+        after a paste into a new line."""
+        if not self.adapter.reads_screen:
+            return
+        deadline = time.monotonic() + PASTE_TAKE_MAX_S
+        while True:
+            screen = self.pane.capture_screen()
+            if screen is None or not self.adapter.taking_paste(screen):
+                return
+            if time.monotonic() >= deadline:
+                self.log(f"the agent still shows the paste pending after {PASTE_TAKE_MAX_S:g}s")
+                return
+            time.sleep(TIDY_POLL_S)
 
     def _tidy_input(self, text: str) -> None:
         """Press the keys the adapter wants for what the input line shows after typing

@@ -112,6 +112,10 @@ class ApiServer:
         self._wake_r, self._wake_w = socket.socketpair()
         self._stopped = threading.Event()
         self._stopped.set()  # until serve_forever runs: shutdown must not wait for it
+        # Requests being answered: shutdown lets them finish (the process ends right after,
+        # and its handler threads are daemons that would die with their answer unsent).
+        self._busy = threading.Condition()
+        self._in_flight = 0
 
     def serve_forever(self) -> None:
         """Accept until :meth:`shutdown`; each connection is answered on its own thread."""
@@ -125,17 +129,30 @@ class ApiServer:
                     conn, _ = self.socket.accept()
                 except OSError:
                     continue  # the client gave up before we took it
+                with self._busy:
+                    self._in_flight += 1
                 threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
         finally:
             self.socket.close()
             self._stopped.set()
 
-    def shutdown(self) -> None:
-        """Stop accepting; returns once :meth:`serve_forever` has stopped."""
+    def shutdown(self, drain_s: float = 0.0) -> bool:
+        """Stop accepting, then give the requests in flight up to ``drain_s`` seconds to be
+        answered; returns once :meth:`serve_forever` has stopped, True if none was left."""
         self._wake_w.send(b"x")
         self._stopped.wait()
+        with self._busy:
+            return self._busy.wait_for(lambda: self._in_flight == 0, drain_s)
 
     def _serve(self, conn: socket.socket) -> None:
+        try:
+            self._answer(conn)
+        finally:
+            with self._busy:
+                self._in_flight -= 1
+                self._busy.notify_all()
+
+    def _answer(self, conn: socket.socket) -> None:
         with conn:
             conn.settimeout(CLIENT_TIMEOUT_S)
             stream = conn.makefile("rb")

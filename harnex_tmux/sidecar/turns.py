@@ -50,6 +50,14 @@ class Turns:
         self._dropped = 0
         self._turns: list[Turn] = []
         self.hooks_seen = False
+        self._ended = False
+
+    def end(self) -> None:
+        """The agent ended: no prompt or turn can come any more, so waiters return now
+        (the sidecar answers them before it exits)."""
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
 
     def saw_hook(self) -> None:
         with self._cond:
@@ -76,7 +84,9 @@ class Turns:
     def wait_prompt(self, after: int, timeout: float) -> str | None:
         """The first prompt reported after the first ``after`` ones, if one comes in time."""
         with self._cond:
-            self._cond.wait_for(lambda: self._dropped + len(self._prompts) > after, timeout)
+            self._cond.wait_for(
+                lambda: self._ended or self._dropped + len(self._prompts) > after, timeout
+            )
             later = self._prompts[max(0, after - self._dropped) :]
             return later[0] if later else None
 
@@ -97,7 +107,8 @@ class Turns:
         """The next turn to finish after turn number ``after``."""
         with self._cond:
             self._cond.wait_for(
-                lambda: bool(self._turns) and self._turns[-1].number > after, timeout
+                lambda: self._ended or (bool(self._turns) and self._turns[-1].number > after),
+                timeout,
             )
             later = [t for t in self._turns if t.number > after]
             return later[0] if later else None

@@ -475,6 +475,12 @@ def codex_launch(
         "[tui]",
         "show_tooltips = false",
         "",
+        # Its sandbox makes /tmp writable and puts empty mount points there (.git, .codex,
+        # .agents, .aws): /tmp/.git would make every test folder under /tmp look like one
+        # repository. The throw-away TMPDIR stays writable.
+        "[sandbox_workspace_write]",
+        "exclude_slash_tmp = true",
+        "",
     ]
     if trust:
         lines += [f"[projects.{json.dumps(str(cwd))}]", 'trust_level = "trusted"', ""]

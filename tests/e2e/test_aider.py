@@ -22,6 +22,7 @@ from .test_harnex_agents import (
     _harness,
     _start,
     queue_while_busy,
+    send_huge,
 )
 
 pytestmark = pytest.mark.e2e
@@ -114,20 +115,35 @@ def test_aider_large_message_arrives_whole(
     assert mock.wait_for_user_turns(2, timeout=30) == [LARGE, "and a short one"]
 
 
-def test_aider_send_reply_waits_for_the_turn_without_text(
+def test_aider_message_of_100_kb_arrives_whole(
     aider: Harness, mock_openai_chat: MockOpenAIChat
 ) -> None:
-    """``send --reply`` ends with the turn (reported by ``[ready]``), but with no reply text:
-    Aider's notification command says only that it waits for input, not what it answered
-    (docs/adapters.md, aider). The reply text itself is the part not available."""
+    h = aider
+    (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")  # no question at start
+    _start(h, "huge")
+    _ready(h, "huge")
+    send_huge(h, mock_openai_chat, "huge")
+
+
+def test_aider_send_reply_returns_the_reply_text(
+    aider: Harness, mock_openai_chat: MockOpenAIChat
+) -> None:
+    """``send --reply`` ends with the turn (reported by ``[ready]``) and brings the reply
+    text, read from Aider's chat history file (its ``[reply]`` table): the model's answer
+    whole, several lines and a quoted line too, without the message or Aider's own lines."""
     h, mock = aider, mock_openai_chat
     (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")
     _start(h, "rp")
     _ready(h, "rp")
+    answer = "First line of the answer.\n\n> a quoted line\n#### not a heading of yours\nlast"
+    mock.reply = lambda text: answer if text.startswith("long") else f"MOCK REPLY: {text}"
     mock.delay_s = 3.0
     sent = h.json("send", "--id", "rp", "--message", "reply please", "--reply", "--json")
     assert sent["status"] == "delivered" and sent["completed_at"], sent
-    assert sent["reply"] is None
+    assert sent["reply"] == "MOCK REPLY: reply please", sent
     # Aider prints the reply before it runs its notification command.
     assert "MOCK REPLY: reply please" in h.screen("rp"), "it returned with the turn, not before"
-    assert mock.user_turns == ["reply please"]
+    mock.delay_s = 0.0
+    again = h.json("send", "--id", "rp", "--message", "long\nanswer", "--reply", "--json")
+    assert again["reply"] == answer, again
+    assert mock.user_turns == ["reply please", "long\nanswer"]

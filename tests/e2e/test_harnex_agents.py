@@ -283,6 +283,39 @@ def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest)
     assert mock.user_turns == [turn, "and a short one"]
 
 
+# About 100 KB over 1,200 numbered lines (the 10 KB message's kind of line): a paste ten times
+# larger than the usual "large", which terminals and input boxes take in many reads. Under the
+# 128 KiB a single command-line argument may hold, so it goes in as `--message`.
+HUGE = "\n".join(
+    f'{i:04d} {"ünï 日本 🚀 " if i % 7 == 0 else ""}{"y" * 60} $HOME `id` \\ "q" {{}}'
+    for i in range(1200)
+)
+
+
+def send_huge(h: Harness, mock: MockModelServer, ident: str) -> None:
+    """A 100 KB message arrives at the model once, exactly, as one turn, with the status
+    `delivered`; a short one after it arrives too (the agent took the whole paste)."""
+    assert 100_000 <= len(HUGE.encode()) < 128 * 1024
+    sent = h.json(
+        "send", "--id", ident, "--message", HUGE, "--json", "--timeout", "240", timeout=300
+    )
+    assert sent["status"] == "delivered", sent
+    (turn,) = mock.wait_for_user_turns(1, timeout=120)
+    assert_model_got(h, HUGE, turn)
+    after = h.json("send", "--id", ident, "--message", "and a short one", "--timeout", "120")
+    assert after["status"] == "delivered", after
+    assert mock.wait_for_user_turns(2, timeout=60) == [turn, "and a short one"]
+
+
+@pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode"])
+def test_message_of_100_kb_arrives_whole(which: str, request: pytest.FixtureRequest) -> None:
+    h, mock = harness_and_mock(which, request)
+    _start(h, "huge", "--auto-accept")
+    ready = h.run("wait", "--id", "huge", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr + h.screen("huge")
+    send_huge(h, mock, "huge")
+
+
 # About 10 KB over 100 lines of lower-case words and spaces, no trailing newline.
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
 PLAIN = "\n".join(

@@ -22,7 +22,15 @@ import pytest
 from ._mock_http import ToolCall
 from .agents import InstalledAgents, qwen_launch
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import LARGE, MULTILINE, Harness, _harness, _start, _walk_through
+from .test_harnex_agents import (
+    HUGE,
+    LARGE,
+    MULTILINE,
+    Harness,
+    _harness,
+    _start,
+    _walk_through,
+)
 from .test_harnex_hooks import _client
 from .test_permission_dialogs import _events, _finished, _wait_sidecar_log
 
@@ -97,6 +105,25 @@ def test_qwen_large_message_arrives_whole(qwen: Harness, mock_openai: MockOpenAI
     after = qwen.json("send", "--id", "qw-big", "--message", "and a short one", "--reply", "--json")
     assert after["reply"] == mock_openai.reply("and a short one")
     assert mock_openai.user_turns == [LARGE, "and a short one"]
+
+
+def test_qwen_message_of_100_kb_is_not_taken_and_says_so(
+    qwen: Harness, mock_openai: MockOpenAI
+) -> None:
+    """Qwen Code 0.24.4 reads a 100 KB paste a few KiB at a time ("Pasting… 4 KB" in its
+    footer), shows it collapsed, and then ignores the submit key: the model never gets it.
+    harnex waits for the paste to be taken (a submit right behind it sent the collapsed
+    marker, "[Pasted Content 104747 chars]", to the model as the prompt, reported
+    `delivered`), then says `failed`: the text is still in the input line."""
+    _ready(qwen, "qw-huge")
+    assert 100_000 <= len(HUGE.encode()) < 128 * 1024
+    sent = qwen.run("send", "--id", "qw-huge", "--message", HUGE, "--json", "--timeout", "240")
+    answer = json.loads(sent.stdout)
+    assert sent.returncode == 1 and answer["status"] == "failed", answer
+    assert "still in the agent's input line" in answer["error"]
+    assert "Pasted Content" in qwen.screen("qw-huge"), "it stays collapsed in the input"
+    # Seconds after the first submit key (it was pressed twice): a turn would have started.
+    assert mock_openai.user_turns == [], "the model got nothing (and no marker for a text)"
 
 
 def test_qwen_reply_turn_complete_and_proven_delivery(
