@@ -25,6 +25,8 @@ import pytest
 from harnex_tmux.tmux import default_socket_path
 
 PYTHON = sys.executable
+# Every tool `harnex mcp` serves: what any client, ours or a third party's, must list.
+MCP_TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report", "resume"}
 
 
 @dataclass

@@ -20,7 +20,7 @@ import anyio
 import httpx2
 import mcp_types
 import pytest
-from conftest import Harnex, recorded, wait_for
+from conftest import MCP_TOOLS, Harnex, recorded, wait_for
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -29,7 +29,7 @@ from harnex_tmux.tmux import default_socket_path
 from harnex_tmux.waits import UNTIL
 
 PYTHON = sys.executable
-TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report", "resume"}
+TOOLS = MCP_TOOLS
 
 
 @asynccontextmanager

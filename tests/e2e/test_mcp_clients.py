@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from conftest import Figures, Harnex, recorded, wait_for
+from conftest import MCP_TOOLS, Figures, Harnex, recorded, wait_for
 
 from harnex_tmux.mcp.config import client_config
 
@@ -56,7 +56,7 @@ pytestmark = pytest.mark.e2e
 
 PYTHON = sys.executable
 SERVER = [PYTHON, "-m", "harnex_tmux", "mcp"]
-TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report"}
+TOOLS = MCP_TOOLS
 MESSAGE = "Grüße aus dem Test 👋\nzweite Zeile — ✓ naïve café\n第三行: 日本語 한국어"
 CALL_TIMEOUT = 90.0
 
