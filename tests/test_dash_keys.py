@@ -174,3 +174,38 @@ def test_read_only_n_does_nothing(harnex: Harnex) -> None:
 
     drive(harnex, script, read_only=True)
     assert harnex.registry() == []
+
+
+def test_the_form_starts_a_worktree_session_whose_diff_the_d_key_shows(
+    harnex: Harnex, git_repo: Path
+) -> None:
+    command = f"{shlex.quote(PYTHON)} -m harnex_tmux.demo_agent --busy 0.2"
+
+    async def script(pilot: Any, app: DashApp) -> None:
+        from textual.widgets import Checkbox, Input, Select, Static
+
+        from harnex_tmux.dash.screens import DiffScreen, NewScreen
+
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewScreen))
+        form = app.screen
+        form.query_one("#new-cli", Select).value = "generic"
+        await until(pilot, lambda: form.query_one("#new-command", Input).value == "")
+        form.query_one("#new-command", Input).value = command
+        form.query_one("#new-worktree", Checkbox).value = True
+        form.query_one("#new-id", Input).value = "wtnew"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "started wtnew" in app.message, timeout=40)
+        assert "in worktree" in app.message
+        await until(pilot, lambda: state_of(app, "wtnew") == "prompt", timeout=30)
+        (row,) = [r for r in app.shown if r.id == "wtnew"]
+        assert row.worktree is not None and row.worktree.branch == "harnex/wtnew"
+        await select(pilot, app, "wtnew")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
+        shown = str(app.screen.query_one("#diff-text", Static).content)
+        assert shown == "(no changes against the base yet)"
+
+    drive(harnex, script)
+    (status,) = harnex.json("status", "--json")
+    assert status["worktree"]["branch"] == "harnex/wtnew"

@@ -191,7 +191,8 @@ class NewScreen(ModalScreen[NewSession | None]):
         choices = [
             (f"{a.name}  ({a.command or 'any program'})", a.name) for a in self.adapters.values()
         ]
-        with Vertical(id="new-box", classes="box"):
+        # Scrolls in a small terminal, so every field stays reachable.
+        with VerticalScroll(id="new-box", classes="box"):
             yield Label("New session  (Enter or Ctrl+S starts, Esc cancels)")
             yield Select(choices, value=first.name, allow_blank=False, id="new-cli")
             yield Input(
