@@ -320,6 +320,22 @@ def diff_text(record: WorktreeRecord, stat: bool = False) -> str:
     return git(["diff", *(["--stat"] if stat else []), record.base], record.path)
 
 
+def check_present(record: WorktreeRecord) -> None:
+    """A clear error for a worktree folder removed behind harnex's back (git's own
+    message would name only a missing directory)."""
+    if not os.path.isdir(record.path):
+        raise HarnexError(f"worktree {record.path} of {record.id!r} no longer exists")
+
+
+def diff_report(record: WorktreeRecord, stat: bool = False) -> str:
+    """What ``harnex diff`` prints (and the dashboard shows): the diff against the base,
+    then the files never added to git, one ``untracked:`` line each, since git diff does not
+    show their contents."""
+    check_present(record)
+    text = diff_text(record, stat=stat)
+    return text + "".join(f"untracked: {name}\n" for name in untracked(record.path))
+
+
 def numstat(record: WorktreeRecord) -> list[dict[str, Any]]:
     """Per-file added/deleted line counts against the base (None for binary files)."""
     out = git(["diff", "--numstat", "-z", record.base], record.path)

@@ -199,7 +199,7 @@ def test_read_only_serves_a_dashboard_without_the_acting_keys(harnex: Harnex) ->
 
         page = browser.load(f"{served.base}?token={TOKEN}", drawn, timeout=90)
         footer = page.terminal_text
-        for acting in ("Send", "Answer", "Jump", "Stop", "Recover"):
+        for acting in ("Send", "Answer", "Jump", "Stop", "Recover", "New"):
             assert acting not in footer, acting
 
 

@@ -20,31 +20,27 @@ def command(ident: str | None, repo: str | None, stat: bool, as_json: bool) -> N
     Files the agent created but never added to git are listed apart: git diff does not
     show their contents.
     """
-    from harnex_tmux.errors import HarnexError
     from harnex_tmux.session.find import find_worktree
-    from harnex_tmux.worktree import diff_text, numstat, progress, untracked
+    from harnex_tmux.worktree import (
+        check_present,
+        diff_report,
+        diff_text,
+        numstat,
+        progress,
+        untracked,
+    )
 
     _, record = find_worktree(ident, repo)
-    if not _exists(record.path):
-        raise HarnexError(f"worktree {record.path} of {record.id!r} no longer exists")
-    new_files = untracked(record.path)
-    if as_json:
-        data = {
-            **record.to_dict(),
-            **progress(record).to_dict(),
-            "files": numstat(record),
-            "untracked": new_files,
-        }
-        if not stat:
-            data["patch"] = diff_text(record)
-        print_json(data)
+    if not as_json:
+        sys.stdout.write(diff_report(record, stat=stat))
         return
-    sys.stdout.write(diff_text(record, stat=stat))
-    for name in new_files:
-        click.echo(f"untracked: {name}")
-
-
-def _exists(path: str) -> bool:
-    import os
-
-    return os.path.isdir(path)
+    check_present(record)
+    data = {
+        **record.to_dict(),
+        **progress(record).to_dict(),
+        "files": numstat(record),
+        "untracked": untracked(record.path),
+    }
+    if not stat:
+        data["patch"] = diff_text(record)
+    print_json(data)

@@ -7,11 +7,13 @@ thread, so the screen never waits for a sidecar or tmux.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events, work
@@ -32,9 +34,19 @@ from harnex_tmux.dash.model import (
     matches,
     ordered,
 )
-from harnex_tmux.dash.screens import AnswerScreen, ConfirmScreen, HelpScreen, SendScreen
+from harnex_tmux.dash.screens import (
+    AnswerScreen,
+    ConfirmScreen,
+    DiffScreen,
+    HelpScreen,
+    NewScreen,
+    SendScreen,
+)
 from harnex_tmux.dash.table import FleetTable, Line
 from harnex_tmux.errors import HarnexError
+
+if TYPE_CHECKING:
+    from harnex_tmux.mcp.children import Children
 
 SIDECAR_CHECK_S = 2.0
 # How often the FOR column moves on: each redraw of the table costs a few ms of CPU, so not
@@ -44,8 +56,9 @@ PREVIEW_CHECK_S = 1.0
 ENDED_TEXT = "(the session has ended; its pane is closed or kept by tmux)"
 NARROW = 80  # columns below which the side panel goes under the list
 # The keys that change something (a session, the person's tmux client): --read-only hides
-# them. "new" is listed for the key that starts a session, where that key exists.
+# them. The diff only reads, so it stays.
 ACTING = frozenset({"send", "answer", "jump", "stop", "recover", "new"})
+NEW = "*"  # the in-flight key of a session start (it belongs to no session yet)
 
 
 class DashApp(App[list[str] | None]):
@@ -72,6 +85,9 @@ class DashApp(App[list[str] | None]):
            border: thick $primary; background: $surface; padding: 0 1; }
     ModalScreen { align: center middle; }
     #send-text { height: 10; }
+    #diff-box { height: 90%; }
+    #diff-view { height: 1fr; }
+    .error { color: $error; height: auto; }
     .buttons { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -80,6 +96,8 @@ class DashApp(App[list[str] | None]):
         Binding("j", "jump", "Jump"),
         Binding("x", "stop", "Stop"),
         Binding("r", "recover", "Recover"),
+        Binding("d", "diff", "Diff"),
+        Binding("n", "new", "New"),
         Binding("slash", "filter", "Filter"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -109,6 +127,7 @@ class DashApp(App[list[str] | None]):
         self.refreshes = 0  # how many times the list was redrawn (the benchmark reads it)
         self._preview_mtime: float | None = None
         self._preview_ended = False  # whether the pane view shows the ended text
+        self._children: Children | None = None  # the sidecars of sessions started here
 
     # --- layout -------------------------------------------------------------------------
 
@@ -315,10 +334,14 @@ class DashApp(App[list[str] | None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keys that do not apply to the selected session are greyed out (None) or hidden;
         one already in flight for it does nothing until it ends."""
+        if action == "diff":
+            return self._can_diff()
         if action not in ACTING:
             return True
         if self.read_only:
             return False
+        if action == "new":
+            return None if self.busy_keys.get("new") else True
         detail = self._detail()
         if detail is None or detail.record is None:
             return None
@@ -332,6 +355,14 @@ class DashApp(App[list[str] | None]):
         if action == "send":
             return state != EXITED or None
         return True
+
+    def _can_diff(self) -> bool | None:
+        key = self.selected
+        if key is None or key in self.busy_keys.get("diff", set()):
+            return None
+        detail = self._detail()
+        has = detail is not None and detail.row.worktree is not None
+        return has or source.has_worktree(key) or None
 
     def _begin(self, action: str, key: str) -> bool:
         keys = self.busy_keys.setdefault(action, set())
@@ -468,6 +499,65 @@ class DashApp(App[list[str] | None]):
         except HarnexError as exc:
             said = f"{detail.row.id}: recover failed: {exc}"
         self.call_from_thread(self._end, "recover", key, said)
+
+    def action_diff(self) -> None:
+        key = self.selected
+        detail = self._detail()
+        if self._can_diff() is not True or key is None or detail is None:
+            return
+        self.busy_keys.setdefault("diff", set()).add(key)
+        self.refresh_bindings()
+        self._say(f"reading the diff of {detail.row.id}…")
+        self._diff(key, detail.row.id)
+
+    @work(thread=True, group="actions")
+    def _diff(self, key: str, ident: str) -> None:
+        try:
+            text: str | None = source.worktree_diff(key)
+            said = ""
+        except HarnexError as exc:
+            text, said = None, f"{ident}: no diff: {exc}"
+        self.call_from_thread(self._show_diff, key, ident, text, said)
+
+    def _show_diff(self, key: str, ident: str, text: str | None, said: str) -> None:
+        self.busy_keys.get("diff", set()).discard(key)
+        self._say(said)
+        self.refresh_bindings()
+        if text is not None:
+            self.push_screen(DiffScreen(ident, text))
+
+    def action_new(self) -> None:
+        if self.check_action("new", ()) is not True:
+            return
+        try:
+            choices = source.adapters(self.fleet.repo_root)
+        except HarnexError as exc:
+            self._say(f"cannot list the CLIs: {exc}")
+            return
+
+        def chosen(new: source.NewSession | None) -> None:
+            if new is not None and self._begin("new", NEW):
+                self._say(f"starting {new.ident or 'a session'}…")
+                self._start(new)
+
+        self.push_screen(NewScreen(choices), chosen)
+
+    @work(thread=True, group="actions")
+    def _start(self, new: source.NewSession) -> None:
+        cwd = self.fleet.repo_root or os.getcwd()
+        try:
+            said = source.start(new, cwd, self._adopt)
+        except HarnexError as exc:
+            said = f"could not start {new.ident or 'the session'}: {exc}"
+        self.call_from_thread(self._end, "new", NEW, said.splitlines()[0] if said else said)
+
+    def _adopt(self, sidecar: subprocess.Popen[bytes]) -> None:
+        """The dashboard outlives the sidecars it starts: reap each once its session ends."""
+        from harnex_tmux.mcp.children import Children
+
+        if self._children is None:
+            self._children = Children()
+        self._children.adopt(sidecar)
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)

@@ -7,6 +7,7 @@ handle, launch, worktree, tmux) itself: what it uses of them is named here, once
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ from harnex_tmux.state import (
 )
 
 WATCHED = ("sessions", "events", "inbox", "exits")
+# Seconds a new session's sidecar has to report ready (more than run's 5: the dashboard's
+# machine may be busy with many agents).
+START_TIMEOUT_S = 20.0
 
 
 def prepare() -> None:
@@ -240,3 +244,91 @@ def open_in_window(argv: list[str], socket: str | None) -> Jump:
 
 def current_repo(repo: str | None) -> str:
     return repo_root_for(repo)
+
+
+def has_worktree(key: str) -> bool:
+    """Whether the session (live or ended) has a worktree on record: ``harnex diff`` works
+    until ``harnex clean`` removes it."""
+    return paths_of(key).worktree.is_file()
+
+
+def worktree_diff(key: str) -> str:
+    """What ``harnex diff --id`` prints for the session."""
+    from harnex_tmux.worktree import WorktreeRecord, diff_report
+
+    record = WorktreeRecord.load(paths_of(key).worktree)
+    if record is None:
+        raise HarnexError("no worktree on record (harnex clean may have removed it)")
+    return diff_report(record)
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """A CLI the new-session form offers: its adapter and the command that starts it."""
+
+    name: str
+    command: str  # empty for the generic adapter: any program, typed by the person
+
+
+def adapters(repo_root: str | None) -> list[Adapter]:
+    from harnex_tmux.adapters.catalog import load_catalog
+
+    catalog = load_catalog(repo_root)
+    found = []
+    for name in catalog.names():
+        rules = catalog.rules.get(name)
+        command = rules.commands[0] if rules is not None and rules.commands else ""
+        found.append(Adapter(name, command))
+    return found
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """What the new-session form asks for; ``ident`` None takes a random id."""
+
+    adapter: str
+    command: list[str]
+    ident: str | None
+    worktree: bool
+    description: str
+
+
+def check_id(text: str) -> str | None:
+    """The id as a new session would get it (None when empty: a random one), or the
+    one-line reason it is refused (``state.check_id``, the check ``harnex run`` makes)."""
+    from harnex_tmux.state import check_id as checked
+
+    if not text.strip():
+        return None
+    return checked(text)
+
+
+def start(new: NewSession, cwd: str, adopt: Callable[[subprocess.Popen[bytes]], None]) -> str:
+    """Start the session as ``harnex run --detach`` does; a one-line summary of it.
+
+    The new window goes to the ``harnex`` tmux session, never beside the dashboard's own
+    pane: that pane would be its spawner, and ``harnex report`` would type into the
+    dashboard. ``adopt`` takes the sidecar, to reap it once its session ends (the
+    dashboard lives on, as ``harnex mcp`` does)."""
+    from harnex_tmux.adapters import load_catalog
+    from harnex_tmux.launch import spec_for, start_session
+    from harnex_tmux.state import repo_root_for
+    from harnex_tmux.worktree import WorktreeRequest
+
+    catalog = load_catalog(repo_root_for(cwd))
+    spec = spec_for(
+        new.command,
+        cwd=cwd,
+        socket=os.environ.get("HARNEX_TMUX_SOCKET"),
+        ident=new.ident,
+        description=new.description,
+        forced_adapter=new.adapter,
+        catalog=catalog,
+    )
+    spec.caller_pane = None
+    worktree = WorktreeRequest() if new.worktree else None
+    started = start_session(spec, timeout=START_TIMEOUT_S, worktree=worktree, catalog=catalog)
+    adopt(started.sidecar)
+    record = started.record
+    where = f" in worktree {record.worktree.get('path')}" if record.worktree else ""
+    return f"started {record.id} ({record.adapter}){where}"
