@@ -158,6 +158,9 @@ def test_a_resumed_session_keeps_its_budget_file_and_counts_on_from_its_usage(
 
     shown = wait_for(lambda: (b := budget())["spent"] == 900 and b, timeout=20, interval=0.1)
     assert shown["limit"] == 2000 and shown["state"] == "ok"
+    table = harnex.run("status", "--id", "res").stdout.splitlines()
+    assert table[0].split()[7:10] == ["TOKENS", "COST", "BUDGET"]
+    assert table[2].split()[9] == "900/2k"
     # The resumed agent goes on in the same transcript (its hooks name it again) and in a new
     # one (a /clear): each call counts once.
     client = _client(harnex, "res")
