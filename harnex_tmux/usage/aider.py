@@ -17,7 +17,13 @@ The cost is Aider's own figure: the growth of its ``session`` cost (more exact t
 ``message`` cost, rounded to cents), or the message cost for the first call after Aider
 started (``# aider chat started at``, where its session cost starts again). The model is the
 one its start-up lines name (``> Model: openai/gpt-4o with ...``); a call's turn is the user's
-message before it (its ``####`` lines).
+message before it (its ``####`` lines). The file has no times, so a turn's start is when the
+reader first saw its message (the sidecar reads at each turn's end, before the next message
+can be written: each turn's ``usage`` event gets its own calls).
+
+Aider's figures are the provider's only without streaming (``--no-stream``): while it streams
+(its default) it counts the tokens itself with the model's tokenizer, and harnex counts
+what Aider wrote all the same.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from harnex_tmux.usage.model import Usage
 from harnex_tmux.usage.reader import Reader
@@ -66,6 +73,7 @@ class AiderReader(Reader):
         self._missing = False
         self._model: str | None = None
         self._turn: str | None = None
+        self._turn_at: str | None = None
         self._in_prompt = False
         self._session_cost: float | None = None
         # The call a ``Cost:`` line of its own (on the next line) belongs to.
@@ -107,7 +115,7 @@ class AiderReader(Reader):
     def _forget(self) -> None:
         self._offset = 0
         self._calls = []
-        self._model = self._turn = None
+        self._model = self._turn = self._turn_at = None
         self._in_prompt = False
         self._session_cost = None
         self._costless = None
@@ -124,6 +132,8 @@ class AiderReader(Reader):
         prompt = line.startswith(PROMPT)
         if prompt and not self._in_prompt:
             self._turn = f"{self.start}:{at}"
+            # The file has no times: the turn began before it was first seen.
+            self._turn_at = datetime.now(UTC).isoformat()
         self._in_prompt = prompt
         if line.startswith(STARTED):
             self._session_cost = None
@@ -144,6 +154,7 @@ class AiderReader(Reader):
                     cost_usd=self._cost(message, session),
                     model=self._model,
                     turn=self._turn,
+                    turn_at=self._turn_at,
                 )
             )
             if message is None:
