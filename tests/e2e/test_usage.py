@@ -238,3 +238,49 @@ def test_aider_usage_is_what_it_wrote_of_the_mocks_figures(
     h.json("stop", "--id", "au", "--timeout", "30")
     ended = h.json("usage", "--id", "au", "--json")["total"]
     assert ended["tokens"] == sum(per_turn), "read from the record after the end"
+
+
+def test_claude_resumed_session_counts_on_neither_twice_nor_from_zero(
+    claude: Harness,  # noqa: F811 - the fixture
+    mock_anthropic: MockAnthropic,
+) -> None:
+    """Two turns, the tmux server killed, ``harnex resume`` continues the conversation, a third
+    turn: ``harnex usage`` is every call the mock handed out, each once."""
+    from .test_resume_agents import _gone
+
+    h, mock = claude, mock_anthropic
+    info = _start(h, "ru", "--auto-accept", "--budget", "10M")
+    ready = h.run("wait", "--id", "ru", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr
+    for text in ("first turn", "second turn"):
+        out = h.json("send", "--id", "ru", "-m", text, "--reply", "--json", "--timeout", "90")
+        assert out["status"] == "delivered"
+    before = _sum(_counted(mock, 0))
+    assert _kinds(_usage_events(h, "ru", 2)[-1]["total"]) == before
+    h.tmux("kill-server")
+    deadline = time.monotonic() + 30
+    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    (resumed,) = h.json("resume", "--all")
+    assert resumed["continued"] is True
+    # At once, before the resumed agent said anything: what the ended session used.
+    assert _kinds(h.json("usage", "--id", "ru", "--json")["total"]) == before
+    ready = h.run("wait", "--id", "ru", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr
+    out = h.json("send", "--id", "ru", "-m", "third turn", "--reply", "--json", "--timeout", "90")
+    assert out["status"] == "delivered"
+    handed_out = _sum(_counted(mock, 0))
+    assert handed_out != before
+    deadline = time.monotonic() + 15
+    while True:
+        usage = h.json("usage", "--id", "ru", "--json")
+        if _kinds(usage["total"]) == handed_out or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert _kinds(usage["total"]) == handed_out, "each call once, the ended session's too"
+    budget = h.json("status", "--id", "ru", "--json")[0]["budget"]
+    assert budget["spent"] == sum(handed_out.values()) and budget["limit"] == 10_000_000
+    record = next(r for r in h.json("status", "--id", "ru", "--json"))
+    sources = {s["path"] for s in record.get("usage_sources", [])}
+    assert len(sources) == 1, f"Claude Code went on in the same transcript: {sources}"
