@@ -279,7 +279,13 @@ def test_claude_resumed_session_counts_on_neither_twice_nor_from_zero(
             break
         time.sleep(0.2)
     assert _kinds(usage["total"]) == handed_out, "each call once, the ended session's too"
-    budget = h.json("status", "--id", "ru", "--json")[0]["budget"]
+    # The budget reads the usage each second: it catches up with the total.
+    deadline = time.monotonic() + 15
+    while True:
+        budget = h.json("status", "--id", "ru", "--json")[0]["budget"]
+        if budget["spent"] == sum(handed_out.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert budget["spent"] == sum(handed_out.values()) and budget["limit"] == 10_000_000
     record = next(r for r in h.json("status", "--id", "ru", "--json"))
     sources = {s["path"] for s in record.get("usage_sources", [])}
