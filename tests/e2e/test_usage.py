@@ -240,15 +240,15 @@ def test_aider_usage_is_what_it_wrote_of_the_mocks_figures(
     assert ended["tokens"] == sum(per_turn), "read from the record after the end"
 
 
-def test_claude_resumed_session_counts_on_neither_twice_nor_from_zero(
-    claude: Harness,  # noqa: F811 - the fixture
-    mock_anthropic: MockAnthropic,
+@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_resumed_session_counts_on_neither_twice_nor_from_zero(
+    which: str, request: pytest.FixtureRequest
 ) -> None:
     """Two turns, the tmux server killed, ``harnex resume`` continues the conversation, a third
     turn: ``harnex usage`` is every call the mock handed out, each once."""
     from .test_resume_agents import _gone
 
-    h, mock = claude, mock_anthropic
+    h, mock = harness_and_mock(which, request)
     info = _start(h, "ru", "--auto-accept", "--budget", "10M")
     ready = h.run("wait", "--id", "ru", "--until", "prompt", "--timeout", "90")
     assert ready.returncode == 0, ready.stderr
@@ -289,4 +289,4 @@ def test_claude_resumed_session_counts_on_neither_twice_nor_from_zero(
     assert budget["spent"] == sum(handed_out.values()) and budget["limit"] == 10_000_000
     record = next(r for r in h.json("status", "--id", "ru", "--json"))
     sources = {s["path"] for s in record.get("usage_sources", [])}
-    assert len(sources) == 1, f"Claude Code went on in the same transcript: {sources}"
+    assert len(sources) == 1, f"{which} went on in the same file: {sources}"
