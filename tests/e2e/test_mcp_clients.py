@@ -56,7 +56,7 @@ pytestmark = pytest.mark.e2e
 
 PYTHON = sys.executable
 SERVER = [PYTHON, "-m", "harnex_tmux", "mcp"]
-TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report"}
+TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report", "resume", "budget"}
 MESSAGE = "Grüße aus dem Test 👋\nzweite Zeile — ✓ naïve café\n第三行: 日本語 한국어"
 CALL_TIMEOUT = 90.0
 
