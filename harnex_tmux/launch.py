@@ -64,6 +64,9 @@ class LaunchSpec:
     continues: bool = False
     # ``--budget``, as text the one parser reads (harnex_tmux.budgets).
     budget: str | None = None
+    # ``harnex resume``: where the ended session's agent wrote its usage (``usage_sources``
+    # of its records), so the resumed one counts on from there and not from zero.
+    usage_sources: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

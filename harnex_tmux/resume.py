@@ -31,6 +31,7 @@ from harnex_tmux.state import (
     repo_root_for,
     state_root,
 )
+from harnex_tmux.usage.sources import RECORD_KEY as USAGE_KEY
 
 RESUMABLE = "resumable"
 
@@ -221,9 +222,23 @@ def resume(ended: Ended, timeout: float = 10.0, fresh: bool = False) -> Resumed:
         spec.context = None
         if spec.caller_pane and not _pane_exists(spec):
             spec.caller_pane = None  # the spawner's pane went with the old tmux server
+        spec.usage_sources = _usage_sources(ended)
         queued = _queued(ended)
         started = start_session(spec, timeout)
         return Resumed(started.summary(), continued, note, queued, sidecar=started.sidecar)
+
+
+def _usage_sources(ended: Ended) -> list[dict[str, Any]]:
+    """Where the ended session's agent wrote its usage: its record (left behind when the
+    machine went down) and its exit record (written when its sidecar saw the end), each once."""
+    found: list[dict[str, Any]] = []
+    for path in (ended.paths.registry, ended.paths.exit_record):
+        data = read_json(path)
+        kept = data.get(USAGE_KEY) if data is not None else None
+        for item in kept if isinstance(kept, list) else []:
+            if isinstance(item, dict) and item not in found:
+                found.append(item)
+    return found
 
 
 def _check_can_start(ended: Ended, spec: Any) -> None:

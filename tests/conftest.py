@@ -26,7 +26,18 @@ from harnex_tmux.tmux import default_socket_path
 
 PYTHON = sys.executable
 # Every tool `harnex mcp` serves: what any client, ours or a third party's, must list.
-MCP_TOOLS = {"run", "send", "status", "pane", "wait", "events", "stop", "report", "resume"}
+MCP_TOOLS = {
+    "run",
+    "send",
+    "status",
+    "pane",
+    "wait",
+    "events",
+    "stop",
+    "report",
+    "resume",
+    "budget",
+}
 
 
 @dataclass

@@ -379,3 +379,21 @@ def test_every_shipped_cli_names_its_interrupt_keys_and_a_plain_program_none() -
     assert adapter_for("generic").interrupt_keys == ()
     data = {"name": "x", "prompt": {"empty_box_is_idle": True}, "interrupt_keys": ["C-c"]}
     assert parse_rules(data, "x.toml").interrupt_keys == ("C-c",)
+
+
+def test_status_shows_a_budget_column_only_when_a_session_has_a_budget() -> None:
+    from harnex_tmux.cli.status import _table
+
+    row: dict[str, Any] = {"id": "a", "cli": "claude", "state": "prompt", "repo_root": "/r"}
+    assert "BUDGET" not in _table([row])
+    usd = dict(row, budget={"kind": "usd", "limit": 5.0, "spent": 2.1, "state": "ok"})
+    tokens = dict(row, budget={"kind": "tokens", "limit": 2_000_000, "spent": 1_234_567})
+    unknown = dict(row, budget={"kind": "usd", "limit": 2.5, "spent": None})
+    broken = dict(row, budget={"problem": "budget file x is not JSON"})
+    header, _, *lines = _table([usd, tokens, unknown, broken, row]).splitlines()
+    # 0.4.0's columns keep their places; BUDGET comes after STATE, before REPO.
+    assert header.split() == [
+        *("ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE", "BUDGET", "REPO", "DESC")
+    ]
+    cells = [line.split()[7] for line in lines]
+    assert cells == ["2.10/5usd", "1.2M/2M", "?/2.50usd", "error", "-"]

@@ -91,6 +91,16 @@ def test_lists_the_tools_with_typed_inputs(harnex: Harnex) -> None:
         assert annotations is not None
         assert (annotations.read_only_hint, annotations.destructive_hint) == (False, False)
         assert annotations.idempotent_hint is True
+        limit = tools["run"].input_schema["properties"]["budget"]
+        assert {"type": "string", "maxLength": 40} in limit["anyOf"]
+        budget = tools["budget"].input_schema
+        assert budget["required"] == ["id"]
+        assert budget["properties"]["clear"]["type"] == "boolean"
+        assert {"type": "string", "maxLength": 40} in budget["properties"]["add"]["anyOf"]
+        annotations = tools["budget"].annotations
+        assert annotations is not None
+        assert (annotations.read_only_hint, annotations.destructive_hint) == (False, False)
+        assert annotations.idempotent_hint is False, "add twice adds twice"
 
     run_async(harnex, body)
 
@@ -188,31 +198,63 @@ def test_send_with_reply_times_out_like_the_cli(harnex: Harnex, tmp_path: Path) 
     assert recorded(record) == ["2+2?"]
 
 
-def test_a_spent_budget_refuses_the_send_tool_with_the_clis_line(
+def test_a_budget_through_run_and_the_budget_tool_refuses_and_releases_the_send_tool(
     harnex: Harnex, tmp_path: Path
 ) -> None:
+    """run with a budget; a spent budget refuses the send tool with the CLI's line in the
+    tool's terms; the budget tool shows it, raises it (the send goes through) and clears it."""
     from harnex_tmux.session.client import SidecarClient
 
-    harnex.start_demo("mb", "--budget", "10")
-    (entry,) = harnex.registry()
+    record = tmp_path / "received.jsonl"
     transcript = tmp_path / "session.jsonl"
     message = {"id": "m1", "model": "claude-sonnet-4-5", "usage": {"input_tokens": 12}}
     transcript.write_text(json.dumps({"type": "assistant", "message": message}) + "\n")
+
+    async def start(mcp: Client) -> None:
+        bad = await mcp.call_tool("run", {"cli": PYTHON, "id": "mb", "budget": "5eur"})
+        assert bad.is_error and text_of(bad) == (
+            "harnex: argument 'budget': invalid budget '5eur' "
+            "(use e.g. 5usd, $2.50, 2M, 150k or 2000000 (tokens))"
+        )
+        assert harnex.registry() == [], "nothing started"
+        args = {"cli": PYTHON, "id": "mb", "budget": "10", "args": demo_args(record)}
+        ok(await mcp.call_tool("run", args))
+
+    run_async(harnex, start)
+    (entry,) = harnex.registry()
     client = SidecarClient(entry["host"], entry["port"], entry["token"])
     hook = {"hook_event_name": "SessionStart", "transcript_path": str(transcript)}
     client.request("POST", "/hook/claude", hook)
     wait_for(lambda: (client.status().get("budget") or {}).get("state") == "exceeded", 20)
     cli = harnex.run("send", "--id", "mb", "-m", "hi")
     assert cli.returncode == 4
-    assert cli.stderr.strip() == (
-        "harnex: budget reached: spent 12 tokens of 10 tokens (harnex budget --id mb --add 1M)"
-    )
+    line = "budget reached: spent 12 tokens of 10 tokens"
+    assert cli.stderr.strip() == f"harnex: {line} (harnex budget --id mb --add 1M)"
 
     async def body(mcp: Client) -> None:
         result = await mcp.call_tool("send", {"id": "mb", "message": "hi"})
-        assert result.is_error and text_of(result) == cli.stderr.strip()
+        assert result.is_error and text_of(result) == (
+            f"harnex: {line} (the budget tool with id mb and add 1M lets it go on)"
+        )
+        shown = ok(await mcp.call_tool("budget", {"id": "mb"}))["budget"]
+        assert (shown["spent"], shown["limit"], shown["state"]) == (12, 10, "exceeded")
+        wrong = await mcp.call_tool("budget", {"id": "mb", "add": "2usd"})
+        assert wrong.is_error and text_of(wrong) == (
+            "harnex: the budget is in tokens; add tokens, not 2 USD"
+        )
+        both = await mcp.call_tool("budget", {"id": "mb", "add": "1k", "clear": True})
+        assert text_of(both) == "harnex: give either add or clear, not both"
+        typed = await mcp.call_tool("budget", {"id": "mb", "add": 5})
+        assert (
+            typed.is_error and text_of(typed) == "harnex: budget: argument 'add' must be a string"
+        )
+        raised = ok(await mcp.call_tool("budget", {"id": "mb", "add": "1k"}))["budget"]
+        assert (raised["limit"], raised["state"]) == (1010, "ok")
+        ok(await mcp.call_tool("send", {"id": "mb", "message": "hi"}))
+        assert ok(await mcp.call_tool("budget", {"id": "mb", "clear": True}))["budget"] is None
 
     run_async(harnex, body)
+    assert recorded(record) == ["hi"]
 
 
 def test_errors_carry_the_clis_one_line_messages(harnex: Harnex) -> None:

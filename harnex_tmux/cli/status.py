@@ -35,7 +35,8 @@ def command(
 ) -> None:
     """Show sessions: ID CLI PID PORT AGE IDLE STATE REPO DESC.
 
-    Once an agent reported its usage, TOKENS and COST come after STATE (see harnex usage).
+    Once an agent reported its usage, TOKENS and COST come after STATE (see harnex usage);
+    BUDGET (spent/limit, e.g. 2.10/5usd or 1.2M/2M) after them when a session has one.
 
     With hosts (harnex hosts), a HOST column comes first and every host is asked in
     parallel. A host that does not answer within 5 s is named on stderr with ssh's reason;
@@ -181,17 +182,42 @@ def _usage_cells(usage: Any) -> list[str]:
     ]
 
 
+def _budget_cell(budget: Any) -> str:
+    """BUDGET: what was spent of the limit (``2.10/5usd``, ``1.2M/2M``); ``?`` for a cost
+    that is unknown, ``error`` for a budget file that could not be read, ``-`` for none."""
+    if not isinstance(budget, dict):
+        return "-"
+    if "problem" in budget:
+        return "error"
+    from harnex_tmux.usage.tokens import short_count
+
+    spent, limit = budget.get("spent"), budget.get("limit")
+    if budget.get("kind") == "usd":
+
+        def dollars(value: Any) -> str:
+            return f"{value:.2f}" if isinstance(value, float | int) else "?"
+
+        return f"{dollars(spent)}/{dollars(limit)}usd".replace(".00usd", "usd")
+
+    def count(value: Any) -> str:
+        return short_count(value).replace(".0k", "k").replace(".0M", "M").replace("-", "?")
+
+    return f"{count(spent)}/{count(limit)}"
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     """0.4.0's layout: header, a row of dashes, then one row per session; every empty cell
     shows ``-``, columns two spaces apart. The worktree columns appear only when a session
-    has a worktree, TOKENS and COST only when an agent reported its usage, so 0.4.0's layout
-    is unchanged for everyone else."""
+    has a worktree, TOKENS and COST only when an agent reported its usage, BUDGET only when a
+    session has one, so 0.4.0's layout is unchanged for everyone else."""
     worktrees = any(row.get("worktree") for row in rows)
     hosts = any("machine" in row for row in rows)
     usage = any(_usage_cells(row.get("usage")) != ["-", "-"] for row in rows)
+    budgets = any(_budget_cell(row.get("budget")) != "-" for row in rows)
     header = ["HOST"] if hosts else []
     header += ["ID", "CLI", "PID", "PORT", "AGE", "IDLE", "STATE"]
     header += ["TOKENS", "COST"] if usage else []
+    header += ["BUDGET"] if budgets else []
     header += ["BRANCH", "AHEAD", "CHANGED"] if worktrees else []
     header += ["REPO", "DESC"]
     body = [
@@ -205,6 +231,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             human_seconds(row.get("log_idle_s")),
             _cell(row.get("state")),
             *(_usage_cells(row.get("usage")) if usage else []),
+            *([_budget_cell(row.get("budget"))] if budgets else []),
             *(_worktree_cells(row) if worktrees else []),
             _repo_cell(str(row.get("repo_root") or "")),
             _desc_cell(str(row.get("description") or "")),

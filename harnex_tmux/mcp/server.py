@@ -48,7 +48,8 @@ START_TIMEOUT_S = 20.0
 INSTRUCTIONS = """\
 harnex runs AI coding agents (claude, codex, or any terminal CLI) in visible tmux windows.
 Start one with `run`, talk to it with `send` (reply=true waits for its answer), watch it with
-`status`, `pane`, `wait` and `events`, end it with `stop`. A session started by another agent
+`status`, `pane`, `wait` and `events`, end it with `stop`. `run` takes a `budget` (5usd, 2M);
+the `budget` tool shows it and raises or clears it. A session started by another agent
 can tell its spawner something with `report`. After a restart (tmux server killed, reboot),
 `resume` lists the sessions that ended without a stop and brings them back."""
 
@@ -77,6 +78,22 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 # Starts sessions, deletes nothing; the same call again starts nothing more (a running
 # session is refused).
 STARTS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True)
+# Changes a session's settings; deletes nothing, but the same call twice adds twice.
+CHANGES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False)
+
+
+def budget_text(text: str, argument: str = "budget") -> str:
+    """An amount checked by the CLI's own parser; one line naming the argument when it is
+    not one (``argument 'budget': invalid budget '5eur' (use e.g. ...)``)."""
+    from harnex_tmux.budgets import parse_budget
+    from harnex_tmux.errors import BudgetError, UsageError
+
+    try:
+        return parse_budget(text).to_text()
+    except BudgetError as exc:
+        raise UsageError(f"argument {argument!r}: {exc}") from None
+
+
 # Every tool answers with the CLI's JSON object; the SDK publishes its schema.
 Result = Annotated[CallToolResult, dict[str, Any]]
 
@@ -232,6 +249,16 @@ def create_server(
         args: Annotated[
             list[str] | None, Field(strict=True, description="Arguments for the agent.")
         ] = None,
+        budget: Annotated[
+            str | None,
+            Field(
+                strict=True,
+                max_length=40,
+                description="What the session may spend: 5usd, $2.50 (US dollars) or 2M, "
+                "150k (tokens). At 80 % a warning event; at 100 % its turn is interrupted and "
+                "messages are refused until the budget tool raises it.",
+            ),
+        ] = None,
     ) -> Result:
         """Start an agent in its own tmux window (detached) and return its session record.
         When this agent runs in tmux, its pane is the new session's spawner pane, so the new
@@ -241,6 +268,7 @@ def create_server(
         from harnex_tmux.state import repo_root_for
 
         def start() -> dict[str, Any]:
+            limit = None if budget is None else budget_text(budget)
             catalog = load_catalog(repo_root_for(os.getcwd()))
             spec = spec_for(
                 [cli, *(args or [])],
@@ -250,6 +278,7 @@ def create_server(
                 description=description,
                 context=context,
                 catalog=catalog,
+                budget=limit,
             )
             started = start_session(spec, timeout=START_TIMEOUT_S, catalog=catalog)
             children.adopt(started.sidecar)  # reaped once the session ends
@@ -468,6 +497,38 @@ def create_server(
                 results = resume_all(None, False, START_TIMEOUT_S, fresh, children.adopt)
                 return {"resumed": [tool_terms(r) for r in results]}
             return {"resumable": status_rows(None, None, False)}
+
+        return await respond(act)
+
+    @tool(CHANGES)
+    async def budget(
+        id: Ident,
+        add: Annotated[
+            str | None,
+            Field(
+                strict=True,
+                max_length=40,
+                description="Raise the limit by this much (2usd, 1M, 150k); on a session "
+                "without a budget it sets one.",
+            ),
+        ] = None,
+        clear: Annotated[
+            bool, Field(strict=True, description="Take the budget away: nothing is enforced.")
+        ] = False,
+    ) -> Result:
+        """A session's budget: what it may spend and what it spent (budget null: none). add
+        raises the limit, clear removes it; either lets a session whose budget was spent go
+        on, and the messages it held are then typed."""
+        from harnex_tmux.errors import UsageError
+        from harnex_tmux.session.control import change_budget
+        from harnex_tmux.session.find import find_session
+
+        def act() -> dict[str, Any]:
+            if add is not None and clear:
+                raise UsageError("give either add or clear, not both")
+            extra = None if add is None else budget_text(add, "add")
+            shown = change_budget(find_session(id, None, None), add=extra, clear=clear)
+            return {"ok": True, "id": id, "budget": shown}
 
         return await respond(act)
 

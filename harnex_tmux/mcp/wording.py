@@ -24,6 +24,10 @@ _CLI_TERMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\(pick another with --worktree NAME\)"), "(pick another id)"),
     (re.compile(r"harnex recover --id \S+ gives"), "the command harnex recover gives"),
     (re.compile(r"\(--fresh\)"), "(fresh)"),
+    (
+        re.compile(r"\(harnex budget --id (\S+) --add (\S+)\)"),
+        r"(the budget tool with id \1 and add \2 lets it go on)",
+    ),
 )
 
 

@@ -52,6 +52,8 @@ from harnex_tmux.state import (
 )
 from harnex_tmux.tmux import Tmux
 from harnex_tmux.tokens import token_hex
+from harnex_tmux.usage.sources import RECORD_KEY as USAGE_KEY
+from harnex_tmux.usage.sources import at_launch
 
 # How often to look at the pane even when nothing happened: catches a pane that vanished
 # while its process lives on, and any output the watcher could not see.
@@ -298,9 +300,19 @@ class Sidecar:
                 record.extra["prompt_regex"] = spec.prompt_regex
             if hooks is not None:
                 record.extra["hook_port"] = record.port
-            # The budget is on disk before the agent can spend anything.
-            budget = None if spec.budget is None else parse_budget(spec.budget)
-            write_budget_file(paths.budget, budget)
+            if spec.resuming:
+                # What the ended session used counts on: the resumed agent may write to the
+                # same transcript or a new one, and both are read (a call counted once).
+                record.extra[USAGE_KEY] = list(spec.usage_sources)
+            known = at_launch(adapter.name, record.extra)
+            kept = record.extra.setdefault(USAGE_KEY, [])
+            if known is not None and not any(s.get("path") == known.path for s in kept):
+                kept.append(known.to_dict())  # a resumed Aider reads on from its first start
+            # The budget is on disk before the agent can spend anything. A resumed session
+            # keeps its file as it was: the limit with its additions, the steps taken.
+            if not (spec.resuming and paths.budget.exists()):
+                budget = None if spec.budget is None else parse_budget(spec.budget)
+                write_budget_file(paths.budget, budget)
             sidecar = cls(record, adapter, paths, tmux)
             card = ResumeCard(
                 spec={
@@ -308,6 +320,7 @@ class Sidecar:
                     "context": None,
                     "resuming": False,
                     "continues": False,
+                    "usage_sources": [],
                 },
                 conversation=spec.conversation,
             )

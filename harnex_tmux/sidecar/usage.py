@@ -90,6 +90,9 @@ class UsageDesk:
             cli_turn = turn if isinstance(turn, str) and turn else None
             with self._lock:
                 self._untold += 1
+                # Read before the turn's end is taken: a file without times (Aider's) stamps
+                # a turn by when it was first seen, which must be before this end.
+                self._usage.read()
             self._ended.put((self._turn_number(), datetime.now(UTC), cli_turn))
 
     def _tell(self) -> None:

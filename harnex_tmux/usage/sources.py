@@ -3,7 +3,8 @@
 The hooks of Claude Code, Gemini CLI and Qwen Code carry ``transcript_path``; Codex's
 ``notify`` carries the thread id, which names its rollout file
 (``$CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread id>.jsonl``); OpenCode's event
-stream names its session, whose messages are in OpenCode's database. A session can have
+stream names its session, whose messages are in OpenCode's database; Aider's chat history
+file is known from the launch (:func:`at_launch`). A session can have
 several (``/clear`` or ``/new`` starts another transcript): all count. The sources are kept
 in the session's record, so ``harnex usage`` reads them after it ended.
 """
@@ -29,8 +30,14 @@ class Source:
     cli: str
     path: str
     session: str | None = None
+    # Where this session's part of a file shared with others begins (Aider's chat history).
+    offset: int = 0
 
     def reader(self) -> Reader:
+        if self.cli == "aider":
+            from harnex_tmux.usage.aider import AiderReader
+
+            return AiderReader(self.path, self.offset)
         if self.cli == "claude":
             from harnex_tmux.usage.claude import ClaudeReader
 
@@ -52,8 +59,12 @@ class Source:
         return OpenCodeReader(self.path, self.session or "")
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"cli": self.cli, "path": self.path}
-        return {**data, "session": self.session} if self.session else data
+        data: dict[str, Any] = {"cli": self.cli, "path": self.path}
+        if self.session:
+            data["session"] = self.session
+        if self.offset:
+            data["offset"] = self.offset
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> Source | None:
@@ -62,10 +73,22 @@ class Source:
         cli, path, session = data.get("cli"), data.get("path"), data.get("session")
         if cli not in READABLE or not isinstance(path, str) or not path:
             return None
-        return cls(cli, path, session if isinstance(session, str) else None)
+        offset = data.get("offset", 0)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            offset = 0
+        return cls(cli, path, session if isinstance(session, str) else None, offset)
 
 
-READABLE = ("claude", "codex", "gemini", "opencode", "qwen")
+READABLE = ("aider", "claude", "codex", "gemini", "opencode", "qwen")
+
+
+def at_launch(adapter: str, facts: Mapping[str, Any]) -> Source | None:
+    """The source a session has from its start, before its agent reports anything: Aider's
+    chat history file (its adapter's ``[reply]`` file), from the size it had at launch."""
+    path, offset = facts.get("reply_file"), facts.get("reply_offset")
+    if adapter != "aider" or not isinstance(path, str) or not isinstance(offset, int):
+        return None
+    return Source("aider", path, offset=offset)
 
 
 def from_record(extra: Mapping[str, Any]) -> list[Source]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ import pytest
 from ._mock_http import MockModelServer, ToolCall
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
-from .mock_openai import MockOpenAI
+from .mock_openai import MockOpenAI, MockOpenAIChat
+from .pip_agents import AIDER_MODEL, aider_launch
 from .test_harnex_agents import (  # noqa: F401 - fixtures
     Harness,
+    _harness,
     _start,
     claude,
     codex,
@@ -167,3 +170,123 @@ def test_claude_subagent_calls_count(
     assert usage["total"]["calls"] == len(handed)
     subagent_files = list(Path(h.launch.home, ".claude", "projects").glob("*/*/**/*.jsonl"))
     assert subagent_files, "Claude Code 2.1.197 writes a subagent's calls to a file of its own"
+
+
+# Aider's price for the mock's model in the e2e home, so it reports a cost: $1 and $10 per
+# million input and output tokens.
+AIDER_IN, AIDER_OUT = 1e-6, 1e-5
+
+
+def _aider_k(count: int) -> int:
+    """A count as Aider 0.86.2 writes it (``format_tokens``): 950, 2.3k, 12k."""
+    if count < 1000:
+        return count
+    if count < 10000:
+        return round(float(f"{count / 1000:.1f}") * 1000)
+    return round(count / 1000) * 1000
+
+
+@pytest.fixture
+def priced_aider(
+    aider_binary: Path, mock_openai_chat: MockOpenAIChat, git_repo: Path, tmp_path: Path
+) -> Iterator[Harness]:
+    home = tmp_path / "home"
+    # Without streaming Aider reports the provider's figures (streaming, it counts itself).
+    launch = aider_launch(
+        aider_binary, mock_openai_chat.base_url, home, git_repo, extra_args=["--no-stream"]
+    )
+    metadata_file = home / ".aider.model.metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata[AIDER_MODEL].update(input_cost_per_token=AIDER_IN, output_cost_per_token=AIDER_OUT)
+    metadata_file.write_text(json.dumps(metadata))
+    (git_repo / ".gitignore").write_text(".aider*\n")  # no question at its start
+    yield from _harness(launch, tmp_path)
+
+
+def test_aider_usage_is_what_it_wrote_of_the_mocks_figures(
+    priced_aider: Harness, mock_openai_chat: MockOpenAIChat
+) -> None:
+    """Aider writes each call's tokens (k-rounded from 1,000 on) and cost to its chat history;
+    ``harnex usage`` counts exactly those: the mock's figures rounded as Aider rounds them,
+    and Aider's own cost (its figures are rounded too, to two significant digits)."""
+    h, mock = priced_aider, mock_openai_chat
+    _start(h, "au")
+    ready = h.run("wait", "--id", "au", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr + h.screen("au")
+    per_turn: list[int] = []
+    cost = 0.0
+    # The second message is long: its prompt is written as k-rounded thousands.
+    for text in ("first turn", "second turn, long: " + "many words " * 600):
+        since = len(mock.requests)
+        out = h.json(
+            "send", "--id", "au", "--message", text, "--reply", "--json", "--timeout", "90"
+        )
+        assert out["status"] == "delivered"
+        calls = _counted(mock, since)
+        assert len(calls) == 1, "one model call per turn"
+        sent = [c["input"] + c["cached"] for c in calls]
+        received = [c["output"] + c["reasoning"] for c in calls]
+        per_turn.append(sum(_aider_k(n) for n in sent + received))
+        cost += sum(AIDER_IN * s + AIDER_OUT * r for s, r in zip(sent, received, strict=True))
+    assert max(per_turn) >= 1000, "Aider's prompt is over 1,000 tokens: its k-rounding counts"
+
+    events = _usage_events(h, "au", len(per_turn))
+    assert [e["tokens"] for e in events] == per_turn, "one usage event per turn"
+    live = h.json("usage", "--id", "au", "--json")["total"]
+    assert live["tokens"] == sum(per_turn) and live["model"] == AIDER_MODEL
+    assert live["cost_usd"] == pytest.approx(cost, rel=0.05)
+    h.json("stop", "--id", "au", "--timeout", "30")
+    ended = h.json("usage", "--id", "au", "--json")["total"]
+    assert ended["tokens"] == sum(per_turn), "read from the record after the end"
+
+
+@pytest.mark.parametrize("which", ["claude", "codex"])
+def test_resumed_session_counts_on_neither_twice_nor_from_zero(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    """Two turns, the tmux server killed, ``harnex resume`` continues the conversation, a third
+    turn: ``harnex usage`` is every call the mock handed out, each once."""
+    from .test_resume_agents import _gone
+
+    h, mock = harness_and_mock(which, request)
+    info = _start(h, "ru", "--auto-accept", "--budget", "10M")
+    ready = h.run("wait", "--id", "ru", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr
+    for text in ("first turn", "second turn"):
+        out = h.json("send", "--id", "ru", "-m", text, "--reply", "--json", "--timeout", "90")
+        assert out["status"] == "delivered"
+    before = _sum(_counted(mock, 0))
+    assert _kinds(_usage_events(h, "ru", 2)[-1]["total"]) == before
+    h.tmux("kill-server")
+    deadline = time.monotonic() + 30
+    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    (resumed,) = h.json("resume", "--all")
+    assert resumed["continued"] is True
+    # At once, before the resumed agent said anything: what the ended session used.
+    assert _kinds(h.json("usage", "--id", "ru", "--json")["total"]) == before
+    ready = h.run("wait", "--id", "ru", "--until", "prompt", "--timeout", "90")
+    assert ready.returncode == 0, ready.stderr
+    out = h.json("send", "--id", "ru", "-m", "third turn", "--reply", "--json", "--timeout", "90")
+    assert out["status"] == "delivered"
+    handed_out = _sum(_counted(mock, 0))
+    assert handed_out != before
+    deadline = time.monotonic() + 15
+    while True:
+        usage = h.json("usage", "--id", "ru", "--json")
+        if _kinds(usage["total"]) == handed_out or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert _kinds(usage["total"]) == handed_out, "each call once, the ended session's too"
+    # The budget reads the usage each second: it catches up with the total.
+    deadline = time.monotonic() + 15
+    while True:
+        budget = h.json("status", "--id", "ru", "--json")[0]["budget"]
+        if budget["spent"] == sum(handed_out.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert budget["spent"] == sum(handed_out.values()) and budget["limit"] == 10_000_000
+    record = next(r for r in h.json("status", "--id", "ru", "--json"))
+    sources = {s["path"] for s in record.get("usage_sources", [])}
+    assert len(sources) == 1, f"{which} went on in the same file: {sources}"

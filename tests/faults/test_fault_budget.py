@@ -124,3 +124,55 @@ def test_a_corrupt_budget_file_is_one_line_and_the_session_runs_on(
     figures.record("corrupt budget file", "one line, not enforced, sends delivered")
     assert harnex.run("budget", "--id", "cor", "--add", "5usd").returncode == 0
     assert json.loads(budget_file.read_text())["budget"] == "5usd", "--add writes it anew"
+
+
+def test_a_resumed_session_keeps_its_budget_file_and_counts_on_from_its_usage(
+    harnex: Harnex, tmp_path: Path, figures: Figures
+) -> None:
+    """The tmux server killed under a session whose budget was raised and warned; ``harnex
+    resume`` brings it back with the raised limit, the warning not given again, and the usage
+    counted on from the same transcript (neither from zero nor twice), plus a new one's."""
+    from test_fault_resume import _gone
+
+    info = harnex.start_demo("res", "--budget", "1000")
+    transcript = tmp_path / "session.jsonl"
+    transcript.touch()
+    hook = {"hook_event_name": "SessionStart", "transcript_path": str(transcript)}
+    _client(harnex, "res").request("POST", "/hook/claude", hook)
+    _spend(transcript, 1, 900)
+    wait_for(lambda: _levels(info) == ["warning"], timeout=20, interval=0.1)
+    assert harnex.run("budget", "--id", "res", "--add", "1k").returncode == 0
+    budget_file = next((harnex.state_dir / "budgets").glob("*--res.json"))
+    kept = json.loads(budget_file.read_text())
+    assert kept["budget"] == "2000" and kept["progress"]["warned_at"] == "1000"
+
+    harnex.tmux("kill-server")
+    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=20)
+    (resumed,) = harnex.json("resume", "--all")
+    assert resumed["id"] == "res"
+    assert json.loads(budget_file.read_text()) == kept, "the budget file as it was"
+    info = next(r for r in harnex.registry() if r["id"] == "res")
+
+    def budget() -> dict[str, Any]:
+        return dict(harnex.json("status", "--id", "res", "--json")[0]["budget"])
+
+    shown = wait_for(lambda: (b := budget())["spent"] == 900 and b, timeout=20, interval=0.1)
+    assert shown["limit"] == 2000 and shown["state"] == "ok"
+    table = harnex.run("status", "--id", "res").stdout.splitlines()
+    assert table[0].split()[7:10] == ["TOKENS", "COST", "BUDGET"]
+    assert table[2].split()[9] == "900/2k"
+    # The resumed agent goes on in the same transcript (its hooks name it again) and in a new
+    # one (a /clear): each call counts once.
+    client = _client(harnex, "res")
+    client.request("POST", "/hook/claude", hook)
+    fresh = tmp_path / "fresh.jsonl"
+    _spend(transcript, 2, 100)
+    _spend(fresh, 3, 700)
+    client.request("POST", "/hook/claude", {**hook, "transcript_path": str(fresh)})
+    wait_for(lambda: budget()["spent"] == 1700, timeout=20, interval=0.1)
+    wait_for(lambda: _levels(info) == ["warning"], timeout=20, interval=0.1)
+    assert harnex.json("usage", "--id", "res", "--json")["total"]["tokens"] == 1700
+    _spend(fresh, 4, 300)
+    wait_for(lambda: budget()["state"] == "exceeded", timeout=20, interval=0.1)
+    assert budget()["spent"] == 2000
+    figures.record("budget and usage carried through resume", "limit 2000, spent 900 -> 2000")
