@@ -443,8 +443,17 @@ def start_on(
 
 def run_on(name: str, run_args: list[str]) -> int:
     """``harnex run ... --on NAME``: the same run by the host's harnex, its output ours."""
+    return command_on(name, ["run", *run_args])
+
+
+def command_on(name: str, args: list[str]) -> int:
+    """``harnex ARGS`` run by the harnex of host ``name`` in its user's home, with our
+    stdin, stdout and stderr (``run --on``, ``clean --on``); its exit code."""
     host = get_host(name)
     try:
-        return ssh.run_attached(host.dest, remote_command("run", *run_args, host=name))
+        code = ssh.run_attached(host.dest, remote_command(*args, host=name))
     except HostUnreachable as exc:
         raise HostUnreachable(f"host {name!r}: {exc}") from exc
+    if code == ssh.SSH_FAILED:
+        raise HostConnectionLost(f"host {name!r}: the connection was lost")
+    return code
