@@ -215,8 +215,6 @@ async def _run_process_async(step: Process) -> ProcessResult:
             stderr=errors if errors is not None else subprocess.PIPE,
         )
         stack.callback(_end, process)
-        exited = os.pidfd_open(process.pid)
-        stack.callback(os.close, exited)
         out: list[bytes] = []
         err: list[bytes] = []
         limit = math.inf if step.timeout is None else step.timeout
@@ -228,7 +226,7 @@ async def _run_process_async(step: Process) -> ProcessResult:
                     group.start_soon(_drain, process.stdout.fileno(), out)
                 if process.stderr is not None:
                     group.start_soon(_drain, process.stderr.fileno(), err)
-                await anyio.wait_readable(exited)
+                await _exited(process)
         if scope.cancelled_caught:
             return ProcessResult(-9, b"".join(out), b"".join(err), timed_out=True)
         code = process.wait()
@@ -236,6 +234,22 @@ async def _run_process_async(step: Process) -> ProcessResult:
             errors.seek(0)
             err = [errors.read()]
         return ProcessResult(code, b"".join(out), b"".join(err))
+
+
+async def _exited(process: subprocess.Popen[bytes]) -> None:
+    """Return once ``process`` has exited (not reaped yet): a pidfd turns readable then, on
+    Linux; elsewhere its status is looked at every 20 ms."""
+    import anyio
+
+    if not hasattr(os, "pidfd_open"):
+        while process.poll() is None:
+            await anyio.sleep(0.02)
+        return
+    exited = os.pidfd_open(process.pid)
+    try:
+        await anyio.wait_readable(exited)
+    finally:
+        os.close(exited)
 
 
 async def _feed(pipe: IO[bytes], data: bytes) -> None:
