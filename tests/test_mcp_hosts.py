@@ -175,6 +175,34 @@ def test_run_on_a_host_with_a_first_message(remote: Remote) -> None:
         assert started["id"] == f"{NAME}:m3"
 
     run_async(h, body)
-    assert wait_for(lambda: recorded(record), timeout=60) == ["first words"]
+    # As a local run's context: the agent's id first, so it can say where to reply.
+    assert wait_for(lambda: recorded(record), timeout=60) == ["[harnex session id=m3] first words"]
     rows = h.json("status", "--host", NAME, "--json")
     assert [row["id"] for row in rows] == ["m3"]
+
+
+def test_a_cancelled_remote_send_is_found_by_its_message_id_and_typed_once(
+    remote: Remote,
+) -> None:
+    """The client gives up on a send while the remote agent is busy (its ssh command is
+    killed); the host still has the message, and sending again with the same message id
+    finds it instead of typing it a second time."""
+    h = remote.harnex
+    remote.start_demo("m4")
+    target = f"{NAME}:m4"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+    h.run("send", "--id", target, "--message", "/sleep 8", check=True)
+    h.run("wait", "--id", target, "--until", "busy", "--timeout", "60", check=True)
+
+    async def body(client: Client) -> None:
+        args = {"id": target, "message": "once only", "message_id": "mcp-cancel-1"}
+        with anyio.move_on_after(3) as scope:
+            await client.call_tool("send", args)
+        assert scope.cancelled_caught  # the agent was busy: the call was still waiting
+        again = ok(await client.call_tool("send", dict(args, timeout=120)))
+        assert again["message_id"] == "mcp-cancel-1" and again["status"] == "delivered", again
+
+    run_async(h, body)
+    assert wait_for(lambda: len(recorded(remote.record("m4"))) >= 2, timeout=60)
+    time.sleep(1.0)  # room for a second copy to show, were there one
+    assert recorded(remote.record("m4")) == ["/sleep 8", "once only"]

@@ -258,10 +258,12 @@ def create_server(
             from harnex_tmux.hosts.remote import RemoteSession, start_on
 
             started = start_on(name, [cli, *(args or [])], id, description)
-            if context is not None:
-                # Over stdin like every message, never on the remote command line (ps).
+            if context:
+                # Over stdin like every message, never on the remote command line (ps); with
+                # the header a local run puts before its context: the agent's own id there.
                 session = RemoteSession.for_target(str(started["id"]))
-                session.send(context, wait=False, message_id=f"context-{token_hex(6)}")
+                text = f"[harnex session id={session.id}] {context}"
+                session.send(text, wait=False, relay=False, message_id=f"ctx-{token_hex(6)}")
             return started
 
         def start() -> dict[str, Any]:
