@@ -191,10 +191,12 @@ def test_a_cancelled_remote_send_is_found_by_its_message_id_and_typed_once(
     remote.start_demo("m4")
     target = f"{NAME}:m4"
     h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
-    h.run("send", "--id", target, "--message", "/sleep 8", check=True)
-    h.run("wait", "--id", target, "--until", "busy", "--timeout", "60", check=True)
 
     async def body(client: Client) -> None:
+        # Busy far longer than the 3 s the client gives the send below, counted from when
+        # the server is up (its start takes seconds on a loaded machine).
+        ok(await client.call_tool("send", {"id": target, "message": "/sleep 20"}))
+        ok(await client.call_tool("wait", {"id": target, "until": "busy", "timeout": 60}))
         args = {"id": target, "message": "once only", "message_id": "mcp-cancel-1"}
         with anyio.move_on_after(3) as scope:
             await client.call_tool("send", args)
@@ -205,4 +207,4 @@ def test_a_cancelled_remote_send_is_found_by_its_message_id_and_typed_once(
     run_async(h, body)
     assert wait_for(lambda: len(recorded(remote.record("m4"))) >= 2, timeout=60)
     time.sleep(1.0)  # room for a second copy to show, were there one
-    assert recorded(remote.record("m4")) == ["/sleep 8", "once only"]
+    assert recorded(remote.record("m4")) == ["/sleep 20", "once only"]
