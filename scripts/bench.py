@@ -880,6 +880,76 @@ def agent_figures(workdir: Path, quick: bool, names: tuple[str, ...] = AGENTS) -
     return figures
 
 
+HOST = "box"
+
+
+def host_figures(workdir: Path, quick: bool) -> list[Figure]:
+    """A session on another host (the tests' OpenSSH server on loopback, a second Unix user:
+    tests/sshd.py) next to a local one, in one run: send to delivered through the CLI, and
+    status with that host known against status of this machine alone. The ratios are the
+    figures that travel; loopback has no network delay, so they price ssh and the remote
+    harnex's start, not a link."""
+    sys.path.insert(0, str(ROOT))
+    from tests import sshd
+
+    host = sshd.start()
+    bench = Bench(workdir)
+    runs = 5 if quick else 20
+    remote_python = f"{host.home}/.local/share/harnex/venv/bin/python"
+    local_record = workdir / "local.jsonl"
+    remote_record = host.home / "records" / f"bench-{bench.socket}.jsonl"
+    try:
+        host.ssh("mkdir", "-p", "records")
+        # The same agent and readiness rule on both sides.
+        agent = ["-m", "harnex_tmux.demo_agent", "--busy", "0"]
+        ready = ["--detach", "--prompt-regex", r"^demo> ?$"]
+        bench.cli(
+            "run", "--id", "here", *ready, sys.executable, "--", *agent,
+            "--record", str(local_record),
+        )  # fmt: skip
+        alone = bench.timed([*bench.harnex, "status"], runs)
+        bench.env["HARNEX_SSH_CONFIG"] = str(host.ssh_config)
+        bench.cli("hosts", "add", HOST, sshd.ALIAS)
+        bench.cli(
+            "run", "--on", HOST, "--id", "there", *ready, remote_python, "--", *agent,
+            "--record", str(remote_record),
+        )  # fmt: skip
+        both = bench.timed([*bench.harnex, "status"], runs)
+
+        def send(target: str, text: str) -> float:
+            bench.cli("wait", "--id", target, "--until", "prompt", "--timeout", "30")
+            start = time.perf_counter()
+            bench.cli("send", "--id", target, "--message", text)
+            return (time.perf_counter() - start) * 1000
+
+        local = [send("here", f"local {i}") for i in range(runs)]
+        remote = [send(f"{HOST}:there", f"remote {i}") for i in range(runs)]
+        if wait_received(remote_record, runs) != [f"remote {i}" for i in range(runs)]:
+            raise RuntimeError("the remote agent did not receive each message once, in order")
+        if wait_received(local_record, runs) != [f"local {i}" for i in range(runs)]:
+            raise RuntimeError("the local agent did not receive each message once, in order")
+    finally:
+        bench.cli("stop", "--id", f"{HOST}:there", check=False)
+        bench.cli("hosts", "remove", HOST, check=False)
+        bench.stop_all()
+        sshd.finish(host)
+    figures = [
+        summarize("send -> delivered, CLI, local (demo agent)", local, "ms"),
+        summarize(
+            "send -> delivered, CLI, over ssh (warm master)", remote, "ms", "<= local + 30 ms"
+        ),
+        summarize("status, this machine alone (1 session)", alone, "ms"),
+        summarize("status, this machine + 1 host (2 sessions)", both, "ms", "<= 1.5x alone"),
+    ]
+    ratio_send = statistics.median(remote) / statistics.median(local)
+    ratio_status = statistics.median(both) / statistics.median(alone)
+    figures.append(Figure("ratio: send over ssh / local (medians)", "x", ratio_send, ratio_send, 1))
+    figures.append(
+        Figure("ratio: status + host / alone (medians)", "x", ratio_status, ratio_status, 1)
+    )
+    return figures
+
+
 def hook_cost(workdir: Path, runs: int) -> Figure:
     """Wall time of one hook run as the agents run it (no sidecar listening: the connection
     attempt fails at once on loopback, so this is the cost of starting and reporting)."""
@@ -1145,6 +1215,11 @@ def main() -> int:
         help=f"only the time to {FLEET} sessions back after their tmux server was killed",
     )
     parser.add_argument(
+        "--hosts",
+        action="store_true",
+        help="only the figures of a session on another host (the tests' sshd on loopback; root)",
+    )
+    parser.add_argument(
         "--usage",
         action="store_true",
         help="only status with and without usage (50 sessions, 10,000-line transcripts)",
@@ -1157,6 +1232,12 @@ def main() -> int:
     if args.resume:
         with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
             found = resume_figures(Path(tmp), args.quick)
+        print("| what | median | p95 | runs | target |\n|---|---|---|---|---|")
+        print("\n".join(f.row() for f in found))
+        return 0
+    if args.hosts:
+        with tempfile.TemporaryDirectory(prefix="harnex-bench-", ignore_cleanup_errors=True) as tmp:
+            found = host_figures(Path(tmp), args.quick)
         print("| what | median | p95 | runs | target |\n|---|---|---|---|---|")
         print("\n".join(f.row() for f in found))
         return 0

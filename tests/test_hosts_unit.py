@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import Harnex
 
 from harnex_tmux.cli.run_args import without_on
 from harnex_tmux.errors import HostError, UsageError
@@ -155,3 +156,19 @@ def test_linger_off_is_a_warning_naming_the_fix() -> None:
     assert "loginctl enable-linger ann" in warning and not facts.problems()
     assert HostFacts("3.11.2", "tmux 3.3a", "", "", "", linger="yes").warnings() == []
     assert HostFacts("3.11.2", "tmux 3.3a", "", "", "", linger="no-systemd").warnings() == []
+
+
+def test_diff_and_clean_on_a_host_refuse_bad_input_in_one_line(harnex: Harnex) -> None:
+    """Checked before any ssh: nothing is run on a host for a command that cannot stand."""
+    for args, words in (
+        (["clean", "--on", "a", "--id", "b:w1"], "name two hosts"),
+        (["clean", "--on", "a", "--repo", "."], "--repo is for local sessions"),
+        (["diff", "--id", "a:w1", "--repo", "."], "--repo is for local sessions"),
+        (["diff", "--id", "a:"], "no session id"),
+        (["clean", "--on", "nohost"], "nohost"),
+        (["diff", "--id", "nohost:w1"], "nohost"),
+    ):
+        result = harnex.run(*args)
+        assert result.returncode in (1, 2), (args, result)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], (args, result.stderr)

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--id", "ident", help="Only this session's worktree (default: every ended one).")
+@click.option(
+    "--id",
+    "ident",
+    help="Only this session's worktree (default: every ended one); NAME:id on host NAME.",
+)
+@click.option("--on", "on_host", metavar="NAME", help="Clean on that host (harnex hosts).")
 @click.option("--repo", type=click.Path(file_okay=False), help="Resolve in that repo.")
 @click.option("--force", is_flag=True, help="Remove even uncommitted or unmerged work.")
 @click.option(
@@ -27,7 +32,14 @@ if TYPE_CHECKING:
     "is gone (never one that ended without a stop).",
 )
 @click.option("--json", "as_json", is_flag=True, help="A JSON list of what was removed or kept.")
-def command(ident: str | None, repo: str | None, force: bool, ended: bool, as_json: bool) -> None:
+def command(
+    ident: str | None,
+    on_host: str | None,
+    repo: str | None,
+    force: bool,
+    ended: bool,
+    as_json: bool,
+) -> None:
     """Remove worktrees made by run --worktree, and their branches.
 
     A worktree goes only when its session has ended, it has no uncommitted changes, and
@@ -39,6 +51,9 @@ def command(ident: str | None, repo: str | None, force: bool, ended: bool, as_js
     harnex resume. Prints what was removed and what was kept, and why. With --id, exits 1
     when that session's worktree (or, with --ended, its card) was kept.
     """
+    if (ident is not None and ":" in ident) or on_host is not None:
+        _clean_on_host(ident, on_host, repo, [force, ended, as_json])
+        return
     from harnex_tmux.errors import SessionNotFound
     from harnex_tmux.forget import forget_ended
     from harnex_tmux.session.find import find_worktree, list_worktrees
@@ -69,6 +84,29 @@ def command(ident: str | None, repo: str | None, force: bool, ended: bool, as_js
         click.echo("\n".join(o.line() for o in outcomes))
     if ident is not None and not all(o.removed for o in outcomes):
         click.get_current_context().exit(1)
+
+
+def _clean_on_host(
+    ident: str | None, on_host: str | None, repo: str | None, flags: list[bool]
+) -> None:
+    """The same clean by the harnex of the host (``--on NAME`` or ``--id NAME:id``), in its
+    user's home where ``run --on`` starts sessions; its output and exit code ours."""
+    from harnex_tmux.errors import UsageError
+    from harnex_tmux.hosts.remote import command_on
+    from harnex_tmux.hosts.store import split_target
+
+    if repo is not None:
+        raise UsageError("--repo is for local sessions (a host's runs are in its home)")
+    named, ident = split_target(ident) if ident is not None else (None, None)
+    if named is not None and on_host is not None and named != on_host:
+        raise UsageError(f"--on {on_host} and --id {named}:{ident} name two hosts")
+    name = named or on_host
+    assert name is not None
+    args = ["clean", *(["--id", ident] if ident is not None else [])]
+    args += [f for f, on in zip(("--force", "--ended", "--json"), flags, strict=True) if on]
+    code = command_on(name, args)
+    if code:
+        click.get_current_context().exit(code)
 
 
 def _clean_one(path: Path, record: WorktreeRecord, force: bool) -> CleanResult:

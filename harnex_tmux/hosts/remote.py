@@ -37,7 +37,7 @@ from harnex_tmux.hosts.installer import MISMATCH_PREFIX, remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
 from harnex_tmux.pane_text import PaneSnapshot
 from harnex_tmux.session.handle import Session
-from harnex_tmux.session.polling import Steps
+from harnex_tmux.session.polling import Pause, Steps, run_steps
 from harnex_tmux.session.results import (
     SessionStatus,
     StopResult,
@@ -68,6 +68,7 @@ class RemoteAnswer:
     code: int
     data: Any
     error: str
+    stdout: str = ""
 
 
 def call(
@@ -75,11 +76,21 @@ def call(
 ) -> RemoteAnswer:
     """Run ``harnex ARGS`` on ``host``. Raises HostUnreachable when ssh failed (connecting,
     or the connection dropped before an answer)."""
+    return run_steps(call_steps(host, args, stdin, timeout))
+
+
+def call_steps(
+    host: Host, args: list[str], stdin: bytes = b"", timeout: float | None = None
+) -> Steps[RemoteAnswer]:
+    """:func:`call` as steps (one :class:`~harnex_tmux.session.polling.Process`: the ssh
+    command), for the loops of ``send`` and ``wait`` that the MCP server drives."""
+    script = remote_command(*args, host=host.name)
     try:
-        result = ssh.run(host.dest, remote_command(*args, host=host.name), stdin, timeout)
+        result = yield from ssh.run_command_steps(host.dest, script, stdin, timeout)
     except HostUnreachable as exc:
         raise type(exc)(f"host {host.name!r}: {exc}") from exc
-    data = _last_json(result.stdout.decode("utf-8", errors="replace"))
+    stdout = result.stdout.decode("utf-8", errors="replace")
+    data = _last_json(stdout)
     lines = []
     for line in result.stderr.splitlines():
         if line.startswith(MISMATCH_PREFIX):
@@ -91,7 +102,7 @@ def call(
     if data is None and result.code == 127:
         raise HostError(f"host {host.name!r} has no harnex (harnex hosts add {host.name} ...)")
     error = lines[-1] if lines else ""
-    return RemoteAnswer(result.code, data, error.removeprefix("harnex: "))
+    return RemoteAnswer(result.code, data, error.removeprefix("harnex: "), stdout)
 
 
 _warned: set[str] = set()
@@ -178,10 +189,9 @@ class RemoteSession(Session):
         progress: Callable[[str], None] | None = None,
         **options: Unpack[SendOptions],
     ) -> Steps[SendResult]:
-        # Blocking inside the generator: a remote send is one ssh command, not sidecar
-        # calls; an asynchronous driver for it comes with the MCP server's NAME:id.
-        if False:  # pragma: no cover - makes this a generator, as the interface wants
-            yield
+        # One ssh command (a Process step) per try, not sidecar calls: the MCP server runs
+        # it on its event loop. Cancelled, the ssh client is killed; the remote send may
+        # still go on, and the message id makes the caller's retry find it.
         from harnex_tmux.session.send import SendRequest, _relay_text
 
         request = SendRequest(text, self.id, **options)
@@ -211,11 +221,11 @@ class RemoteSession(Session):
         last_error = ""
         for attempt in range(SEND_TRIES):
             if attempt:
-                time.sleep(RETRY_PAUSE_S)
+                yield Pause(RETRY_PAUSE_S)
                 if progress:
                     progress(f"{message_id} retrying on {self.host.name} ({last_error})")
             try:
-                answer = call(self.host, args, payload, timeout + SEND_SLACK_S)
+                answer = yield from call_steps(self.host, args, payload, timeout + SEND_SLACK_S)
             except HostUnreachable as exc:
                 last_error = str(exc)
                 # Only a connection that was made may have carried the message.
@@ -254,12 +264,11 @@ class RemoteSession(Session):
     ) -> Steps[WaitResult]:
         if after_turn is not None:
             raise UsageError(f"after_turn is not supported on host {self.host.name!r} yet")
-        if False:  # pragma: no cover - a generator, as in send_steps
-            yield
         args = ["wait", "--id", self.id, "--until", until]
         if timeout is not None:
             args += ["--timeout", f"{timeout:g}"]
-        answer = call(self.host, args, timeout=None if timeout is None else timeout + 30)
+        limit = None if timeout is None else timeout + SEND_SLACK_S
+        answer = yield from call_steps(self.host, args, timeout=limit)
         data = answer.data
         if not isinstance(data, dict) or not data.get("ok"):
             _raise_for(self.host, answer)
@@ -287,6 +296,24 @@ class RemoteSession(Session):
 
     def events(self, since: datetime | None = None) -> list[Event]:
         raise HostError(f"host {self.host.name!r}: events of remote sessions are not there yet")
+
+    def event_rows(self, since: str | None = None) -> list[dict[str, Any]]:
+        """The session's events so far, as the host's ``harnex events --snapshot`` printed
+        them (one JSON object per line), ``since`` an ISO-8601 time as that takes it."""
+        args = ["events", "--id", self.id, "--snapshot"] + (["--from", since] if since else [])
+        answer = call(self.host, args, timeout=60)
+        if answer.code != 0:
+            _raise_for(self.host, answer)
+        rows = []
+        for line in answer.stdout.splitlines():
+            if line.strip():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(row, dict):
+                    rows.append(row)
+        return rows
 
     def stop(self, timeout: float = 5.0) -> StopResult:
         answer = call(
@@ -394,10 +421,39 @@ def follow(target: str, args: list[str], write: Callable[[bytes], None]) -> int:
     return code
 
 
+def start_on(
+    name: str,
+    argv: list[str],
+    ident: str | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """Start ``argv`` (an agent command) detached on host ``name`` in its user's home, as
+    the MCP server's ``run`` does: the host's ``run --detach`` summary, its id ``NAME:id``."""
+    host = get_host(name)
+    args = ["run", "--detach"]
+    args += (["--id", ident] if ident else []) + (
+        ["--description", description] if description else []
+    )
+    args += [argv[0], "--", *argv[1:]] if len(argv) > 1 else argv[:1]
+    answer = call(host, args, timeout=120)
+    if answer.code != 0 or not isinstance(answer.data, dict):
+        _raise_for(host, answer)
+    return dict(answer.data, id=f"{name}:{answer.data.get('id')}")
+
+
 def run_on(name: str, run_args: list[str]) -> int:
     """``harnex run ... --on NAME``: the same run by the host's harnex, its output ours."""
+    return command_on(name, ["run", *run_args])
+
+
+def command_on(name: str, args: list[str]) -> int:
+    """``harnex ARGS`` run by the harnex of host ``name`` in its user's home, with our
+    stdin, stdout and stderr (``run --on``, ``clean --on``); its exit code."""
     host = get_host(name)
     try:
-        return ssh.run_attached(host.dest, remote_command("run", *run_args, host=name))
+        code = ssh.run_attached(host.dest, remote_command(*args, host=name))
     except HostUnreachable as exc:
         raise HostUnreachable(f"host {name!r}: {exc}") from exc
+    if code == ssh.SSH_FAILED:
+        raise HostConnectionLost(f"host {name!r}: the connection was lost")
+    return code

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harnex_tmux.errors import HostConnectionLost, HostUnreachable
+from harnex_tmux.session.polling import Pause, Steps, process_steps, run_steps
 from harnex_tmux.state import ensure_dir, state_root
 
 CONFIG_ENV = "HARNEX_SSH_CONFIG"
@@ -104,77 +105,84 @@ def _dest_lock(dest: str) -> threading.Lock:
 def ensure_master(dest: str) -> None:
     """Make sure a working master connection to ``dest`` exists (checked at most every
     MASTER_RECHECK_S; a check is one local socket round trip)."""
-    with _dest_lock(dest):
-        checked = _masters_checked.get(dest)
-        if checked is not None and time.monotonic() - checked < MASTER_RECHECK_S:
+    run_steps(master_steps(dest))
+
+
+def master_steps(dest: str) -> Steps[None]:
+    """:func:`ensure_master` as steps, so that the MCP server's event loop runs it without
+    a thread: a master that takes its ConnectTimeout to start holds up no other call."""
+    if _recently_checked(dest):
+        return
+    lock = _dest_lock(dest)
+    while not lock.acquire(blocking=False):
+        yield Pause(0.02)
+    try:
+        if _recently_checked(dest):
             return
-        _replace_stale_master(dest)
-        if not _master_alive(dest):
-            _start_master(dest)
-        _masters_checked[dest] = time.monotonic()
+        # A socket file whose master does not answer in time is removed, so a new master
+        # can take its place (a hung master would make every command wait forever). It is
+        # not asked to exit: a master that did not answer the check would not answer that.
+        path = Path(control_path(dest))
+        alive = path.exists() and (yield from _alive_steps(dest))
+        if not alive:
+            path.unlink(missing_ok=True)
+            yield from _start_master_steps(dest)
+        with _masters_lock:
+            _masters_checked[dest] = time.monotonic()
+    finally:
+        lock.release()
+
+
+def _recently_checked(dest: str) -> bool:
+    with _masters_lock:
+        checked = _masters_checked.get(dest)
+    return checked is not None and time.monotonic() - checked < MASTER_RECHECK_S
 
 
 def forget_master(dest: str) -> None:
     """After a transport failure: look at the master again before the next command."""
-    with _dest_lock(dest):
+    with _masters_lock:
         _masters_checked.pop(dest, None)
 
 
-def _master_alive(dest: str) -> bool:
-    try:
-        done = subprocess.run(
-            [*_base(dest), "-O", "check", dest],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=3,
-        )
-    except subprocess.TimeoutExpired:
-        return False
-    return done.returncode == 0
+def _alive_steps(dest: str) -> Steps[bool]:
+    done = yield from process_steps((*_base(dest), "-O", "check", dest), timeout=3)
+    return done.code == 0 and not done.timed_out
 
 
-def _replace_stale_master(dest: str) -> None:
-    """A socket file whose master does not answer in time is removed, so a new master can
-    take its place (a hung master would make every command wait forever). It is not asked
-    to exit: a master that did not answer ``-O check`` would not answer that either, and
-    the wait would only delay the new one."""
-    path = Path(control_path(dest))
-    if path.exists() and not _master_alive(dest):
-        path.unlink(missing_ok=True)
-
-
-def _start_master(dest: str) -> None:
-    """Start the shared connection in the background (``-f``). Its stderr goes to a file,
-    not a pipe: a backgrounded master keeps the stderr it was given open, and a pipe would
-    keep our read waiting for as long as the master lives."""
-    with tempfile.TemporaryFile() as errors:
-        try:
-            done = subprocess.run(
-                [
-                    *_base(dest),
-                    "-o",
-                    "ControlMaster=yes",
-                    "-o",
-                    "ControlPersist=60",
-                    "-f",
-                    "-N",
-                    dest,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                timeout=CONNECT_TIMEOUT_S * 3,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise HostUnreachable(f"ssh to {dest} did not connect in time") from exc
-        if done.returncode != 0:
-            errors.seek(0)
-            raise HostUnreachable(_first_line(errors.read().decode(errors="replace"), dest))
+def _start_master_steps(dest: str) -> Steps[None]:
+    """Start the shared connection in the background (``-f``): a Process that detaches,
+    since the master keeps the stderr it was given open for as long as it lives."""
+    argv = (
+        *_base(dest),
+        "-o",
+        "ControlMaster=yes",
+        "-o",
+        "ControlPersist=60",
+        "-f",
+        "-N",
+        dest,
+    )
+    done = yield from process_steps(argv, timeout=CONNECT_TIMEOUT_S * 3, detaches=True)
+    if done.timed_out:
+        raise HostUnreachable(f"ssh to {dest} did not connect in time")
+    if done.code != 0:
+        raise HostUnreachable(_first_line(done.stderr.decode(errors="replace"), dest))
 
 
 @contextlib.contextmanager
 def channel(dest: str) -> Iterator[None]:
-    """Hold one of MAX_CHANNELS slots of ``dest`` while a command runs over its master.
+    """Hold one of MAX_CHANNELS slots of ``dest`` while a command runs over its master
+    (see :func:`slot_steps`)."""
+    fd = run_steps(slot_steps(dest))
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def slot_steps(dest: str) -> Steps[int]:
+    """Take one of MAX_CHANNELS slots of ``dest``: the open file whose closing frees it.
 
     A slot is a lock (flock) on a small file beside the master's socket: shared by every
     process, and freed by the kernel when its holder dies, so a killed command never keeps
@@ -189,32 +197,38 @@ def channel(dest: str) -> Iterator[None]:
             except BlockingIOError:
                 os.close(fd)
                 continue
-            try:
-                yield
-            finally:
-                os.close(fd)
-            return
+            return fd
         if time.monotonic() > deadline:
             raise HostUnreachable(
                 f"{dest}: all {MAX_CHANNELS} ssh channels stayed in use for "
                 f"{CHANNEL_WAIT_S:g}s (end some followers; sshd allows 10 by default)"
             )
-        time.sleep(0.05)
+        yield Pause(0.05)
 
 
 def run(dest: str, script: str, stdin: bytes = b"", timeout: float | None = None) -> SshResult:
     """Run the shell ``script`` on ``dest`` through its master connection, ``stdin`` fed
     to it. Raises HostUnreachable when no connection can be made at all; a connection lost
     midway is an SshResult with code 255 (the caller decides whether to retry)."""
-    ensure_master(dest)
-    command = [*_base(dest), "-o", "ControlMaster=no", "-T", dest, script]
+    return run_steps(run_command_steps(dest, script, stdin, timeout))
+
+
+def run_command_steps(
+    dest: str, script: str, stdin: bytes = b"", timeout: float | None = None
+) -> Steps[SshResult]:
+    """:func:`run` as steps: blocking in the CLI, on the event loop in the MCP server.
+    Past ``timeout`` the ssh client is killed and HostConnectionLost raised."""
+    yield from master_steps(dest)
+    argv = (*_base(dest), "-o", "ControlMaster=no", "-T", dest, script)
+    fd = yield from slot_steps(dest)
     try:
-        with channel(dest):
-            done = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
+        done = yield from process_steps(argv, stdin, timeout)
+    finally:
+        os.close(fd)
+    if done.timed_out:
         forget_master(dest)
-        raise HostConnectionLost(f"{dest} did not answer within {timeout:g}s") from exc
-    result = SshResult(done.returncode, done.stdout, done.stderr.decode(errors="replace"))
+        raise HostConnectionLost(f"{dest} did not answer within {timeout:g}s")
+    result = SshResult(done.code, done.stdout, done.stderr.decode(errors="replace"))
     if result.transport_failed:
         forget_master(dest)
     return result

@@ -28,10 +28,11 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from harnex_tmux import __version__
-from harnex_tmux.errors import FailedWithResult, HarnexError
+from harnex_tmux.errors import FailedWithResult, HarnexError, UsageError
 from harnex_tmux.mcp.children import Children
 from harnex_tmux.mcp.config import DEFAULT_CALL_LIMIT_S
 from harnex_tmux.mcp.wording import argument_error, in_tool_terms
+from harnex_tmux.session.client import ApiResponse
 from harnex_tmux.session.polling import Driver, Steps, run_steps_async
 from harnex_tmux.tokens import token_hex
 from harnex_tmux.waits import MAX_TIMEOUT_S, Until
@@ -54,7 +55,12 @@ can tell its spawner something with `report`. After a restart (tmux server kille
 `resume` lists the sessions that ended without a stop and brings them back."""
 
 Ident = Annotated[
-    str, Field(strict=True, description="Session id, as given to run or shown by status.")
+    str,
+    Field(
+        strict=True,
+        description="Session id, as given to run or shown by status; NAME:id for a session "
+        "on host NAME (harnex hosts).",
+    ),
 ]
 
 
@@ -178,7 +184,7 @@ def noting_turns(steps: Steps[T], seen: list[int]) -> Steps[T]:
             driver.failure = exc
             continue
         outcome = driver.outcome
-        turn = outcome.body.get("turn") if outcome is not None else None
+        turn = outcome.body.get("turn") if isinstance(outcome, ApiResponse) else None
         if isinstance(turn, int) and not isinstance(turn, bool):
             seen.append(turn)
     return driver.result()
@@ -259,15 +265,39 @@ def create_server(
                 "messages are refused until the budget tool raises it.",
             ),
         ] = None,
+        host: Annotated[
+            str | None,
+            Field(
+                strict=True,
+                description="Start it on this host (harnex hosts), in its user's home; its "
+                "id is then NAME:id.",
+            ),
+        ] = None,
     ) -> Result:
         """Start an agent in its own tmux window (detached) and return its session record.
         When this agent runs in tmux, its pane is the new session's spawner pane, so the new
-        agent can `report` back."""
+        agent can `report` back. With host, it starts on that machine."""
         from harnex_tmux.adapters import load_catalog
         from harnex_tmux.launch import spec_for, start_session
         from harnex_tmux.state import repo_root_for
 
+        def start_remote(name: str) -> dict[str, Any]:
+            from harnex_tmux.hosts.remote import RemoteSession, start_on
+
+            started = start_on(name, [cli, *(args or [])], id, description)
+            if context:
+                # Over stdin like every message, never on the remote command line (ps); with
+                # the header a local run puts before its context: the agent's own id there.
+                session = RemoteSession.for_target(str(started["id"]))
+                text = f"[harnex session id={session.id}] {context}"
+                session.send(text, wait=False, relay=False, message_id=f"ctx-{token_hex(6)}")
+            return started
+
         def start() -> dict[str, Any]:
+            if host is not None:
+                if budget is not None:
+                    raise UsageError("argument 'budget' is not supported with 'host' yet")
+                return start_remote(host)
             limit = None if budget is None else budget_text(budget)
             catalog = load_catalog(repo_root_for(os.getcwd()))
             spec = spec_for(
@@ -310,14 +340,14 @@ def create_server(
         status "unconfirmed" means it was typed but harnex saw no sign either way: look at
         the pane before sending it again. An error that says typed: false left nothing
         queued; resend with the same message_id to be safe either way."""
-        from harnex_tmux.session.handle import Session
+        from harnex_tmux.hosts.target import find
 
         # Always an id of our own making when the caller gave none: a send cut short by the
         # call limit names it, so sending again finds this message instead of a second.
         chosen = message_id or f"mcp-{token_hex(8)}"
 
         def deliver() -> Steps[dict[str, Any]]:
-            session = Session.find(id)
+            session = find(id)
             result = yield from session.send_steps(
                 message, reply=reply, timeout=timeout, message_id=chosen
             )
@@ -348,17 +378,16 @@ def create_server(
         id: Annotated[str | None, Field(strict=True, description="Only this session.")] = None,
         all: Annotated[bool, Field(strict=True, description="Sessions of every repo.")] = False,
     ) -> Result:
-        """The sessions of this repo (or all) with their live state."""
-        from harnex_tmux.resume import with_resumable
-        from harnex_tmux.session.handle import statuses
+        """The sessions of this repo (or all) with their live state, and those of every
+        host (harnex hosts), each row's machine naming its host (null: this one). A host
+        that does not answer is named in down, its sessions shown as last seen."""
+        from harnex_tmux.hosts.fleet import all_rows
 
-        return await respond(
-            lambda: {
-                "sessions": with_resumable(
-                    [s.to_dict() for s in statuses(id, all_repos=all)], id, None, None, all
-                )
-            }
-        )
+        def rows() -> dict[str, Any]:
+            found, down = all_rows(id, None, None, all, None)
+            return {"sessions": found, **({"down": down} if down else {})}
+
+        return await respond(rows)
 
     @tool(READ_ONLY)
     async def pane(
@@ -371,9 +400,9 @@ def create_server(
         ] = None,
     ) -> Result:
         """What the session's tmux pane shows right now."""
-        from harnex_tmux.session.handle import Session
+        from harnex_tmux.hosts.target import find
 
-        return await respond(lambda: Session.find(id, any_repo=True).pane(lines).to_dict())
+        return await respond(lambda: find(id, any_repo=True).pane(lines).to_dict())
 
     @tool(READ_ONLY)
     async def wait(
@@ -395,12 +424,12 @@ def create_server(
         turn that finishes, exit the agent's exit `code`. An error if the session ends first
         or the time runs out. A long wait may answer status "still_waiting" first: call
         again as its `next` says."""
-        from harnex_tmux.session.handle import Session
+        from harnex_tmux.hosts.target import find
 
         turns: list[int] = []
 
         def waiting() -> Steps[dict[str, Any]]:
-            steps = Session.find(id).wait_steps(until, timeout, after_turn)
+            steps = find(id).wait_steps(until, timeout, after_turn)
             result = yield from noting_turns(steps, turns)
             return result.to_dict()
 
@@ -436,6 +465,13 @@ def create_server(
         from harnex_tmux.session.events import locate, parse_since, read_events
 
         def read() -> dict[str, Any]:
+            if ":" in id:
+                from harnex_tmux.hosts.remote import RemoteSession
+
+                if since is not None:
+                    parse_since(since)  # refused here, as for a local session
+                session = RemoteSession.for_target(id)
+                return {"id": session.target, "events": session.event_rows(since)}
             moment = parse_since(since) if since is not None else None
             source = locate(id)
             found = [event.data for event in read_events(source, moment, follow=False)]
@@ -450,9 +486,9 @@ def create_server(
     ) -> Result:
         """Stop a session (the agent's own exit sequence, then terminate) and close its
         window."""
-        from harnex_tmux.session.handle import Session
+        from harnex_tmux.hosts.target import find
 
-        return await respond(lambda: Session.find(id).stop(timeout).to_dict())
+        return await respond(lambda: find(id).stop(timeout).to_dict())
 
     @tool(STARTS)
     async def resume(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harnex_tmux.errors import HarnexError, SidecarUnreachable, TimedOut, UsageError
-from harnex_tmux.session.client import SidecarClient
+from harnex_tmux.session.client import ApiResponse, SidecarClient
 from harnex_tmux.session.polling import Call, Pause, Steps, run_steps
 from harnex_tmux.session.results import SessionStatus
 from harnex_tmux.state import ExitRecord, SessionPaths, SessionRecord, process_alive, read_json
@@ -214,7 +214,7 @@ def _long_poll(
             if exit_of(record) is not None:
                 raise HarnexError(f"session {record.id!r} {ended}") from exc
             raise
-        assert answer is not None
+        assert isinstance(answer, ApiResponse)
         last = client.expect(answer)
         if last.get("reached"):
             return last

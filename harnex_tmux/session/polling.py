@@ -2,23 +2,30 @@
 
 Waits (a session's state, its exit, a message's delivery or reply) are long-polls of the
 sidecar's API in a loop. The loops are written as generators that *yield* what they need done
-(:class:`Call` a sidecar, :class:`Pause`) and get the answer back, so the same loop runs:
+(:class:`Call` a sidecar, :class:`Pause`, run a local command to its end: :class:`Process`)
+and get the answer back, so the same loop runs:
 
 - blocking, in the CLI and the library (:func:`run_steps`), and
 - on an event loop (:func:`run_steps_async`), in ``harnex mcp``, where hundreds of waits
   in flight then cost no thread each and never hold up ``status`` or ``stop``.
 
 A transport failure is thrown into the generator as :class:`SidecarUnreachable`, the same
-exception the blocking client raises, so the loops handle it in one place. A future client
-for sidecars on another host only needs a third driver.
+exception the blocking client raises, so the loops handle it in one place. A session on
+another host is reached by one ``ssh`` command per operation: its loops yield
+:class:`Process` steps, run by :mod:`subprocess` when blocking and by anyio's processes on the
+event loop, so a remote wait holds no thread either.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import tempfile
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from harnex_tmux.errors import Cancelled, SidecarUnreachable
 from harnex_tmux.session.client import ApiResponse, SidecarClient, parse_answer
@@ -42,8 +49,45 @@ class Pause:
     seconds: float
 
 
-Step = Call | Pause
-Steps = Generator[Step, ApiResponse | None, T]
+@dataclass(frozen=True)
+class Process:
+    """Run the local command ``argv`` to its end, ``stdin`` fed to it, for at most
+    ``timeout`` seconds (then it is killed and the answer says ``timed_out``).
+
+    ``detaches``: the command leaves a process behind that keeps its stderr open (``ssh
+    -f``); its stdout is then discarded and its stderr goes through a file, since a pipe
+    would stay open, and the read wait, for as long as that process lives."""
+
+    argv: tuple[str, ...]
+    stdin: bytes = b""
+    timeout: float | None = None
+    detaches: bool = False
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What a :class:`Process` step gave: its exit status (below zero: killed by that
+    signal), its output, and whether it was killed for running past its timeout."""
+
+    code: int
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+
+
+Step = Call | Pause | Process
+Outcome = ApiResponse | ProcessResult | None
+Steps = Generator[Step, Outcome, T]
+
+
+def process_steps(
+    argv: tuple[str, ...], stdin: bytes = b"", timeout: float | None = None, detaches: bool = False
+) -> Steps[ProcessResult]:
+    """One :class:`Process` step, its answer typed."""
+    done = yield Process(argv, stdin, timeout, detaches)
+    assert isinstance(done, ProcessResult)
+    return done
+
 
 # How long a cancelled loop may take to tidy up (withdraw a queued message) before it is cut.
 CLEANUP_S = 5.0
@@ -55,7 +99,7 @@ class Driver(Generic[T]):
 
     def __init__(self, steps: Steps[T]) -> None:
         self.steps = steps
-        self.outcome: ApiResponse | None = None
+        self.outcome: Outcome = None
         self.failure: BaseException | None = None
         self.value: T | None = None
 
@@ -79,6 +123,9 @@ def run_steps(steps: Steps[T]) -> T:
     while (step := driver.next()) is not None:
         if isinstance(step, Pause):
             time.sleep(step.seconds)
+            continue
+        if isinstance(step, Process):
+            driver.outcome = _run_process(step)
             continue
         try:
             driver.outcome = step.client.request(step.method, step.path, step.payload, step.timeout)
@@ -126,12 +173,140 @@ async def _tidy_up(steps: Steps[Any]) -> None:
             driver.failure = exc
 
 
-async def _perform(step: Step) -> ApiResponse | None:
+def _run_process(step: Process) -> ProcessResult:
+    if step.detaches:
+        with tempfile.TemporaryFile() as errors:
+            try:
+                done = subprocess.run(
+                    step.argv,
+                    input=step.stdin,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    timeout=step.timeout,
+                )
+            except subprocess.TimeoutExpired:
+                return ProcessResult(-9, b"", b"", timed_out=True)
+            errors.seek(0)
+            return ProcessResult(done.returncode, b"", errors.read())
+    try:
+        done = subprocess.run(
+            step.argv, input=step.stdin, capture_output=True, timeout=step.timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        return ProcessResult(-9, exc.stdout or b"", exc.stderr or b"", timed_out=True)
+    return ProcessResult(done.returncode, done.stdout, done.stderr)
+
+
+async def _run_process_async(step: Process) -> ProcessResult:
+    """:class:`Process` on the event loop, holding no thread: its pipes are non-blocking and
+    read and written as the loop finds them ready, and its exit is seen through a pidfd.
+    (asyncio's own subprocesses start a thread per child to wait for its exit on Python
+    3.11.) Cancelled or past its timeout, the command is killed and reaped before going on."""
+    import math
+
+    import anyio
+
+    with contextlib.ExitStack() as stack:
+        errors = stack.enter_context(tempfile.TemporaryFile()) if step.detaches else None
+        process = subprocess.Popen(
+            step.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL if errors is not None else subprocess.PIPE,
+            stderr=errors if errors is not None else subprocess.PIPE,
+        )
+        stack.callback(_end, process)
+        out: list[bytes] = []
+        err: list[bytes] = []
+        limit = math.inf if step.timeout is None else step.timeout
+        with anyio.move_on_after(limit) as scope:
+            async with anyio.create_task_group() as group:
+                assert process.stdin is not None
+                group.start_soon(_feed, process.stdin, step.stdin)
+                if process.stdout is not None:
+                    group.start_soon(_drain, process.stdout.fileno(), out)
+                if process.stderr is not None:
+                    group.start_soon(_drain, process.stderr.fileno(), err)
+                await _exited(process)
+        if scope.cancelled_caught:
+            return ProcessResult(-9, b"".join(out), b"".join(err), timed_out=True)
+        code = process.wait()
+        if errors is not None:
+            errors.seek(0)
+            err = [errors.read()]
+        return ProcessResult(code, b"".join(out), b"".join(err))
+
+
+async def _exited(process: subprocess.Popen[bytes]) -> None:
+    """Return once ``process`` has exited (not reaped yet): a pidfd turns readable then, on
+    Linux; elsewhere its status is looked at every 20 ms."""
+    import anyio
+
+    if not hasattr(os, "pidfd_open"):
+        while process.poll() is None:
+            await anyio.sleep(0.02)
+        return
+    exited = os.pidfd_open(process.pid)
+    try:
+        await anyio.wait_readable(exited)
+    finally:
+        os.close(exited)
+
+
+async def _feed(pipe: IO[bytes], data: bytes) -> None:
+    """Write ``data`` to the command's stdin, then close it (its end-of-file)."""
+    import anyio
+
+    fd = pipe.fileno()
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    try:
+        while view:
+            await anyio.wait_writable(fd)
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                continue
+    except BrokenPipeError:
+        pass  # it ended without reading all of it; its exit status says how
+    finally:
+        pipe.close()
+
+
+async def _drain(fd: int, into: list[bytes]) -> None:
+    import anyio
+
+    os.set_blocking(fd, False)
+    while True:
+        await anyio.wait_readable(fd)
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            return
+        into.append(chunk)
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """Kill the command if it still runs (its caller was cancelled or timed out), reap it,
+    close its pipes. Waiting for a killed process is a matter of microseconds."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+async def _perform(step: Step) -> Outcome:
     import anyio
 
     if isinstance(step, Pause):
         await anyio.sleep(step.seconds)
         return None
+    if isinstance(step, Process):
+        return await _run_process_async(step)
     client = step.client
     wait = client.timeout if step.timeout is None else step.timeout
     head, body = client.encode(step.method, step.path, step.payload)

@@ -222,7 +222,7 @@ def send_steps(
     except Cancelled:
         yield from _withdraw(client, payload["message_id"], unknown_ok=True)
         raise
-    assert answer is not None
+    assert isinstance(answer, ApiResponse)
     body = answer.body
     if body.get("message_id") and body.get("status") in ("failed", "expired", "unconfirmed"):
         # The sidecar decided about the message: a result to report, not a transport error.
@@ -299,11 +299,11 @@ def _withdraw(
     message" as "never sent"."""
     for attempt in range(WITHDRAW_TRIES if unknown_ok else 1):
         answer = yield Call(client, "DELETE", f"/inbox/{message_id}", None, 10)
-        assert answer is not None
+        assert isinstance(answer, ApiResponse)
         if answer.status == 200:
             return None
         known = yield Call(client, "GET", f"/messages/{message_id}", None, 10)
-        assert known is not None
+        assert isinstance(known, ApiResponse)
         if known.status == 200:
             break
         if attempt + 1 < WITHDRAW_TRIES and unknown_ok:
@@ -313,7 +313,7 @@ def _withdraw(
     polled = yield Call(
         client, "GET", f"/messages/{message_id}?wait={WITHDRAW_SETTLE_S:g}", None, 40
     )
-    assert polled is not None
+    assert isinstance(polled, ApiResponse)
     if polled.status != 200:
         raise _refused(polled, message_id)
     return polled.body
@@ -357,7 +357,7 @@ def _poll_message(
     slice_s = poll_slice(remaining)
     path = f"/messages/{message_id}?wait={slice_s:.3f}&until={until}"
     answer = yield Call(client, "GET", path, None, slice_s + 10)
-    assert answer is not None
+    assert isinstance(answer, ApiResponse)
     if answer.status != 200:
         raise _refused(answer, message_id)
     return answer.body
@@ -382,7 +382,7 @@ def _wait_for_idle(
             slice_s = min(left, BUSY_SLICE_S)
             path = f"/wait?until=busy&timeout={slice_s:.3f}"
             first = yield Call(client, "GET", path, None, slice_s + 10)
-            assert first is not None
+            assert isinstance(first, ApiResponse)
             state = str(first.body.get("state") or state)
             if first.body.get("reached") or state == "exited" or slice_s >= left:
                 break
@@ -398,7 +398,7 @@ def _wait_for_idle(
             answer = yield Call(client, "GET", path, None, slice_s + 10)
         except SidecarUnreachable:
             return "exited", AGENT_EXITED
-        assert answer is not None
+        assert isinstance(answer, ApiResponse)
         state = str(answer.body.get("state") or state)
         if answer.body.get("reached"):
             return "prompt", None
@@ -409,5 +409,5 @@ def _turn_reported(client: SidecarClient, message_id: str) -> Steps[bool]:
     """Whether the agent reported the turn this message started as finished (CLIs with
     hooks); a message the sidecar no longer knows counts as not."""
     answer = yield Call(client, "GET", f"/messages/{message_id}")
-    assert answer is not None
+    assert isinstance(answer, ApiResponse)
     return answer.status == 200 and bool(answer.body.get("completed_at"))
