@@ -308,8 +308,8 @@ NOTES: dict[str, str] = {
         " claude.toml now knows it as a dialog, answered by `No, keep manual mode`"
         " (tests/test_dialog_choice.py, on the saved real screens); the e2e home pre-answers it"
         " (`hasSeenAutoDefaultNudge`). The dialog-exit cell passes since the sidecar answers a"
-        " send before it exits. The pin stays at 2.1.197: with 2.1.332 pinned, 10 of the"
-        " suite's 21 other Claude Code end-to-end tests fail (MCP client, usage, budget,"
+        " send before it exits. The pin stays at 2.1.197: with 2.1.332 pinned, 10 of the 11"
+        " Claude Code end-to-end tests outside this table fail (MCP client, usage, budget,"
         " worktree and the screen smoke tests; the smoke tests press Enter at the trust dialog"
         " themselves, which 2.1.332 takes as `No, exit`)."
     ),
