@@ -180,3 +180,20 @@ def test_a_bad_choose_is_a_clean_error(dialog: dict[str, object], problem: str) 
     }
     with pytest.raises(AdapterFileError, match=problem):
         parse_rules(data, "x.toml")
+
+
+@pytest.mark.parametrize(
+    ("name", "moves"),
+    [("auto-mode-offer", ("Down",)), ("auto-mode-offer-after-down", ())],
+)
+def test_the_auto_mode_offer_is_a_dialog_answered_by_keeping_the_users_mode(
+    name: str, moves: tuple[str, ...]
+) -> None:
+    """Claude Code 2.1.332 asks once, at launch, whether to make `auto` the default mode of a
+    user whose settings name another one. Read as anything but a dialog, a message would be
+    typed into it (its options sat where the input line is looked for); answered, harnex
+    keeps the mode the user set rather than rewriting their settings."""
+    claude = adapter_for("claude")
+    screen = _screen("2.1.332", name)
+    assert claude.detect(Observation(screen=screen, quiet_for=0.0)) == State.CONFIRMATION
+    assert claude.dialog_answer(State.CONFIRMATION, screen) == DialogAnswer(moves, ("Enter",))

@@ -436,6 +436,24 @@ def claude_launch(
     return AgentLaunch("claude", argv, env, home, cwd)
 
 
+def claude_permission_mode(home: Path, mode: str) -> None:
+    """Name ``mode`` as the permission mode in the user settings of a :func:`claude_launch`
+    home, as a user who wants to be asked does, and pre-answer the offer that comes with it.
+
+    2.1.332 defaults to ``auto`` (it runs a shell command without asking); 2.1.197 to
+    ``default``. A user setting other than ``auto`` makes 2.1.332 offer once, at launch, to
+    switch to ``auto`` ("Make auto mode your default permission mode?"); its answer is kept
+    as ``hasSeenAutoDefaultNudge`` in ``~/.claude.json``. harnex reads that offer as a dialog
+    (tests/test_dialog_choice.py), so a test that is not about it starts past it.
+    """
+    settings = home / ".claude" / "settings.json"
+    settings.write_text(json.dumps({"permissions": {"defaultMode": mode}}, indent=2) + "\n")
+    state_file = home / ".claude.json"
+    state = json.loads(state_file.read_text())
+    state["hasSeenAutoDefaultNudge"] = True
+    state_file.write_text(json.dumps(state, indent=2) + "\n")
+
+
 def codex_launch(
     binary: Path | str,
     mock_base_url: str,

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ._mock_http import ToolCall
+from .agents import claude_permission_mode
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
@@ -43,7 +44,8 @@ NOTIFICATION_WITHIN_S = 20.0
 def _tool_call(cli: str) -> ToolCall:
     """A harmless shell command that each CLI, as the e2e homes configure it, asks about."""
     if cli == "claude":
-        # Claude Code's default permission mode asks before any Bash command that writes.
+        # Claude Code's `default` permission mode (named in the home's settings, see
+        # agents.claude_permission_mode) asks before any Bash command that writes.
         return MockAnthropic.bash(COMMAND, "Write perm.txt for the harnex test")
     if cli == "gemini":
         # Gemini CLI 0.61.0 asks before any shell command in its default approval mode.
@@ -97,6 +99,9 @@ def test_permission_dialog_is_seen_guarded_and_answered(
     which: str, request: pytest.FixtureRequest
 ) -> None:
     h, mock = harness_and_mock(which, request)
+    if which == "claude":
+        # 2.1.332 defaults to `auto` mode, which runs the command without asking.
+        claude_permission_mode(h.launch.home, "default")
     ident = "perm"
     written = Path(h.launch.cwd, "perm.txt")
     _ready(h, ident)
