@@ -147,6 +147,62 @@ def test_a_reboot_sidecar_and_tmux_gone_alike_is_resumable(
     figures.record("delivered after resume, once", recorded(record).count("after boot"))
 
 
+def test_the_login_line_brings_back_every_repos_sessions_once(
+    harnex: Harnex, tmp_path: Path
+) -> None:
+    """What the README's login line runs, from a folder that is no repository:
+    ``resume --all --all-repos`` brings back the sessions of two repositories, and running it
+    a second time (a second login) starts nothing."""
+    other = tmp_path / "other-repo"
+    (other / ".git").mkdir(parents=True)
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    records = {"mine": tmp_path / "mine.jsonl", "theirs": tmp_path / "theirs.jsonl"}
+    mine = harnex.start_demo("mine", record=records["mine"])
+    agent = [PYTHON, "-m", "harnex_tmux.demo_agent", "--busy", "0.3"]
+    theirs = harnex.json(
+        "run",
+        "--id",
+        "theirs",
+        "--detach",
+        agent[0],
+        "--",
+        *agent[1:],
+        "--record",
+        str(records["theirs"]),
+        cwd=other,
+    )
+    for info, cwd in ((mine, harnex.repo), (theirs, other)):
+        harnex.run(
+            "wait",
+            "--id",
+            info["id"],
+            "--until",
+            "prompt",
+            "--timeout",
+            "30",
+            check=True,
+            cwd=cwd,
+        )
+    harnex.tmux("kill-server")
+    for info in (mine, theirs):
+        wait_for(lambda info=info: _gone(info["sidecar_pid"]), timeout=20)
+    # From the repository alone, only its own session is resumable.
+    assert [r["id"] for r in harnex.json("status", "--json")] == ["mine"]
+    resumed = harnex.json("resume", "--all", "--all-repos", cwd=elsewhere)
+    assert sorted(r["id"] for r in resumed) == ["mine", "theirs"]
+    assert all(r.get("ok", True) for r in resumed), resumed
+    for ident, cwd in (("mine", harnex.repo), ("theirs", other)):
+        harnex.run(
+            "wait", "--id", ident, "--until", "prompt", "--timeout", "30", check=True, cwd=cwd
+        )
+    again = harnex.json("resume", "--all", "--all-repos", cwd=elsewhere)
+    assert again == []
+    assert [r["id"] for r in harnex.json("status", "--json", cwd=other)] == ["theirs"]
+    harnex.run("send", "--id", "theirs", "-m", "after login", check=True, cwd=other)
+    wait_for(lambda: recorded(records["theirs"]) == ["after login"], timeout=30)
+
+
 def test_a_stopped_session_is_resumed_only_when_named(harnex: Harnex, tmp_path: Path) -> None:
     record = tmp_path / "rec.jsonl"
     harnex.start_demo("done", record=record)
