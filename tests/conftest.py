@@ -107,6 +107,27 @@ class Harnex:
         )
         return data
 
+    @contextlib.contextmanager
+    def mcp_http(self, *extra: str) -> Iterator[str]:
+        """``harnex mcp --http 0 EXTRA`` against this test's tmux server and state dir, on a
+        free loopback port; gives its first stderr line (where it says its URL), and ends
+        the server after."""
+        server = subprocess.Popen(
+            [PYTHON, "-m", "harnex_tmux", "mcp", "--http", "0", *extra],
+            env=self.env,
+            cwd=self.repo,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stderr is not None
+            yield server.stderr.readline().strip()
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
     def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -431,18 +430,7 @@ def test_http_needs_the_token_and_serves_the_same_tools(harnex: Harnex) -> None:
     """``--http 0``: streamable HTTP on a free loopback port; without the bearer token a
     request gets 401, with it the SDK's HTTP client calls the tools."""
     harnex.start_demo("web")
-    server = subprocess.Popen(
-        [PYTHON, "-m", "harnex_tmux", "mcp", "--http", "0"],
-        env=harnex.env,
-        cwd=harnex.repo,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stderr is not None
-        line = server.stderr.readline().strip()
+    with harnex.mcp_http() as line:
         match = re.fullmatch(r"harnex mcp: serving (http://127\.0\.0\.1:\d+/mcp) token (\w+)", line)
         assert match, line
         url, token = match.groups()
@@ -476,9 +464,6 @@ def test_http_needs_the_token_and_serves_the_same_tools(harnex: Harnex) -> None:
                 assert text_of(missing) == f"harnex: no session 'nope' in {harnex.repo}"
 
         anyio.run(main)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_http_port_in_use_is_a_one_line_error(harnex: Harnex) -> None:

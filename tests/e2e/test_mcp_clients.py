@@ -205,24 +205,10 @@ class HttpServer:
 def http_server(harnex: Harnex) -> Iterator[HttpServer]:
     """``harnex mcp --http 0`` with a token of the test's own, on a free loopback port."""
     token = secrets.token_hex(16)
-    server = subprocess.Popen(
-        [*SERVER, "--http", "0", "--token", token],
-        env=harnex.env,
-        cwd=harnex.repo,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stderr is not None
-        line = server.stderr.readline().strip()
+    with harnex.mcp_http("--token", token) as line:
         match = re.fullmatch(r"harnex mcp: serving (http://127\.0\.0\.1:\d+/mcp)", line)
         assert match, line
         yield HttpServer(match.group(1), token)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 KINDS = ["inspector-stdio", "inspector-http", "mcpc-stdio", "mcpc-http"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,24 +24,10 @@ from test_mcp import PYTHON, demo_args, ok, run_async, text_of
 @asynccontextmanager
 async def http_server(harnex: Harnex) -> AsyncIterator[tuple[str, str]]:
     """``harnex mcp --http 0`` for this test: its URL and token."""
-    server = subprocess.Popen(
-        [PYTHON, "-m", "harnex_tmux", "mcp", "--http", "0"],
-        env=harnex.env,
-        cwd=harnex.repo,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stderr is not None
-        line = server.stderr.readline().strip()
+    with harnex.mcp_http() as line:
         match = re.fullmatch(r"harnex mcp: serving (\S+) token (\w+)", line)
         assert match, line
         yield match[1], match[2]
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @asynccontextmanager
