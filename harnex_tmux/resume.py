@@ -90,13 +90,7 @@ def cards_of(repo_root: str) -> list[Ended]:
 
 
 def _live_record(ended: Ended) -> SessionRecord | None:
-    data = read_json(ended.paths.registry)
-    if data is None:
-        return None
-    try:
-        return SessionRecord.from_dict(data)
-    except TypeError:
-        return None
+    return SessionRecord.load(ended.paths.registry)
 
 
 def running(ended: Ended) -> bool:

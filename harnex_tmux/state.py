@@ -360,6 +360,18 @@ class SessionRecord:
         record.extra = {k: v for k, v in data.items() if k not in names}
         return record
 
+    @classmethod
+    def load(cls, path: Path) -> SessionRecord | None:
+        """The record in ``path``; None when it is missing, unreadable or not a record (a
+        file being written, or one without its required fields)."""
+        data = read_json(path)
+        if data is None:
+            return None
+        try:
+            return cls.from_dict(data)
+        except TypeError:
+            return None
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         extra = data.pop("extra")
@@ -385,13 +397,9 @@ def iter_registry(root: Path | None = None) -> Iterator[tuple[Path, SessionRecor
     except OSError:
         return
     for path in entries:
-        data = read_json(path)
-        if data is None:
-            continue
-        try:
-            yield path, SessionRecord.from_dict(data)
-        except TypeError:
-            continue
+        record = SessionRecord.load(path)
+        if record is not None:
+            yield path, record
 
 
 def list_sessions(

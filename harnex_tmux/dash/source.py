@@ -20,7 +20,6 @@ from harnex_tmux.state import (
     SessionRecord,
     iter_registry,
     process_alive,
-    read_json,
     repo_hash,
     repo_root_for,
     state_root,
@@ -55,13 +54,7 @@ def live_records(repo_root: str | None) -> list[SessionRecord]:
 
 
 def record_at(path: Path) -> SessionRecord | None:
-    data = read_json(path)
-    if data is None:
-        return None
-    try:
-        return SessionRecord.from_dict(data)
-    except TypeError:
-        return None
+    return SessionRecord.load(path)
 
 
 def ended_records(repo_root: str | None, limit: int) -> list[tuple[str, ExitRecord]]:
