@@ -21,7 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REMOTE_USER = "harnex-remote"
+# HARNEX_TEST_REMOTE_USER: another remote user, so two checkouts on one machine can each run
+# the host tests without sharing the remote tmux server, state dir and venv.
+REMOTE_USER = os.environ.get("HARNEX_TEST_REMOTE_USER", "harnex-remote")
 ALIAS = "remote1"
 SSHD = Path("/usr/sbin/sshd")
 
