@@ -8,7 +8,6 @@ reading the last line back.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import sys
@@ -16,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.state import ensure_dir, utc_now
+from harnex_tmux.state import append_line, ensure_dir, utc_now
 
 SCHEMA_VERSION = 1
 PREVIEW_CHARS = 200
@@ -86,21 +85,7 @@ class EventLog:
             return event
 
     def _append(self, line: bytes) -> None:
-        # One write() on an O_APPEND descriptor keeps each line whole for concurrent readers.
-        # A write the disk could only take part of is cut back, so no torn line is left for
-        # the next event to be glued to (a reader would lose both).
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            size = os.fstat(fd).st_size
-            try:
-                if os.write(fd, line) != len(line):
-                    raise OSError(errno.ENOSPC, "short write")
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, size)
-                raise
-        finally:
-            os.close(fd)
+        append_line(self.path, line)
 
 
 def start_new_log(path: Path) -> None:

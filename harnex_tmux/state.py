@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import re
@@ -309,6 +310,34 @@ def write_private(path: Path, data: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def append_line(path: Path, line: bytes, *, sync: bool = False) -> None:
+    """Append one whole record line (mode 0600), for the logs and journals that grow by small
+    records instead of being rewritten.
+
+    One ``write()`` on an ``O_APPEND`` descriptor keeps the line whole for concurrent writers
+    and readers. A torn tail left by a crash gets a newline first, so the new record starts on
+    a line of its own; a write the disk could take only part of is cut back to the old length
+    and raised, so no half record is left for the next one to be glued to. ``sync``: on disk
+    before this returns (the inbox journal must be true before a key is pressed).
+    """
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        try:
+            if os.write(fd, line) != len(line):
+                raise OSError(errno.ENOSPC, "short write")
+            if sync:
+                os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

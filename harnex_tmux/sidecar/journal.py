@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.errors import StateDirFull
-from harnex_tmux.state import ensure_dir, write_private
+from harnex_tmux.state import append_line, ensure_dir, write_private
 
 # Room kept for status records: about a hundred messages' claims and outcomes.
 RESERVE_BYTES = 16 * 1024
@@ -155,25 +155,8 @@ class Journal:
             self.problem = None
 
     def _append(self, data: bytes) -> None:
-        """Append ``data`` and sync it; on failure cut the file back to its old length, so
-        no half record is left for a later one to be glued to."""
         ensure_dir(self.path.parent)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                data = b"\n" + data  # a torn tail from before: start on a line of our own
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, size)
-                raise
-        finally:
-            os.close(fd)
+        append_line(self.path, data, sync=True)
 
     # --- the reserve ----------------------------------------------------------------------
 
