@@ -184,9 +184,9 @@ def test_run_on_a_host_with_a_first_message(remote: Remote) -> None:
 def test_a_cancelled_remote_send_is_found_by_its_message_id_and_typed_once(
     remote: Remote,
 ) -> None:
-    """The client gives up on a send while the remote agent is busy (its ssh command is
-    killed); the host still has the message, and sending again with the same message id
-    finds it instead of typing it a second time."""
+    """The client gives up on a send while the remote agent is busy: its ssh command is
+    killed and the message withdrawn on the host, so sending again with the same message id
+    queues it once more, and it is typed once."""
     h = remote.harnex
     remote.start_demo("m4")
     target = f"{NAME}:m4"

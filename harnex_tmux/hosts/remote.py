@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from harnex_tmux.errors import (
     EXIT_TIMEOUT,
     EXIT_USAGE,
+    Cancelled,
     HarnexError,
     HostConnectionLost,
     HostError,
@@ -57,6 +58,8 @@ SEND_TRIES = 3
 RETRY_PAUSE_S = 1.0
 # Room on top of the send's own timeout for ssh to connect and the remote CLI to start.
 SEND_SLACK_S = 30.0
+# A withdrawal: ssh, the host's harnex starting, ending the send there, the sidecar's answer.
+WITHDRAW_TIMEOUT_S = 60.0
 LIVE_FIELDS = ("state", "log_mtime", "log_idle_s", "inbox", "agent_alive", "worktree")
 
 
@@ -190,8 +193,8 @@ class RemoteSession(Session):
         **options: Unpack[SendOptions],
     ) -> Steps[SendResult]:
         # One ssh command (a Process step) per try, not sidecar calls: the MCP server runs
-        # it on its event loop. Cancelled, the ssh client is killed; the remote send may
-        # still go on, and the message id makes the caller's retry find it.
+        # it on its event loop. Cancelled (the MCP client's cancel, Ctrl-C, SIGTERM), the
+        # ssh client is killed and the message withdrawn on the host by its id.
         from harnex_tmux.session.send import SendRequest, _relay_text
 
         request = SendRequest(text, self.id, **options)
@@ -217,6 +220,20 @@ class RemoteSession(Session):
         encoded = b"" if enter_only else body.encode("utf-8")
         # Framed with its length: a connection cut while it streams is a refused send there.
         payload = b"" if enter_only else str(len(encoded)).encode() + b"\n" + encoded
+        try:
+            return (yield from self._send_tries(args, payload, timeout, message_id, progress))
+        except Cancelled:
+            said = yield from self._withdraw_steps(message_id)
+            raise Cancelled(said) from None
+
+    def _send_tries(
+        self,
+        args: list[str],
+        payload: bytes,
+        timeout: float,
+        message_id: str,
+        progress: Callable[[str], None] | None,
+    ) -> Steps[SendResult]:
         reached = False
         last_error = ""
         for attempt in range(SEND_TRIES):
@@ -243,6 +260,22 @@ class RemoteSession(Session):
             f"{last_error}; the message may have been queued: send again with "
             f"--message-id {message_id} to find it",
         )
+
+    def _withdraw_steps(self, message_id: str) -> Steps[str]:
+        """After the caller gave up on a send: take its message back on the host by its id
+        (the host's sends that still carry it ended first); what became of it, one line."""
+        args = ["send", "--id", self.id, "--withdraw", message_id]
+        try:
+            answer = yield from call_steps(self.host, args, timeout=WITHDRAW_TIMEOUT_S)
+        except HostUnreachable as exc:
+            return f"{message_id} unconfirmed: it could not be withdrawn ({exc})"
+        data = answer.data if isinstance(answer.data, dict) else {}
+        if data.get("status") == "withdrawn":
+            return f"{message_id} withdrawn, never typed"
+        if data.get("typed"):
+            return f"{message_id} was typed before it could be withdrawn ({data.get('status')})"
+        why = answer.error or f"harnex exited {answer.code}"
+        return f"{message_id} unconfirmed: it could not be withdrawn ({why})"
 
     def _send_result(self, answer: RemoteAnswer, message_id: str) -> SendResult:
         data = dict(answer.data)
