@@ -361,3 +361,41 @@ def test_attach_inside_tmux_opens_a_local_window_running_it(remote: Remote) -> N
     wait_for(lambda: _remote_clients(remote, info["tmux_socket"]), timeout=30)
     h.tmux("kill-window", "-t", opened[0])
     wait_for(lambda: not _remote_clients(remote, info["tmux_socket"]), timeout=30)
+
+
+EVENTS_SCRIPT = """
+import json, sys
+from datetime import datetime, timedelta
+from harnex_tmux.hosts import target
+
+session = target.find(sys.argv[1])
+events = session.events()
+later = session.events(since=datetime.fromisoformat(events[-1].data["ts"]) + timedelta(days=1))
+print(json.dumps({
+    "types": [event.type for event in events],
+    "raw_parses": all(json.loads(event.raw) == event.data for event in events),
+    "later": len(later),
+}))
+"""
+
+
+def test_library_events_of_a_remote_session(remote: Remote) -> None:
+    """``Session.events()`` of ``NAME:id`` gives the same typed events as a local session:
+    each line as stored on the host, parsed; ``since`` filters them there."""
+    h = remote.harnex
+    remote.start_demo("ev")
+    target = f"{NAME}:ev"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+    h.run("send", "--id", target, "--message", "an event", check=True)
+    result = subprocess.run(
+        [PYTHON, "-c", EVENTS_SCRIPT, target],
+        capture_output=True,
+        text=True,
+        env=h.env,
+        cwd=h.repo,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert got["types"][0] == "started" and "delivered" in got["types"], got
+    assert got["raw_parses"] is True and got["later"] == 0

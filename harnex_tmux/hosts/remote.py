@@ -328,16 +328,24 @@ class RemoteSession(Session):
         return replace(snapshot, id=self.target)
 
     def events(self, since: datetime | None = None) -> list[Event]:
-        raise HostError(f"host {self.host.name!r}: events of remote sessions are not there yet")
+        from harnex_tmux.session.events import Event
+
+        when = None if since is None else since.isoformat()
+        return [Event(raw, row) for raw, row in self._event_lines(when)]
 
     def event_rows(self, since: str | None = None) -> list[dict[str, Any]]:
         """The session's events so far, as the host's ``harnex events --snapshot`` printed
         them (one JSON object per line), ``since`` an ISO-8601 time as that takes it."""
+        return [row for _, row in self._event_lines(since)]
+
+    def _event_lines(self, since: str | None) -> list[tuple[str, dict[str, Any]]]:
+        """Each line the host's ``events --snapshot`` printed, as stored there, with its
+        object (a line that is not one is skipped, as the local reader does)."""
         args = ["events", "--id", self.id, "--snapshot"] + (["--from", since] if since else [])
         answer = call(self.host, args, timeout=60)
         if answer.code != 0:
             _raise_for(self.host, answer)
-        rows = []
+        lines = []
         for line in answer.stdout.splitlines():
             if line.strip():
                 try:
@@ -345,8 +353,8 @@ class RemoteSession(Session):
                 except json.JSONDecodeError:
                     continue
                 if isinstance(row, dict):
-                    rows.append(row)
-        return rows
+                    lines.append((line, row))
+        return lines
 
     def stop(self, timeout: float = 5.0) -> StopResult:
         answer = call(
