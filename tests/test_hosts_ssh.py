@@ -399,3 +399,27 @@ def test_library_events_of_a_remote_session(remote: Remote) -> None:
     got = json.loads(result.stdout)
     assert got["types"][0] == "started" and "delivered" in got["types"], got
     assert got["raw_parses"] is True and got["later"] == 0
+
+
+def test_budget_of_a_remote_session_shown_raised_and_cleared(remote: Remote) -> None:
+    """``harnex budget NAME:id`` shows, raises (``--add``) and clears the budget the host's
+    sidecar keeps, as locally; a bad amount is the host's one-line usage error."""
+    h = remote.harnex
+    started = h.run(
+        "run", "--on", NAME, "--id", "bg", "--detach", "--budget", "2usd",
+        "--prompt-regex", r"^demo> ?$", remote.python, "--", "-m", "harnex_tmux.demo_agent",
+        timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    target = f"{NAME}:bg"
+    shown = h.json("budget", "--id", target, "--json")
+    assert shown["ok"] is True, shown
+    assert (shown["budget"]["kind"], shown["budget"]["limit"]) == ("usd", 2), shown
+    raised = h.json("budget", "--id", target, "--add", "3usd", "--json")
+    assert raised["budget"]["limit"] == 5, raised
+    assert h.json("status", "--id", target, "--json")[0]["budget"]["limit"] == 5
+    bad = h.run("budget", "--id", target, "--add", "5eur")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert f"host '{NAME}'" in bad.stderr and "5eur" in bad.stderr
+    assert h.json("budget", "--id", target, "--clear", "--json") == {"ok": True, "budget": None}
+    assert h.run("budget", "--id", target).stdout.strip() == "No budget."

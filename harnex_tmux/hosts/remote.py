@@ -356,6 +356,18 @@ class RemoteSession(Session):
                     lines.append((line, row))
         return lines
 
+    def budget(self, add: str | None = None, clear: bool = False) -> dict[str, Any] | None:
+        """The session's budget as the host's ``harnex budget --json`` shows it, after
+        raising it by ``add`` or taking it away (``clear``); None when it has none."""
+        args = ["budget", "--id", self.id, "--json"]
+        args += (["--add", add] if add is not None else []) + (["--clear"] if clear else [])
+        answer = call(self.host, args, timeout=60)
+        data = answer.data
+        if answer.code != 0 or not isinstance(data, dict) or not data.get("ok"):
+            _raise_for(self.host, answer)
+        shown = data.get("budget")
+        return shown if isinstance(shown, dict) else None
+
     def stop(self, timeout: float = 5.0) -> StopResult:
         answer = call(
             self.host,
@@ -467,11 +479,13 @@ def start_on(
     argv: list[str],
     ident: str | None = None,
     description: str | None = None,
+    budget: str | None = None,
 ) -> dict[str, Any]:
     """Start ``argv`` (an agent command) detached on host ``name`` in its user's home, as
-    the MCP server's ``run`` does: the host's ``run --detach`` summary, its id ``NAME:id``."""
+    the MCP server's ``run`` does (``budget``: what it may spend, enforced by the host's
+    sidecar): the host's ``run --detach`` summary, its id ``NAME:id``."""
     host = get_host(name)
-    args = ["run", "--detach"]
+    args = ["run", "--detach"] + (["--budget", budget] if budget is not None else [])
     args += (["--id", ident] if ident else []) + (
         ["--description", description] if description else []
     )
