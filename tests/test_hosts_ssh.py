@@ -15,7 +15,9 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -423,3 +425,54 @@ def test_budget_of_a_remote_session_shown_raised_and_cleared(remote: Remote) -> 
     assert f"host '{NAME}'" in bad.stderr and "5eur" in bad.stderr
     assert h.json("budget", "--id", target, "--clear", "--json") == {"ok": True, "budget": None}
     assert h.run("budget", "--id", target).stdout.strip() == "No budget."
+
+
+@pytest.fixture
+def remote_repo(remote: Remote) -> Iterator[Path]:
+    """The remote user's home as a git repository (``run --on`` starts sessions there),
+    ignoring what the home already holds (its one commit is the .gitignore); undone
+    afterwards."""
+    home = remote.host.home
+    setup = (
+        "printf '.*\\n!.gitignore\\n/records/\\n/wts/\\n' > .gitignore && "
+        "git init -q -b main . && "
+        "git add .gitignore && git -c user.name=t -c user.email=t@t commit -q -m base"
+    )
+    assert remote.host.ssh(setup).returncode == 0
+    try:
+        yield home
+    finally:
+        remote.host.ssh("rm -rf .git .gitignore wts")
+
+
+def test_worktree_session_on_a_host_diff_and_clean(remote: Remote, remote_repo: Path) -> None:
+    """``run --on NAME --worktree`` in a repository there: the agent works in its own
+    worktree, ``diff NAME:id`` shows what it wrote, and ``clean NAME:id`` removes the
+    worktree and its branch as a local clean does."""
+    h = remote.harnex
+    folder = f"{remote_repo}/wts"
+    agent = f"echo feature > feature.txt; exec {remote.python} -m harnex_tmux.demo_agent"
+    started = h.run(
+        "run", "--on", NAME, "--id", "wt1", "--detach", "--worktree", "--worktree-dir", folder,
+        "--prompt-regex", r"^demo> ?$", "sh", "--", "-c", agent,
+        timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    data = json.loads(started.stdout)
+    path = f"{folder}/{remote_repo.name}/wt1"  # --worktree-dir holds a folder per repository
+    assert data["worktree"]["path"] == path and data["worktree"]["branch"] == "harnex/wt1"
+    target = f"{NAME}:wt1"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+    info = h.json("diff", "--id", target, "--json")
+    assert info["untracked"] == ["feature.txt"], info
+    stat = h.run("diff", "--id", target, "--stat", check=True).stdout
+    assert "untracked: feature.txt" in stat
+    running = h.run("clean", "--id", target)
+    assert running.returncode == 1 and "still running" in running.stdout
+    h.run("stop", "--id", target, check=True)
+    assert remote.host.ssh(f"test -f {path}/feature.txt").returncode == 0  # stop keeps it
+    cleaned = h.json("clean", "--id", target, "--force", "--json")
+    assert [(row["id"], row["removed"]) for row in cleaned] == [("wt1", True)], cleaned
+    assert remote.host.ssh(f"test -e {path}").returncode == 1
+    branches = remote.host.ssh("git branch --format='%(refname:short)'").stdout.split()
+    assert branches == ["main"]
