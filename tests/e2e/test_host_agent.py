@@ -90,6 +90,7 @@ def remote_aider(
         yield command
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(home / ".aider", ignore_errors=True)  # its caches
         for name in AIDER_FILES:
             (home / name).unlink(missing_ok=True)
 
