@@ -15,7 +15,9 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -361,3 +363,116 @@ def test_attach_inside_tmux_opens_a_local_window_running_it(remote: Remote) -> N
     wait_for(lambda: _remote_clients(remote, info["tmux_socket"]), timeout=30)
     h.tmux("kill-window", "-t", opened[0])
     wait_for(lambda: not _remote_clients(remote, info["tmux_socket"]), timeout=30)
+
+
+EVENTS_SCRIPT = """
+import json, sys
+from datetime import datetime, timedelta
+from harnex_tmux.hosts import target
+
+session = target.find(sys.argv[1])
+events = session.events()
+later = session.events(since=datetime.fromisoformat(events[-1].data["ts"]) + timedelta(days=1))
+print(json.dumps({
+    "types": [event.type for event in events],
+    "raw_parses": all(json.loads(event.raw) == event.data for event in events),
+    "later": len(later),
+}))
+"""
+
+
+def test_library_events_of_a_remote_session(remote: Remote) -> None:
+    """``Session.events()`` of ``NAME:id`` gives the same typed events as a local session:
+    each line as stored on the host, parsed; ``since`` filters them there."""
+    h = remote.harnex
+    remote.start_demo("ev")
+    target = f"{NAME}:ev"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+    h.run("send", "--id", target, "--message", "an event", check=True)
+    result = subprocess.run(
+        [PYTHON, "-c", EVENTS_SCRIPT, target],
+        capture_output=True,
+        text=True,
+        env=h.env,
+        cwd=h.repo,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    got = json.loads(result.stdout)
+    assert got["types"][0] == "started" and "delivered" in got["types"], got
+    assert got["raw_parses"] is True and got["later"] == 0
+
+
+def test_budget_of_a_remote_session_shown_raised_and_cleared(remote: Remote) -> None:
+    """``harnex budget NAME:id`` shows, raises (``--add``) and clears the budget the host's
+    sidecar keeps, as locally; a bad amount is the host's one-line usage error."""
+    h = remote.harnex
+    started = h.run(
+        "run", "--on", NAME, "--id", "bg", "--detach", "--budget", "2usd",
+        "--prompt-regex", r"^demo> ?$", remote.python, "--", "-m", "harnex_tmux.demo_agent",
+        timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    target = f"{NAME}:bg"
+    shown = h.json("budget", "--id", target, "--json")
+    assert shown["ok"] is True, shown
+    assert (shown["budget"]["kind"], shown["budget"]["limit"]) == ("usd", 2), shown
+    raised = h.json("budget", "--id", target, "--add", "3usd", "--json")
+    assert raised["budget"]["limit"] == 5, raised
+    assert h.json("status", "--id", target, "--json")[0]["budget"]["limit"] == 5
+    bad = h.run("budget", "--id", target, "--add", "5eur")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert f"host '{NAME}'" in bad.stderr and "5eur" in bad.stderr
+    assert h.json("budget", "--id", target, "--clear", "--json") == {"ok": True, "budget": None}
+    assert h.run("budget", "--id", target).stdout.strip() == "No budget."
+
+
+@pytest.fixture
+def remote_repo(remote: Remote) -> Iterator[Path]:
+    """The remote user's home as a git repository (``run --on`` starts sessions there),
+    ignoring what the home already holds (its one commit is the .gitignore); undone
+    afterwards."""
+    home = remote.host.home
+    setup = (
+        "printf '.*\\n!.gitignore\\n/records/\\n/wts/\\n' > .gitignore && "
+        "git init -q -b main . && "
+        "git add .gitignore && git -c user.name=t -c user.email=t@t commit -q -m base"
+    )
+    assert remote.host.ssh(setup).returncode == 0
+    try:
+        yield home
+    finally:
+        remote.host.ssh("rm -rf .git .gitignore wts")
+
+
+def test_worktree_session_on_a_host_diff_and_clean(remote: Remote, remote_repo: Path) -> None:
+    """``run --on NAME --worktree`` in a repository there: the agent works in its own
+    worktree, ``diff NAME:id`` shows what it wrote, and ``clean NAME:id`` removes the
+    worktree and its branch as a local clean does."""
+    h = remote.harnex
+    folder = f"{remote_repo}/wts"
+    agent = f"echo feature > feature.txt; exec {remote.python} -m harnex_tmux.demo_agent"
+    started = h.run(
+        "run", "--on", NAME, "--id", "wt1", "--detach", "--worktree", "--worktree-dir", folder,
+        "--prompt-regex", r"^demo> ?$", "sh", "--", "-c", agent,
+        timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    data = json.loads(started.stdout)
+    path = f"{folder}/{remote_repo.name}/wt1"  # --worktree-dir holds a folder per repository
+    assert data["worktree"]["path"] == path and data["worktree"]["branch"] == "harnex/wt1"
+    target = f"{NAME}:wt1"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+    info = h.json("diff", "--id", target, "--json")
+    assert info["untracked"] == ["feature.txt"], info
+    stat = h.run("diff", "--id", target, "--stat", check=True).stdout
+    assert "untracked: feature.txt" in stat
+    running = h.run("clean", "--id", target)
+    assert running.returncode == 1 and "still running" in running.stdout
+    h.run("stop", "--id", target, check=True)
+    assert remote.host.ssh(f"test -f {path}/feature.txt").returncode == 0  # stop keeps it
+    cleaned = h.json("clean", "--id", target, "--force", "--json")
+    assert [(row["id"], row["removed"]) for row in cleaned] == [("wt1", True)], cleaned
+    assert remote.host.ssh(f"test -e {path}").returncode == 1
+    branches = remote.host.ssh("git branch --format='%(refname:short)'").stdout.split()
+    assert branches == ["main"]

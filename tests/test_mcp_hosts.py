@@ -184,9 +184,9 @@ def test_run_on_a_host_with_a_first_message(remote: Remote) -> None:
 def test_a_cancelled_remote_send_is_found_by_its_message_id_and_typed_once(
     remote: Remote,
 ) -> None:
-    """The client gives up on a send while the remote agent is busy (its ssh command is
-    killed); the host still has the message, and sending again with the same message id
-    finds it instead of typing it a second time."""
+    """The client gives up on a send while the remote agent is busy: its ssh command is
+    killed and the message withdrawn on the host, so sending again with the same message id
+    queues it once more, and it is typed once."""
     h = remote.harnex
     remote.start_demo("m4")
     target = f"{NAME}:m4"
@@ -208,3 +208,36 @@ def test_a_cancelled_remote_send_is_found_by_its_message_id_and_typed_once(
     assert wait_for(lambda: len(recorded(remote.record("m4"))) >= 2, timeout=60)
     time.sleep(1.0)  # room for a second copy to show, were there one
     assert recorded(remote.record("m4")) == ["/sleep 20", "once only"]
+
+
+def test_run_on_a_host_with_a_budget_then_the_budget_tool(remote: Remote) -> None:
+    """``run`` with a host and a budget starts the session there with that budget, and the
+    ``budget`` tool shows, raises and clears it by ``NAME:id``."""
+    h = remote.harnex
+
+    async def body(client: Client) -> None:
+        started = ok(
+            await client.call_tool(
+                "run",
+                {
+                    "cli": remote.python,
+                    "args": ["-m", "harnex_tmux.demo_agent"],
+                    "id": "mb",
+                    "host": NAME,
+                    "budget": "$2.50",
+                },
+            )
+        )
+        target = started["id"]
+        assert target == f"{NAME}:mb"
+        shown = ok(await client.call_tool("budget", {"id": target}))
+        assert shown["id"] == target, shown
+        assert (shown["budget"]["kind"], shown["budget"]["limit"]) == ("usd", 2.5), shown
+        raised = ok(await client.call_tool("budget", {"id": target, "add": "1usd"}))
+        assert raised["budget"]["limit"] == 3.5, raised
+        bad = await client.call_tool("budget", {"id": target, "add": "5eur"})
+        assert bad.is_error
+        cleared = ok(await client.call_tool("budget", {"id": target, "clear": True}))
+        assert cleared["budget"] is None
+
+    run_async(h, body)

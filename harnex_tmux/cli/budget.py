@@ -30,7 +30,15 @@ def command(
 
     if add is not None and clear:
         raise UsageError("give --add or --clear, not both")
-    budget = change_budget(find_session(ident, repo, cli_filter), add=add, clear=clear)
+    if ident is not None and ":" in ident:
+        from harnex_tmux.hosts.remote import RemoteSession
+
+        if repo is not None or cli_filter is not None:
+            raise UsageError("--repo and --cli are for local sessions")
+        # The host's sidecar enforces it: its own harnex changes it there.
+        budget = RemoteSession.for_target(ident).budget(add=add, clear=clear)
+    else:
+        budget = change_budget(find_session(ident, repo, cli_filter), add=add, clear=clear)
     if as_json:
         print_json({"ok": True, "budget": budget})
     elif budget is None:

@@ -76,8 +76,10 @@ class LazyGroup(click.Group):
         except HarnexError as exc:
             click.echo(f"harnex: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("harnex: interrupted", err=True)
+        except KeyboardInterrupt as exc:
+            # With what the interrupted command did about it: "msg-... withdrawn, never typed".
+            said = f"; {exc.args[0]}" if exc.args else ""
+            click.echo(f"harnex: interrupted{said}", err=True)
             ctx.exit(130)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -57,6 +58,14 @@ if TYPE_CHECKING:
     "how the harnex of another host sends it over ssh, so a connection cut midway is a "
     "refused send, never a truncated message typed.",
 )
+@click.option(
+    "--withdraw",
+    "withdraw_id",
+    default=None,
+    hidden=True,
+    help="Take back this message id from the session's inbox, ending this host's sends "
+    "that carry it: how the harnex of another host cancels its send over ssh.",
+)
 def command(
     ident: str | None,
     repo: str | None,
@@ -78,12 +87,16 @@ def command(
     message_id: str | None,
     verbose: bool,
     stdin_exact: bool,
+    withdraw_id: str | None,
 ) -> None:
     """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
     124 timed out; one JSON object on stdout either way."""
     from harnex_tmux.errors import HarnexError, UsageError
     from harnex_tmux.session.send import SendRequest, failure_report
 
+    if withdraw_id is not None:
+        _withdraw(ident, withdraw_id)
+        return
     text = _message_text(message, words, submit_only, stdin_exact)
     if submit_only and no_submit:
         raise UsageError("--submit-only and --no-submit contradict each other")
@@ -110,6 +123,8 @@ def command(
     progress = (lambda line: click.echo(f"harnex: {line}", err=True)) if verbose else None
     if want_reply and no_wait:
         raise UsageError("--reply waits for the reply; it cannot be combined with --no-wait")
+    # SIGTERM as Ctrl-C: either way the send takes its message back before it ends.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         result = _send(request, progress)
     except UsageError:
@@ -139,6 +154,21 @@ def _send(request: SendRequest, progress: Callable[[str], None] | None) -> SendR
     return RemoteSession.for_target(request.ident).send(
         request.text, progress, **options_of(request)
     )
+
+
+def _withdraw(ident: str | None, message_id: str) -> None:
+    from harnex_tmux.errors import MessageError, UsageError
+    from harnex_tmux.hosts.stray_sends import end_sends_of
+    from harnex_tmux.messages import check_message_id
+    from harnex_tmux.session.send import withdraw_message
+
+    try:
+        check_message_id(message_id)
+    except MessageError as exc:
+        raise UsageError(str(exc)) from exc
+    end_sends_of(message_id)
+    result = withdraw_message(ident, message_id)
+    print_json(result.to_dict())
 
 
 def _framed(data: bytes) -> str:

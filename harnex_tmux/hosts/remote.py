@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from harnex_tmux.errors import (
     EXIT_TIMEOUT,
     EXIT_USAGE,
+    Cancelled,
     HarnexError,
     HostConnectionLost,
     HostError,
@@ -57,6 +58,8 @@ SEND_TRIES = 3
 RETRY_PAUSE_S = 1.0
 # Room on top of the send's own timeout for ssh to connect and the remote CLI to start.
 SEND_SLACK_S = 30.0
+# A withdrawal: ssh, the host's harnex starting, ending the send there, the sidecar's answer.
+WITHDRAW_TIMEOUT_S = 60.0
 LIVE_FIELDS = ("state", "log_mtime", "log_idle_s", "inbox", "agent_alive", "worktree")
 
 
@@ -190,8 +193,8 @@ class RemoteSession(Session):
         **options: Unpack[SendOptions],
     ) -> Steps[SendResult]:
         # One ssh command (a Process step) per try, not sidecar calls: the MCP server runs
-        # it on its event loop. Cancelled, the ssh client is killed; the remote send may
-        # still go on, and the message id makes the caller's retry find it.
+        # it on its event loop. Cancelled (the MCP client's cancel, Ctrl-C, SIGTERM), the
+        # ssh client is killed and the message withdrawn on the host by its id.
         from harnex_tmux.session.send import SendRequest, _relay_text
 
         request = SendRequest(text, self.id, **options)
@@ -217,6 +220,20 @@ class RemoteSession(Session):
         encoded = b"" if enter_only else body.encode("utf-8")
         # Framed with its length: a connection cut while it streams is a refused send there.
         payload = b"" if enter_only else str(len(encoded)).encode() + b"\n" + encoded
+        try:
+            return (yield from self._send_tries(args, payload, timeout, message_id, progress))
+        except Cancelled:
+            said = yield from self._withdraw_steps(message_id)
+            raise Cancelled(said) from None
+
+    def _send_tries(
+        self,
+        args: list[str],
+        payload: bytes,
+        timeout: float,
+        message_id: str,
+        progress: Callable[[str], None] | None,
+    ) -> Steps[SendResult]:
         reached = False
         last_error = ""
         for attempt in range(SEND_TRIES):
@@ -243,6 +260,22 @@ class RemoteSession(Session):
             f"{last_error}; the message may have been queued: send again with "
             f"--message-id {message_id} to find it",
         )
+
+    def _withdraw_steps(self, message_id: str) -> Steps[str]:
+        """After the caller gave up on a send: take its message back on the host by its id
+        (the host's sends that still carry it ended first); what became of it, one line."""
+        args = ["send", "--id", self.id, "--withdraw", message_id]
+        try:
+            answer = yield from call_steps(self.host, args, timeout=WITHDRAW_TIMEOUT_S)
+        except HostUnreachable as exc:
+            return f"{message_id} unconfirmed: it could not be withdrawn ({exc})"
+        data = answer.data if isinstance(answer.data, dict) else {}
+        if data.get("status") == "withdrawn":
+            return f"{message_id} withdrawn, never typed"
+        if data.get("typed"):
+            return f"{message_id} was typed before it could be withdrawn ({data.get('status')})"
+        why = answer.error or f"harnex exited {answer.code}"
+        return f"{message_id} unconfirmed: it could not be withdrawn ({why})"
 
     def _send_result(self, answer: RemoteAnswer, message_id: str) -> SendResult:
         data = dict(answer.data)
@@ -295,16 +328,24 @@ class RemoteSession(Session):
         return replace(snapshot, id=self.target)
 
     def events(self, since: datetime | None = None) -> list[Event]:
-        raise HostError(f"host {self.host.name!r}: events of remote sessions are not there yet")
+        from harnex_tmux.session.events import Event
+
+        when = None if since is None else since.isoformat()
+        return [Event(raw, row) for raw, row in self._event_lines(when)]
 
     def event_rows(self, since: str | None = None) -> list[dict[str, Any]]:
         """The session's events so far, as the host's ``harnex events --snapshot`` printed
         them (one JSON object per line), ``since`` an ISO-8601 time as that takes it."""
+        return [row for _, row in self._event_lines(since)]
+
+    def _event_lines(self, since: str | None) -> list[tuple[str, dict[str, Any]]]:
+        """Each line the host's ``events --snapshot`` printed, as stored there, with its
+        object (a line that is not one is skipped, as the local reader does)."""
         args = ["events", "--id", self.id, "--snapshot"] + (["--from", since] if since else [])
         answer = call(self.host, args, timeout=60)
         if answer.code != 0:
             _raise_for(self.host, answer)
-        rows = []
+        lines = []
         for line in answer.stdout.splitlines():
             if line.strip():
                 try:
@@ -312,8 +353,20 @@ class RemoteSession(Session):
                 except json.JSONDecodeError:
                     continue
                 if isinstance(row, dict):
-                    rows.append(row)
-        return rows
+                    lines.append((line, row))
+        return lines
+
+    def budget(self, add: str | None = None, clear: bool = False) -> dict[str, Any] | None:
+        """The session's budget as the host's ``harnex budget --json`` shows it, after
+        raising it by ``add`` or taking it away (``clear``); None when it has none."""
+        args = ["budget", "--id", self.id, "--json"]
+        args += (["--add", add] if add is not None else []) + (["--clear"] if clear else [])
+        answer = call(self.host, args, timeout=60)
+        data = answer.data
+        if answer.code != 0 or not isinstance(data, dict) or not data.get("ok"):
+            _raise_for(self.host, answer)
+        shown = data.get("budget")
+        return shown if isinstance(shown, dict) else None
 
     def stop(self, timeout: float = 5.0) -> StopResult:
         answer = call(
@@ -426,11 +479,13 @@ def start_on(
     argv: list[str],
     ident: str | None = None,
     description: str | None = None,
+    budget: str | None = None,
 ) -> dict[str, Any]:
     """Start ``argv`` (an agent command) detached on host ``name`` in its user's home, as
-    the MCP server's ``run`` does: the host's ``run --detach`` summary, its id ``NAME:id``."""
+    the MCP server's ``run`` does (``budget``: what it may spend, enforced by the host's
+    sidecar): the host's ``run --detach`` summary, its id ``NAME:id``."""
     host = get_host(name)
-    args = ["run", "--detach"]
+    args = ["run", "--detach"] + (["--budget", budget] if budget is not None else [])
     args += (["--id", ident] if ident else []) + (
         ["--description", description] if description else []
     )

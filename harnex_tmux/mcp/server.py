@@ -28,7 +28,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from harnex_tmux import __version__
-from harnex_tmux.errors import FailedWithResult, HarnexError, UsageError
+from harnex_tmux.errors import FailedWithResult, HarnexError
 from harnex_tmux.mcp.children import Children
 from harnex_tmux.mcp.config import DEFAULT_CALL_LIMIT_S
 from harnex_tmux.mcp.wording import argument_error, in_tool_terms
@@ -284,7 +284,8 @@ def create_server(
         def start_remote(name: str) -> dict[str, Any]:
             from harnex_tmux.hosts.remote import RemoteSession, start_on
 
-            started = start_on(name, [cli, *(args or [])], id, description)
+            limit = None if budget is None else budget_text(budget)
+            started = start_on(name, [cli, *(args or [])], id, description, limit)
             if context:
                 # Over stdin like every message, never on the remote command line (ps); with
                 # the header a local run puts before its context: the agent's own id there.
@@ -295,8 +296,6 @@ def create_server(
 
         def start() -> dict[str, Any]:
             if host is not None:
-                if budget is not None:
-                    raise UsageError("argument 'budget' is not supported with 'host' yet")
                 return start_remote(host)
             limit = None if budget is None else budget_text(budget)
             catalog = load_catalog(repo_root_for(os.getcwd()))
@@ -563,6 +562,11 @@ def create_server(
             if add is not None and clear:
                 raise UsageError("give either add or clear, not both")
             extra = None if add is None else budget_text(add, "add")
+            if ":" in id:
+                from harnex_tmux.hosts.remote import RemoteSession
+
+                shown = RemoteSession.for_target(id).budget(add=extra, clear=clear)
+                return {"ok": True, "id": id, "budget": shown}
             shown = change_budget(find_session(id, None, None), add=extra, clear=clear)
             return {"ok": True, "id": id, "budget": shown}
 

@@ -89,8 +89,9 @@ def process_steps(
     return done
 
 
-# How long a cancelled loop may take to tidy up (withdraw a queued message) before it is cut.
-CLEANUP_S = 5.0
+# How long a cancelled loop may take to tidy up (withdraw a queued message) before it is cut:
+# on another host that is an ssh command and a Python start there, seconds on a busy machine.
+CLEANUP_S = 20.0
 
 
 class Driver(Generic[T]):
@@ -118,20 +119,50 @@ class Driver(Generic[T]):
 
 
 def run_steps(steps: Steps[T]) -> T:
-    """Drive ``steps`` with blocking calls."""
+    """Drive ``steps`` with blocking calls.
+
+    Interrupted (Ctrl-C; ``harnex send`` takes SIGTERM as one too), :class:`Cancelled` is
+    thrown into the loop, which may tidy up as on an event loop (a send withdraws its
+    message); then KeyboardInterrupt goes on, carrying the loop's last word on it (the
+    Cancelled text, "msg-... withdrawn, never typed") when it had one."""
     driver = Driver(steps)
-    while (step := driver.next()) is not None:
-        if isinstance(step, Pause):
-            time.sleep(step.seconds)
-            continue
-        if isinstance(step, Process):
-            driver.outcome = _run_process(step)
-            continue
-        try:
-            driver.outcome = step.client.request(step.method, step.path, step.payload, step.timeout)
-        except SidecarUnreachable as exc:
-            driver.failure = exc
+    try:
+        while (step := driver.next()) is not None:
+            _perform_blocking(driver, step)
+    except KeyboardInterrupt:
+        said = _tidy_up_blocking(steps)
+        raise KeyboardInterrupt(*([said] if said else [])) from None
     return driver.result()
+
+
+def _perform_blocking(driver: Driver[Any], step: Step) -> None:
+    if isinstance(step, Pause):
+        time.sleep(step.seconds)
+        return
+    if isinstance(step, Process):
+        driver.outcome = _run_process(step)
+        return
+    try:
+        driver.outcome = step.client.request(step.method, step.path, step.payload, step.timeout)
+    except SidecarUnreachable as exc:
+        driver.failure = exc
+
+
+def _tidy_up_blocking(steps: Steps[Any]) -> str | None:
+    """:func:`_tidy_up` for :func:`run_steps`; the text of the Cancelled the loop ended
+    with, if it said more than that it was cancelled."""
+    driver = Driver(steps)
+    driver.failure = Cancelled("interrupted")
+    while True:
+        try:
+            step = driver.next()
+        except Cancelled as exc:
+            return None if str(exc) == "interrupted" else str(exc)
+        except Exception:
+            return None
+        if step is None:
+            return None
+        _perform_blocking(driver, step)
 
 
 async def run_steps_async(steps: Steps[T]) -> T:

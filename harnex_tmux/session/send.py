@@ -220,8 +220,8 @@ def send_steps(
     try:
         answer = yield Call(client, "POST", "/send", payload, first_wait + 10)
     except Cancelled:
-        yield from _withdraw(client, payload["message_id"], unknown_ok=True)
-        raise
+        late = yield from _withdraw(client, payload["message_id"], unknown_ok=True)
+        raise Cancelled(_cancelled_text(payload["message_id"], late)) from None
     assert isinstance(answer, ApiResponse)
     body = answer.body
     if body.get("message_id") and body.get("status") in ("failed", "expired", "unconfirmed"):
@@ -257,8 +257,8 @@ def _follow(
         try:
             polled = yield from _poll_message(client, str(message_id), deadline, "delivery")
         except Cancelled:
-            yield from _withdraw(client, str(message_id))
-            raise
+            late = yield from _withdraw(client, str(message_id))
+            raise Cancelled(_cancelled_text(str(message_id), late)) from None
         if polled is None:
             late = yield from _withdraw(client, str(message_id))
             if late is None:
@@ -285,6 +285,35 @@ def _follow(
             return SendResult(target_id, status, message_id, problem, idle, EXIT_ERROR)
         return SendResult(target_id, "timeout", message_id, problem, {**idle, "typed": True})
     return SendResult(target_id, status, message_id)
+
+
+def _cancelled_text(message_id: str, late: dict[str, Any] | None) -> str:
+    """What became of a cancelled send's message, for the line that reports the cancel."""
+    if late is None or not was_typed(late):
+        return f"{message_id} withdrawn, never typed"
+    return f"{message_id} was typed before it could be withdrawn ({late.get('status')})"
+
+
+def was_typed(body: dict[str, Any]) -> bool:
+    """Whether a message's record (the sidecar's ``/messages/<id>`` answer) says it was
+    typed: delivered, typed without proof (unconfirmed), or failed after its typing."""
+    return body.get("status") in ("delivered", "unconfirmed") or bool(body.get("delivered_at"))
+
+
+def withdraw_message(ident: str | None, message_id: str) -> SendResult:
+    """Take back message ``message_id`` from session ``ident``'s inbox: the far half of a
+    send cancelled on another host (``harnex send --withdraw``). Status ``withdrawn`` when
+    it will never be typed (also when the sidecar never had it); otherwise the message's
+    own status, ``typed`` saying whether it was."""
+    record = find_session(ident)
+    client = SidecarClient.for_record(record)
+    late = run_steps(_withdraw(client, message_id, unknown_ok=True))
+    if late is None or not was_typed(late):
+        return SendResult(
+            record.id, "withdrawn", message_id, "withdrawn, never typed", {"typed": False}
+        )
+    status = str(late.get("status"))
+    return SendResult(record.id, status, message_id, late.get("error"), {"typed": True})
 
 
 def _withdraw(

@@ -151,3 +151,44 @@ def test_tmux_server_killed_with_three_sessions(harnex: Harnex, figures: Figures
     figures.record("exits recorded", len(infos))
     figures.record("server killed to all exits recorded", round(recorded_after, 2), "s")
     figures.record("sidecars left behind", len(left))
+
+
+def test_an_interrupted_send_is_withdrawn_never_typed(
+    harnex: Harnex, tmp_path: Path, figures: Figures
+) -> None:
+    """``harnex send`` gets SIGTERM while its message waits for a busy agent: it takes the
+    message back before it ends (exit 130, the line says so), and the agent, back at its
+    prompt, never types it."""
+    import subprocess
+
+    from conftest import PYTHON
+
+    record = tmp_path / "received.jsonl"
+    harnex.start_demo("intr", record=record)
+    harnex.run("wait", "--id", "intr", "--until", "prompt", "--timeout", "30", check=True)
+    harnex.run("send", "--id", "intr", "--message", "/sleep 6", check=True)
+    harnex.run("wait", "--id", "intr", "--until", "busy", "--timeout", "30", check=True)
+    send = subprocess.Popen(
+        [PYTHON, "-m", "harnex_tmux", "send", "--id", "intr", "--message", "never"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=harnex.env,
+        cwd=harnex.repo,
+    )
+    try:
+        wait_for(lambda: harnex.json("status", "--id", "intr", "--json")[0]["inbox"] == 1)
+        send.terminate()
+        _, err = send.communicate(timeout=60)
+    finally:
+        if send.poll() is None:
+            send.kill()
+            send.wait(30)
+    assert send.returncode == 130 and "withdrawn, never typed" in err, err
+    harnex.run("wait", "--id", "intr", "--until", "prompt", "--timeout", "30", check=True)
+    time.sleep(1.0)  # room for a queued copy to be typed, were there one
+    assert recorded(record) == ["/sleep 6"]
+    figures.record(
+        "local sends ended by SIGTERM while queued, typed later", len(recorded(record)) - 1
+    )

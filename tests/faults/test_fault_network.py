@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ import pytest
 
 from harnex_tmux.hosts import ssh
 from tests import sshd
-from tests.conftest import Figures, recorded, wait_for
+from tests.conftest import PYTHON, Figures, recorded, wait_for
 from tests.remote_host import NAME, Remote
 
 pytestmark = pytest.mark.e2e
@@ -274,3 +275,106 @@ def test_a_silent_host_does_not_hold_up_the_others(remote: Remote, figures: Figu
     assert [(row["machine"], row["id"], row.get("stale")) for row in rows] == [(NAME, "loud", None)]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "host 'mute'" in lines[0], result.stderr
+
+
+def _remote_sends(message_id: str) -> list[str]:
+    """The host user's ``harnex send`` processes carrying ``message_id`` (same machine)."""
+    found = subprocess.run(
+        ["pgrep", "-a", "-u", sshd.REMOTE_USER, "-f", "--", f"--message-id {message_id}"],
+        capture_output=True,
+        text=True,
+    )
+    return found.stdout.splitlines()
+
+
+def _busy_remote(remote: Remote, ident: str, seconds: int) -> str:
+    """A demo agent on the host that works on a first message for ``seconds``: a message
+    sent now waits in the host's inbox."""
+    h = remote.harnex
+    remote.start_demo(ident)
+    target = f"{NAME}:{ident}"
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+    h.run("send", "--id", target, "--message", f"/sleep {seconds}", check=True)
+    h.run("wait", "--id", target, "--until", "busy", "--timeout", "60", check=True)
+    return target
+
+
+def test_a_remote_send_that_times_out_is_withdrawn_never_typed(
+    remote: Remote, figures: Figures
+) -> None:
+    """A send to a busy agent on a host runs out of time: reported ``timeout`` (exit 124,
+    as locally) and withdrawn there; when the agent is back at its prompt, it is never
+    typed."""
+    h = remote.harnex
+    target = _busy_remote(remote, "tmo", 8)
+    result = h.run("send", "--id", target, "--message", "too late", "--timeout", "2", timeout=90)
+    assert result.returncode == 124, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["status"] == "timeout" and answer["typed"] is False, answer
+    assert "withdrawn, never typed" in answer["error"]
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+    time.sleep(2.0)  # room for a queued copy to be typed, were there one
+    assert recorded(remote.record("tmo")) == ["/sleep 8"]
+    assert _remote_row(remote, "tmo")["inbox"] == 0
+    figures.record("remote sends timed out while queued", 1)
+    figures.record("of them typed later", len(recorded(remote.record("tmo"))) - 1)
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_remote_send_is_withdrawn_never_typed(
+    remote: Remote, how: signal.Signals, figures: Figures
+) -> None:
+    """``harnex send NAME:id`` is interrupted (Ctrl-C, SIGTERM) while its message waits in
+    the host's inbox: the message is withdrawn there, the host's send for it ended, and the
+    interrupt's line says so; the agent, back at its prompt, never types it."""
+    h = remote.harnex
+    ident = f"int{how.value}"
+    target = _busy_remote(remote, ident, 10)
+    message_id = f"m-int-{how.name}"
+    send = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "harnex_tmux",
+            "send",
+            "--id",
+            target,
+            "--message",
+            "never",
+            "--message-id",
+            message_id,
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=h.env,
+        cwd=h.repo,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: _remote_row(remote, ident).get("inbox"), timeout=60)
+        started = time.monotonic()
+        if how == signal.SIGINT:
+            os.killpg(send.pid, how)  # a Ctrl-C at the terminal: ssh gets it too
+        else:
+            os.kill(send.pid, how)
+        _, err = send.communicate(timeout=90)
+        figures.record(
+            f"{how.name} to the withdrawn report", round(time.monotonic() - started, 2), "s"
+        )
+    finally:
+        if send.poll() is None:
+            os.killpg(send.pid, signal.SIGKILL)
+            send.wait(30)
+    assert send.returncode == 130, err
+    assert f"{message_id} withdrawn, never typed" in err, err
+    assert _remote_sends(message_id) == []
+    assert _remote_row(remote, ident)["inbox"] == 0
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+    time.sleep(2.0)  # room for a queued copy to be typed, were there one
+    assert recorded(remote.record(ident)) == ["/sleep 10"]
+    figures.record(
+        f"remote sends ended by {how.name} while queued, typed later",
+        len(recorded(remote.record(ident))) - 1,
+    )
