@@ -16,7 +16,7 @@ import pytest
 from harnex_tmux.dash import source
 from harnex_tmux.dash.app import DashApp
 from harnex_tmux.dash.fleet import Detail, Fleet
-from harnex_tmux.dash.model import FleetRow, WorktreeCells
+from harnex_tmux.dash.model import FleetRow, UsageCells, WorktreeCells
 from harnex_tmux.state import SessionRecord
 
 NOW = 1_780_000_000.0  # the fixed clock every FOR cell is measured from
@@ -50,6 +50,7 @@ ROWS = [
         NOW - 75,
         "migrate the users table",
         worktree=WorktreeCells("schema-v2", 2, 3),
+        usage=UsageCells(412_000, 1.84),
     ),
     FleetRow(
         "h--lost",
@@ -61,7 +62,16 @@ ROWS = [
         problem="its sidecar is down: r recovers it (queued messages are then delivered)",
     ),
     FleetRow("h--check", "docs", "gemini", "prompt", NOW - 30, "document the CLI", unconfirmed=1),
-    FleetRow("h--busy", "parser", "claude", "busy", NOW - 42, "implement the parser", queued=2),
+    FleetRow(
+        "h--busy",
+        "parser",
+        "claude",
+        "busy",
+        NOW - 42,
+        "implement the parser for the config format, with a test for every rule",
+        queued=2,
+        usage=UsageCells(9_300, None),
+    ),
     FleetRow("h--idle", "review", "qwen", "prompt", NOW - 3600, "review parser.py"),
     FleetRow("h--old", "spike", "aider", "exited", NOW - 7200, "try a trie"),
 ]
@@ -140,6 +150,16 @@ def test_narrow_terminal_puts_the_panels_under_the_list(
     snap_compare: SnapCompare, fixed: Callable[..., DashApp]
 ) -> None:
     assert snap_compare(fixed(), terminal_size=(60, 30), run_before=settled)
+
+
+def test_a_wide_terminal_shows_whole_descriptions(
+    snap_compare: SnapCompare, fixed: Callable[..., DashApp]
+) -> None:
+    assert snap_compare(fixed(), terminal_size=(300, 30), run_before=settled)
+
+
+def test_a_40x12_terminal(snap_compare: SnapCompare, fixed: Callable[..., DashApp]) -> None:
+    assert snap_compare(fixed(), terminal_size=(40, 12), run_before=settled)
 
 
 def test_another_row_selected(snap_compare: SnapCompare, fixed: Callable[..., DashApp]) -> None:

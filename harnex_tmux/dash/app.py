@@ -25,11 +25,12 @@ from textual.widgets import Footer, Input, Static
 from harnex_tmux.dash import source
 from harnex_tmux.dash.fleet import Detail, Fleet
 from harnex_tmux.dash.model import (
-    COLUMNS,
     DIALOG_STATES,
     EXITED,
     FAULT_STATES,
+    WIDE_COLUMNS,
     FleetRow,
+    Layout,
     counts,
     matches,
     ordered,
@@ -118,6 +119,7 @@ class DashApp(App[list[str] | None]):
         self.clock = clock
         self.scope = repo_root or "all repositories"
         self.shown: list[FleetRow] = []
+        self.layout_of_rows = Layout()  # the list's optional columns, as the rows ask
         self.selected: str | None = None
         self.needle = ""
         self.busy_keys: dict[str, set[str]] = {}  # action -> session keys with one in flight
@@ -134,7 +136,7 @@ class DashApp(App[list[str] | None]):
     def compose(self) -> ComposeResult:
         yield Static("harnex dash: loading…", id="banner")
         with Horizontal(id="main"):
-            yield FleetTable(COLUMNS, id="fleet")
+            yield FleetTable(Layout().columns, WIDE_COLUMNS, id="fleet")
             with Vertical(id="side"):
                 yield Static("", id="pane", markup=False)
                 yield Static("", id="events", markup=False)
@@ -208,9 +210,13 @@ class DashApp(App[list[str] | None]):
 
     def show_rows(self) -> None:
         table = self.query_one(FleetTable)
-        rows = [r for r in ordered(self.fleet.rows()) if matches(r, self.needle)]
+        every = self.fleet.rows()
+        # From every row, not the filtered ones: the columns stay put while filtering.
+        self.layout_of_rows = Layout.of(every, self.fleet.has_hosts())
+        rows = [r for r in ordered(every) if matches(r, self.needle)]
         before = {r.key: r for r in self.shown}
-        table.show(self._lines(rows, self.clock()), keep=self.selected)
+        lines = self._lines(rows, self.clock())
+        table.show(lines, keep=self.selected, columns=self.layout_of_rows.columns)
         self.shown = rows
         old_selected = self.selected
         self.selected = table.cursor_key
@@ -228,9 +234,9 @@ class DashApp(App[list[str] | None]):
         if changed or old_selected != self.selected:
             self.refresh_bindings()
 
-    @staticmethod
-    def _lines(rows: list[FleetRow], now: float) -> list[Line]:
-        return [Line(r.key, r.cells(now), r.look.colour) for r in rows]
+    def _lines(self, rows: list[FleetRow], now: float) -> list[Line]:
+        layout = self.layout_of_rows
+        return [Line(r.key, r.cells(now, layout), r.look.colour) for r in rows]
 
     def _tick(self) -> None:
         """Durations move on: the table redraws only the lines whose FOR text changed."""

@@ -26,6 +26,7 @@ from harnex_tmux.dash.model import (
     UNKNOWN,
     UNRESPONSIVE,
     FleetRow,
+    UsageCells,
     WorktreeCells,
 )
 from harnex_tmux.state import ExitRecord, SessionRecord, parse_time
@@ -56,6 +57,7 @@ class Tracked:
     last_reply: str | None = None
     worktree: WorktreeCells | None = None
     problem: str | None = None
+    usage: UsageCells | None = None
 
     def row(self) -> FleetRow:
         return FleetRow(
@@ -70,6 +72,7 @@ class Tracked:
             unconfirmed=len(self.unconfirmed),
             worktree=self.worktree,
             problem=self.problem,
+            usage=self.usage,
         )
 
 
@@ -109,11 +112,12 @@ class Fleet:
         )
         tracked.record = record
         self._read_events(tracked)
-        state, queued = source.live_state(record)
-        if state != tracked.state:  # the sidecar knows better than the log
-            tracked.state, tracked.since = state, time.time()
-        tracked.queued = queued
-        tracked.problem = _problem(state)
+        live = source.live_state(record)
+        if live.state != tracked.state:  # the sidecar knows better than the log
+            tracked.state, tracked.since = live.state, time.time()
+        tracked.queued = live.queued
+        tracked.usage = live.usage or tracked.usage
+        tracked.problem = _problem(live.state)
         tracked.worktree = source.worktree_cells(record)
         with self._lock:
             self.sessions[record.key] = tracked
@@ -199,7 +203,9 @@ class Fleet:
         tracked.record = record
         tracked.description = record.description or ""
         if restarted:  # recovered: ask the new sidecar
-            tracked.state, tracked.queued = source.live_state(record)
+            live = source.live_state(record)
+            tracked.state, tracked.queued = live.state, live.queued
+            tracked.usage = live.usage or tracked.usage
             tracked.since = time.time()
             tracked.problem = _problem(tracked.state)
         return True
@@ -209,12 +215,24 @@ class Fleet:
             tracked = self.sessions.get(key)
         if tracked is None:
             return False
-        before = (tracked.state, tracked.since, tracked.last_reply, len(tracked.unconfirmed))
+        before = (
+            tracked.state,
+            tracked.since,
+            tracked.last_reply,
+            len(tracked.unconfirmed),
+            tracked.usage,
+        )
         count = len(tracked.events)
         last = tracked.events[-1] if tracked.events else None
         self._read_events(tracked)
         new_last = tracked.events[-1] if tracked.events else None
-        after = (tracked.state, tracked.since, tracked.last_reply, len(tracked.unconfirmed))
+        after = (
+            tracked.state,
+            tracked.since,
+            tracked.last_reply,
+            len(tracked.unconfirmed),
+            tracked.usage,
+        )
         return before != after or count != len(tracked.events) or last is not new_last
 
     def _inbox_changed(self, key: str, path: Path) -> bool:
@@ -308,6 +326,9 @@ class Fleet:
                     and source.message_status(record, message_id) == "unconfirmed"
                 ):
                     tracked.unconfirmed.add(message_id)
+        elif kind == "usage":
+            # Each ended turn's event carries the session's running total.
+            tracked.usage = source.usage_cells(event.get("total")) or tracked.usage
         elif kind == "exited":
             tracked.state, tracked.since = EXITED, at
 
@@ -323,6 +344,10 @@ class Fleet:
             if tracked is None:
                 return None
             return Detail(tracked.row(), list(tracked.events), tracked.last_reply, tracked.record)
+
+    def has_hosts(self) -> bool:
+        """Whether any other host is known (the list then has a HOST column)."""
+        return False
 
     def record(self, key: str) -> SessionRecord | None:
         with self._lock:

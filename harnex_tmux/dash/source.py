@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harnex_tmux.dash.model import WorktreeCells
+from harnex_tmux.dash.model import UsageCells, WorktreeCells
 from harnex_tmux.errors import HarnexError
 from harnex_tmux.state import (
     ExitRecord,
@@ -82,12 +82,35 @@ def paths_of(key: str) -> SessionPaths:
     return SessionPaths(state_root(), key)
 
 
-def live_state(record: SessionRecord) -> tuple[str, int]:
-    """(state, queued messages) as the sidecar says, ``sidecar-down`` when it cannot."""
+@dataclass(frozen=True)
+class Live:
+    """What a sidecar says of its session in one ``/status`` call."""
+
+    state: str
+    queued: int
+    usage: UsageCells | None
+
+
+def live_state(record: SessionRecord) -> Live:
+    """State, queued messages and usage as the sidecar says, ``sidecar-down`` when it
+    cannot answer."""
     from harnex_tmux.session.control import live_status
 
     status = live_status(record, timeout=1.0)
-    return status.state or "unknown", status.inbox or 0
+    return Live(status.state or "unknown", status.inbox or 0, usage_cells(status.usage))
+
+
+def usage_cells(usage: object) -> UsageCells | None:
+    """TOKENS and COST out of a usage object (a sidecar's ``/status``, a ``usage`` event's
+    ``total``, a host's status row); None when no model call was counted."""
+    if not isinstance(usage, dict):
+        return None
+    tokens, cost = usage.get("tokens"), usage.get("cost_usd")
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
+        return None
+    if isinstance(cost, bool) or not isinstance(cost, int | float):
+        return UsageCells(tokens, None)
+    return UsageCells(tokens, float(cost))
 
 
 def sidecar_alive(record: SessionRecord) -> bool:
@@ -325,3 +348,4 @@ def start(new: NewSession, cwd: str, adopt: Callable[[subprocess.Popen[bytes]], 
     record = started.record
     where = f" in worktree {record.worktree.get('path')}" if record.worktree else ""
     return f"started {record.id} ({record.adapter}){where}"
+
