@@ -95,3 +95,16 @@ def test_wide_columns_use_the_room_the_terminal_gives(harnex: Harnex) -> None:
         assert _row_text(app, "now")["DESC"] == long
 
     drive(harnex, narrow, (120, 30))
+
+
+def test_an_ended_session_keeps_its_description(harnex: Harnex) -> None:
+    harnex.start_demo("old", "--description", "try a trie")
+    harnex.run("wait", "--id", "old", "--until", "prompt", "--timeout", "30", check=True)
+    harnex.run("stop", "--id", "old", check=True)
+
+    async def script(pilot: Any, app: DashApp) -> None:
+        await until(pilot, lambda: state_of(app, "old") == "exited")
+        # Read from its resume card: the exit record holds no description.
+        assert _row_text(app, "old")["DESC"] == "try a trie"
+
+    drive(harnex, script, (120, 30))

@@ -134,6 +134,7 @@ class Fleet:
                 str(extra.get("repo_root") or ""),
             )
             if from_file:
+                tracked.description = source.launch_description(key)
                 self._read_events(tracked)
         tracked.record = None
         tracked.state = EXITED

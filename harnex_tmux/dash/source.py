@@ -349,3 +349,11 @@ def start(new: NewSession, cwd: str, adopt: Callable[[subprocess.Popen[bytes]], 
     where = f" in worktree {record.worktree.get('path')}" if record.worktree else ""
     return f"started {record.id} ({record.adapter}){where}"
 
+
+def launch_description(key: str) -> str:
+    """An ended session's description, from its resume card (the exit record has none)."""
+    from harnex_tmux.resume_card import ResumeCard
+
+    card = ResumeCard.load(paths_of(key).resume_card)
+    description = card.spec.get("description") if card is not None else None
+    return description if isinstance(description, str) else ""
