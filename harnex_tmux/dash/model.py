@@ -78,6 +78,15 @@ def group_of(state: str, unconfirmed: int = 0) -> Group:
     return Group.IDLE
 
 
+def problem_of(state: str) -> str | None:
+    """What is wrong with a session in ``state``, in words (None: nothing)."""
+    if state == SIDECAR_DOWN:
+        return "its sidecar is down: r recovers it (queued messages are then delivered)"
+    if state == UNRESPONSIVE:
+        return "its sidecar does not answer"
+    return None
+
+
 @dataclass(frozen=True)
 class WorktreeCells:
     branch: str

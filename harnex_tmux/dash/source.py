@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harnex_tmux.dash.model import UsageCells, WorktreeCells
 from harnex_tmux.errors import HarnexError
@@ -357,3 +358,64 @@ def launch_description(key: str) -> str:
     card = ResumeCard.load(paths_of(key).resume_card)
     description = card.spec.get("description") if card is not None else None
     return description if isinstance(description, str) else ""
+
+
+# --- sessions on other hosts (each call one ``harnex`` command there, over ssh) -----------
+
+
+def host_names() -> list[str]:
+    """The hosts added with ``harnex hosts add`` (a local file: no ssh)."""
+    from harnex_tmux.hosts.store import load_hosts
+
+    return sorted(load_hosts())
+
+
+@dataclass(frozen=True)
+class HostAnswer:
+    """One host's ``status`` rows, or (``error`` set) its sessions as last seen."""
+
+    name: str
+    rows: list[dict[str, Any]]
+    error: str | None
+
+
+def host_answers() -> list[HostAnswer]:
+    """Every host's sessions, asked in parallel; a host that does not answer within the
+    status timeout comes back down, never waited for longer."""
+    from harnex_tmux.hosts.remote import all_host_rows
+    from harnex_tmux.hosts.store import load_hosts
+
+    hosts = list(load_hosts().values())
+    if not hosts:
+        return []
+    return [HostAnswer(found.host.name, found.rows, found.error) for found in all_host_rows(hosts)]
+
+
+def remote_capture(target: str, lines: int) -> str:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    return RemoteSession.for_target(target).pane(lines).text
+
+
+def remote_send(target: str, text: str, reply: bool) -> Sent:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    result = RemoteSession.for_target(target).send(text, relay=False, reply=reply, timeout=600)
+    answer = result.extra.get("reply")
+    return Sent(
+        result.status, result.message_id, result.error, answer if isinstance(answer, str) else None
+    )
+
+
+def remote_stop(target: str) -> str:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    stopped = RemoteSession.for_target(target).stop(timeout=10.0)
+    return f"stopped {target} (exit {stopped.code})"
+
+
+def remote_recover(target: str) -> str:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    RemoteSession.for_target(target).recover()
+    return f"recovered {target}"
