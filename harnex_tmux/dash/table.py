@@ -197,7 +197,9 @@ class FleetTable(ScrollView, can_focus=True):
             segments.append(Segment(" " if n == 0 else " " * GAP, style))
             segments.append(Segment(shown.ljust(width), cell_style))
         segments.append(Segment(" ", style))
-        return Strip(segments)
+        # One segment per run of one style (three for a row): each later pass over the line
+        # (cropping, the compositor's styles) costs by the segment, not by the cell.
+        return Strip(Segment.simplify(segments))
 
     def _widths(self) -> tuple[int, ...]:
         """Each column as wide as its longest text (a narrow one at most WIDEST); when the
