@@ -183,8 +183,7 @@ WIDE_COLUMNS = {"DESC": 24, "BRANCH": 12}
 def _usage_cells(usage: UsageCells | None) -> tuple[str, str]:
     if usage is None:
         return ("-", "-")
-    from harnex_tmux.cli.usage import money
-    from harnex_tmux.usage.tokens import short_count
+    from harnex_tmux.usage.tokens import money, short_count
 
     return (short_count(usage.tokens), money(usage.cost_usd))
 
