@@ -341,6 +341,7 @@ def dash_figures(bench: Bench, quick: bool, before: Path | None = None) -> list[
     many = 10 if quick else 50
     for i in range(many):
         bench.start(f"d{i:02d}", PROMPT_PROGRAM)
+    _with_usage(bench)
     if before is None:
         return _dash_pass(bench, ROOT, many, quick)
     passes: dict[str, list[list[Figure]]] = {"before": [], "now": []}
@@ -368,6 +369,18 @@ def dash_figures(bench: Bench, quick: bool, before: Path | None = None) -> list[
         Figure(f"dash: CPU per refresh, before / now ({many} sessions)", "x", ratio, ratio, 1)
     )
     return found
+
+
+def _with_usage(bench: Bench) -> None:
+    """A ``usage`` event in every session's events log, as a sidecar writes one when a turn
+    ends: the dashboard then shows its TOKENS and COST columns for all of them."""
+    for n, log in enumerate(sorted((bench.state / "events").glob("*--d*.jsonl"))):
+        ident = log.stem.split("--", 1)[1]
+        total = {"input": 1000 * (n + 1), "output": 50 * n, "tokens": 1000 * (n + 1) + 50 * n}
+        event = {"schema_version": 1, "seq": 9_000, "ts": "2030-01-01T00:00:00Z", "id": ident}
+        event.update(type="usage", turn=1, total=dict(total, cost_usd=0.01 * (n + 1)))
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(event) + "\n")
 
 
 def _counted(screen: str) -> int:

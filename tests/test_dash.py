@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -14,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Harnex, recorded, wait_for
+from conftest import Harnex, wait_for
 
 from harnex_tmux.dash.app import DashApp
 from harnex_tmux.tmux import default_socket_path
@@ -105,41 +103,6 @@ def test_the_list_orders_sessions_and_shows_the_selected_one(harnex: Harnex) -> 
     drive(harnex, script, (120, 30))
 
 
-def test_send_delivers_once_even_when_the_key_is_pressed_twice(
-    harnex: Harnex, tmp_path: Path
-) -> None:
-    log = tmp_path / "got.jsonl"
-    start_ready(harnex, "target", record=log, busy=3)
-
-    async def script(pilot: Any, app: DashApp) -> None:
-        from textual.widgets import TextArea
-
-        from harnex_tmux.dash.screens import SendScreen
-
-        await select(pilot, app, "target")
-        # Busy with an earlier message: this one waits in the queue, so the send is in
-        # flight for a few seconds.
-        harnex.run("send", "--id", "target", "--no-wait", "--message", "earlier", check=True)
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, SendScreen))
-        app.screen.query_one(TextArea).text = "first line\nsecond line"
-        await pilot.press("ctrl+s")
-        await until(pilot, lambda: not isinstance(app.screen, SendScreen))
-        # In flight: the key does nothing, however often it is pressed.
-        await pilot.press("s")
-        await pilot.press("enter")
-        assert not isinstance(app.screen, SendScreen)
-        await until(pilot, lambda: "target: delivered" in app.message, timeout=30)
-        await pilot.pause(1.0)
-        assert recorded(log) == ["earlier", "first line\nsecond line"]
-        # Once it ended, the key works again.
-        await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, SendScreen))
-        await pilot.press("escape")
-
-    drive(harnex, script, (120, 30))
-
-
 def test_answer_presses_the_keys_the_adapter_file_declares(harnex: Harnex, tmp_path: Path) -> None:
     folder = harnex.repo / ".harnex" / "adapters"
     folder.mkdir(parents=True)
@@ -212,49 +175,6 @@ def test_jump_shows_the_selected_agents_window(
         assert "showing second" in app.message
 
     drive(harnex, script, (120, 30))
-
-
-def test_a_dead_sidecar_shows_and_recover_brings_it_back(harnex: Harnex) -> None:
-    info = start_ready(harnex, "fragile")
-
-    async def script(pilot: Any, app: DashApp) -> None:
-        await select(pilot, app, "fragile")
-        os.kill(info["sidecar_pid"], signal.SIGKILL)
-        await until(pilot, lambda: state_of(app, "fragile") == "sidecar-down")
-        assert app.shown[0].look.glyph == "x"
-        assert "sidecar is down" in app.message
-        await pilot.press("r")
-        await until(pilot, lambda: state_of(app, "fragile") == "prompt", timeout=30)
-        assert "recovered fragile" in app.message
-
-    drive(harnex, script, (120, 30))
-
-
-def test_empty_fleet_bad_state_file_and_a_tiny_terminal_keep_the_view_up(
-    harnex: Harnex,
-) -> None:
-    async def script(pilot: Any, app: DashApp) -> None:
-        assert "No sessions here" in str(app.query_one("#pane").render())
-        assert app.query_one("#main").has_class("narrow")
-        sessions = harnex.state_dir / "sessions"
-        sessions.mkdir(parents=True, exist_ok=True)
-        (sessions / "0000--half.json").write_text('{"id": "half", "cli": ')
-        (harnex.state_dir / "events").mkdir(exist_ok=True)
-        (harnex.state_dir / "events" / "0000--half.jsonl").write_text('{"type": "sta')
-        start_ready(harnex, "late")
-        (sessions / "0000--half.json").unlink()  # the fixture's teardown reads them all
-        await until(pilot, lambda: state_of(app, "late") == "prompt")
-        await pilot.press("question_mark")
-        await pilot.pause(0.2)
-        await pilot.press("escape")
-        await pilot.press("slash")
-        await pilot.press("z", "z", "z")
-        await until(pilot, lambda: not app.shown)
-        assert "No session matches" in str(app.query_one("#pane").render())
-        await pilot.press("escape")
-        await until(pilot, lambda: [r.id for r in app.shown] == ["late"])
-
-    drive(harnex, script, (40, 12))
 
 
 def test_dash_in_a_real_tmux_pane_reads_as_a_person_sees_it(harnex: Harnex) -> None:

@@ -7,6 +7,8 @@ from harnex_tmux.dash.model import (
     LOOKS,
     FleetRow,
     Group,
+    Layout,
+    UsageCells,
     WorktreeCells,
     look_for,
     matches,
@@ -60,6 +62,18 @@ def test_cells_show_worktree_queue_and_duration() -> None:
     plain = row("b", "prompt", None).cells(0.0)
     assert plain == ("b", "demo", "> prompt", "-", "-", "-", "-", "-", "-")
     assert row("c", "prompt", unconfirmed=1).cells(100.0)[2] == "! prompt !1"
+
+
+def test_optional_columns_follow_the_rows() -> None:
+    used = row("u", "busy", 0.0, usage=UsageCells(12_345, 0.5))
+    unpriced = row("n", "prompt", 0.0, usage=UsageCells(900, None), host="box")
+    assert Layout.of([row("a", "busy")]).columns[4] == "DESC"
+    layout = Layout.of([used, unpriced, row("a", "busy")], hosts=True)
+    assert layout.columns[:7] == ("HOST", "ID", "CLI", "STATE", "FOR", "TOKENS", "COST")
+    assert used.cells(0.0, layout)[:7] == ("local", "u", "demo", "* busy", "0s", "12.3k", "$0.5000")
+    assert unpriced.cells(0.0, layout)[5:7] == ("900", "unknown") and unpriced.target == "box:n"
+    assert row("a", "busy").cells(0.0, layout)[5:7] == ("-", "-")
+    assert matches(unpriced, "box")
 
 
 def test_filter_needs_every_word() -> None:

@@ -16,7 +16,7 @@ import pytest
 from harnex_tmux.dash import source
 from harnex_tmux.dash.app import DashApp
 from harnex_tmux.dash.fleet import Detail, Fleet
-from harnex_tmux.dash.model import FleetRow, WorktreeCells
+from harnex_tmux.dash.model import FleetRow, UsageCells, WorktreeCells
 from harnex_tmux.state import SessionRecord
 
 NOW = 1_780_000_000.0  # the fixed clock every FOR cell is measured from
@@ -50,6 +50,7 @@ ROWS = [
         NOW - 75,
         "migrate the users table",
         worktree=WorktreeCells("schema-v2", 2, 3),
+        usage=UsageCells(412_000, 1.84),
     ),
     FleetRow(
         "h--lost",
@@ -61,7 +62,16 @@ ROWS = [
         problem="its sidecar is down: r recovers it (queued messages are then delivered)",
     ),
     FleetRow("h--check", "docs", "gemini", "prompt", NOW - 30, "document the CLI", unconfirmed=1),
-    FleetRow("h--busy", "parser", "claude", "busy", NOW - 42, "implement the parser", queued=2),
+    FleetRow(
+        "h--busy",
+        "parser",
+        "claude",
+        "busy",
+        NOW - 42,
+        "implement the parser for the config format, with a test for every rule",
+        queued=2,
+        usage=UsageCells(9_300, None),
+    ),
     FleetRow("h--idle", "review", "qwen", "prompt", NOW - 3600, "review parser.py"),
     FleetRow("h--old", "spike", "aider", "exited", NOW - 7200, "try a trie"),
 ]
@@ -140,6 +150,78 @@ def test_narrow_terminal_puts_the_panels_under_the_list(
     snap_compare: SnapCompare, fixed: Callable[..., DashApp]
 ) -> None:
     assert snap_compare(fixed(), terminal_size=(60, 30), run_before=settled)
+
+
+def test_a_wide_terminal_shows_whole_descriptions(
+    snap_compare: SnapCompare, fixed: Callable[..., DashApp]
+) -> None:
+    assert snap_compare(fixed(), terminal_size=(300, 30), run_before=settled)
+
+
+def test_a_40x12_terminal(snap_compare: SnapCompare, fixed: Callable[..., DashApp]) -> None:
+    assert snap_compare(fixed(), terminal_size=(40, 12), run_before=settled)
+
+
+REMOTE = [
+    FleetRow(
+        "box:lint",
+        "lint",
+        "codex",
+        "busy",
+        NOW - 20,
+        "fix the lint warnings",
+        host="box",
+        usage=UsageCells(52_000, 0.12),
+    ),
+    FleetRow(
+        "gpu:train",
+        "train",
+        "claude",
+        "stale",
+        NOW - 95,
+        "tune the learning rate",
+        host="gpu",
+        problem="host 'gpu' is down (ssh: connect to host gpu port 22: Connection refused); "
+        "shown as last seen at 2026-06-01T10:05:00Z, when it was busy",
+    ),
+]
+
+
+class FleetWithHosts(FixedFleet):
+    """The fixed fleet and two hosts: one answering, one down."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hosts = ["box", "gpu"]
+        self.hosts_down = {"gpu": "ssh: connect to host gpu port 22: Connection refused"}
+
+    def refresh_hosts(self) -> bool:
+        return False
+
+    def rows(self) -> list[FleetRow]:
+        return [*ROWS, *REMOTE]
+
+    def detail(self, key: str) -> Detail | None:
+        row = next((r for r in REMOTE if r.key == key), None)
+        return Detail(row, [], None, None) if row is not None else super().detail(key)
+
+
+def test_sessions_of_other_hosts(snap_compare: SnapCompare, fixed: Callable[..., DashApp]) -> None:
+    """The HOST column, a remote row, and a stale one (its host down) selected."""
+
+    async def the_stale_one(pilot: Any) -> None:
+        await settled(pilot)
+        app = pilot.app
+        await pilot.press("down")  # the stale row sorts right after the sidecar-down one
+        deadline = time.monotonic() + 30
+        while "cannot be read" not in str(_pane(app)):
+            if time.monotonic() > deadline:
+                raise AssertionError("the stale row's pane text did not show within 30 s")
+            await pilot.pause(0.05)
+        await pilot.pause()
+
+    app = DashApp("/work/shop", fleet=FleetWithHosts(), clock=lambda: NOW)
+    assert snap_compare(app, terminal_size=(140, 30), run_before=the_stale_one)
 
 
 def test_another_row_selected(snap_compare: SnapCompare, fixed: Callable[..., DashApp]) -> None:

@@ -131,8 +131,7 @@ def _usage_cells(usage: Any) -> list[str]:
     """TOKENS and COST of a session whose sidecar counted them; ``-`` when none did."""
     if not isinstance(usage, dict) or not usage.get("calls"):
         return ["-", "-"]
-    from harnex_tmux.cli.usage import money
-    from harnex_tmux.usage.tokens import short_count
+    from harnex_tmux.usage.tokens import money, short_count
 
     cost = usage.get("cost_usd")
     return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from harnex_tmux.cli.options import print_json
+from harnex_tmux.usage.tokens import money
 
 
 @click.command()
@@ -83,10 +84,3 @@ def table(first: str, rows: list[tuple[str, object]], whole: object) -> str:
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
         for line in [header, *body]
     )
-
-
-def money(cost: float | None) -> str:
-    """A cost for people: ``$0.0123``, or ``unknown`` when part of it has no price."""
-    if cost is None:
-        return "unknown"
-    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"

@@ -7,6 +7,7 @@ thread, so the screen never waits for a sidecar or tmux.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -25,11 +26,13 @@ from textual.widgets import Footer, Input, Static
 from harnex_tmux.dash import source
 from harnex_tmux.dash.fleet import Detail, Fleet
 from harnex_tmux.dash.model import (
-    COLUMNS,
     DIALOG_STATES,
     EXITED,
     FAULT_STATES,
+    STALE,
+    WIDE_COLUMNS,
     FleetRow,
+    Layout,
     counts,
     matches,
     ordered,
@@ -53,6 +56,9 @@ SIDECAR_CHECK_S = 2.0
 # every second (docs/benchmarks.md has the dashboard's idle figure).
 TICK_S = 5.0
 PREVIEW_CHECK_S = 1.0
+# Other hosts are asked this often (each ask is an ssh command per host, on a thread of its
+# own: a host that hangs delays only its own rows, by at most the status timeout).
+HOSTS_EVERY_S = 5.0
 ENDED_TEXT = "(the session has ended; its pane is closed or kept by tmux)"
 NARROW = 80  # columns below which the side panel goes under the list
 # The keys that change something (a session, the person's tmux client): --read-only hides
@@ -118,11 +124,14 @@ class DashApp(App[list[str] | None]):
         self.clock = clock
         self.scope = repo_root or "all repositories"
         self.shown: list[FleetRow] = []
+        self.layout_of_rows = Layout()  # the list's optional columns, as the rows ask
         self.selected: str | None = None
         self.needle = ""
         self.busy_keys: dict[str, set[str]] = {}  # action -> session keys with one in flight
         self.message = ""
         self.stop_watching = threading.Event()
+        self.wake_hosts = threading.Event()  # ask the hosts now (after an action on one)
+        self.host_fetches = 0  # how many times the hosts were asked (tests wait on it)
         self.loaded = False
         self.refreshes = 0  # how many times the list was redrawn (the benchmark reads it)
         self._preview_mtime: float | None = None
@@ -134,7 +143,7 @@ class DashApp(App[list[str] | None]):
     def compose(self) -> ComposeResult:
         yield Static("harnex dash: loading…", id="banner")
         with Horizontal(id="main"):
-            yield FleetTable(COLUMNS, id="fleet")
+            yield FleetTable(Layout().columns, WIDE_COLUMNS, id="fleet")
             with Vertical(id="side"):
                 yield Static("", id="pane", markup=False)
                 yield Static("", id="events", markup=False)
@@ -160,6 +169,7 @@ class DashApp(App[list[str] | None]):
 
     def on_unmount(self) -> None:
         self.stop_watching.set()
+        self.wake_hosts.set()
 
     # --- data ---------------------------------------------------------------------------
 
@@ -176,6 +186,35 @@ class DashApp(App[list[str] | None]):
     def _loaded(self) -> None:
         self.loaded = True
         self.show_rows()
+        # A plain daemon thread, not a worker: closing the app never waits for an ssh.
+        threading.Thread(target=self._follow_hosts, name="dash-hosts", daemon=True).start()
+
+    def _follow_hosts(self) -> None:
+        """Ask the other hosts for their sessions every HOSTS_EVERY_S (sooner after an
+        action on one), apart from the local refresh, until the app closes."""
+        while not self.stop_watching.is_set():
+            try:
+                changed = self.fleet.refresh_hosts()
+            except Exception as exc:  # the view stays up and says why
+                changed = False
+                self._from_thread(self._say, f"while asking the other hosts: {exc}")
+            self.host_fetches += 1
+            self._from_thread(self._hosts_fetched, changed)
+            self.wake_hosts.wait(HOSTS_EVERY_S)
+            self.wake_hosts.clear()
+
+    def _from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
+        if self.stop_watching.is_set():
+            return
+        with contextlib.suppress(RuntimeError):  # the app closed in between
+            self.call_from_thread(callback, *args)
+
+    def _hosts_fetched(self, changed: bool) -> None:
+        if changed:
+            self.show_rows()
+        detail = self._detail()
+        if detail is not None and detail.remote:
+            self._preview()  # a remote pane has no output log to watch: read it each time
 
     def _watch(self, dirs: list[Path]) -> None:
         """Follow the state folder until the app closes; now and then check the sidecars'
@@ -208,9 +247,13 @@ class DashApp(App[list[str] | None]):
 
     def show_rows(self) -> None:
         table = self.query_one(FleetTable)
-        rows = [r for r in ordered(self.fleet.rows()) if matches(r, self.needle)]
+        every = self.fleet.rows()
+        # From every row, not the filtered ones: the columns stay put while filtering.
+        self.layout_of_rows = Layout.of(every, self.fleet.has_hosts())
+        rows = [r for r in ordered(every) if matches(r, self.needle)]
         before = {r.key: r for r in self.shown}
-        table.show(self._lines(rows, self.clock()), keep=self.selected)
+        lines = self._lines(rows, self.clock())
+        table.show(lines, keep=self.selected, columns=self.layout_of_rows.columns)
         self.shown = rows
         old_selected = self.selected
         self.selected = table.cursor_key
@@ -221,16 +264,16 @@ class DashApp(App[list[str] | None]):
         )
         # The session may end without its row changing (the events log said "exited" first):
         # a preview taken while it lived must give way to the ended text.
-        ended = self.selected is not None and self.fleet.record(self.selected) is None
+        ended = self.selected is not None and self.fleet.ended(self.selected)
         self._show_detail(
             preview=changed or old_selected != self.selected or ended != self._preview_ended
         )
         if changed or old_selected != self.selected:
             self.refresh_bindings()
 
-    @staticmethod
-    def _lines(rows: list[FleetRow], now: float) -> list[Line]:
-        return [Line(r.key, r.cells(now), r.look.colour) for r in rows]
+    def _lines(self, rows: list[FleetRow], now: float) -> list[Line]:
+        layout = self.layout_of_rows
+        return [Line(r.key, r.cells(now, layout), r.look.colour) for r in rows]
 
     def _tick(self) -> None:
         """Durations move on: the table redraws only the lines whose FOR text changed."""
@@ -241,6 +284,8 @@ class DashApp(App[list[str] | None]):
         found = counts((r.state, r.unconfirmed) for r in self.fleet.rows())
         parts = [f"{found.waiting} need you", f"{found.busy} busy", f"{found.idle} idle"]
         text = f"harnex dash · {self.scope} · " + " · ".join(parts)
+        for name in sorted(self.fleet.hosts_down):
+            text += f" · host {name} down"
         if self.read_only:
             text += " · read-only"
         if self.needle:
@@ -278,15 +323,19 @@ class DashApp(App[list[str] | None]):
             self.query_one("#events", Static).update("")
             self.query_one("#reply", Static).update("")
             return
-        pane.border_title = f"pane · {detail.row.id}"
-        events = "\n".join(_event_line(e) for e in detail.events[-6:]) or "(none yet)"
-        reply = detail.last_reply or "(none reported)"
+        pane.border_title = f"pane · {detail.row.target}"
+        if detail.remote:
+            events = f"(not read here: harnex events --id {detail.row.target} shows them)"
+            reply = "(not read here for a session on another host)"
+        else:
+            events = "\n".join(_event_line(e) for e in detail.events[-6:]) or "(none yet)"
+            reply = detail.last_reply or "(none reported)"
         for name, text in (("#events", events), ("#reply", reply)):
             shown = self.query_one(name, Static)
             if str(shown.content) != text:
                 shown.update(text)
-        if detail.row.problem and self.message != f"{detail.row.id}: {detail.row.problem}":
-            self._say(f"{detail.row.id}: {detail.row.problem}")
+        if detail.row.problem and self.message != f"{detail.row.target}: {detail.row.problem}":
+            self._say(f"{detail.row.target}: {detail.row.problem}")
         if preview:
             self._preview()
 
@@ -302,10 +351,13 @@ class DashApp(App[list[str] | None]):
     @work(thread=True, exclusive=True, group="preview")
     def _preview(self) -> None:
         key = self.selected
-        record = None if key is None else self.fleet.record(key)
-        if key is None:
+        detail = None if key is None else self.fleet.detail(key)
+        if key is None or detail is None:
             return
-        if record is None:
+        record = detail.record
+        if detail.remote:
+            text = _remote_pane(detail)
+        elif record is None:
             text = ENDED_TEXT
         else:
             try:
@@ -318,7 +370,7 @@ class DashApp(App[list[str] | None]):
         if key != self.selected:
             return
         # A capture that was still running when the session ended must not hide that it ended.
-        self._preview_ended = self.fleet.record(key) is None
+        self._preview_ended = self.fleet.ended(key)
         if self._preview_ended:
             text = ENDED_TEXT
         pane = self.query_one("#pane", Static)
@@ -343,7 +395,7 @@ class DashApp(App[list[str] | None]):
         if action == "new":
             return None if self.busy_keys.get("new") else True
         detail = self._detail()
-        if detail is None or detail.record is None:
+        if detail is None or not detail.live:
             return None
         if self.selected in self.busy_keys.get(action, set()):
             return None
@@ -361,6 +413,8 @@ class DashApp(App[list[str] | None]):
         if key is None or key in self.busy_keys.get("diff", set()):
             return None
         detail = self._detail()
+        if detail is not None and detail.remote:
+            return None  # harnex diff NAME:id reads it on the host; not from here
         has = detail is not None and detail.row.worktree is not None
         return has or source.has_worktree(key) or None
 
@@ -391,24 +445,28 @@ class DashApp(App[list[str] | None]):
         key, detail = found
 
         def chosen(answer: tuple[str, bool] | None) -> None:
-            if answer is not None and detail.record is not None and self._begin("send", key):
-                self._say(f"sending to {detail.row.id}…")
+            if answer is not None and detail.live and self._begin("send", key):
+                self._say(f"sending to {detail.row.target}…")
                 self._send(key, detail, answer[0], answer[1])
 
-        self.push_screen(SendScreen(detail.row.id), chosen)
+        self.push_screen(SendScreen(detail.row.target), chosen)
 
     @work(thread=True, group="actions")
     def _send(self, key: str, detail: Detail, text: str, reply: bool) -> None:
-        assert detail.record is not None
+        target = detail.row.target
         try:
-            sent = source.send(detail.record, text, reply)
-            said = f"{detail.row.id}: {sent.status}"
+            if detail.remote:
+                sent = source.remote_send(target, text, reply)
+            else:
+                assert detail.record is not None
+                sent = source.send(detail.record, text, reply)
+            said = f"{target}: {sent.status}"
             if sent.error and sent.status != "delivered":
                 said += f" ({sent.error})"
             if sent.reply is not None:
                 said += f" · reply: {sent.reply}"
         except HarnexError as exc:
-            said = f"{detail.row.id}: send failed: {exc}"
+            said = f"{target}: send failed: {exc}"
         self.call_from_thread(self._end, "send", key, said)
 
     def action_answer(self) -> None:
@@ -416,6 +474,9 @@ class DashApp(App[list[str] | None]):
         if found is None:
             return
         key, detail = found
+        if detail.remote:
+            self._refuse_remote(detail, "answering its dialog")
+            return
         assert detail.record is not None
         declared = source.dialog_keys(detail.record, detail.row.state)
         choices = [(f"the adapter's answer {n}", keys) for n, keys in enumerate(declared, 1)]
@@ -445,6 +506,9 @@ class DashApp(App[list[str] | None]):
         if found is None:
             return
         _, detail = found
+        if detail.remote:
+            self._refuse_remote(detail, "jumping to its window")
+            return
         assert detail.record is not None
         try:
             how = source.jump(detail.record)
@@ -463,6 +527,13 @@ class DashApp(App[list[str] | None]):
         except Exception as exc:  # a terminal that cannot be handed over (headless)
             self._say(f"{detail.row.id}: cannot attach here ({exc}); run: {' '.join(how.attach)}")
 
+    def _refuse_remote(self, detail: Detail, what: str) -> None:
+        target = detail.row.target
+        self._say(
+            f"{target}: {what} is not done from the dashboard for a session on another host; "
+            f"harnex attach --id {target} puts your terminal on it"
+        )
+
     def action_stop(self) -> None:
         found = self._target("stop")
         if found is None:
@@ -470,19 +541,23 @@ class DashApp(App[list[str] | None]):
         key, detail = found
 
         def chosen(yes: bool | None) -> None:
-            if yes and detail.record is not None and self._begin("stop", key):
-                self._say(f"stopping {detail.row.id}…")
+            if yes and detail.live and self._begin("stop", key):
+                self._say(f"stopping {detail.row.target}…")
                 self._stop(key, detail)
 
-        self.push_screen(ConfirmScreen(f"Stop {detail.row.id}? (its worktree stays)"), chosen)
+        self.push_screen(ConfirmScreen(f"Stop {detail.row.target}? (its worktree stays)"), chosen)
 
     @work(thread=True, group="actions")
     def _stop(self, key: str, detail: Detail) -> None:
-        assert detail.record is not None
         try:
-            said = source.stop(detail.record)
+            if detail.remote:
+                said = source.remote_stop(detail.row.target)
+                self.wake_hosts.set()
+            else:
+                assert detail.record is not None
+                said = source.stop(detail.record)
         except HarnexError as exc:
-            said = f"{detail.row.id}: stop failed: {exc}"
+            said = f"{detail.row.target}: stop failed: {exc}"
         self.call_from_thread(self._end, "stop", key, said)
 
     def action_recover(self) -> None:
@@ -493,11 +568,15 @@ class DashApp(App[list[str] | None]):
 
     @work(thread=True, group="actions")
     def _recover(self, key: str, detail: Detail) -> None:
-        assert detail.record is not None
         try:
-            said = source.recover(detail.record)
+            if detail.remote:
+                said = source.remote_recover(detail.row.target)
+                self.wake_hosts.set()
+            else:
+                assert detail.record is not None
+                said = source.recover(detail.record)
         except HarnexError as exc:
-            said = f"{detail.row.id}: recover failed: {exc}"
+            said = f"{detail.row.target}: recover failed: {exc}"
         self.call_from_thread(self._end, "recover", key, said)
 
     def action_diff(self) -> None:
@@ -600,6 +679,16 @@ def _event_line(event: dict[str, Any]) -> str:
         skip = {"schema_version", "seq", "ts", "id", "type"}
         what = " ".join(f"{k}={v}" for k, v in event.items() if k not in skip)
     return f"{when} {kind} {what}".replace("\n", " ")[:200]
+
+
+def _remote_pane(detail: Detail) -> str:
+    """A remote session's pane, read over ssh by the host's ``harnex pane``."""
+    if detail.row.state == STALE:
+        return f"(the pane cannot be read: {detail.row.problem})"
+    try:
+        return source.remote_capture(detail.row.target, 200)
+    except HarnexError as exc:
+        return f"(cannot read the pane: {exc})"
 
 
 def _dialog_excerpt(pane: Static) -> str:

@@ -19,14 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harnex_tmux.dash import source
+from harnex_tmux.dash import hostrows, source
 from harnex_tmux.dash.model import (
     EXITED,
     SIDECAR_DOWN,
+    STALE,
     UNKNOWN,
     UNRESPONSIVE,
     FleetRow,
+    UsageCells,
     WorktreeCells,
+    problem_of,
 )
 from harnex_tmux.state import ExitRecord, SessionRecord, parse_time
 
@@ -56,6 +59,7 @@ class Tracked:
     last_reply: str | None = None
     worktree: WorktreeCells | None = None
     problem: str | None = None
+    usage: UsageCells | None = None
 
     def row(self) -> FleetRow:
         return FleetRow(
@@ -70,6 +74,7 @@ class Tracked:
             unconfirmed=len(self.unconfirmed),
             worktree=self.worktree,
             problem=self.problem,
+            usage=self.usage,
         )
 
 
@@ -82,6 +87,18 @@ class Detail:
     last_reply: str | None
     record: SessionRecord | None
 
+    @property
+    def remote(self) -> bool:
+        return self.row.host is not None
+
+    @property
+    def live(self) -> bool:
+        """Whether keys can act on it: a local session with its record, a remote one its
+        host answered for (not one shown as last seen)."""
+        if self.remote:
+            return self.row.state not in (EXITED, STALE)
+        return self.record is not None
+
 
 class Fleet:
     def __init__(self, repo_root: str | None) -> None:
@@ -89,6 +106,10 @@ class Fleet:
         self.sessions: dict[str, Tracked] = {}
         self._lock = threading.Lock()
         self.errors: list[str] = []  # state files that could not be read, for the status bar
+        # Other hosts' sessions by key (NAME:id), replaced whole by each fetch.
+        self.remote: dict[str, FleetRow] = {}
+        self.hosts: list[str] = source.host_names()
+        self.hosts_down: dict[str, str] = {}  # host name -> why it gave no answer
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -109,11 +130,12 @@ class Fleet:
         )
         tracked.record = record
         self._read_events(tracked)
-        state, queued = source.live_state(record)
-        if state != tracked.state:  # the sidecar knows better than the log
-            tracked.state, tracked.since = state, time.time()
-        tracked.queued = queued
-        tracked.problem = _problem(state)
+        live = source.live_state(record)
+        if live.state != tracked.state:  # the sidecar knows better than the log
+            tracked.state, tracked.since = live.state, time.time()
+        tracked.queued = live.queued
+        tracked.usage = live.usage or tracked.usage
+        tracked.problem = problem_of(live.state)
         tracked.worktree = source.worktree_cells(record)
         with self._lock:
             self.sessions[record.key] = tracked
@@ -130,6 +152,7 @@ class Fleet:
                 str(extra.get("repo_root") or ""),
             )
             if from_file:
+                tracked.description = source.launch_description(key)
                 self._read_events(tracked)
         tracked.record = None
         tracked.state = EXITED
@@ -199,9 +222,11 @@ class Fleet:
         tracked.record = record
         tracked.description = record.description or ""
         if restarted:  # recovered: ask the new sidecar
-            tracked.state, tracked.queued = source.live_state(record)
+            live = source.live_state(record)
+            tracked.state, tracked.queued = live.state, live.queued
+            tracked.usage = live.usage or tracked.usage
             tracked.since = time.time()
-            tracked.problem = _problem(tracked.state)
+            tracked.problem = problem_of(tracked.state)
         return True
 
     def _events_changed(self, key: str) -> bool:
@@ -209,12 +234,24 @@ class Fleet:
             tracked = self.sessions.get(key)
         if tracked is None:
             return False
-        before = (tracked.state, tracked.since, tracked.last_reply, len(tracked.unconfirmed))
+        before = (
+            tracked.state,
+            tracked.since,
+            tracked.last_reply,
+            len(tracked.unconfirmed),
+            tracked.usage,
+        )
         count = len(tracked.events)
         last = tracked.events[-1] if tracked.events else None
         self._read_events(tracked)
         new_last = tracked.events[-1] if tracked.events else None
-        after = (tracked.state, tracked.since, tracked.last_reply, len(tracked.unconfirmed))
+        after = (
+            tracked.state,
+            tracked.since,
+            tracked.last_reply,
+            len(tracked.unconfirmed),
+            tracked.usage,
+        )
         return before != after or count != len(tracked.events) or last is not new_last
 
     def _inbox_changed(self, key: str, path: Path) -> bool:
@@ -241,7 +278,7 @@ class Fleet:
             alive = source.sidecar_alive(tracked.record)
             if not alive and tracked.state != SIDECAR_DOWN:
                 tracked.state, tracked.since = SIDECAR_DOWN, time.time()
-                tracked.problem = _problem(SIDECAR_DOWN)
+                tracked.problem = problem_of(SIDECAR_DOWN)
                 touched = True
         return touched
 
@@ -308,6 +345,9 @@ class Fleet:
                     and source.message_status(record, message_id) == "unconfirmed"
                 ):
                     tracked.unconfirmed.add(message_id)
+        elif kind == "usage":
+            # Each ended turn's event carries the session's running total.
+            tracked.usage = source.usage_cells(event.get("total")) or tracked.usage
         elif kind == "exited":
             tracked.state, tracked.since = EXITED, at
 
@@ -315,14 +355,51 @@ class Fleet:
 
     def rows(self) -> list[FleetRow]:
         with self._lock:
-            return [t.row() for t in self.sessions.values()]
+            return [t.row() for t in self.sessions.values()] + list(self.remote.values())
 
     def detail(self, key: str) -> Detail | None:
         with self._lock:
             tracked = self.sessions.get(key)
             if tracked is None:
-                return None
+                row = self.remote.get(key)
+                return None if row is None else Detail(row, [], None, None)
             return Detail(tracked.row(), list(tracked.events), tracked.last_reply, tracked.record)
+
+    def has_hosts(self) -> bool:
+        """Whether any other host is known (the list then has a HOST column)."""
+        return bool(self.hosts)
+
+    # --- other hosts ------------------------------------------------------------------------
+
+    def refresh_hosts(self) -> bool:
+        """Ask every host for its sessions (blocks up to the status timeout: run it on a
+        thread of its own); True when anything shown changed."""
+        names = source.host_names()
+        answers = source.host_answers() if names else []
+        now = time.time()
+        with self._lock:
+            before = dict(self.remote)
+        found: dict[str, FleetRow] = {}
+        down: dict[str, str] = {}
+        for answer in answers:
+            if answer.error is not None:
+                down[answer.name] = answer.error
+            for row in hostrows.rows_of(answer.name, answer.rows, answer.error, before, now):
+                found[row.key] = row
+        with self._lock:
+            changed = (found, down, names) != (self.remote, self.hosts_down, self.hosts)
+            self.remote, self.hosts_down, self.hosts = found, down, names
+        return changed
+
+    def ended(self, key: str) -> bool:
+        """Whether the session is known to have ended (a remote one shown as last seen has
+        not: its host only does not answer)."""
+        with self._lock:
+            tracked = self.sessions.get(key)
+            if tracked is not None:
+                return tracked.record is None
+            row = self.remote.get(key)
+            return row is not None and row.state == EXITED
 
     def record(self, key: str) -> SessionRecord | None:
         with self._lock:
@@ -347,11 +424,3 @@ def _epoch(text: object) -> float | None:
         return parse_time(text).timestamp()
     except ValueError:
         return None
-
-
-def _problem(state: str) -> str | None:
-    if state == SIDECAR_DOWN:
-        return "its sidecar is down: r recovers it (queued messages are then delivered)"
-    if state == UNRESPONSIVE:
-        return "its sidecar does not answer"
-    return None

@@ -19,6 +19,8 @@ UNKNOWN = "unknown"
 SIDECAR_DOWN = "sidecar-down"
 UNRESPONSIVE = "unresponsive"
 EXITED = "exited"
+# A session on a host that did not answer: shown as it was last seen, its state unknown.
+STALE = "stale"
 
 DIALOG_STATES = frozenset({TRUST, CONFIRMATION})
 FAULT_STATES = frozenset({SIDECAR_DOWN, UNRESPONSIVE})
@@ -52,13 +54,14 @@ LOOKS: dict[str, Look] = {
     PROMPT: Look(">", "green", "idle"),
     UNKNOWN: Look(".", "white", "starting"),
     EXITED: Look("-", "bright_black", "ended"),
+    STALE: Look("#", "red", "stale"),
 }
 # A message typed but not confirmed: the session may look idle, yet someone must check.
 UNCONFIRMED_LOOK = Look("!", "magenta", "unconfirmed")
 
 
 def look_for(state: str, unconfirmed: int = 0) -> Look:
-    if state in DIALOG_STATES or state in FAULT_STATES or state == EXITED:
+    if state in DIALOG_STATES or state in FAULT_STATES or state in (EXITED, STALE):
         return LOOKS[state]
     if unconfirmed:
         return UNCONFIRMED_LOOK
@@ -68,11 +71,20 @@ def look_for(state: str, unconfirmed: int = 0) -> Look:
 def group_of(state: str, unconfirmed: int = 0) -> Group:
     if state == EXITED:
         return Group.ENDED
-    if state in DIALOG_STATES or state in FAULT_STATES or unconfirmed:
+    if state in DIALOG_STATES or state in FAULT_STATES or state == STALE or unconfirmed:
         return Group.NEEDS_YOU
     if state == BUSY:
         return Group.BUSY
     return Group.IDLE
+
+
+def problem_of(state: str) -> str | None:
+    """What is wrong with a session in ``state``, in words (None: nothing)."""
+    if state == SIDECAR_DOWN:
+        return "its sidecar is down: r recovers it (queued messages are then delivered)"
+    if state == UNRESPONSIVE:
+        return "its sidecar does not answer"
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,34 @@ class WorktreeCells:
     branch: str
     ahead: int | None  # None: git could not tell
     changed: int | None
+
+
+@dataclass(frozen=True)
+class UsageCells:
+    """What a session's agent used so far, as its sidecar counted it."""
+
+    tokens: int
+    cost_usd: float | None  # None: part of it has no known price
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which optional columns the list has: HOST once any host is known, TOKENS and COST
+    once any session reported usage (as ``harnex status`` does), so a fleet without them
+    keeps its room for the description."""
+
+    hosts: bool = False
+    usage: bool = False
+
+    @classmethod
+    def of(cls, rows: Iterable[FleetRow], hosts: bool = False) -> Layout:
+        return cls(hosts, any(row.usage is not None for row in rows))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        head = ("HOST",) if self.hosts else ()
+        usage = ("TOKENS", "COST") if self.usage else ()
+        return (*head, "ID", "CLI", "STATE", "FOR", *usage, *TAIL_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -97,6 +137,8 @@ class FleetRow:
     unconfirmed: int = 0
     worktree: WorktreeCells | None = None
     problem: str | None = None  # what is wrong with the session, in words
+    usage: UsageCells | None = None
+    host: str | None = None  # the host it runs on, by name; None: this machine
 
     @property
     def group(self) -> Group:
@@ -106,15 +148,24 @@ class FleetRow:
     def look(self) -> Look:
         return look_for(self.state, self.unconfirmed)
 
-    def cells(self, now: float) -> tuple[str, ...]:
-        """ID, CLI, STATE, FOR, DESC, BRANCH, AHEAD, CHANGED, QUEUED as text."""
+    @property
+    def target(self) -> str:
+        """How the CLI names it: ``id`` here, ``NAME:id`` on a host."""
+        return self.id if self.host is None else f"{self.host}:{self.id}"
+
+    def cells(self, now: float, layout: Layout = Layout()) -> tuple[str, ...]:
+        """The text of each of ``layout.columns``."""
         tree = self.worktree
         state = self.state if not self.unconfirmed else f"{self.state} !{self.unconfirmed}"
+        head = (self.host or "local",) if layout.hosts else ()
+        usage = _usage_cells(self.usage) if layout.usage else ()
         return (
+            *head,
             self.id,
             self.cli or "-",
             f"{self.look.glyph} {state}",
             short_duration(None if self.since is None else now - self.since),
+            *usage,
             self.description or "-",
             tree.branch if tree else "-",
             _count(tree.ahead) if tree else "-",
@@ -123,7 +174,18 @@ class FleetRow:
         )
 
 
-COLUMNS = ("ID", "CLI", "STATE", "FOR", "DESC", "BRANCH", "AHEAD", "CHANGED", "QUEUED")
+TAIL_COLUMNS = ("DESC", "BRANCH", "AHEAD", "CHANGED", "QUEUED")
+# The columns as wide as their text (no cap), with the cells each keeps when the room runs
+# out: they are cut first (ending in "…"), so the columns after them stay in view.
+WIDE_COLUMNS = {"DESC": 24, "BRANCH": 12}
+
+
+def _usage_cells(usage: UsageCells | None) -> tuple[str, str]:
+    if usage is None:
+        return ("-", "-")
+    from harnex_tmux.usage.tokens import money, short_count
+
+    return (short_count(usage.tokens), money(usage.cost_usd))
 
 
 def _count(value: int | None) -> str:
@@ -144,10 +206,10 @@ def ordered(rows: Iterable[FleetRow]) -> list[FleetRow]:
 
 
 def matches(row: FleetRow, needle: str) -> bool:
-    """The filter: every word must appear in the id, CLI, state, description or branch."""
-    hay = " ".join(
-        (row.id, row.cli, row.state, row.description, row.worktree.branch if row.worktree else "")
-    ).lower()
+    """The filter: every word must appear in the id, CLI, state, description, branch or
+    host."""
+    branch = row.worktree.branch if row.worktree else ""
+    hay = " ".join((row.id, row.cli, row.state, row.description, branch, row.host or "")).lower()
     return all(word in hay for word in needle.lower().split())
 
 

@@ -11,8 +11,9 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from harnex_tmux.dash.model import WorktreeCells
+from harnex_tmux.dash.model import UsageCells, WorktreeCells
 from harnex_tmux.errors import HarnexError
 from harnex_tmux.state import (
     ExitRecord,
@@ -82,12 +83,35 @@ def paths_of(key: str) -> SessionPaths:
     return SessionPaths(state_root(), key)
 
 
-def live_state(record: SessionRecord) -> tuple[str, int]:
-    """(state, queued messages) as the sidecar says, ``sidecar-down`` when it cannot."""
+@dataclass(frozen=True)
+class Live:
+    """What a sidecar says of its session in one ``/status`` call."""
+
+    state: str
+    queued: int
+    usage: UsageCells | None
+
+
+def live_state(record: SessionRecord) -> Live:
+    """State, queued messages and usage as the sidecar says, ``sidecar-down`` when it
+    cannot answer."""
     from harnex_tmux.session.control import live_status
 
     status = live_status(record, timeout=1.0)
-    return status.state or "unknown", status.inbox or 0
+    return Live(status.state or "unknown", status.inbox or 0, usage_cells(status.usage))
+
+
+def usage_cells(usage: object) -> UsageCells | None:
+    """TOKENS and COST out of a usage object (a sidecar's ``/status``, a ``usage`` event's
+    ``total``, a host's status row); None when no model call was counted."""
+    if not isinstance(usage, dict):
+        return None
+    tokens, cost = usage.get("tokens"), usage.get("cost_usd")
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens <= 0:
+        return None
+    if isinstance(cost, bool) or not isinstance(cost, int | float):
+        return UsageCells(tokens, None)
+    return UsageCells(tokens, float(cost))
 
 
 def sidecar_alive(record: SessionRecord) -> bool:
@@ -325,3 +349,73 @@ def start(new: NewSession, cwd: str, adopt: Callable[[subprocess.Popen[bytes]], 
     record = started.record
     where = f" in worktree {record.worktree.get('path')}" if record.worktree else ""
     return f"started {record.id} ({record.adapter}){where}"
+
+
+def launch_description(key: str) -> str:
+    """An ended session's description, from its resume card (the exit record has none)."""
+    from harnex_tmux.resume_card import ResumeCard
+
+    card = ResumeCard.load(paths_of(key).resume_card)
+    description = card.spec.get("description") if card is not None else None
+    return description if isinstance(description, str) else ""
+
+
+# --- sessions on other hosts (each call one ``harnex`` command there, over ssh) -----------
+
+
+def host_names() -> list[str]:
+    """The hosts added with ``harnex hosts add`` (a local file: no ssh)."""
+    from harnex_tmux.hosts.store import load_hosts
+
+    return sorted(load_hosts())
+
+
+@dataclass(frozen=True)
+class HostAnswer:
+    """One host's ``status`` rows, or (``error`` set) its sessions as last seen."""
+
+    name: str
+    rows: list[dict[str, Any]]
+    error: str | None
+
+
+def host_answers() -> list[HostAnswer]:
+    """Every host's sessions, asked in parallel; a host that does not answer within the
+    status timeout comes back down, never waited for longer."""
+    from harnex_tmux.hosts.remote import all_host_rows
+    from harnex_tmux.hosts.store import load_hosts
+
+    hosts = list(load_hosts().values())
+    if not hosts:
+        return []
+    return [HostAnswer(found.host.name, found.rows, found.error) for found in all_host_rows(hosts)]
+
+
+def remote_capture(target: str, lines: int) -> str:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    return RemoteSession.for_target(target).pane(lines).text
+
+
+def remote_send(target: str, text: str, reply: bool) -> Sent:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    result = RemoteSession.for_target(target).send(text, relay=False, reply=reply, timeout=600)
+    answer = result.extra.get("reply")
+    return Sent(
+        result.status, result.message_id, result.error, answer if isinstance(answer, str) else None
+    )
+
+
+def remote_stop(target: str) -> str:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    stopped = RemoteSession.for_target(target).stop(timeout=10.0)
+    return f"stopped {target} (exit {stopped.code})"
+
+
+def remote_recover(target: str) -> str:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    RemoteSession.for_target(target).recover()
+    return f"recovered {target}"

@@ -9,7 +9,7 @@ redraws only the lines between its old and new place (each from its kept drawing
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 GAP = 2  # spaces between columns
-WIDEST = 40  # a column's most cells; longer text ends in "…"
+WIDEST = 40  # most cells of a narrow column; longer text ends in "…"
 
 
 @dataclass(frozen=True)
@@ -63,9 +63,19 @@ class FleetTable(ScrollView, can_focus=True):
             super().__init__()
             self.key = key
 
-    def __init__(self, columns: Sequence[str], *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[str],
+        wide: Mapping[str, int] | None = None,
+        *,
+        id: str | None = None,
+    ) -> None:
+        """``wide``: the columns as wide as their longest text, each with the cells it keeps
+        when the widget is too narrow for the whole line (it is cut first, text ending in
+        "…"; what still does not fit is cropped at the right edge)."""
         super().__init__(id=id)
         self.columns = tuple(columns)
+        self.wide = dict(wide or {})
         self.lines: list[Line] = []
         self.cursor_row = 0
         self.widths = tuple(len(name) for name in self.columns)
@@ -78,10 +88,16 @@ class FleetTable(ScrollView, can_focus=True):
     def cursor_key(self) -> str | None:
         return self.lines[self.cursor_row].key if self.lines else None
 
-    def show(self, lines: Sequence[Line], keep: str | None) -> None:
+    def show(
+        self, lines: Sequence[Line], keep: str | None, columns: Sequence[str] | None = None
+    ) -> None:
         """Show ``lines``, the cursor on ``keep`` when it is there (else at the same place),
-        and redraw only the lines that differ from what is on screen."""
+        and redraw only the lines that differ from what is on screen. ``columns`` changes
+        the header (the lines' cells then follow it): every line is drawn anew."""
         old = self.lines
+        new_columns = columns is not None and tuple(columns) != self.columns
+        if columns is not None:
+            self.columns = tuple(columns)
         old_cursor = self.cursor_key
         self.lines = list(lines)
         keys = [line.key for line in self.lines]
@@ -89,7 +105,7 @@ class FleetTable(ScrollView, can_focus=True):
             self.cursor_row = keys.index(keep)
         self.cursor_row = max(0, min(self.cursor_row, len(self.lines) - 1))
         widths = self._widths()
-        if widths != self.widths or len(old) != len(self.lines):
+        if new_columns or widths != self.widths or len(old) != len(self.lines):
             self.widths = widths
             self._drawn.clear()
             self._header = None
@@ -172,22 +188,46 @@ class FleetTable(ScrollView, can_focus=True):
 
     def _strip(self, cells: Sequence[str], colour: str | None, style: Style) -> Strip:
         segments = []
+        state = self.columns.index("STATE") if "STATE" in self.columns else -1
         for n, (text, width) in enumerate(zip(cells, self.widths, strict=False)):
             shown = text if len(text) <= width else text[: width - 1] + "…"
             cell_style = style
-            if n == 2 and colour is not None:  # the state: its colour, bold
+            if n == state and colour is not None:  # the state: its colour, bold
                 cell_style = style + Style(color=colour, bold=True)
             segments.append(Segment(" " if n == 0 else " " * GAP, style))
             segments.append(Segment(shown.ljust(width), cell_style))
         segments.append(Segment(" ", style))
-        return Strip(segments)
+        # One segment per run of one style (three for a row): each later pass over the line
+        # (cropping, the compositor's styles) costs by the segment, not by the cell.
+        return Strip(Segment.simplify(segments))
 
     def _widths(self) -> tuple[int, ...]:
+        """Each column as wide as its longest text (a narrow one at most WIDEST); when the
+        whole line is wider than the widget, the wide columns give up the difference."""
         widths = [len(name) for name in self.columns]
+        wide = [n for n, name in enumerate(self.columns) if name in self.wide]
         for line in self.lines:
-            for n, text in enumerate(line.cells):
-                widths[n] = max(widths[n], min(len(text), WIDEST))
+            for n, text in enumerate(line.cells[: len(widths)]):
+                widths[n] = max(widths[n], len(text) if n in wide else min(len(text), WIDEST))
+        room = self.size.width
+        excess = 1 + sum(widths) + GAP * (len(widths) - 1) + 1 - room
+        for n in wide:
+            if room <= 0 or excess <= 0:
+                break
+            least = min(widths[n], max(self.wide[self.columns[n]], len(self.columns[n])))
+            cut = min(excess, widths[n] - least)
+            widths[n] -= cut
+            excess -= cut
         return tuple(widths)
+
+    def on_resize(self) -> None:
+        # The wide columns follow the widget's width.
+        widths = self._widths()
+        if widths != self.widths:
+            self.widths = widths
+            self._drawn.clear()
+            self._header = None
+            self.refresh()
 
     def notify_style_update(self) -> None:
         # A new theme or focus style: the kept drawings have the old colours.

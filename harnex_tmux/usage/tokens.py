@@ -1,4 +1,4 @@
-"""Token counts for people."""
+"""Token counts and costs for people."""
 
 from __future__ import annotations
 
@@ -14,3 +14,10 @@ def short_count(value: Any) -> str:
     if value < 1_000_000:
         return f"{value / 1000:.1f}k"
     return f"{value / 1_000_000:.1f}M"
+
+
+def money(cost: float | None) -> str:
+    """A cost for people: ``$0.0123``, or ``unknown`` when part of it has no price."""
+    if cost is None:
+        return "unknown"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
