@@ -34,6 +34,7 @@ from .agents import (
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
+from .model_view import assert_model_got
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +184,7 @@ def _walk_through(h: Harness, mock: MockModelServer, ident: str, trust_dialog: b
         assert sent["status"] == "delivered", sent
         turns = mock.wait_for_user_turns(count + 1, timeout=30)
         assert len(turns) == count + 1, "the message must arrive as one turn"
-        assert_model_got(h, text, turns[count])
+        assert_model_got(h.launch.name, text, turns[count])
     assert f"MOCK REPLY: {UNICODE[:20]}" in h.screen(ident)
 
     queue_while_busy(h, mock, ident, busy_timeout=10, send_timeout=60)
@@ -201,21 +202,6 @@ def _walk_through(h: Harness, mock: MockModelServer, ident: str, trust_dialog: b
     events = [json.loads(x) for x in Path(info["events_log_path"]).read_text().splitlines()]
     assert events[-1]["type"] in ("exited", "state")
     assert any(e["type"] == "exited" and e["code"] == 0 for e in events)
-
-
-def assert_model_got(h: Harness, text: str, turn: str) -> None:
-    """The model got exactly ``text``. Claude Code composes combining marks itself (NFC)
-    before sending (harnex types them as given, which the fake-agent tests check byte for
-    byte), and from 2.1.332 on sends a long paste inside its pasted-content tags
-    (harnex_tmux/adapters/claude_pastes.py): then the turn must be exactly the text in them."""
-    if h.launch.name == "claude":
-        text = unicodedata.normalize("NFC", text)
-        tag = re.match(r'\n\n<pasted_content id="([0-9a-f]{4})">\n', turn)
-        if tag is not None:
-            wrapped = f'<pasted_content id="{tag[1]}">\n{text}\n</pasted_content id="{tag[1]}">'
-            assert turn == f"\n\n{wrapped}\n", "the model must get the text exactly, in the tags"
-            return
-    assert turn == text, "the model must get the exact text as one turn"
 
 
 def queue_while_busy(
@@ -276,7 +262,7 @@ def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest)
     sent = h.json("send", "--id", "big", "--message", LARGE, "--reply", "--json", "--timeout", "90")
     assert sent["status"] == "delivered", sent
     (turn,) = mock.wait_for_user_turns(1, timeout=30)
-    assert_model_got(h, LARGE, turn)
+    assert_model_got(h.launch.name, LARGE, turn)
     assert sent["reply"] == mock.reply(turn)
     after = h.json("send", "--id", "big", "--message", "and a short one", "--reply", "--json")
     assert after["reply"] == mock.reply("and a short one")
@@ -301,7 +287,7 @@ def send_huge(h: Harness, mock: MockModelServer, ident: str) -> None:
     )
     assert sent["status"] == "delivered", sent
     (turn,) = mock.wait_for_user_turns(1, timeout=120)
-    assert_model_got(h, HUGE, turn)
+    assert_model_got(h.launch.name, HUGE, turn)
     after = h.json("send", "--id", ident, "--message", "and a short one", "--timeout", "120")
     assert after["status"] == "delivered", after
     assert mock.wait_for_user_turns(2, timeout=60) == [turn, "and a short one"]
