@@ -27,6 +27,7 @@ from .agents import (
     AgentLaunch,
     InstalledAgents,
     claude_launch,
+    claude_permission_mode,
     codex_launch,
     gemini_launch,
     opencode_launch,
@@ -109,7 +110,14 @@ def _harness(launch: AgentLaunch, tmp_path: Path) -> Iterator[Harness]:
 def claude(
     agents: InstalledAgents, mock_anthropic: MockAnthropic, git_repo: Path, tmp_path: Path
 ) -> Iterator[Harness]:
+    """Claude Code in its ``default`` permission mode, named in the user settings. 2.1.332's
+    own default, ``auto``, has each risky tool call checked by the API server
+    (``safeguards`` in the request): through a gateway that does not pass the check on, as
+    the mock does not, it stops the turn at "Auto mode can't check actions in this session"
+    (seen with ``timeout 300 tail -f /dev/null`` and the Agent tool). A user behind such a
+    gateway picks a mode the same way; 2.1.197's default is ``default`` anyway."""
     launch = claude_launch(agents.claude, mock_anthropic.url, tmp_path / "home", git_repo)
+    claude_permission_mode(launch.home, "default")
     yield from _harness(launch, tmp_path)
 
 
