@@ -296,22 +296,24 @@ def render(releases: dict[str, TestedRelease], runs: Runs) -> str:
 NOTES: dict[str, str] = {
     "claude": (
         "Claude Code 2.1.332 lists `No, exit` first in its folder-trust dialog, with the"
-        " cursor on it; harnex now chooses `Yes, I trust this folder` by its text (Down, then"
-        " Enter). A paste of more than two lines reaches the model inside"
-        ' `<pasted_content id="…">` tags, and the hook reports it so: harnex reads the text'
-        " inside as the prompt (proven delivery holds) and the tests check the model gets"
-        " exactly the text in the tags (docs/adapters.md). `auto` is that release's default"
-        " permission mode and runs the permission test's shell command without asking; the"
-        " test names the `default` mode in the user settings, as a user who wants to be asked"
-        ' does. That brings a one-time launch dialog, "Make auto mode your default permission'
-        ' mode?", which harnex read as `unknown` (a message would have been typed into it):'
-        " claude.toml now knows it as a dialog, answered by `No, keep manual mode`"
-        " (tests/test_dialog_choice.py, on the saved real screens); the e2e home pre-answers it"
-        " (`hasSeenAutoDefaultNudge`). The dialog-exit cell passes since the sidecar answers a"
-        " send before it exits. The pin stays at 2.1.197: with 2.1.332 pinned, 10 of the 11"
-        " Claude Code end-to-end tests outside this table fail (MCP client, usage, budget,"
-        " worktree and the screen smoke tests; the smoke tests press Enter at the trust dialog"
-        " themselves, which 2.1.332 takes as `No, exit`)."
+        " cursor on it; harnex chooses `Yes, I trust this folder` by its text (Down, then"
+        " Enter), and so do the screen smoke tests. A paste of more than two lines reaches the"
+        ' model inside `<pasted_content id="…">` tags, and the hook reports it so: harnex reads'
+        " the text inside as the prompt (proven delivery holds) and the tests check the model"
+        " gets exactly the text in the tags (docs/adapters.md). `auto` is its default"
+        " permission mode (footer `⏵⏵ auto mode on`, an idle marker in claude.toml); there each"
+        " risky tool call is checked by the API server, which a gateway that does not pass the"
+        " check on (the mock) cannot do: the turn stops at \"Auto mode can't check actions in"
+        ' this session". The end-to-end homes therefore name the `default` mode in the user'
+        " settings, as a user behind such a gateway would; that brings a one-time launch"
+        ' dialog, "Make auto mode your default permission mode?", which claude.toml knows as'
+        " a dialog answered by `No, keep manual mode` (tests/test_dialog_choice.py) and the"
+        " homes pre-answer (`hasSeenAutoDefaultNudge`). It refuses `sleep 300` as a tool call"
+        " (the budget test's long tool is now `timeout 300 tail -f .git/HEAD`), and offers MCP"
+        " tools by name only, to be loaded with its `ToolSearch` tool: the MCP tests set its"
+        " `ENABLE_TOOL_SEARCH=false` so the mock, which calls only tools it is offered, sees"
+        " harnex's. With those, every Claude Code end-to-end test passes on 2.1.332, which is"
+        " the pin; 2.1.197 still passes them (`harnex doctor` calls it older)."
     ),
     "gemini": (
         "A 100 KB paste takes Gemini CLI a while to take, and for 40 ms after it has, an"

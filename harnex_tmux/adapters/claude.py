@@ -1,4 +1,4 @@
-"""Claude Code (checked against 2.1.197 and 2.1.332; see docs/adapters.md for the screens)."""
+"""Claude Code (checked against 2.1.332, the pin, and 2.1.197; docs/adapters.md has screens)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Claude Code's usage: its session transcript (checked against 2.1.197).
+"""Claude Code's usage: its session transcript (checked against 2.1.197 and 2.1.332, the pin).
 
 Each assistant line carries ``message.usage`` (``input_tokens`` fresh,
 ``cache_read_input_tokens``, ``cache_creation_input_tokens``, ``output_tokens`` with any

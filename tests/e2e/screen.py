@@ -12,6 +12,8 @@ from pathlib import Path
 
 import libtmux
 
+from harnex_tmux.adapters.choice import moves_to
+
 
 class TmuxError(RuntimeError):
     pass
@@ -69,14 +71,22 @@ def answer_dialog(
     key: str = "Enter",
     timeout: float = 30.0,
     retry_after: float = 2.0,
+    choose: tuple[str, str] | None = None,
 ) -> None:
     """Press ``key`` until the dialog that ``showing`` recognises has gone.
 
     A dialog can be on screen a moment before it takes keys (Codex's folder-trust dialog once
     ignored an Enter sent right after it appeared), so one press is not enough.
+
+    ``choose`` is ``(option text, cursor glyph)``: before each press the cursor is moved onto
+    that option, as harnex's adapters do (harnex_tmux/adapters/choice.py), and ``key`` goes
+    only once the screen shows it there. Claude Code 2.1.332 lists "No, exit" first in its
+    trust dialog with the cursor on it, so an Enter alone would decline.
     """
     deadline = time.monotonic() + timeout
     while True:
+        if choose is not None:
+            _move_onto(server, pane_id, showing, *choose, deadline)
         send_keys(server, pane_id, key)
         retry = time.monotonic() + retry_after
         while time.monotonic() < retry:
@@ -88,6 +98,32 @@ def answer_dialog(
                 f"the dialog stayed after {timeout:.0f}s of pressing {key}; last screen:\n"
                 f"{capture(server, pane_id)}"
             )
+
+
+def _move_onto(
+    server: libtmux.Server,
+    pane_id: str,
+    showing: Callable[[str], bool],
+    option: str,
+    cursor: str,
+    deadline: float,
+) -> None:
+    """Move the dialog's ``cursor`` onto ``option``; return once the screen shows it there
+    (or the dialog has gone)."""
+    while True:
+        screen = capture(server, pane_id)
+        if not showing(screen):
+            return
+        moves = moves_to(screen, option, cursor)
+        if moves == ():
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"the cursor {cursor!r} did not reach {option!r}; last screen:\n{screen}"
+            )
+        if moves:
+            send_keys(server, pane_id, *moves)
+        time.sleep(0.3)
 
 
 def pane_state(server: libtmux.Server, pane_id: str) -> tuple[bool, str, str]:
@@ -165,13 +201,16 @@ class AgentScreens:
 
     trust_dialog: tuple[str, ...]
     """All of these texts are on screen while the folder-trust dialog waits for Enter."""
-    idle_marker: str
-    """On screen when the CLI sits at its prompt (busy or not)."""
+    idle_markers: tuple[str, ...]
+    """One of these is on screen when the CLI sits at its prompt (busy or not)."""
     prompt_prefix: str
     """The input line starts with this glyph (capture-pane drops the trailing space)."""
     busy_marker: str
     """On screen while a turn runs."""
     quit_command: str
+    trust_choice: tuple[str, str] | None = None
+    """The trust dialog's accepting option and the cursor glyph, when the cursor must be
+    moved there (see :func:`answer_dialog`); None: Enter takes it."""
 
     def shows_trust_dialog(self, screen: str) -> bool:
         return all(t in screen for t in self.trust_dialog)
@@ -183,7 +222,7 @@ class AgentScreens:
         )
         return (
             has_prompt
-            and self.idle_marker in screen
+            and any(marker in screen for marker in self.idle_markers)
             and self.busy_marker not in screen
             and not self.shows_trust_dialog(screen)
         )
@@ -194,15 +233,18 @@ class AgentScreens:
 
 CLAUDE_SCREENS = AgentScreens(
     trust_dialog=("Is this a project you created or one you trust?", "Yes, I trust this folder"),
-    idle_marker="? for shortcuts",
+    # 2.1.332's default permission mode, auto, shows "⏵⏵ auto mode on" in the footer's place.
+    idle_markers=("? for shortcuts", "auto mode on"),
     prompt_prefix="❯",
     busy_marker="esc to interrupt",
     quit_command="/exit",
+    # 2.1.197 puts the cursor on it; 2.1.332 on "No, exit", listed first.
+    trust_choice=("Yes, I trust this folder", "❯"),
 )
 
 CODEX_SCREENS = AgentScreens(
     trust_dialog=("Trust this folder?", "Trust and continue"),
-    idle_marker="? for shortcuts",
+    idle_markers=("? for shortcuts",),
     prompt_prefix="›",
     busy_marker="esc to interrupt",
     quit_command="/quit",
@@ -212,7 +254,7 @@ QWEN_SCREENS = AgentScreens(
     # Only with folder trust turned on (agents.qwen_launch(trust_dialog=True)).
     trust_dialog=("Do you trust this folder?", "1. Trust folder"),
     # The approval-mode line under the input box: "⏸ Ask permissions (shift + tab to cycle)".
-    idle_marker="(shift + tab to cycle)",
+    idle_markers=("(shift + tab to cycle)",),
     prompt_prefix=">",
     # The spinner line: "⠙ Preparing a witty response... (2s · esc to cancel)".
     busy_marker="esc to cancel",

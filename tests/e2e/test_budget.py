@@ -29,8 +29,12 @@ from .test_harnex_agents import (  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.e2e
 # The tool the agent is running when the budget runs out: far longer than any wait below, so
-# a turn that was not interrupted makes the test fail instead of passing late.
-LONG = "sleep 300"
+# a turn that was not interrupted makes the test fail instead of passing late. Not a bare
+# `sleep 300`: Claude Code 2.1.332 refuses that tool call ("Blocked: standalone sleep 300",
+# and "sleep 300 followed by: ..." too), so the turn ended at once. A file in the repository,
+# as a path outside it (/dev/null) brings a dialog however the command is allowed; the test
+# allows the command in Claude Code's user settings, as a user would.
+LONG = "timeout 300 tail -f .git/HEAD"
 
 
 def _events(h: Harness, ident: str, kind: str) -> list[dict[str, Any]]:
@@ -75,6 +79,11 @@ def test_budget_warns_interrupts_holds_and_add_releases(
 ) -> None:
     h, mock = harness_and_mock(which, request)
     assert isinstance(mock, MockModelServer)
+    if which == "claude":
+        settings_file = h.launch.home / ".claude" / "settings.json"
+        settings = json.loads(settings_file.read_text())
+        settings["permissions"]["allow"] = [f"Bash({LONG})"]
+        settings_file.write_text(json.dumps(settings, indent=2) + "\n")
     _start(h, "bud", "--auto-accept", "--budget", "100M")
     ready = h.run("wait", "--id", "bud", "--until", "prompt", "--timeout", "90")
     assert ready.returncode == 0, ready.stderr

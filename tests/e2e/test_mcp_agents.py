@@ -21,7 +21,14 @@ from conftest import recorded, wait_for
 from harnex_tmux.mcp.config import CLAUDE_ALLOW_RULE, client_config
 
 from ._mock_http import ToolCall
-from .agents import AgentLaunch, InstalledAgents, claude_launch, codex_launch, qwen_launch
+from .agents import (
+    AgentLaunch,
+    InstalledAgents,
+    claude_launch,
+    claude_permission_mode,
+    codex_launch,
+    qwen_launch,
+)
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
 from .test_harnex_agents import Harness, _harness
@@ -32,6 +39,31 @@ pytestmark = pytest.mark.e2e
 SERVER = [sys.executable, "-m", "harnex_tmux", "mcp"]
 
 
+def _claude_mcp_launch(
+    agents: InstalledAgents, mock: MockAnthropic, repo: Path, tmp_path: Path, extra: list[str]
+) -> AgentLaunch:
+    """Claude Code with ``extra`` arguments (the ``--mcp-config`` registration), tool search
+    off and the ``default`` permission mode.
+
+    From 2.1.332 on Claude Code offers MCP tools by name only ("deferred tools", in a system
+    message), and the model loads them with its ``ToolSearch`` tool before it calls them: the
+    mock calls only tools its request offers, so ``ENABLE_TOOL_SEARCH=false`` (Claude Code's
+    own variable) puts them in the tool list, as 2.1.197 always did. Its ``auto`` mode would
+    have the tool calls checked by the API server, which the mock does not do (the ``claude``
+    fixture in test_harnex_agents says more)."""
+    launch = claude_launch(
+        agents.claude,
+        mock.url,
+        tmp_path / "home",
+        repo,
+        trust=True,
+        extra_args=extra,
+        extra_env={"ENABLE_TOOL_SEARCH": "false"},
+    )
+    claude_permission_mode(launch.home, "default")
+    return launch
+
+
 @pytest.fixture
 def claude_mcp(
     agents: InstalledAgents, mock_anthropic: MockAnthropic, git_repo: Path, tmp_path: Path
@@ -39,10 +71,9 @@ def claude_mcp(
     """Claude Code with harnex's MCP server for this run only (``--mcp-config``), its tools
     allowed without a permission dialog (the rule ``mcp__harnex``)."""
     extra = ["--mcp-config", client_config("claude", SERVER), "--allowedTools", CLAUDE_ALLOW_RULE]
-    launch = claude_launch(
-        agents.claude, mock_anthropic.url, tmp_path / "home", git_repo, trust=True, extra_args=extra
+    yield from _harness(
+        _claude_mcp_launch(agents, mock_anthropic, git_repo, tmp_path, extra), tmp_path
     )
-    yield from _harness(launch, tmp_path)
 
 
 @pytest.fixture
@@ -111,7 +142,10 @@ def _lead_ready(h: Harness, mock: MockAnthropic | MockOpenAI) -> dict[str, Any]:
         offered = [r.body.get("tools") for r in mock.requests if r.is_user_turn][-1]
         if "mcp__harnex" in json.dumps(offered):
             return info
-        assert time.monotonic() < deadline, "harnex's MCP tools never reached the model"
+        names = [t.get("name") for t in offered or [] if isinstance(t, dict)]
+        assert time.monotonic() < deadline, (
+            f"harnex's MCP tools never reached the model; it was offered {names}"
+        )
 
 
 def _tool_call(h: Harness, tool: str, arguments: dict[str, Any]) -> ToolCall:
@@ -194,16 +228,18 @@ def test_without_the_allow_rule_claude_asks_first(
     """Why the registration documents ``--allowedTools mcp__harnex``: without it Claude Code
     asks before the first call of harnex's tools, and the call waits for the answer."""
     extra = ["--mcp-config", client_config("claude", SERVER)]
-    launch = claude_launch(
-        agents.claude, mock_anthropic.url, tmp_path / "home", git_repo, trust=True, extra_args=extra
-    )
+    launch = _claude_mcp_launch(agents, mock_anthropic, git_repo, tmp_path, extra)
     with contextmanager(_harness)(launch, tmp_path) as h:
         _lead_ready(h, mock_anthropic)
         mock_anthropic.tool_call_next = ToolCall("mcp__harnex__status", {})
         h.json("send", "--id", "lead", "--message", "please use harnex status")
         asked = h.run("wait", "--id", "lead", "--until", "confirmation", "--timeout", "60")
         assert asked.returncode == 0, asked.stderr + h.screen("lead")
-        assert "harnex - status (MCP)" in h.screen("lead")
+        # 2.1.197 names the tool "harnex - status (MCP)"; 2.1.332 by its title, "harnex —
+        # Status Tool: (MCP)".
+        screen = h.screen("lead")
+        names = ("harnex - status (MCP)", "harnex — Status Tool: (MCP)")
+        assert any(name in screen for name in names), screen
         assert mock_anthropic.tool_results == []
         h.json("send", "--id", "lead", "--submit-only")  # Enter picks the default: "1. Yes"
         (result,) = mock_anthropic.wait_for_tool_results(1, timeout=60)

@@ -42,6 +42,7 @@ from .agents import (
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
+from .model_view import assert_model_got
 from .screen import (
     QWEN_SCREENS,
     SCREENS,
@@ -144,7 +145,12 @@ def started_agent(
             agent.wait(idle_without_dialog, f"{name}'s idle prompt", STARTUP_TIMEOUT)
         else:
             agent.wait(agent.screens.shows_trust_dialog, f"{name}'s trust dialog", STARTUP_TIMEOUT)
-            answer_dialog(server, agent.pane_id, agent.screens.shows_trust_dialog)
+            answer_dialog(
+                server,
+                agent.pane_id,
+                agent.screens.shows_trust_dialog,
+                choose=agent.screens.trust_choice,
+            )
             agent.wait(agent.screens.is_idle, f"{name}'s idle prompt", STARTUP_TIMEOUT)
         yield agent
     finally:
@@ -186,23 +192,28 @@ def test_paste_arrives_as_one_turn_then_quit(
     ) as agent:
         mock = agent.mock
         message = _message()
+        # The reply names the message's token: Claude Code 2.1.332 sends this paste in its
+        # pasted-content tags, whose opening line the default reply would start with.
+        expected_reply = f"MOCK REPLY to {message.split(':')[0]}"
+        mock.reply = lambda _text: expected_reply
         paste(agent.server, agent.pane_id, message, agent.scratch)
         time.sleep(0.3)
         assert mock.user_turns == [], "the paste alone must not submit anything"
         send_keys(agent.server, agent.pane_id, "Enter")
 
-        assert mock.wait_for_user_turns(1, timeout=REPLY_TIMEOUT) == [message]
-        expected_reply = mock.reply(message).splitlines()[0]
+        turns = mock.wait_for_user_turns(1, timeout=REPLY_TIMEOUT)
+        assert len(turns) == 1, turns
+        assert_model_got(name, message, turns[0])
         agent.wait(
             lambda s: expected_reply in s and agent.screens.is_idle(s),
             f"the reply {expected_reply!r} and {name}'s idle prompt again",
         )
-        assert mock.user_turns == [message], "the message must arrive as exactly one turn"
+        assert mock.user_turns == turns, "the message must arrive as exactly one turn"
         assert len(mock.reply_finished_at) == 1
 
         status = agent.quit()
         assert status == "0", f"{name} exited with {status!r}; screen:\n{agent.screen()}"
-        assert mock.user_turns == [message]
+        assert mock.user_turns == turns
         _assert_nothing_left(agent)
 
 
