@@ -266,6 +266,16 @@ def _bundle() -> bytes:
 MISMATCH_PREFIX = "harnex: warning: host "
 
 
+def mismatch_line(host: str, version: str, build: str) -> str:
+    """The line a host's harnex of another build gives (the op server's answer carries its
+    build; the per-call path's shell prints the same words)."""
+    ours = build_id()
+    return (
+        f"{MISMATCH_PREFIX}{host} runs harnex {version} (build {build}), this one is "
+        f"{__version__} (build {ours}): harnex hosts upgrade {host}"
+    )
+
+
 def remote_command(*args: str, host: str | None = None) -> str:
     """The shell command that runs this harnex on a host with ``args`` (quoted).
 
