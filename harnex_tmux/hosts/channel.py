@@ -195,7 +195,9 @@ def _set_up_steps(host: Host, timeout: float | None, after_silence: bool) -> Ste
             reason = "sshd refuses to forward Unix sockets (AllowStreamLocalForwarding)"
             _note_refused(dest, reason)
             return ChannelReport(False, reason)
-        Path(local).unlink(missing_ok=True)
+        if os.path.exists(local):
+            # It took the connection and the new server listens where it points.
+            return ChannelReport(True, None, info)
         failed = yield from ssh.forward_steps(dest, local, str(info["socket"]))
         if failed:
             reason = f"ssh would not forward the socket: {failed}"

@@ -173,10 +173,8 @@ def forward_steps(dest: str, local: str, remote: str) -> Steps[str | None]:
     own refusal (AllowStreamLocalForwarding, DisableForwarding) shows only when a
     connection is made through it."""
     spec = f"{local}:{remote}"
-    done = yield from process_steps((*_base(dest), "-O", "forward", "-L", spec, dest), timeout=5)
-    if done.code == 0 and not done.timed_out:
-        return None
-    # The master may hold this forward already with its socket file gone: cancel, redo.
+    # The master may hold this forward already (its socket file removed since): ssh would
+    # answer that it exists and make no file. Cancelled first, it is made anew.
     yield from process_steps((*_base(dest), "-O", "cancel", "-L", spec, dest), timeout=5)
     Path(local).unlink(missing_ok=True)
     done = yield from process_steps((*_base(dest), "-O", "forward", "-L", spec, dest), timeout=5)
