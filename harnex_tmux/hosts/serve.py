@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harnex_tmux.errors import BadOpRequest
 from harnex_tmux.hosts import wire
 from harnex_tmux.state import ensure_dir, state_root
 
@@ -221,7 +222,7 @@ class Server:
             return
         try:
             op, args, size = wire.parse_head(bytes(conn.inbuf[:end]))
-        except wire.BadRequest as exc:
+        except BadOpRequest as exc:
             self._refuse(conn, str(exc))
             return
         body = conn.inbuf[end + 1 :]

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from harnex_tmux.errors import BadOpRequest
+
 # A request line longer than this is refused before it is parsed (arguments only: message
 # text goes in the stdin part).
 MAX_LINE = 64 * 1024
@@ -36,29 +38,25 @@ class Request:
         return json.dumps(head).encode() + b"\n" + self.stdin
 
 
-class BadRequest(ValueError):
-    """A request line the server cannot take; its text is the one-line answer."""
-
-
 def parse_head(line: bytes) -> tuple[str, list[str], int]:
-    """A request line as (op, args, stdin length); BadRequest says what is wrong with it."""
+    """A request line as (op, args, stdin length); BadOpRequest says what is wrong with it."""
     try:
         head = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"not a JSON request line ({exc.__class__.__name__})") from None
+        raise BadOpRequest(f"not a JSON request line ({exc.__class__.__name__})") from None
     if not isinstance(head, dict):
-        raise BadRequest("a request is a JSON object")
+        raise BadOpRequest("a request is a JSON object")
     if head.get("v") != VERSION:
-        raise BadRequest(f"protocol version {head.get('v')!r}, this server speaks {VERSION}")
+        raise BadOpRequest(f"protocol version {head.get('v')!r}, this server speaks {VERSION}")
     op, args, size = head.get("op"), head.get("args", []), head.get("stdin", 0)
     if op not in ("run", "ping"):
-        raise BadRequest(f"unknown op {op!r}")
+        raise BadOpRequest(f"unknown op {op!r}")
     if not isinstance(args, list) or not all(isinstance(arg, str) for arg in args):
-        raise BadRequest("args must be a list of strings")
+        raise BadOpRequest("args must be a list of strings")
     if any("\0" in arg for arg in args):
-        raise BadRequest("an argument holds a NUL byte")
+        raise BadOpRequest("an argument holds a NUL byte")
     if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_STDIN:
-        raise BadRequest(f"stdin must be a byte count from 0 to {MAX_STDIN}")
+        raise BadOpRequest(f"stdin must be a byte count from 0 to {MAX_STDIN}")
     return op, list(args), size
 
 
