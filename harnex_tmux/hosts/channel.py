@@ -30,7 +30,6 @@ from typing import Any
 from harnex_tmux.errors import HostConnectionLost, HostUnreachable
 from harnex_tmux.hosts import ssh, wire
 from harnex_tmux.hosts.installer import build_id, mismatch_line, remote_command
-from harnex_tmux.hosts.serve import COMMANDS
 from harnex_tmux.hosts.store import Host
 from harnex_tmux.session.polling import Pause, Steps, exchange_steps
 
@@ -65,7 +64,7 @@ def call_steps(
     """``harnex ARGS`` run by the host's op server, as an SshResult like the per-call
     path's; None when the channel is not there, nothing ran, and the per-call path is to
     be taken."""
-    if not enabled() or not args or args[0] not in COMMANDS:
+    if not enabled() or not args or args[0] not in wire.COMMANDS:
         return None
     request = wire.Request("run", args, stdin)
     reply, _ = yield from _exchange_steps(host, request, timeout, args[0] in RETRY_SAFE)

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shlex
+import stat
 import subprocess
 import sys
 import tempfile
@@ -184,13 +185,18 @@ def build_id() -> str:
     answer is kept in the state dir under a key made of the files' names, sizes and times
     (a stat each), and the files are read again only when one of those changed."""
     root = Path(__file__).resolve().parents[1]
-    files = sorted(
-        path for path in root.rglob("*") if path.is_file() and "__pycache__" not in path.parts
-    )
+    files: list[tuple[str, os.stat_result]] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [name for name in dirs if name != "__pycache__"]
+        for name in names:
+            full = os.path.join(folder, name)
+            info = os.stat(full)
+            if stat.S_ISREG(info.st_mode):
+                files.append((os.path.relpath(full, root), info))
+    files.sort()
     quick = hashlib.sha256(__version__.encode())
-    for path in files:
-        info = path.stat()
-        quick.update(f"{path.relative_to(root)}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    for relative, info in files:
+        quick.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     key = quick.hexdigest()
     cache = state_root() / "ssh" / "build-id.json"
     try:
@@ -200,9 +206,9 @@ def build_id() -> str:
     if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("build"), str):
         return str(kept["build"])
     digest = hashlib.sha256(__version__.encode())
-    for path in files:
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+    for relative, _ in files:
+        digest.update(relative.encode())
+        digest.update((root / relative).read_bytes())
     build = digest.hexdigest()[:16]
     try:
         cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

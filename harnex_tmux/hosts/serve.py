@@ -46,8 +46,7 @@ REQUEST_DEADLINE_S = 30.0
 # started) before the answer goes with what was read.
 DRAIN_AFTER_EXIT_S = 2.0
 SOCKET_PATH_MAX = 100
-# The commands a request may run: the short operations on sessions the other machine makes.
-COMMANDS = ("status", "send", "pane", "stop", "recover", "events", "wait")
+COMMANDS = wire.COMMANDS
 
 Callback = Callable[[int], None]
 

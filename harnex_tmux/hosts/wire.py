@@ -23,6 +23,9 @@ MAX_LINE = 64 * 1024
 # The most stdin a request may carry (a message is typed into a terminal: far below this).
 MAX_STDIN = 64 * 1024 * 1024
 VERSION = 1
+# The commands a request may run: the short operations on sessions the other machine makes
+# (what streams or holds a terminal keeps its own ssh command).
+COMMANDS = ("status", "send", "pane", "stop", "recover", "events", "wait")
 
 
 @dataclass(frozen=True)
