@@ -128,6 +128,11 @@ class HostUnreachable(HostError):
     """ssh could not connect to the host (or lost it before it could answer)."""
 
 
+class BadOpRequest(HostError):
+    """A request a host's op server cannot take (hosts/serve.py); the text is its one-line
+    answer."""
+
+
 class HostConnectionLost(HostUnreachable):
     """The connection to the host broke (or hung) after the command was handed over: it may
     have run there."""

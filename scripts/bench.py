@@ -899,9 +899,9 @@ HOST = "box"
 def host_figures(workdir: Path, quick: bool) -> list[Figure]:
     """A session on another host (the tests' OpenSSH server on loopback, a second Unix user:
     tests/sshd.py) next to a local one, in one run: send to delivered through the CLI, and
-    status with that host known against status of this machine alone. The ratios are the
-    figures that travel; loopback has no network delay, so they price ssh and the remote
-    harnex's start, not a link."""
+    status with that host known against status of this machine alone, over the kept channel
+    and, for comparison, per call (HARNEX_HOST_CHANNEL=off). The ratios are the figures that
+    travel; loopback has no network delay, so they price ssh and the remote side, not a link."""
     sys.path.insert(0, str(ROOT))
     from tests import sshd
 
@@ -927,6 +927,12 @@ def host_figures(workdir: Path, quick: bool) -> list[Figure]:
             "run", "--on", HOST, "--id", "there", *ready, remote_python, "--", *agent,
             "--record", str(remote_record),
         )  # fmt: skip
+        # The kept channel is set up by the first command (then warm, like the master), and
+        # must be in use: a silent fall back to the per-call path would measure that.
+        bench.cli("status")
+        kept = json.loads(bench.cli("hosts", "check", HOST, "--json").stdout)["channel"]
+        if not kept["in_use"]:
+            raise RuntimeError(f"the kept channel is not in use: {kept['reason']}")
         both = bench.timed([*bench.harnex, "status"], runs)
 
         def send(target: str, text: str) -> float:
@@ -937,7 +943,16 @@ def host_figures(workdir: Path, quick: bool) -> list[Figure]:
 
         local = [send("here", f"local {i}") for i in range(runs)]
         remote = [send(f"{HOST}:there", f"remote {i}") for i in range(runs)]
-        if wait_received(remote_record, runs) != [f"remote {i}" for i in range(runs)]:
+        served = json.loads(bench.cli("hosts", "check", HOST, "--json").stdout)["channel"]
+        if served["server"]["served"] - kept["server"]["served"] < 3 * runs:
+            raise RuntimeError("ops went around the kept channel")
+        # The same with one ssh command and one new harnex on the host per op.
+        bench.env["HARNEX_HOST_CHANNEL"] = "off"
+        both_per_call = bench.timed([*bench.harnex, "status"], runs)
+        per_call = [send(f"{HOST}:there", f"remote {runs + i}") for i in range(runs)]
+        del bench.env["HARNEX_HOST_CHANNEL"]
+        expected = [f"remote {i}" for i in range(2 * runs)]
+        if wait_received(remote_record, 2 * runs) != expected:
             raise RuntimeError("the remote agent did not receive each message once, in order")
         if wait_received(local_record, runs) != [f"local {i}" for i in range(runs)]:
             raise RuntimeError("the local agent did not receive each message once, in order")
@@ -949,10 +964,17 @@ def host_figures(workdir: Path, quick: bool) -> list[Figure]:
     figures = [
         summarize("send -> delivered, CLI, local (demo agent)", local, "ms"),
         summarize(
-            "send -> delivered, CLI, over ssh (warm master)", remote, "ms", "<= local + 30 ms"
+            "send -> delivered, CLI, over ssh (warm master, kept channel)",
+            remote,
+            "ms",
+            "<= local + 30 ms",
         ),
+        summarize("send -> delivered, CLI, over ssh, per call (channel off)", per_call, "ms"),
         summarize("status, this machine alone (1 session)", alone, "ms"),
-        summarize("status, this machine + 1 host (2 sessions)", both, "ms", "<= 1.5x alone"),
+        summarize(
+            "status, this machine + 1 host (2 sessions, kept channel)", both, "ms", "<= 1.5x alone"
+        ),
+        summarize("status, this machine + 1 host, per call (channel off)", both_per_call, "ms"),
     ]
     ratio_send = statistics.median(remote) / statistics.median(local)
     ratio_status = statistics.median(both) / statistics.median(alone)

@@ -28,9 +28,10 @@ HEADER = """# Reliability
 What the fault suite (`tests/faults/`) measured in its last recorded run. Every test drives
 real sessions on a private tmux server with a recording demo agent and breaks something on
 purpose; its asserts decide pass or fail (CI runs them with the rest of the suite), and the
-figures below are what it saw while doing so. The network faults (`test_fault_network.py`)
-reach a second host through a private OpenSSH server on loopback, logging in as a second
-Unix user (`tests/sshd.py`; marked e2e, they need root to start it and are skipped without).
+figures below are what it saw while doing so. The network faults (`test_fault_network.py`,
+and the kept channel's, `test_fault_channel.py`) reach a second host through a private
+OpenSSH server on loopback, logging in as a second Unix user (`tests/sshd.py`; marked e2e,
+they need root to start it and are skipped without).
 Regenerate with `python scripts/reliability.py --write docs/reliability.md`.
 
 Message statuses, as `harnex send` and `GET /messages/<id>` report them:

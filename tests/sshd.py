@@ -41,11 +41,12 @@ class TestHost:
     process: subprocess.Popen[bytes]
     ssh_config: Path
     home: Path
+    alias: str = ALIAS
 
     def ssh(self, *command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """A command run as the remote user through the test's own ssh config."""
         return subprocess.run(
-            ["ssh", "-F", str(self.ssh_config), "-o", "BatchMode=yes", ALIAS, *command],
+            ["ssh", "-F", str(self.ssh_config), "-o", "BatchMode=yes", self.alias, *command],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -128,7 +129,10 @@ def _keygen(path: Path) -> str:
     return path.with_suffix(".pub").read_text().strip()
 
 
-def start() -> TestHost:
+def start(options: str = "", alias: str = ALIAS) -> TestHost:
+    """A new server. ``options``: more sshd_config lines (a test of a server that refuses
+    to forward: ``AllowStreamLocalForwarding no``); ``alias``: the name its client config
+    gives it (a test that talks to two servers names them apart)."""
     ensure_openssh_server()
     home = ensure_user()
     # /run/sshd: the privilege separation folder the server insists on (the package's
@@ -150,12 +154,12 @@ def start() -> TestHost:
         # The key files live under /tmp, which is world-writable: the owner checks of
         # StrictModes would refuse them.
         "StrictModes no\n"
-        f"AllowUsers {REMOTE_USER}\nPermitRootLogin no\nLogLevel ERROR\n"
+        f"AllowUsers {REMOTE_USER}\nPermitRootLogin no\nLogLevel ERROR\n{options}"
     )
     (folder / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key}\n")
     ssh_config = folder / "ssh_config"
     ssh_config.write_text(
-        f"Host {ALIAS}\n  HostName 127.0.0.1\n  Port {port}\n  User {REMOTE_USER}\n"
+        f"Host {alias}\n  HostName 127.0.0.1\n  Port {port}\n  User {REMOTE_USER}\n"
         f"  IdentityFile {folder / 'client_key'}\n  IdentitiesOnly yes\n"
         f"  UserKnownHostsFile {folder / 'known_hosts'}\n  GlobalKnownHostsFile /dev/null\n"
     )
@@ -167,7 +171,7 @@ def start() -> TestHost:
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-    host = TestHost(folder, port, process, ssh_config, home)
+    host = TestHost(folder, port, process, ssh_config, home, alias)
     deadline = time.monotonic() + 10
     while True:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
@@ -198,8 +202,10 @@ def restart(host: TestHost) -> None:
 
 
 def finish(host: TestHost) -> None:
-    """End the remote user's tmux server (by its socket, through ssh), then the server."""
+    """End the remote user's tmux server (by its socket, through ssh), and its harnex op
+    server (which ends within seconds once its socket is gone), then the server."""
     with contextlib.suppress(Exception):
         host.ssh("tmux", "kill-server", timeout=10)
+        host.ssh("rm", "-f", ".local/state/harnex/ops/ops.sock", timeout=10)
     host.stop()
     shutil.rmtree(host.folder, ignore_errors=True)

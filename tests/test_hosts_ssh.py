@@ -11,7 +11,9 @@ import contextlib
 import json
 import os
 import pty
+import pwd
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from harnex_tmux.hosts import ssh
 from harnex_tmux.tmux import default_socket_path
 from tests import sshd
 from tests.conftest import PYTHON, Figures, Harnex, recorded, wait_for
@@ -476,3 +479,43 @@ def test_worktree_session_on_a_host_diff_and_clean(remote: Remote, remote_repo: 
     assert remote.host.ssh(f"test -e {path}").returncode == 1
     branches = remote.host.ssh("git branch --format='%(refname:short)'").stdout.split()
     assert branches == ["main"]
+
+
+def test_ops_go_over_the_kept_channel(remote: Remote) -> None:
+    """With forwarding allowed, status, pane, send and wait are run by the host's op server
+    through the master's forwarded socket: its count of requests run goes up by one per op
+    (a command run the per-call way would not be counted), its pid stays, and the sockets
+    at both ends are private."""
+    h = remote.harnex
+    remote.start_demo("kept")
+    target = f"{NAME}:kept"
+    checked = h.json("hosts", "check", NAME, "--json")
+    kept = checked["channel"]
+    assert kept["in_use"] is True and kept["reason"] is None, kept
+    server = kept["server"]
+    text = h.run("hosts", "check", NAME, check=True).stdout
+    assert f"kept channel: in use (op server pid {server['pid']})" in text
+    h.run("wait", "--id", target, "--until", "prompt", "--timeout", "30", check=True)
+    assert [row["id"] for row in h.json("status", "--host", NAME, "--json")] == ["kept"]
+    assert "demo>" in h.json("pane", "--id", target, "--json")["text"]
+    sent = h.json("send", "--id", target, "--message", "over the kept channel ✓")
+    assert sent["status"] == "delivered", sent
+    after = h.json("hosts", "check", NAME, "--json")["channel"]["server"]
+    assert after["pid"] == server["pid"]
+    assert after["served"] == server["served"] + 4, (server, after)
+    assert recorded(remote.record("kept")) == ["over the kept channel ✓"]
+    # The host's socket: 0600 in a 0700 folder of the remote user; this side's: 0600.
+    remote_socket = Path(server["socket"])
+    assert stat.S_IMODE(remote_socket.stat().st_mode) == 0o600
+    assert stat.S_IMODE(remote_socket.parent.stat().st_mode) == 0o700
+    assert remote_socket.stat().st_uid == pwd.getpwnam(sshd.REMOTE_USER).pw_uid
+    local = Path(ssh.forward_path(sshd.ALIAS))
+    assert stat.S_ISSOCK(local.stat().st_mode) and stat.S_IMODE(local.stat().st_mode) == 0o600
+    # Turned off, the same ops take the per-call path and the server counts none of them.
+    h.env["HARNEX_HOST_CHANNEL"] = "off"
+    assert [row["id"] for row in h.json("status", "--host", NAME, "--json")] == ["kept"]
+    off = h.json("hosts", "check", NAME, "--json")["channel"]
+    assert off["in_use"] is False and "HARNEX_HOST_CHANNEL" in off["reason"]
+    del h.env["HARNEX_HOST_CHANNEL"]
+    again = h.json("hosts", "check", NAME, "--json")["channel"]["server"]
+    assert again["served"] == after["served"], (after, again)

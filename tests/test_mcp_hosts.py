@@ -148,9 +148,10 @@ def test_a_remote_wait_holds_no_thread_and_blocks_nothing(remote: Remote) -> Non
 
 
 def _remote_waits(remote: Remote) -> list[str]:
-    """The remote harnex processes waiting for ``m2`` to be busy."""
-    # One string for the remote shell; [w] keeps the pattern from matching its own line.
-    found = remote.host.ssh("pgrep -u $(id -u) -af 'harnex [w]ait --id m2 --until busy'")
+    """The commands running on the host for this machine: the children of its op server
+    (each one a ``harnex wait`` here, forked to run the op; hosts/serve.py)."""
+    server = remote.harnex.json("hosts", "check", NAME, "--json")["channel"]["server"]
+    found = remote.host.ssh(f"pgrep -P {int(server['pid'])}")
     return found.stdout.splitlines()
 
 

@@ -47,7 +47,7 @@ def upgrade(name: str, force: bool, as_json: bool) -> None:
 def _install(host: Any, force: bool) -> dict[str, Any]:
     """Install this build on ``host`` unless it has it (or ``force``); its facts after."""
     from harnex_tmux.errors import HostError
-    from harnex_tmux.hosts import installer
+    from harnex_tmux.hosts import channel, installer
 
     facts = installer.probe(host)
     problems = facts.problems()
@@ -57,6 +57,7 @@ def _install(host: Any, force: bool) -> dict[str, Any]:
     installed = False
     if force or not facts.current():
         installer.install(host, facts)
+        channel.forget(host.dest)
         facts = installer.probe(host)
         if not facts.current():
             raise HostError(f"host {host.name!r}: harnex was installed but does not answer there")
@@ -138,6 +139,8 @@ def check(name: str, as_json: bool) -> None:
         )
     report["problems"] = problems
     report["warnings"] = facts.warnings()
+    kept = _channel(host) if facts.current() else None
+    report["channel"] = kept.to_dict() if kept else None
     if as_json:
         print_json(report)
     else:
@@ -145,6 +148,12 @@ def check(name: str, as_json: bool) -> None:
             f"host {name} ({host.dest}): harnex {report['harnex'] or '-'}, {facts.tmux}, "
             f"linger {facts.linger or '?'}"
         )
+        if kept is not None:
+            click.echo(
+                f"kept channel: in use (op server pid {kept.server.get('pid')})"
+                if kept.in_use
+                else f"kept channel: not in use ({kept.reason}); each op starts harnex there"
+            )
         for warning in report["warnings"]:
             click.echo(f"harnex: host {name!r}: {warning}", err=True)
     if problems:
@@ -154,6 +163,23 @@ def check(name: str, as_json: bool) -> None:
             else f"harnex hosts add {name} ..."
         )
         raise HostError(f"host {name!r}: {'; '.join(problems)} ({fix})")
+
+
+def _channel(host: Any) -> Any:
+    """The kept channel's report (hosts/channel.py), set up when it is not."""
+    from harnex_tmux.hosts import channel
+    from harnex_tmux.session.polling import run_steps
+
+    return run_steps(channel.report_steps(host))
+
+
+@command.command("serve", hidden=True)
+def serve() -> None:
+    """Internal: start this host's op server when none runs (hosts/serve.py), print where
+    it listens as JSON. Run over ssh by the machine that reaches this one."""
+    from harnex_tmux.hosts.serve import start_main
+
+    start_main()
 
 
 @command.command("remove")

@@ -13,26 +13,27 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import io
+import json
 import os
 import re
 import shlex
+import stat
 import subprocess
 import sys
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+# The number `harnex --version` prints (the package's own, set before it imports anything;
+# importlib.metadata would cost every remote command ~50 ms of imports).
+from harnex_tmux import __version__
 from harnex_tmux.errors import HostError
 from harnex_tmux.hosts import ssh
 from harnex_tmux.hosts.store import Host
+from harnex_tmux.state import state_root, write_private
 
 PACKAGE = "harnex-tmux"
-# From the installed metadata, not harnex_tmux/__init__ (which imports the session handle,
-# which imports this module when given NAME:id).
-__version__ = importlib.metadata.version(PACKAGE)
 MIN_PYTHON = (3, 11)
 MIN_TMUX = (3, 2)
 DATA_DIR = '"${XDG_DATA_HOME:-$HOME/.local/share}/harnex"'
@@ -178,14 +179,43 @@ done=yes
 @functools.cache
 def build_id() -> str:
     """A fingerprint of this harnex's files: a checkout keeps its version number while its
-    code changes, and a host must run the same code, not only the same number."""
+    code changes, and a host must run the same code, not only the same number.
+
+    Hashing every file costs each command that talks to a host tens of milliseconds, so the
+    answer is kept in the state dir under a key made of the files' names, sizes and times
+    (a stat each), and the files are read again only when one of those changed."""
     root = Path(__file__).resolve().parents[1]
+    files: list[tuple[str, os.stat_result]] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [name for name in dirs if name != "__pycache__"]
+        for name in names:
+            full = os.path.join(folder, name)
+            info = os.stat(full)
+            if stat.S_ISREG(info.st_mode):
+                files.append((os.path.relpath(full, root), info))
+    files.sort()
+    quick = hashlib.sha256(__version__.encode())
+    for relative, info in files:
+        quick.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    key = quick.hexdigest()
+    cache = state_root() / "ssh" / "build-id.json"
+    try:
+        kept = json.loads(cache.read_text())
+    except (OSError, ValueError):
+        kept = None
+    if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("build"), str):
+        return str(kept["build"])
     digest = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    for relative, _ in files:
+        digest.update(relative.encode())
+        digest.update((root / relative).read_bytes())
+    build = digest.hexdigest()[:16]
+    try:
+        cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(cache, json.dumps({"key": key, "build": build}))
+    except OSError:
+        pass  # a read-only state dir: hashed again next time
+    return build
 
 
 def checkout_root() -> Path:
@@ -214,6 +244,8 @@ def _pip(*args: str) -> None:
 
 
 def _requirements() -> list[str]:
+    import importlib.metadata
+
     wanted = []
     for line in importlib.metadata.requires(PACKAGE) or []:
         if "extra ==" not in line:
@@ -253,6 +285,8 @@ def _harnex_wheel() -> Path:
 
 def _bundle() -> bytes:
     """A tar of every wheel the host needs, for the installer's stdin."""
+    import tarfile
+
     cache_dir().mkdir(parents=True, exist_ok=True)
     wheels = [_harnex_wheel(), *sorted(_dependency_wheels().glob("*.whl"))]
     buffer = io.BytesIO()
@@ -264,6 +298,16 @@ def _bundle() -> bytes:
 
 # The first words of the line a host prints when its harnex is another build than ours.
 MISMATCH_PREFIX = "harnex: warning: host "
+
+
+def mismatch_line(host: str, version: str, build: str) -> str:
+    """The line a host's harnex of another build gives (the op server's answer carries its
+    build; the per-call path's shell prints the same words)."""
+    ours = build_id()
+    return (
+        f"{MISMATCH_PREFIX}{host} runs harnex {version} (build {build}), this one is "
+        f"{__version__} (build {ours}): harnex hosts upgrade {host}"
+    )
 
 
 def remote_command(*args: str, host: str | None = None) -> str:

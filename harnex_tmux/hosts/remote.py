@@ -33,7 +33,7 @@ from harnex_tmux.errors import (
     TimedOut,
     UsageError,
 )
-from harnex_tmux.hosts import end_with_stdin, seen, ssh
+from harnex_tmux.hosts import channel, end_with_stdin, seen, ssh
 from harnex_tmux.hosts.installer import MISMATCH_PREFIX, remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
 from harnex_tmux.pane_text import PaneSnapshot
@@ -87,11 +87,14 @@ def call_steps(
 ) -> Steps[RemoteAnswer]:
     """:func:`call` as steps (one :class:`~harnex_tmux.session.polling.Process`: the ssh
     command), for the loops of ``send`` and ``wait`` that the MCP server drives."""
-    script = remote_command(*args, host=host.name)
-    try:
-        result = yield from ssh.run_command_steps(host.dest, script, stdin, timeout)
-    except HostUnreachable as exc:
-        raise type(exc)(f"host {host.name!r}: {exc}") from exc
+    # The kept channel when it is there (hosts/channel.py), else one ssh command.
+    result = yield from channel.call_steps(host, args, stdin, timeout)
+    if result is None:
+        script = remote_command(*args, host=host.name)
+        try:
+            result = yield from ssh.run_command_steps(host.dest, script, stdin, timeout)
+        except HostUnreachable as exc:
+            raise type(exc)(f"host {host.name!r}: {exc}") from exc
     stdout = result.stdout.decode("utf-8", errors="replace")
     data = _last_json(stdout)
     lines = []

@@ -123,9 +123,13 @@ def master_steps(dest: str) -> Steps[None]:
         # can take its place (a hung master would make every command wait forever). It is
         # not asked to exit: a master that did not answer the check would not answer that.
         path = Path(control_path(dest))
-        alive = path.exists() and (yield from _alive_steps(dest))
+        alive = path.exists() and (yield from alive_steps(dest))
         if not alive:
             path.unlink(missing_ok=True)
+            # What the old master held goes with it: its forwarded socket (a new master
+            # makes its own) and what was learnt about forwarding through it.
+            for suffix in FORWARD_SUFFIXES:
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
             yield from _start_master_steps(dest)
         with _masters_lock:
             _masters_checked[dest] = time.monotonic()
@@ -145,9 +149,39 @@ def forget_master(dest: str) -> None:
         _masters_checked.pop(dest, None)
 
 
-def _alive_steps(dest: str) -> Steps[bool]:
+def alive_steps(dest: str) -> Steps[bool]:
+    """Whether the master of ``dest`` answers ``ssh -O check`` (a local socket round
+    trip, at most 3 s)."""
     done = yield from process_steps((*_base(dest), "-O", "check", dest), timeout=3)
     return done.code == 0 and not done.timed_out
+
+
+# Files beside the master's socket that belong to the master they were made through: the
+# kept channel's forwarded socket, and the note that the server refused to forward.
+FORWARD_SUFFIXES = (".ops", ".noops")
+
+
+def forward_path(dest: str) -> str:
+    """The local end of the kept channel to ``dest``'s op server (hosts/channel.py)."""
+    return control_path(dest) + FORWARD_SUFFIXES[0]
+
+
+def forward_steps(dest: str, local: str, remote: str) -> Steps[str | None]:
+    """Have the master of ``dest`` forward the Unix socket ``local`` here to ``remote``
+    there (``ssh -O forward -L``; ssh makes ``local`` mode 0600: StreamLocalBindMask 0177).
+    It lives as long as the master. None when it was made, else ssh's reason. The server's
+    own refusal (AllowStreamLocalForwarding, DisableForwarding) shows only when a
+    connection is made through it."""
+    spec = f"{local}:{remote}"
+    # The master may hold this forward already (its socket file removed since): ssh would
+    # answer that it exists and make no file. Cancelled first, it is made anew.
+    yield from process_steps((*_base(dest), "-O", "cancel", "-L", spec, dest), timeout=5)
+    Path(local).unlink(missing_ok=True)
+    done = yield from process_steps((*_base(dest), "-O", "forward", "-L", spec, dest), timeout=5)
+    if done.code == 0 and not done.timed_out:
+        return None
+    lines = [line for line in done.stderr.decode(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "ssh -O forward failed"
 
 
 def _start_master_steps(dest: str) -> Steps[None]:

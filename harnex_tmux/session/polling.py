@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -75,8 +76,29 @@ class ProcessResult:
     timed_out: bool = False
 
 
-Step = Call | Pause | Process
-Outcome = ApiResponse | ProcessResult | None
+@dataclass(frozen=True)
+class Exchange:
+    """Connect to the Unix socket ``path``, send ``data``, read the answer to its
+    end-of-file, all within ``timeout`` seconds: a request to a host's op server over the
+    forwarded socket of its ssh master (hosts/channel.py)."""
+
+    path: str
+    data: bytes
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeResult:
+    """What an :class:`Exchange` gave. ``connected`` False: nothing was sent (no socket,
+    or no listener on it). ``data`` is what came back before end-of-file or the timeout."""
+
+    connected: bool
+    data: bytes = b""
+    timed_out: bool = False
+
+
+Step = Call | Pause | Process | Exchange
+Outcome = ApiResponse | ProcessResult | ExchangeResult | None
 Steps = Generator[Step, Outcome, T]
 
 
@@ -142,6 +164,9 @@ def _perform_blocking(driver: Driver[Any], step: Step) -> None:
     if isinstance(step, Process):
         driver.outcome = _run_process(step)
         return
+    if isinstance(step, Exchange):
+        driver.outcome = _exchange(step)
+        return
     try:
         driver.outcome = step.client.request(step.method, step.path, step.payload, step.timeout)
     except SidecarUnreachable as exc:
@@ -202,6 +227,59 @@ async def _tidy_up(steps: Steps[Any]) -> None:
             driver.outcome = await _perform(step)
         except SidecarUnreachable as exc:
             driver.failure = exc
+
+
+def exchange_steps(path: str, data: bytes, timeout: float | None) -> Steps[ExchangeResult]:
+    """One :class:`Exchange` step, its answer typed."""
+    done = yield Exchange(path, data, timeout)
+    assert isinstance(done, ExchangeResult)
+    return done
+
+
+def _exchange(step: Exchange) -> ExchangeResult:
+    deadline = None if step.timeout is None else time.monotonic() + step.timeout
+    chunks: list[bytes] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.settimeout(step.timeout)
+            sock.connect(step.path)
+        except OSError:
+            return ExchangeResult(False)
+        try:
+            sock.sendall(step.data)
+            while True:
+                if deadline is not None:
+                    sock.settimeout(max(0.001, deadline - time.monotonic()))
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except TimeoutError:
+            return ExchangeResult(True, b"".join(chunks), timed_out=True)
+        except OSError:
+            pass  # reset: the other end went away; what came before is the answer
+    return ExchangeResult(True, b"".join(chunks))
+
+
+async def _exchange_async(step: Exchange) -> ExchangeResult:
+    import math
+
+    import anyio
+
+    chunks: list[bytes] = []
+    try:
+        stream = await anyio.connect_unix(step.path)
+    except OSError:
+        return ExchangeResult(False)
+    async with stream:
+        with anyio.move_on_after(math.inf if step.timeout is None else step.timeout) as scope:
+            try:
+                await stream.send(step.data)
+                while True:
+                    chunks.append(await stream.receive(65536))
+            except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                pass
+        return ExchangeResult(True, b"".join(chunks), timed_out=scope.cancelled_caught)
 
 
 def _run_process(step: Process) -> ProcessResult:
@@ -338,6 +416,8 @@ async def _perform(step: Step) -> Outcome:
         return None
     if isinstance(step, Process):
         return await _run_process_async(step)
+    if isinstance(step, Exchange):
+        return await _exchange_async(step)
     client = step.client
     wait = client.timeout if step.timeout is None else step.timeout
     head, body = client.encode(step.method, step.path, step.payload)

@@ -68,6 +68,9 @@ def test_ssh_client_killed_mid_send_retries_with_the_same_id(
     message: the send tries again with the same message id, finds the message there, and
     it is typed exactly once."""
     h = remote.harnex
+    # The per-call path (one ssh command per op); the kept channel's own faults are in
+    # test_fault_channel.py.
+    h.env["HARNEX_HOST_CHANNEL"] = "off"
     remote.start_demo("drop", busy=0.2)
     target = f"{NAME}:drop"
     h.run("wait", "--id", target, "--until", "prompt", "--timeout", "30", check=True)
