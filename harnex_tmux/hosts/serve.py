@@ -36,6 +36,7 @@ from typing import Any
 
 from harnex_tmux.errors import BadOpRequest
 from harnex_tmux.hosts import wire
+from harnex_tmux.hosts.stray_sends import carries
 from harnex_tmux.state import ensure_dir, state_root
 
 # Like ssh's ControlPersist, but longer: starting the server costs one remote harnex start.
@@ -93,6 +94,7 @@ class Job:
 
     pid: int
     stdin: bytes
+    args: list[str] = field(default_factory=list)
     pipes: dict[int, bytearray] = field(default_factory=dict)  # stdout, stderr fds
     stdin_fd: int | None = None
     pidfd: int | None = None
@@ -301,11 +303,25 @@ class Server:
         if self._client_left(conn):
             self._close(conn)
             return
+        if args[0] == "send" and "--withdraw" in args:
+            # A forked send keeps this server's command line, so the withdrawal's own search
+            # of the process list (hosts/stray_sends.py) cannot see it: end it here first,
+            # so nothing can queue the message once it is withdrawn.
+            self._end_sends_of(args[args.index("--withdraw") + 1 :][:1])
         conn.outbuf += wire.line({"accepted": True})
         conn.job = self._fork(args, stdin)
         self.jobs.append(conn.job)
         self.served += 1
         self._flush(conn)
+
+    def _end_sends_of(self, message_id: list[str]) -> None:
+        """SIGKILL (and reap) the running sends that carry ``message_id``: a killed send
+        leaves the sidecar nothing half done, the message queued by one request or not."""
+        for job in list(self.jobs):
+            if job.code is None and message_id and carries(job.args, message_id[0]):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(job.pid, signal.SIGKILL)
+                self._exited(job)
 
     def _client_left(self, conn: Conn) -> bool:
         """Whether the client closed its end already: its request is then not run."""
@@ -332,7 +348,7 @@ class Server:
             os._exit(_run_command(args))
         for fd in (in_r, out_w, err_w):
             os.close(fd)
-        job = Job(pid, stdin)
+        job = Job(pid, stdin, args)
         job.pidfd = _pidfd(pid)
         if job.pidfd is not None:
             self.selector.register(job.pidfd, selectors.EVENT_READ, lambda _m: self._exited(job))

@@ -47,12 +47,13 @@ def _sends_of(message_id: str) -> list[int]:
     for line in listing.splitlines():
         pid, _, args = line.strip().partition(" ")
         words = args.split()
-        if pid.isdigit() and "send" in words and _carries(words, message_id):
+        if pid.isdigit() and "send" in words and carries(words, message_id):
             found.append(int(pid))
     return found
 
 
-def _carries(words: list[str], message_id: str) -> bool:
+def carries(words: list[str], message_id: str) -> bool:
+    """Whether the command line ``words`` is one that sends ``message_id``."""
     return (
         any(
             word == "--message-id" and words[i + 1 : i + 2] == [message_id]
