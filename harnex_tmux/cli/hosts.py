@@ -177,9 +177,10 @@ def _channel(host: Any) -> Any:
 def serve() -> None:
     """Internal: start this host's op server when none runs (hosts/serve.py), print where
     it listens as JSON. Run over ssh by the machine that reaches this one."""
-    from harnex_tmux.hosts.serve import start_main
+    from harnex_tmux.cli.main import COMMANDS, cli
+    from harnex_tmux.hosts.serve import Program, start_main
 
-    start_main()
+    start_main(Program(lambda args: cli.main(args=args, prog_name="harnex"), COMMANDS))
 
 
 @command.command("remove")

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,17 @@ SOCKET_PATH_MAX = 100
 COMMANDS = wire.COMMANDS
 
 Callback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Program:
+    """The program this server runs for each request: harnex's command line, handed in by
+    ``harnex hosts serve`` (the CLI's floor) so that this module does not import upward.
+    ``main`` runs ``harnex ARGS`` and ends with SystemExit as the program would; ``modules``
+    names each served command's module, imported once before any fork."""
+
+    main: Callable[[list[str]], object]
+    modules: Mapping[str, str]
 
 
 def ops_dir() -> Path:
@@ -118,8 +129,9 @@ class Conn:
 
 
 class Server:
-    def __init__(self, listener: socket.socket, path: Path) -> None:
+    def __init__(self, listener: socket.socket, path: Path, program: Program) -> None:
         self.listener = listener
+        self.program = program
         self.path = path
         info = path.stat()
         self.identity = (info.st_dev, info.st_ino)
@@ -345,7 +357,7 @@ class Server:
                 os.dup2(fd, target)
             for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
                 os.close(fd)
-            os._exit(_run_command(args))
+            os._exit(_run_command(self.program, args))
         for fd in (in_r, out_w, err_w):
             os.close(fd)
         job = Job(pid, stdin, args)
@@ -479,14 +491,12 @@ def _pidfd(pid: int) -> int | None:
     return fd
 
 
-def _run_command(args: list[str]) -> int:
+def _run_command(program: Program, args: list[str]) -> int:
     """``harnex ARGS`` in this (forked) process, as the ``harnex`` program would run it;
     its exit code."""
     code = 1
     try:
-        from harnex_tmux.cli.main import cli
-
-        cli.main(args=args, prog_name="harnex")
+        program.main(args)
         code = 0
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
@@ -502,7 +512,7 @@ def _run_command(args: list[str]) -> int:
     return code
 
 
-def _preload() -> None:
+def _preload(program: Program) -> None:
     """Import what the served commands import, once, so that each forked child starts warm.
 
     Most of it is imported only when a command runs, so a child runs each command once on
@@ -511,10 +521,8 @@ def _preload() -> None:
     never wrong.)"""
     import importlib
 
-    from harnex_tmux.cli.main import COMMANDS as MODULES
-
     for name in COMMANDS:
-        importlib.import_module(MODULES[name])
+        importlib.import_module(program.modules[name])
     absent = "harnex-ops-warm-up"
     for args in (
         ["status", "--all", "--json"],
@@ -522,12 +530,12 @@ def _preload() -> None:
         ["events", "--id", absent, "--snapshot"],
         ["wait", "--id", absent, "--until", "prompt", "--timeout", "0"],
     ):
-        for name in _modules_loaded_by(args):
+        for name in _modules_loaded_by(program, args):
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
 
 
-def _modules_loaded_by(args: list[str]) -> list[str]:
+def _modules_loaded_by(program: Program, args: list[str]) -> list[str]:
     """The modules a forked child has once it ran ``harnex ARGS`` (output discarded)."""
     read, write = os.pipe()
     pid = os.fork()
@@ -536,7 +544,7 @@ def _modules_loaded_by(args: list[str]) -> list[str]:
         null = os.open(os.devnull, os.O_RDWR)
         for target in (0, 1, 2):
             os.dup2(null, target)
-        _run_command(args)
+        _run_command(program, args)
         os.write(write, "\n".join(sorted(sys.modules)).encode())
         os._exit(0)
     os.close(write)
@@ -565,7 +573,7 @@ def ping(path: Path, timeout: float = 3.0) -> dict[str, Any] | None:
     return reply.head if reply.complete else None
 
 
-def ensure_running() -> dict[str, Any]:
+def ensure_running(program: Program) -> dict[str, Any]:
     """The running server's description; starts one, detached, when none answers. Two
     callers at once start one server (a lock beside the socket)."""
     path = socket_path()
@@ -583,7 +591,7 @@ def ensure_running() -> dict[str, Any]:
         finally:
             os.umask(old)
         listener.listen(64)
-        pid = _detach(listener, path, lock)
+        pid = _detach(listener, path, lock, program)
         listener.close()
         return {
             "pid": pid,
@@ -597,7 +605,7 @@ def ensure_running() -> dict[str, Any]:
         os.close(lock)
 
 
-def _detach(listener: socket.socket, path: Path, lock: int) -> int:
+def _detach(listener: socket.socket, path: Path, lock: int, program: Program) -> int:
     """Fork the server off: its own session, stdin and stdout /dev/null, stderr its log,
     so that the ssh command that started it ends at once. Returns its pid. The server
     lets go of the starters' ``lock`` (it would hold it for its whole life)."""
@@ -629,8 +637,8 @@ def _detach(listener: socket.socket, path: Path, lock: int) -> int:
     code = 0
     try:
         os.chdir(Path.home())
-        _preload()
-        Server(listener, path).run()
+        _preload(program)
+        Server(listener, path, program).run()
     except BaseException:
         traceback.print_exc()
         code = 1
@@ -640,6 +648,6 @@ def _detach(listener: socket.socket, path: Path, lock: int) -> int:
     os._exit(code)
 
 
-def start_main() -> None:
+def start_main(program: Program) -> None:
     """``harnex hosts serve``: make sure the server runs, print its description (JSON)."""
-    print(json.dumps(ensure_running()), flush=True)
+    print(json.dumps(ensure_running(program)), flush=True)

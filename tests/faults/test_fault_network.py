@@ -290,6 +290,15 @@ def _remote_sends(message_id: str) -> list[str]:
     return found.stdout.splitlines()
 
 
+def _op_server_children(remote: Remote) -> list[str]:
+    """What the host's op server is running (a send over the kept channel is its forked
+    child and keeps the server's command line, so ``_remote_sends`` cannot see it)."""
+    server = remote.harnex.json("hosts", "check", NAME, "--json")["channel"]["server"]
+    if not server:
+        return []
+    return remote.host.ssh(f"pgrep -a -P {int(server['pid'])}").stdout.splitlines()
+
+
 def _busy_remote(remote: Remote, ident: str, seconds: int) -> str:
     """A demo agent on the host that works on a first message for ``seconds``: a message
     sent now waits in the host's inbox."""
@@ -372,7 +381,7 @@ def test_an_interrupted_remote_send_is_withdrawn_never_typed(
             send.wait(30)
     assert send.returncode == 130, err
     assert f"{message_id} withdrawn, never typed" in err, err
-    assert _remote_sends(message_id) == []
+    assert _remote_sends(message_id) == [] and _op_server_children(remote) == []
     assert _remote_row(remote, ident)["inbox"] == 0
     h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
     time.sleep(2.0)  # room for a queued copy to be typed, were there one
