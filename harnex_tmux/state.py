@@ -74,6 +74,17 @@ def parse_time(text: str) -> datetime:
 # --- ids and keys -----------------------------------------------------------------------------
 
 
+def epoch_of(text: object) -> float | None:
+    """A stored timestamp as seconds since the epoch; None when it is missing or not one
+    (state read from files and other hosts is taken as it comes)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return parse_time(text).timestamp()
+    except ValueError:
+        return None
+
+
 def normalize_id(raw: str) -> str:
     ident = raw.strip()
     if not ident:

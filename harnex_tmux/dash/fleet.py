@@ -31,7 +31,7 @@ from harnex_tmux.dash.model import (
     WorktreeCells,
     problem_of,
 )
-from harnex_tmux.state import ExitRecord, SessionRecord, parse_time
+from harnex_tmux.state import ExitRecord, SessionRecord, epoch_of
 
 EVENTS_KEPT = 12
 ENDED_SHOWN = 10
@@ -156,7 +156,7 @@ class Fleet:
                 self._read_events(tracked)
         tracked.record = None
         tracked.state = EXITED
-        tracked.since = _epoch(ended.ended_at) or tracked.since
+        tracked.since = epoch_of(ended.ended_at) or tracked.since
         tracked.queued = 0
         tracked.problem = None
         with self._lock:
@@ -323,7 +323,7 @@ class Fleet:
     def _take(self, tracked: Tracked, event: dict[str, Any]) -> None:
         kind = event.get("type")
         tracked.events.append(event)
-        at = _epoch(event.get("ts"))
+        at = epoch_of(event.get("ts"))
         if kind == "state" and isinstance(event.get("to"), str):
             if tracked.state not in (SIDECAR_DOWN, UNRESPONSIVE) or tracked.record is None:
                 tracked.state, tracked.since = event["to"], at
@@ -415,12 +415,3 @@ def _parse(lines: list[bytes]) -> Iterator[dict[str, Any]]:
             continue  # half a line, or damage: the rest of the log still counts
         if isinstance(event, dict):
             yield event
-
-
-def _epoch(text: object) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return parse_time(text).timestamp()
-    except ValueError:
-        return None

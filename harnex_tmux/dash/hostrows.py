@@ -14,7 +14,7 @@ from typing import Any
 
 from harnex_tmux.dash.model import STALE, FleetRow, WorktreeCells, problem_of
 from harnex_tmux.dash.source import usage_cells
-from harnex_tmux.state import parse_time
+from harnex_tmux.state import epoch_of
 
 
 def key_of(host: str, ident: str) -> str:
@@ -41,7 +41,7 @@ def rows_of(
         stale = bool(row.get("stale"))
         state = STALE if stale else str(row.get("state") or "unknown")
         if stale:
-            since = _epoch(row.get("last_seen"))
+            since = epoch_of(row.get("last_seen"))
             was = row.get("last_state") or "unknown"
             problem: str | None = (
                 f"host {host!r} is down ({error or row.get('host_error')}); shown as last seen "
@@ -81,12 +81,3 @@ def _worktree(info: Any) -> WorktreeCells | None:
     if "error" in info or not isinstance(ahead, int) or not isinstance(changed, list):
         return WorktreeCells(branch, None, None)
     return WorktreeCells(branch, ahead, len(changed))
-
-
-def _epoch(text: Any) -> float | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return parse_time(text).timestamp()
-    except ValueError:
-        return None

@@ -182,7 +182,7 @@ def _set_up_steps(host: Host, timeout: float | None, after_silence: bool) -> Ste
             )
         except HostUnreachable as exc:
             return ChannelReport(False, str(exc))
-        info = _last_json(result.stdout.decode("utf-8", errors="replace"))
+        info = wire.last_json(result.stdout.decode("utf-8", errors="replace"))
         if result.code != 0 or not isinstance(info, dict) or not info.get("socket"):
             lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
             why = lines[-1] if lines else f"exit {result.code}"
@@ -232,13 +232,3 @@ def _refused(dest: str) -> str | None:
     if not isinstance(data, dict) or time.time() - float(data.get("at", 0)) > REFUSED_RECHECK_S:
         return None
     return str(data.get("reason") or "forwarding refused")
-
-
-def _last_json(text: str) -> Any:
-    for line in reversed(text.splitlines()):
-        if line.strip():
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                return None
-    return None

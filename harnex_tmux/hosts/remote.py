@@ -33,7 +33,7 @@ from harnex_tmux.errors import (
     TimedOut,
     UsageError,
 )
-from harnex_tmux.hosts import channel, end_with_stdin, seen, ssh
+from harnex_tmux.hosts import channel, end_with_stdin, seen, ssh, wire
 from harnex_tmux.hosts.installer import MISMATCH_PREFIX, remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
 from harnex_tmux.pane_text import PaneSnapshot
@@ -96,7 +96,7 @@ def call_steps(
         except HostUnreachable as exc:
             raise type(exc)(f"host {host.name!r}: {exc}") from exc
     stdout = result.stdout.decode("utf-8", errors="replace")
-    data = _last_json(stdout)
+    data = wire.last_json(stdout)
     lines = []
     for line in result.stderr.splitlines():
         if line.startswith(MISMATCH_PREFIX):
@@ -123,16 +123,6 @@ def warn_once(host_name: str, line: str) -> None:
             return
         _warned.add(host_name)
     print(line, file=sys.stderr, flush=True)
-
-
-def _last_json(text: str) -> Any:
-    for line in reversed(text.splitlines()):
-        if line.strip():
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                return None
-    return None
 
 
 def _raise_for(host: Host, answer: RemoteAnswer) -> None:

@@ -15,6 +15,8 @@ import signal
 import subprocess
 import time
 
+from harnex_tmux.state import process_alive
+
 # How long the ended processes get to be gone before the withdrawal goes ahead anyway.
 GONE_WITHIN_S = 5.0
 
@@ -28,7 +30,7 @@ def end_sends_of(message_id: str) -> list[int]:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + GONE_WITHIN_S
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+    while time.monotonic() < deadline and any(process_alive(pid) for pid in pids):
         time.sleep(0.05)
     return pids
 
@@ -61,16 +63,3 @@ def carries(words: list[str], message_id: str) -> bool:
         )
         or f"--message-id={message_id}" in words
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie of ours (never the case for sshd's children) counts as gone.
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    return True

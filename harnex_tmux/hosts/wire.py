@@ -108,3 +108,15 @@ def parse_reply(data: bytes) -> Reply:
             return Reply(accepted, head, tail[:out], tail[out : out + err])
         return Reply(accepted, head)
     return Reply(accepted, None)
+
+
+def last_json(text: str) -> Any:
+    """The JSON a remote ``harnex ... --json`` printed: its last non-empty line, parsed
+    (lines before it may be warnings); None when that line is not JSON."""
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                return None
+    return None
