@@ -42,9 +42,8 @@ def test_send_and_stop_a_session_on_another_host(
         app.screen.query_one(TextArea).text = "over the wire"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: not isinstance(app.screen, SendScreen))
-        # In flight (an ssh command): the key does nothing, however often it is pressed.
-        await pilot.press("s")
-        assert not isinstance(app.screen, SendScreen)
+        # (A second press while the send is in flight is the double-press fault test's, on
+        # local rows: over the kept channel this send may be over before a key could come.)
         await until(pilot, lambda: f"{NAME}:far: delivered" in app.message, timeout=60)
         assert recorded(remote.record("far")) == ["over the wire"]
         await pilot.press("x")

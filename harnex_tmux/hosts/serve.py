@@ -215,10 +215,13 @@ class Server:
         except OSError:
             chunk = b""
         if not chunk:
-            # The client left: a job it started is ended (nobody waits for its answer).
+            # The client left: a job it started is ended (nobody waits for its answer), at
+            # once and with nothing tidied: what its request leaves on the host is the
+            # client's to settle (a cancelled send withdraws its message by id next), as
+            # with an ssh command whose client went away.
             if conn.job is not None and conn.job.code is None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(conn.job.pid, signal.SIGTERM)
+                    os.kill(conn.job.pid, signal.SIGKILL)
                 conn.job = None
             self._close(conn)
             return

@@ -226,6 +226,10 @@ def create_server(
     only_tools(server)
 
     children = Children()
+    # One send at a time per session and message id: a retry that comes while the call it
+    # retries is still tidying up after a cancel (withdrawing its message, here or on a
+    # host) waits for that first, or the withdrawal could take the retry's message instead.
+    sending: dict[tuple[str, str], anyio.Lock] = {}
 
     def tool(
         annotations: ToolAnnotations | None = None,
@@ -370,7 +374,16 @@ def create_server(
                 "on waiting.",
             }
 
-        return await respond_waiting(deliver, ctx, timeout, f"send to {id}", call_limit, still)
+        key = (id, chosen)
+        lock = sending.setdefault(key, anyio.Lock())
+        try:
+            async with lock:
+                return await respond_waiting(
+                    deliver, ctx, timeout, f"send to {id}", call_limit, still
+                )
+        finally:
+            if not lock.locked() and not lock.statistics().tasks_waiting:
+                sending.pop(key, None)
 
     @tool(READ_ONLY)
     async def status(
