@@ -24,11 +24,11 @@ import errno
 import json
 import os
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harnex_tmux.errors import UsageError
 from harnex_tmux.tokens import sha256_hex, token_hex
@@ -351,6 +351,22 @@ def append_line(path: Path, line: bytes, *, sync: bool = False) -> None:
         os.close(fd)
 
 
+R = TypeVar("R")
+
+
+def read_record(path: Path, from_dict: Callable[[dict[str, Any]], R]) -> R | None:
+    """The typed record in the JSON file ``path``; None when it is missing, unreadable or
+    not such a record (a file being written, or one without its required fields: the
+    record's constructor raises TypeError)."""
+    data = read_json(path)
+    if data is None:
+        return None
+    try:
+        return from_dict(data)
+    except TypeError:
+        return None
+
+
 def read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -404,13 +420,7 @@ class SessionRecord:
     def load(cls, path: Path) -> SessionRecord | None:
         """The record in ``path``; None when it is missing, unreadable or not a record (a
         file being written, or one without its required fields)."""
-        data = read_json(path)
-        if data is None:
-            return None
-        try:
-            return cls.from_dict(data)
-        except TypeError:
-            return None
+        return read_record(path, cls.from_dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

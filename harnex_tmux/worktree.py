@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harnex_tmux.errors import GitError, HarnexError
-from harnex_tmux.state import id_key, read_json, utc_now, write_private
+from harnex_tmux.state import id_key, read_record, utc_now, write_private
 
 INCLUDE_FILE = ".worktreeinclude"
 BRANCH_PREFIX = "harnex/"
@@ -89,13 +89,7 @@ class WorktreeRecord:
 
     @classmethod
     def load(cls, path: Path) -> WorktreeRecord | None:
-        data = read_json(path)
-        if data is None:
-            return None
-        try:
-            return cls.from_dict(data)
-        except TypeError:
-            return None
+        return read_record(path, cls.from_dict)
 
     def save(self, path: Path) -> None:
         write_private(path, json.dumps(self.to_dict(), indent=2) + "\n")
