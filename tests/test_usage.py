@@ -501,6 +501,37 @@ def test_usage_desk_learns_the_source_keeps_it_and_tells_each_turn(tmp_path: Pat
     assert again.report().total.tokens == 156
 
 
+def test_usage_desk_finish_tells_the_untold_turn_at_once_and_then_tells_nothing(
+    tmp_path: Path,
+) -> None:
+    """`exited` is a session's last event: the agent's end tells the turn still settling
+    (its files are final) before the sidecar writes `exited`, and nothing comes after."""
+    from harnex_tmux.adapters.base import HookReport
+    from harnex_tmux.sidecar import usage as desk_module
+
+    transcript = tmp_path / "s.jsonl"
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    write(transcript, [prompt("p1"), claude_line("m1", "r1", at=now)])
+    events: list[dict[str, Any]] = []
+    desk = desk_module.UsageDesk(
+        {},
+        emit=lambda kind, **data: events.append({"type": kind, **data}),
+        remember=lambda key, value: None,
+        turn_number=lambda: 1,
+        env={},
+    )
+    payload = {"hook_event_name": "Stop", "transcript_path": str(transcript)}
+    desk.noticed("claude", "Stop", payload, HookReport("turn", "done"))
+    assert desk.settling  # told only once the file has been quiet for SETTLE_QUIET_S
+    desk.finish(within=desk_module.SETTLE_MAX_S)
+    assert not desk.settling
+    assert [(e["type"], e["turn"], e["input"]) for e in events] == [("usage", 1, 100)]
+    # After the end, a late report adds nothing.
+    write(transcript, [prompt("p2"), claude_line("m2", "r2", at=now)])
+    desk.noticed("claude", "Stop", payload, HookReport("turn", "done"))
+    assert not desk.settling and len(events) == 1
+
+
 def test_harnex_usage_reads_an_ended_session_from_its_exit_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

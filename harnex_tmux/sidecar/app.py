@@ -634,6 +634,7 @@ class Sidecar:
         # `exited` is the last event of a session: followers stop reading there.
         if self.watch is not None:
             self.watch.stop("exited")
+        self.usage.finish()  # the last turn's usage event comes before `exited`
         self.budget.stop()
         self.events.emit("state", **{"from": self.readiness.state.value, "to": "exited"})
         self.events.emit("exited", **exit_record.event_payload())

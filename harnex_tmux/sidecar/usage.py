@@ -26,6 +26,9 @@ from harnex_tmux.usage.turns import TurnShares, when
 SETTLE_POLL_S = 0.2
 SETTLE_QUIET_S = 1.0
 SETTLE_MAX_S = 10.0
+# When the agent has exited its files are final: the turns still untold are told at once,
+# and the session's end waits at most this long for them (``exited`` is its last event).
+FINISH_WAIT_S = 3.0
 
 
 class UsageDesk:
@@ -46,6 +49,9 @@ class UsageDesk:
         self._turn_number = turn_number
         self._env = env
         self._lock = threading.Lock()
+        self._told = threading.Condition(self._lock)  # `_untold` went down
+        self._final = threading.Event()  # the agent exited: stop waiting for its files
+        self._closed = False  # the session ended: no event may follow `exited`
         self._shares = TurnShares()
         # Ended turns to tell, in order; None asks for a first read of a new source, so its
         # whole file is read here and not in whichever status call comes next.
@@ -73,6 +79,8 @@ class UsageDesk:
         found = from_hook(source, event, payload, self._env)
         ended = report is not None and report.kind == "turn"
         with self._lock:
+            if self._closed:
+                return
             added = found is not None and self._usage.add(found)
             if added:
                 self._remember(RECORD_KEY, [s.to_dict() for s in self._usage.sources])
@@ -108,7 +116,7 @@ class UsageDesk:
             number, ended, cli_turn = job
             deadline = time.monotonic() + SETTLE_MAX_S
             seen, quiet_since = -1, time.monotonic()
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not self._final.is_set():
                 with self._lock:
                     calls = self._usage.read().calls
                 tokens = sum(call.tokens for call in calls)
@@ -127,8 +135,17 @@ class UsageDesk:
             with self._lock:
                 report = self._usage.read()
                 share = self._shares.take(report.calls, ended)
-            if share is not None:
-                share_data = share.to_dict()
-                self._emit("usage", turn=number, **share_data, total=report.total.to_dict())
-            with self._lock:
+                # Under the lock: :meth:`finish` closes the desk under it too.
+                if share is not None and not self._closed:
+                    share_data = share.to_dict()
+                    self._emit("usage", turn=number, **share_data, total=report.total.to_dict())
                 self._untold -= 1
+                self._told.notify_all()
+
+    def finish(self, within: float = FINISH_WAIT_S) -> None:
+        """The agent exited: tell the turns still untold from its final files (waiting at
+        most ``within`` seconds), then close, so no ``usage`` event follows ``exited``."""
+        self._final.set()
+        with self._lock:
+            self._told.wait_for(lambda: self._untold <= 0, timeout=within)
+            self._closed = True
