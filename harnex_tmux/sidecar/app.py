@@ -562,10 +562,16 @@ class Sidecar:
             tail = " | ".join(line for line in lines[-8:] if line)
             log(f"unrecognised screen after {previous.value}: {tail[:400]}")
         if state == State.TRUST and self.auto_accept:
-            self._accept_trust()
-            # A dialog that ignored the key prints nothing: look again rather than wait for
-            # the safety net.
-            self._recheck_in = AUTO_ACCEPT_GAP_S
+            if quiet < STARTUP_SETTLE_S:
+                # Answered once the dialog has held still: Claude Code 2.1.332 draws it, then
+                # probes the terminal and draws it again with the cursor back on "No, exit",
+                # so a move made before that is undone and the Enter declines.
+                self._recheck_in = STARTUP_SETTLE_S - quiet
+            else:
+                self._accept_trust()
+                # A dialog that ignored the key prints nothing: look again rather than wait
+                # for the safety net.
+                self._recheck_in = AUTO_ACCEPT_GAP_S
 
     def _accept_trust(self) -> None:
         """``--auto-accept``: answer the folder-trust dialog with its trusting option (the one
