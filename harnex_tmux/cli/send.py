@@ -66,6 +66,21 @@ if TYPE_CHECKING:
     help="Take back this message id from the session's inbox, ending this host's sends "
     "that carry it: how the harnex of another host cancels its send over ssh.",
 )
+@click.option(
+    "--press",
+    "press_keys",
+    multiple=True,
+    hidden=True,
+    help="Press these tmux keys in the session's pane (no message, no queue): how the "
+    "dashboard of another host answers a dialog with the keys its adapter declares.",
+)
+@click.option(
+    "--in-state",
+    default=None,
+    hidden=True,
+    help="With --press: only when the session is in this state now (a dialog seen a few "
+    "seconds ago may be answered already; keys meant for it must not reach the prompt).",
+)
 def command(
     ident: str | None,
     repo: str | None,
@@ -88,6 +103,8 @@ def command(
     verbose: bool,
     stdin_exact: bool,
     withdraw_id: str | None,
+    press_keys: tuple[str, ...],
+    in_state: str | None,
 ) -> None:
     """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
     124 timed out; one JSON object on stdout either way."""
@@ -96,6 +113,9 @@ def command(
 
     if withdraw_id is not None:
         _withdraw(ident, withdraw_id)
+        return
+    if press_keys:
+        _press(ident, repo, cli_filter, press_keys, in_state)
         return
     text = _message_text(message, words, submit_only, stdin_exact)
     if submit_only and no_submit:
@@ -169,6 +189,38 @@ def _withdraw(ident: str | None, message_id: str) -> None:
     end_sends_of(message_id)
     result = withdraw_message(ident, message_id)
     print_json(result.to_dict())
+
+
+def _press(
+    ident: str | None,
+    repo: str | None,
+    cli_filter: str | None,
+    keys: tuple[str, ...],
+    in_state: str | None,
+) -> None:
+    """Press ``keys`` in the session's pane, after checking its live state is ``in_state``
+    (when given); one JSON object saying what was pressed. ``NAME:id``: by that host's
+    harnex, the same way."""
+    from harnex_tmux.errors import HarnexError
+    from harnex_tmux.session.control import live_status
+    from harnex_tmux.session.find import find_session
+    from harnex_tmux.tmux import Tmux
+
+    if ident is not None and ":" in ident:
+        from harnex_tmux.hosts.remote import RemoteSession
+
+        RemoteSession.for_target(ident).press(keys, in_state)
+        print_json({"ok": True, "id": ident, "pressed": list(keys)})
+        return
+    record = find_session(ident, repo, cli_filter, any_repo=True)
+    if in_state is not None:
+        now = live_status(record).state
+        if now != in_state:
+            raise HarnexError(f"session {record.id!r} is {now} now, not {in_state}: not pressed")
+    if not record.tmux_socket or not record.pane_id:
+        raise HarnexError(f"session {record.id!r} has no pane on record")
+    Tmux(record.tmux_socket).send_keys(record.pane_id, *keys)
+    print_json({"ok": True, "id": record.id, "pressed": list(keys)})
 
 
 def _framed(data: bytes) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harnex_tmux.dash.model import UsageCells, WorktreeCells
 from harnex_tmux.errors import HarnexError
@@ -25,6 +25,9 @@ from harnex_tmux.state import (
     repo_root_for,
     state_root,
 )
+
+if TYPE_CHECKING:
+    from harnex_tmux.adapters.rules import DialogRule
 
 WATCHED = ("sessions", "events", "inbox", "exits")
 # Seconds a new session's sidecar has to report ready (more than run's 5: the dashboard's
@@ -189,10 +192,13 @@ def dialog_keys(record: SessionRecord, state: str) -> list[tuple[str, ...]]:
     from harnex_tmux.adapters.catalog import load_catalog
 
     rules = load_catalog(record.repo_root).rules.get(record.adapter or record.cli)
-    if rules is None:
-        return []
+    return _declared(rules.dialogs if rules is not None else [], state)
+
+
+def _declared(dialogs: Iterable[DialogRule], state: str) -> list[tuple[str, ...]]:
+    """Each distinct key sequence the dialog rules give for ``state``, in file order."""
     found: list[tuple[str, ...]] = []
-    for rule in rules.dialogs:
+    for rule in dialogs:
         if rule.state.value == state and rule.keys and rule.keys not in found:
             found.append(rule.keys)
     return found
@@ -419,3 +425,54 @@ def remote_recover(target: str) -> str:
 
     RemoteSession.for_target(target).recover()
     return f"recovered {target}"
+
+
+@dataclass(frozen=True)
+class HostEvent:
+    """One line of a remote session's events log: as stored there, and parsed."""
+
+    raw: str
+    data: dict[str, Any]
+
+
+def remote_events(target: str, since: str | None) -> list[HostEvent]:
+    """The session's events from the host (``harnex events --snapshot`` there), those at or
+    after ``since`` (an event's own ``ts``) when given."""
+    from harnex_tmux.hosts.remote import RemoteSession
+    from harnex_tmux.state import parse_time
+
+    when = None if since is None else parse_time(since)
+    return [HostEvent(e.raw, e.data) for e in RemoteSession.for_target(target).events(when)]
+
+
+def remote_dialog_keys(adapter: str | None, state: str) -> list[tuple[str, ...]]:
+    """The keys the adapter named ``adapter`` declares for a dialog in ``state``, read from
+    this machine's adapter files (the shipped ones are the host's too: same harnex); a
+    host's own repository adapter files are not here, so those fall back as unknown."""
+    from harnex_tmux.adapters.catalog import load_catalog
+
+    rules = load_catalog(None).rules.get(adapter or "")
+    return _declared(rules.dialogs if rules is not None else [], state)
+
+
+def remote_press(target: str, keys: tuple[str, ...], state: str) -> None:
+    """Press ``keys`` in the session's pane on its host, only if it is still in ``state``."""
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    RemoteSession.for_target(target).press(keys, in_state=state)
+
+
+def remote_jump(target: str) -> Jump:
+    """``harnex attach NAME:id`` as the dashboard runs it: inside tmux a new window of the
+    caller's session (done), else the ``ssh -t`` command to run in the foreground."""
+    from harnex_tmux.hosts.attach import plan
+
+    planned = plan(target, None, None)
+    return Jump(planned.done, planned.argv)
+
+
+def remote_diff(target: str) -> str:
+    """What ``harnex diff --id NAME:id`` prints: the host's own diff of the worktree."""
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    return RemoteSession.for_target(target).diff()

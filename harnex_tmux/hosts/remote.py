@@ -349,6 +349,27 @@ class RemoteSession(Session):
                     lines.append((line, row))
         return lines
 
+    def press(self, keys: tuple[str, ...], in_state: str | None = None) -> None:
+        """Press ``keys`` (tmux key names) in the session's pane on the host, by the host's
+        ``harnex send --press``; with ``in_state``, only if the session is in that state
+        there now (else HarnexError and nothing pressed). Never retried: a key pressed
+        twice is a second answer."""
+        args = ["send", "--id", self.id]
+        for key in keys:
+            args += ["--press", key]
+        args += ["--in-state", in_state] if in_state is not None else []
+        answer = call(self.host, args, timeout=60)
+        if answer.code != 0 or not isinstance(answer.data, dict) or not answer.data.get("ok"):
+            _raise_for(self.host, answer)
+
+    def diff(self, stat: bool = False) -> str:
+        """What the host's ``harnex diff --id ID`` prints for the session's worktree."""
+        args = ["diff", "--id", self.id] + (["--stat"] if stat else [])
+        answer = call(self.host, args, timeout=60)
+        if answer.code != 0:
+            _raise_for(self.host, answer)
+        return answer.stdout
+
     def budget(self, add: str | None = None, clear: bool = False) -> dict[str, Any] | None:
         """The session's budget as the host's ``harnex budget --json`` shows it, after
         raising it by ``add`` or taking it away (``clear``); None when it has none."""
