@@ -48,10 +48,10 @@ from harnex_tmux.dash.screens import (
 )
 from harnex_tmux.dash.table import FleetTable, Line
 from harnex_tmux.errors import HarnexError
-from harnex_tmux.state import SessionRecord
 
 if TYPE_CHECKING:
     from harnex_tmux.mcp.children import Children
+    from harnex_tmux.state import SessionRecord
 
 SIDECAR_CHECK_S = 2.0
 # How often the FOR column moves on: each redraw of the table costs a few ms of CPU, so not

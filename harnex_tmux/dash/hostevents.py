@@ -18,6 +18,7 @@ from typing import Any
 from harnex_tmux.dash import source
 from harnex_tmux.dash.fleet import EVENTS_KEPT
 from harnex_tmux.errors import HarnexError
+from harnex_tmux.state import parse_time
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Trail:
     last_reply: str | None = None
     last_ts: str | None = None
     at_last: set[str] = field(default_factory=set)  # the lines of that second, as stored
+    timeless: set[str] = field(default_factory=set)  # lines whose time is damaged or missing
     fetched: bool = False
     error: str | None = None
     # One ask at a time per session: two at once would both take the events in between.
@@ -78,7 +80,7 @@ class HostEvents:
                 for event in found:
                     # The ask is "at or after" the newest time seen: the lines of that
                     # second already taken come again.
-                    if event.raw not in trail.at_last:
+                    if event.raw not in trail.at_last and event.raw not in trail.timeless:
                         _take(trail, event)
             return self._copy(trail)
 
@@ -91,10 +93,21 @@ def _take(trail: Trail, event: source.HostEvent) -> None:
     data = event.data
     trail.events.append(data)
     ts = data.get("ts")
-    if isinstance(ts, str) and (trail.last_ts is None or ts >= trail.last_ts):
+    if not isinstance(ts, str) or not _is_time(ts):
+        trail.timeless.add(event.raw)  # it may come again with every ask
+    elif trail.last_ts is None or ts >= trail.last_ts:
         if ts != trail.last_ts:
             trail.last_ts, trail.at_last = ts, set()
         trail.at_last.add(event.raw)
     if data.get("type") == "turn_complete":
         reply = data.get("reply")
         trail.last_reply = reply if isinstance(reply, str) else trail.last_reply
+
+
+def _is_time(text: str) -> bool:
+    """Whether the next ask can start at ``text`` (a damaged line's time cannot)."""
+    try:
+        parse_time(text)
+    except ValueError:
+        return False
+    return True
