@@ -119,14 +119,11 @@ def test_events_and_last_reply_panels_read_from_the_host(
 
 
 def test_answer_presses_the_adapters_key_once_on_the_host(
-    remote: Remote, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    remote: Remote, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The adapter file is only on the host (its user's): the answers offered are the ones
+    it declares there, and the one chosen is pressed there once."""
     h = _on_host(monkeypatch, remote)
-    # The adapter file on both machines, as the same harnex would have it.
-    config = tmp_path / "config"
-    (config / "harnex" / "adapters").mkdir(parents=True)
-    (config / "harnex" / "adapters" / "asker.toml").write_text(ASKER_ADAPTER)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     home = remote.host.home
     program = base64.b64encode((HERE / "dash_agents.py").read_bytes()).decode()
     adapter = base64.b64encode(ASKER_ADAPTER.encode()).decode()
@@ -146,6 +143,8 @@ def test_answer_presses_the_adapters_key_once_on_the_host(
         assert started.returncode == 0, started.stderr
         target = f"{NAME}:asker"
         h.run("wait", "--id", target, "--until", "confirmation", "--timeout", "30", check=True)
+        asked = h.json("send", "--id", target, "--dialog-keys")
+        assert (asked["state"], asked["keys"]) == ("confirmation", [["y"]])
 
         async def script(pilot: Any, app: DashApp) -> None:
             from harnex_tmux.dash.screens import AnswerScreen
@@ -154,7 +153,8 @@ def test_answer_presses_the_adapters_key_once_on_the_host(
             assert row.state == "confirmation" and row.look.glyph == "?"
             await select(pilot, app, "asker")
             await pilot.press("a")
-            await until(pilot, lambda: isinstance(app.screen, AnswerScreen))
+            await until(pilot, lambda: isinstance(app.screen, AnswerScreen), timeout=60)
+            assert app.screen.choices == [("the adapter's answer 1", ("y",))]
             await pilot.press("1")
             await until(pilot, lambda: f"{target}: pressed y" in app.message, timeout=60)
             row = await until(
@@ -241,7 +241,11 @@ def test_diff_shows_the_hosts_worktree_change(
         await select(pilot, app, "wtf")
         assert app.check_action("diff", ()) is True
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, DiffScreen), timeout=60)
+
+        def shown() -> bool:  # the screen is there a moment before its text is
+            return isinstance(app.screen, DiffScreen) and bool(app.screen.query("#diff-text"))
+
+        await until(pilot, shown, timeout=60)
         text = str(app.screen.query_one("#diff-text", Static).content)
         assert "+changed by the agent" in text and "--- a/.gitignore" in text
         assert "untracked: fresh.txt" in text

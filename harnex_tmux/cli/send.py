@@ -81,6 +81,13 @@ if TYPE_CHECKING:
     help="With --press: only when the session is in this state now (a dialog seen a few "
     "seconds ago may be answered already; keys meant for it must not reach the prompt).",
 )
+@click.option(
+    "--dialog-keys",
+    is_flag=True,
+    hidden=True,
+    help="Print the session's state and the keys its adapter declares for it (a dialog's "
+    "answers): what the dashboard of another host offers before --press.",
+)
 def command(
     ident: str | None,
     repo: str | None,
@@ -105,6 +112,7 @@ def command(
     withdraw_id: str | None,
     press_keys: tuple[str, ...],
     in_state: str | None,
+    dialog_keys: bool,
 ) -> None:
     """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
     124 timed out; one JSON object on stdout either way."""
@@ -116,6 +124,9 @@ def command(
         return
     if press_keys:
         _press(ident, repo, cli_filter, press_keys, in_state)
+        return
+    if dialog_keys:
+        _dialog_keys(ident, repo, cli_filter)
         return
     text = _message_text(message, words, submit_only, stdin_exact)
     if submit_only and no_submit:
@@ -221,6 +232,26 @@ def _press(
         raise HarnexError(f"session {record.id!r} has no pane on record")
     Tmux(record.tmux_socket).send_keys(record.pane_id, *keys)
     print_json({"ok": True, "id": record.id, "pressed": list(keys)})
+
+
+def _dialog_keys(ident: str | None, repo: str | None, cli_filter: str | None) -> None:
+    """The session's live state and its adapter's declared keys for it, as one JSON object;
+    ``NAME:id``: as that host's harnex reads them."""
+    if ident is not None and ":" in ident:
+        from harnex_tmux.hosts.remote import RemoteSession
+
+        state, keys = RemoteSession.for_target(ident).dialog_keys()
+        print_json({"ok": True, "id": ident, "state": state, "keys": [list(k) for k in keys]})
+        return
+    from harnex_tmux.adapters.catalog import load_catalog
+    from harnex_tmux.session.control import live_status
+    from harnex_tmux.session.find import find_session
+
+    record = find_session(ident, repo, cli_filter, any_repo=True)
+    state = live_status(record).state or "unknown"
+    rules = load_catalog(record.repo_root).rules.get(record.adapter or record.cli)
+    keys = [] if rules is None else rules.declared_keys(state)
+    print_json({"ok": True, "id": record.id, "state": state, "keys": [list(k) for k in keys]})
 
 
 def _framed(data: bytes) -> str:

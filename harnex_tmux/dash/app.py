@@ -512,10 +512,40 @@ class DashApp(App[list[str] | None]):
             return
         key, detail = found
         if detail.remote:
-            declared = source.remote_dialog_keys(detail.row.adapter, detail.row.state)
-        else:
-            assert detail.record is not None
-            declared = source.dialog_keys(detail.record, detail.row.state)
+            # The host reads its own adapter files (its repository's too): an ssh call, so
+            # not on this thread; the key is greyed out until the answers are back.
+            if self._begin("answer", key):
+                self._say(f"reading {detail.row.target}'s dialog on its host…")
+                self._host_dialog(key, detail)
+            return
+        assert detail.record is not None
+        state = detail.row.state
+        self._ask_answer(key, detail, state, source.dialog_keys(detail.record, state))
+
+    @work(thread=True, group="actions")
+    def _host_dialog(self, key: str, detail: Detail) -> None:
+        target = detail.row.target
+        try:
+            dialog = source.remote_dialog(target)
+        except HarnexError as exc:
+            self.call_from_thread(self._end, "answer", key, f"{target}: cannot answer: {exc}")
+            return
+        self.call_from_thread(self._host_dialog_read, key, detail, dialog)
+
+    def _host_dialog_read(self, key: str, detail: Detail, dialog: source.HostDialog) -> None:
+        self.busy_keys.get("answer", set()).discard(key)
+        self.refresh_bindings()
+        if dialog.state not in DIALOG_STATES:
+            self._say(f"{detail.row.target}: no dialog to answer now (it is {dialog.state})")
+            return
+        self._say("")
+        self._ask_answer(key, detail, dialog.state, dialog.keys)
+
+    def _ask_answer(
+        self, key: str, detail: Detail, state: str, declared: list[tuple[str, ...]]
+    ) -> None:
+        """The answer screen for the ``state`` dialog: the adapter's declared answers, else
+        the default (Enter) or backing out (Escape)."""
         choices = [(f"the adapter's answer {n}", keys) for n, keys in enumerate(declared, 1)]
         if not choices:
             # The adapter file names no keys for this dialog: its default, or back out.
@@ -524,17 +554,17 @@ class DashApp(App[list[str] | None]):
 
         def chosen(keys: tuple[str, ...] | None) -> None:
             if keys is not None and detail.live and self._begin("answer", key):
-                self._answer(key, detail, keys)
+                self._answer(key, detail, keys, state)
 
         self.push_screen(AnswerScreen(detail.row.id, question, choices), chosen)
 
     @work(thread=True, group="actions")
-    def _answer(self, key: str, detail: Detail, keys: tuple[str, ...]) -> None:
+    def _answer(self, key: str, detail: Detail, keys: tuple[str, ...], state: str) -> None:
         target = detail.row.target
         try:
             if detail.remote:
-                # Pressed there only if the dialog is still up: the row is seconds old.
-                source.remote_press(target, keys, detail.row.state)
+                # Pressed there only if that dialog is still up when the keys arrive.
+                source.remote_press(target, keys, state)
                 self.wake_hosts.set()
             else:
                 assert detail.record is not None

@@ -64,7 +64,6 @@ def rows_of(
                 problem=problem,
                 usage=usage_cells(row.get("usage")),
                 host=host,
-                adapter=str(row.get("adapter") or row.get("cli") or "") or None,
             )
         )
     return found

@@ -139,7 +139,6 @@ class FleetRow:
     problem: str | None = None  # what is wrong with the session, in words
     usage: UsageCells | None = None
     host: str | None = None  # the host it runs on, by name; None: this machine
-    adapter: str | None = None  # a remote row's adapter (its dialog keys); local rows: None
 
     @property
     def group(self) -> Group:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harnex_tmux.dash.model import UsageCells, WorktreeCells
 from harnex_tmux.errors import HarnexError
@@ -25,9 +25,6 @@ from harnex_tmux.state import (
     repo_root_for,
     state_root,
 )
-
-if TYPE_CHECKING:
-    from harnex_tmux.adapters.rules import DialogRule
 
 WATCHED = ("sessions", "events", "inbox", "exits")
 # Seconds a new session's sidecar has to report ready (more than run's 5: the dashboard's
@@ -192,16 +189,7 @@ def dialog_keys(record: SessionRecord, state: str) -> list[tuple[str, ...]]:
     from harnex_tmux.adapters.catalog import load_catalog
 
     rules = load_catalog(record.repo_root).rules.get(record.adapter or record.cli)
-    return _declared(rules.dialogs if rules is not None else [], state)
-
-
-def _declared(dialogs: Iterable[DialogRule], state: str) -> list[tuple[str, ...]]:
-    """Each distinct key sequence the dialog rules give for ``state``, in file order."""
-    found: list[tuple[str, ...]] = []
-    for rule in dialogs:
-        if rule.state.value == state and rule.keys and rule.keys not in found:
-            found.append(rule.keys)
-    return found
+    return [] if rules is None else rules.declared_keys(state)
 
 
 def press(record: SessionRecord, keys: tuple[str, ...]) -> None:
@@ -445,14 +433,20 @@ def remote_events(target: str, since: str | None) -> list[HostEvent]:
     return [HostEvent(e.raw, e.data) for e in RemoteSession.for_target(target).events(when)]
 
 
-def remote_dialog_keys(adapter: str | None, state: str) -> list[tuple[str, ...]]:
-    """The keys the adapter named ``adapter`` declares for a dialog in ``state``, read from
-    this machine's adapter files (the shipped ones are the host's too: same harnex); a
-    host's own repository adapter files are not here, so those fall back as unknown."""
-    from harnex_tmux.adapters.catalog import load_catalog
+@dataclass(frozen=True)
+class HostDialog:
+    """A remote session's state now and the keys its adapter declares for it, as its host
+    reads them (its own adapter files: shipped, its user's, the session's repository's)."""
 
-    rules = load_catalog(None).rules.get(adapter or "")
-    return _declared(rules.dialogs if rules is not None else [], state)
+    state: str
+    keys: list[tuple[str, ...]]
+
+
+def remote_dialog(target: str) -> HostDialog:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    state, keys = RemoteSession.for_target(target).dialog_keys()
+    return HostDialog(state, keys)
 
 
 def remote_press(target: str, keys: tuple[str, ...], state: str) -> None:

@@ -362,6 +362,21 @@ class RemoteSession(Session):
         if answer.code != 0 or not isinstance(answer.data, dict) or not answer.data.get("ok"):
             _raise_for(self.host, answer)
 
+    def dialog_keys(self) -> tuple[str, list[tuple[str, ...]]]:
+        """The session's state on the host now and the keys its adapter declares for that
+        state (none when it is no dialog), read there by ``harnex send --dialog-keys``."""
+        answer = call(self.host, ["send", "--id", self.id, "--dialog-keys"], timeout=60)
+        data = answer.data
+        if answer.code != 0 or not isinstance(data, dict) or not data.get("ok"):
+            _raise_for(self.host, answer)
+        keys = data.get("keys")
+        found = [
+            tuple(str(k) for k in each)
+            for each in (keys if isinstance(keys, list) else [])
+            if isinstance(each, list) and each
+        ]
+        return str(data.get("state") or "unknown"), found
+
     def diff(self, stat: bool = False) -> str:
         """What the host's ``harnex diff --id ID`` prints for the session's worktree."""
         args = ["diff", "--id", self.id] + (["--stat"] if stat else [])
