@@ -21,6 +21,7 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
 
 from harnex_tmux.dash import source
@@ -374,7 +375,8 @@ class DashApp(App[list[str] | None]):
 
     def _host_events_fetched(self, key: str) -> None:
         if key == self.selected:
-            self._show_detail(preview=False)
+            with contextlib.suppress(NoMatches):  # the app closed meanwhile: nothing to show
+                self._show_detail(preview=False)
 
     def _maybe_preview(self) -> None:
         """Read the pane again only when the selected agent printed something."""
@@ -410,7 +412,10 @@ class DashApp(App[list[str] | None]):
         self._preview_ended = self.fleet.ended(key)
         if self._preview_ended:
             text = ENDED_TEXT
-        pane = self.query_one("#pane", Static)
+        try:
+            pane = self.query_one("#pane", Static)
+        except NoMatches:  # a read that ended while the app closes: its screen is gone
+            return
         height = max(1, pane.size.height)
         pane.update(Text("\n".join(text.splitlines()[-height:])), layout=False)
 
