@@ -212,17 +212,17 @@ def _press(
     """Press ``keys`` in the session's pane, after checking its live state is ``in_state``
     (when given); one JSON object saying what was pressed. ``NAME:id``: by that host's
     harnex, the same way."""
-    from harnex_tmux.errors import HarnexError
-    from harnex_tmux.session.control import live_status
-    from harnex_tmux.session.find import find_session
-    from harnex_tmux.tmux import Tmux
-
     if ident is not None and ":" in ident:
         from harnex_tmux.hosts.remote import RemoteSession
 
         RemoteSession.for_target(ident).press(keys, in_state)
         print_json({"ok": True, "id": ident, "pressed": list(keys)})
         return
+    from harnex_tmux.errors import HarnexError
+    from harnex_tmux.session.control import live_status
+    from harnex_tmux.session.find import find_session
+    from harnex_tmux.tmux import Tmux
+
     record = find_session(ident, repo, cli_filter, any_repo=True)
     if in_state is not None:
         now = live_status(record).state

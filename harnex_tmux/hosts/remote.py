@@ -377,10 +377,9 @@ class RemoteSession(Session):
         ]
         return str(data.get("state") or "unknown"), found
 
-    def diff(self, stat: bool = False) -> str:
+    def diff(self) -> str:
         """What the host's ``harnex diff --id ID`` prints for the session's worktree."""
-        args = ["diff", "--id", self.id] + (["--stat"] if stat else [])
-        answer = call(self.host, args, timeout=60)
+        answer = call(self.host, ["diff", "--id", self.id], timeout=60)
         if answer.code != 0:
             _raise_for(self.host, answer)
         return answer.stdout
