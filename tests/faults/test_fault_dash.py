@@ -72,6 +72,7 @@ def test_a_host_going_down_shows_its_sessions_stale_and_the_local_ones_go_on(
             shown = str(events.render())
             assert "cannot read the events now" in shown and f"host '{NAME}'" in shown
             assert "state" in shown.split("\n", 1)[1], "the events seen before stay"
+            figures.record("events panel: the host's error above the events seen before", "yes")
             assert app.check_action("send", ()) is None, "no key acts on a stale row"
             # The local rows still follow their changes while the host stays down.
             await until(pilot, lambda: state_of(app, "here") == "prompt", timeout=30)
