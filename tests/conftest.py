@@ -251,4 +251,4 @@ def figures(request: pytest.FixtureRequest) -> Figures:
 
 # The second host over a real sshd, for every module that asks for it (one server per run).
 # Imported last: remote_host uses Harnex from this module.
-from tests.remote_host import remote, test_host  # noqa: E402, F401
+from tests.remote_host import remote, remote_repo, test_host  # noqa: E402, F401

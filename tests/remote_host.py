@@ -89,3 +89,21 @@ def remote(harnex: Harnex, test_host: sshd.TestHost) -> Iterator[Remote]:
         for row in json.loads(harnex.run("status", "--host", NAME, "--json").stdout or "[]"):
             harnex.run("stop", "--id", f"{NAME}:{row['id']}")
         harnex.run("hosts", "remove", NAME)
+
+
+@pytest.fixture
+def remote_repo(remote: Remote) -> Iterator[Path]:
+    """The remote user's home as a git repository (``run --on`` starts sessions there),
+    ignoring what the home already holds (its one commit is the .gitignore); undone
+    afterwards."""
+    home = remote.host.home
+    setup = (
+        "printf '.*\\n!.gitignore\\n/records/\\n/wts/\\n' > .gitignore && "
+        "git init -q -b main . && "
+        "git add .gitignore && git -c user.name=t -c user.email=t@t commit -q -m base"
+    )
+    assert remote.host.ssh(setup).returncode == 0
+    try:
+        yield home
+    finally:
+        remote.host.ssh("rm -rf .git .gitignore wts")

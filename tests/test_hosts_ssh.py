@@ -17,7 +17,6 @@ import stat
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -428,24 +427,6 @@ def test_budget_of_a_remote_session_shown_raised_and_cleared(remote: Remote) -> 
     assert f"host '{NAME}'" in bad.stderr and "5eur" in bad.stderr
     assert h.json("budget", "--id", target, "--clear", "--json") == {"ok": True, "budget": None}
     assert h.run("budget", "--id", target).stdout.strip() == "No budget."
-
-
-@pytest.fixture
-def remote_repo(remote: Remote) -> Iterator[Path]:
-    """The remote user's home as a git repository (``run --on`` starts sessions there),
-    ignoring what the home already holds (its one commit is the .gitignore); undone
-    afterwards."""
-    home = remote.host.home
-    setup = (
-        "printf '.*\\n!.gitignore\\n/records/\\n/wts/\\n' > .gitignore && "
-        "git init -q -b main . && "
-        "git add .gitignore && git -c user.name=t -c user.email=t@t commit -q -m base"
-    )
-    assert remote.host.ssh(setup).returncode == 0
-    try:
-        yield home
-    finally:
-        remote.host.ssh("rm -rf .git .gitignore wts")
 
 
 def test_worktree_session_on_a_host_diff_and_clean(remote: Remote, remote_repo: Path) -> None:

@@ -183,6 +183,15 @@ class ScreenRules:
                 return rule.keys
         return ("Enter",)
 
+    def declared_keys(self, state: str) -> list[tuple[str, ...]]:
+        """Each distinct key sequence this file's dialog rules give for ``state`` (a state's
+        name), in file order: the answers a person may choose from (the dashboard's ``a``)."""
+        found: list[tuple[str, ...]] = []
+        for rule in self.dialogs:
+            if rule.state.value == state and rule.keys and rule.keys not in found:
+                found.append(rule.keys)
+        return found
+
     def dialog_answer(self, state: State, screen: str | None) -> DialogAnswer | None:
         """The keys that take the accepting option of the ``state`` dialog on ``screen``:
         its rule's ``choose`` line, reached from wherever the cursor is, then its ``keys``

@@ -66,6 +66,28 @@ if TYPE_CHECKING:
     help="Take back this message id from the session's inbox, ending this host's sends "
     "that carry it: how the harnex of another host cancels its send over ssh.",
 )
+@click.option(
+    "--press",
+    "press_keys",
+    multiple=True,
+    hidden=True,
+    help="Press these tmux keys in the session's pane (no message, no queue): how the "
+    "dashboard of another host answers a dialog with the keys its adapter declares.",
+)
+@click.option(
+    "--in-state",
+    default=None,
+    hidden=True,
+    help="With --press: only when the session is in this state now (a dialog seen a few "
+    "seconds ago may be answered already; keys meant for it must not reach the prompt).",
+)
+@click.option(
+    "--dialog-keys",
+    is_flag=True,
+    hidden=True,
+    help="Print the session's state and the keys its adapter declares for it (a dialog's "
+    "answers): what the dashboard of another host offers before --press.",
+)
 def command(
     ident: str | None,
     repo: str | None,
@@ -88,6 +110,9 @@ def command(
     verbose: bool,
     stdin_exact: bool,
     withdraw_id: str | None,
+    press_keys: tuple[str, ...],
+    in_state: str | None,
+    dialog_keys: bool,
 ) -> None:
     """Send a message to an agent. Exit 0 delivered (or queued with --no-wait), 1 failed,
     124 timed out; one JSON object on stdout either way."""
@@ -96,6 +121,12 @@ def command(
 
     if withdraw_id is not None:
         _withdraw(ident, withdraw_id)
+        return
+    if press_keys:
+        _press(ident, repo, cli_filter, press_keys, in_state)
+        return
+    if dialog_keys:
+        _dialog_keys(ident, repo, cli_filter)
         return
     text = _message_text(message, words, submit_only, stdin_exact)
     if submit_only and no_submit:
@@ -169,6 +200,58 @@ def _withdraw(ident: str | None, message_id: str) -> None:
     end_sends_of(message_id)
     result = withdraw_message(ident, message_id)
     print_json(result.to_dict())
+
+
+def _press(
+    ident: str | None,
+    repo: str | None,
+    cli_filter: str | None,
+    keys: tuple[str, ...],
+    in_state: str | None,
+) -> None:
+    """Press ``keys`` in the session's pane, after checking its live state is ``in_state``
+    (when given); one JSON object saying what was pressed. ``NAME:id``: by that host's
+    harnex, the same way."""
+    if ident is not None and ":" in ident:
+        from harnex_tmux.hosts.remote import RemoteSession
+
+        RemoteSession.for_target(ident).press(keys, in_state)
+        print_json({"ok": True, "id": ident, "pressed": list(keys)})
+        return
+    from harnex_tmux.errors import HarnexError
+    from harnex_tmux.session.control import live_status
+    from harnex_tmux.session.find import find_session
+    from harnex_tmux.tmux import Tmux
+
+    record = find_session(ident, repo, cli_filter, any_repo=True)
+    if in_state is not None:
+        now = live_status(record).state
+        if now != in_state:
+            raise HarnexError(f"session {record.id!r} is {now} now, not {in_state}: not pressed")
+    if not record.tmux_socket or not record.pane_id:
+        raise HarnexError(f"session {record.id!r} has no pane on record")
+    Tmux(record.tmux_socket).send_keys(record.pane_id, *keys)
+    print_json({"ok": True, "id": record.id, "pressed": list(keys)})
+
+
+def _dialog_keys(ident: str | None, repo: str | None, cli_filter: str | None) -> None:
+    """The session's live state and its adapter's declared keys for it, as one JSON object;
+    ``NAME:id``: as that host's harnex reads them."""
+    if ident is not None and ":" in ident:
+        from harnex_tmux.hosts.remote import RemoteSession
+
+        state, keys = RemoteSession.for_target(ident).dialog_keys()
+        print_json({"ok": True, "id": ident, "state": state, "keys": [list(k) for k in keys]})
+        return
+    from harnex_tmux.adapters.catalog import load_catalog
+    from harnex_tmux.session.control import live_status
+    from harnex_tmux.session.find import find_session
+
+    record = find_session(ident, repo, cli_filter, any_repo=True)
+    state = live_status(record).state or "unknown"
+    rules = load_catalog(record.repo_root).rules.get(record.adapter or record.cli)
+    keys = [] if rules is None else rules.declared_keys(state)
+    print_json({"ok": True, "id": record.id, "state": state, "keys": [list(k) for k in keys]})
 
 
 def _framed(data: bytes) -> str:

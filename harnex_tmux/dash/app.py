@@ -21,10 +21,12 @@ from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Static
 
 from harnex_tmux.dash import source
 from harnex_tmux.dash.fleet import Detail, Fleet
+from harnex_tmux.dash.hostevents import HostEvents
 from harnex_tmux.dash.model import (
     DIALOG_STATES,
     EXITED,
@@ -50,6 +52,7 @@ from harnex_tmux.errors import HarnexError
 
 if TYPE_CHECKING:
     from harnex_tmux.mcp.children import Children
+    from harnex_tmux.state import SessionRecord
 
 SIDECAR_CHECK_S = 2.0
 # How often the FOR column moves on: each redraw of the table costs a few ms of CPU, so not
@@ -137,6 +140,7 @@ class DashApp(App[list[str] | None]):
         self._preview_mtime: float | None = None
         self._preview_ended = False  # whether the pane view shows the ended text
         self._children: Children | None = None  # the sidecars of sessions started here
+        self.host_events = HostEvents()  # the remote rows' events, read from their hosts
 
     # --- layout -------------------------------------------------------------------------
 
@@ -214,7 +218,9 @@ class DashApp(App[list[str] | None]):
             self.show_rows()
         detail = self._detail()
         if detail is not None and detail.remote:
-            self._preview()  # a remote pane has no output log to watch: read it each time
+            # A remote pane and events log have nothing here to watch: read them each time.
+            self._preview()
+            self._fetch_host_events()
 
     def _watch(self, dirs: list[Path]) -> None:
         """Follow the state folder until the app closes; now and then check the sidecars'
@@ -325,8 +331,9 @@ class DashApp(App[list[str] | None]):
             return
         pane.border_title = f"pane · {detail.row.target}"
         if detail.remote:
-            events = f"(not read here: harnex events --id {detail.row.target} shows them)"
-            reply = "(not read here for a session on another host)"
+            events, reply = self._host_texts(detail)
+            if preview:
+                self._fetch_host_events()
         else:
             events = "\n".join(_event_line(e) for e in detail.events[-6:]) or "(none yet)"
             reply = detail.last_reply or "(none reported)"
@@ -338,6 +345,38 @@ class DashApp(App[list[str] | None]):
             self._say(f"{detail.row.target}: {detail.row.problem}")
         if preview:
             self._preview()
+
+    def _host_texts(self, detail: Detail) -> tuple[str, str]:
+        """A remote row's events and last reply panels, from what its host last gave."""
+        shown = self.host_events.shown(detail.row.key)
+        # A row shown as last seen is not asked for (its host did not answer): its problem
+        # says why, above the events seen before, if any.
+        down = detail.row.problem if detail.row.state == STALE else None
+        error = down or (shown.error if shown is not None else None)
+        if error is None and (shown is None or not shown.fetched):
+            reading = f"(reading from host {detail.row.host}…)"
+            return reading, reading
+        fetched = shown is not None and shown.fetched
+        lines = [_event_line(e) for e in shown.events[-6:]] if shown is not None else []
+        if error is not None:
+            lines.insert(0, f"(cannot read the events now: {error})")
+        reply = shown.last_reply if shown is not None else None
+        reply = reply or ("(none reported)" if fetched else "(not known: the host did not answer)")
+        return "\n".join(lines) or "(none yet)", reply
+
+    @work(thread=True, exclusive=True, group="host-events")
+    def _fetch_host_events(self) -> None:
+        key = self.selected
+        detail = None if key is None else self.fleet.detail(key)
+        if key is None or detail is None or not detail.remote or detail.row.state == STALE:
+            return
+        self.host_events.fetch(key, detail.row.target)
+        self._from_thread(self._host_events_fetched, key)
+
+    def _host_events_fetched(self, key: str) -> None:
+        if key == self.selected:
+            with contextlib.suppress(NoMatches):  # the app closed meanwhile: nothing to show
+                self._show_detail(preview=False)
 
     def _maybe_preview(self) -> None:
         """Read the pane again only when the selected agent printed something."""
@@ -373,7 +412,10 @@ class DashApp(App[list[str] | None]):
         self._preview_ended = self.fleet.ended(key)
         if self._preview_ended:
             text = ENDED_TEXT
-        pane = self.query_one("#pane", Static)
+        try:
+            pane = self.query_one("#pane", Static)
+        except NoMatches:  # a read that ended while the app closes: its screen is gone
+            return
         height = max(1, pane.size.height)
         pane.update(Text("\n".join(text.splitlines()[-height:])), layout=False)
 
@@ -414,7 +456,7 @@ class DashApp(App[list[str] | None]):
             return None
         detail = self._detail()
         if detail is not None and detail.remote:
-            return None  # harnex diff NAME:id reads it on the host; not from here
+            return detail.row.worktree is not None or None  # the host's harnex diff reads it
         has = detail is not None and detail.row.worktree is not None
         return has or source.has_worktree(key) or None
 
@@ -475,10 +517,40 @@ class DashApp(App[list[str] | None]):
             return
         key, detail = found
         if detail.remote:
-            self._refuse_remote(detail, "answering its dialog")
+            # The host reads its own adapter files (its repository's too): an ssh call, so
+            # not on this thread; the key is greyed out until the answers are back.
+            if self._begin("answer", key):
+                self._say(f"reading {detail.row.target}'s dialog on its host…")
+                self._host_dialog(key, detail)
             return
         assert detail.record is not None
-        declared = source.dialog_keys(detail.record, detail.row.state)
+        state = detail.row.state
+        self._ask_answer(key, detail, state, source.dialog_keys(detail.record, state))
+
+    @work(thread=True, group="actions")
+    def _host_dialog(self, key: str, detail: Detail) -> None:
+        target = detail.row.target
+        try:
+            dialog = source.remote_dialog(target)
+        except HarnexError as exc:
+            self.call_from_thread(self._end, "answer", key, f"{target}: cannot answer: {exc}")
+            return
+        self.call_from_thread(self._host_dialog_read, key, detail, dialog)
+
+    def _host_dialog_read(self, key: str, detail: Detail, dialog: source.HostDialog) -> None:
+        self.busy_keys.get("answer", set()).discard(key)
+        self.refresh_bindings()
+        if dialog.state not in DIALOG_STATES:
+            self._say(f"{detail.row.target}: no dialog to answer now (it is {dialog.state})")
+            return
+        self._say("")
+        self._ask_answer(key, detail, dialog.state, dialog.keys)
+
+    def _ask_answer(
+        self, key: str, detail: Detail, state: str, declared: list[tuple[str, ...]]
+    ) -> None:
+        """The answer screen for the ``state`` dialog: the adapter's declared answers, else
+        the default (Enter) or backing out (Escape)."""
         choices = [(f"the adapter's answer {n}", keys) for n, keys in enumerate(declared, 1)]
         if not choices:
             # The adapter file names no keys for this dialog: its default, or back out.
@@ -486,28 +558,37 @@ class DashApp(App[list[str] | None]):
         question = _dialog_excerpt(self.query_one("#pane", Static))
 
         def chosen(keys: tuple[str, ...] | None) -> None:
-            if keys is not None and detail.record is not None and self._begin("answer", key):
-                self._answer(key, detail, keys)
+            if keys is not None and detail.live and self._begin("answer", key):
+                self._answer(key, detail, keys, state)
 
         self.push_screen(AnswerScreen(detail.row.id, question, choices), chosen)
 
     @work(thread=True, group="actions")
-    def _answer(self, key: str, detail: Detail, keys: tuple[str, ...]) -> None:
-        assert detail.record is not None
+    def _answer(self, key: str, detail: Detail, keys: tuple[str, ...], state: str) -> None:
+        target = detail.row.target
         try:
-            source.press(detail.record, keys)
-            said = f"{detail.row.id}: pressed {' '.join(keys)}"
+            if detail.remote:
+                # Pressed there only if that dialog is still up when the keys arrive.
+                source.remote_press(target, keys, state)
+                self.wake_hosts.set()
+            else:
+                assert detail.record is not None
+                source.press(detail.record, keys)
+            said = f"{target}: pressed {' '.join(keys)}"
         except HarnexError as exc:
-            said = f"{detail.row.id}: could not answer: {exc}"
+            said = f"{target}: could not answer: {exc}"
         self.call_from_thread(self._end, "answer", key, said)
 
     def action_jump(self) -> None:
         found = self._target("jump")
         if found is None:
             return
-        _, detail = found
+        key, detail = found
         if detail.remote:
-            self._refuse_remote(detail, "jumping to its window")
+            # Asking the host where the window is takes an ssh call: not on this thread.
+            if self._begin("jump", key):
+                self._say(f"opening {detail.row.target}'s window…")
+                self._jump_remote(key, detail.row.target)
             return
         assert detail.record is not None
         try:
@@ -518,21 +599,37 @@ class DashApp(App[list[str] | None]):
         if how.done:
             self._say(f"showing {detail.row.id}'s window")
             return
-        # Outside tmux: attach in this terminal; detaching (prefix d) comes back here.
+        self._attach_here(detail.row.id, how.attach)
+
+    @work(thread=True, group="actions")
+    def _jump_remote(self, key: str, target: str) -> None:
+        """``harnex attach NAME:id``'s plan: inside tmux a new window of this tmux session
+        running the ssh to the host's window (done there), else the command to run here."""
+        attach: list[str] = []
+        try:
+            how = source.remote_jump(target)
+            said = f"showing {target}'s window (a new window of this tmux session)"
+            attach = [] if how.done else how.attach
+        except HarnexError as exc:
+            said = f"{target}: cannot jump: {exc}"
+        self.call_from_thread(self._jumped, key, target, said, attach)
+
+    def _jumped(self, key: str, target: str, said: str, attach: list[str]) -> None:
+        self.busy_keys.get("jump", set()).discard(key)
+        self.refresh_bindings()
+        if attach:
+            self._attach_here(target, attach)
+        else:
+            self._say(said)
+
+    def _attach_here(self, name: str, attach: list[str]) -> None:
+        """Outside tmux: attach in this terminal; detaching (prefix d) comes back here."""
+        self._say(f"attached to {name}; detach (prefix d) to come back")
         try:
             with self.suspend():
-                import subprocess
-
-                subprocess.run(how.attach, check=False)
+                subprocess.run(attach, check=False)
         except Exception as exc:  # a terminal that cannot be handed over (headless)
-            self._say(f"{detail.row.id}: cannot attach here ({exc}); run: {' '.join(how.attach)}")
-
-    def _refuse_remote(self, detail: Detail, what: str) -> None:
-        target = detail.row.target
-        self._say(
-            f"{target}: {what} is not done from the dashboard for a session on another host; "
-            f"harnex attach --id {target} puts your terminal on it"
-        )
+            self._say(f"{name}: cannot attach here ({exc}); run: {' '.join(attach)}")
 
     def action_stop(self) -> None:
         found = self._target("stop")
@@ -543,41 +640,37 @@ class DashApp(App[list[str] | None]):
         def chosen(yes: bool | None) -> None:
             if yes and detail.live and self._begin("stop", key):
                 self._say(f"stopping {detail.row.target}…")
-                self._stop(key, detail)
+                self._act("stop", key, detail, source.stop, source.remote_stop)
 
         self.push_screen(ConfirmScreen(f"Stop {detail.row.target}? (its worktree stays)"), chosen)
-
-    @work(thread=True, group="actions")
-    def _stop(self, key: str, detail: Detail) -> None:
-        try:
-            if detail.remote:
-                said = source.remote_stop(detail.row.target)
-                self.wake_hosts.set()
-            else:
-                assert detail.record is not None
-                said = source.stop(detail.record)
-        except HarnexError as exc:
-            said = f"{detail.row.target}: stop failed: {exc}"
-        self.call_from_thread(self._end, "stop", key, said)
 
     def action_recover(self) -> None:
         found = self._target("recover")
         if found is not None and self._begin("recover", found[0]):
             self._say(f"recovering {found[1].row.id}…")
-            self._recover(*found)
+            self._act("recover", *found, source.recover, source.remote_recover)
 
     @work(thread=True, group="actions")
-    def _recover(self, key: str, detail: Detail) -> None:
+    def _act(
+        self,
+        action: str,
+        key: str,
+        detail: Detail,
+        here: Callable[[SessionRecord], str],
+        there: Callable[[str], str],
+    ) -> None:
+        """Stop or recover: ``there`` by the harnex of a remote row's host (its rows are
+        asked again at once), else ``here`` on this machine; the one-line outcome said."""
         try:
             if detail.remote:
-                said = source.remote_recover(detail.row.target)
+                said = there(detail.row.target)
                 self.wake_hosts.set()
             else:
                 assert detail.record is not None
-                said = source.recover(detail.record)
+                said = here(detail.record)
         except HarnexError as exc:
-            said = f"{detail.row.target}: recover failed: {exc}"
-        self.call_from_thread(self._end, "recover", key, said)
+            said = f"{detail.row.target}: {action} failed: {exc}"
+        self.call_from_thread(self._end, action, key, said)
 
     def action_diff(self) -> None:
         key = self.selected
@@ -586,13 +679,13 @@ class DashApp(App[list[str] | None]):
             return
         self.busy_keys.setdefault("diff", set()).add(key)
         self.refresh_bindings()
-        self._say(f"reading the diff of {detail.row.id}…")
-        self._diff(key, detail.row.id)
+        self._say(f"reading the diff of {detail.row.target}…")
+        self._diff(key, detail.row.target, detail.remote)
 
     @work(thread=True, group="actions")
-    def _diff(self, key: str, ident: str) -> None:
+    def _diff(self, key: str, ident: str, remote: bool) -> None:
         try:
-            text: str | None = source.worktree_diff(key)
+            text: str | None = source.remote_diff(ident) if remote else source.worktree_diff(key)
             said = ""
         except HarnexError as exc:
             text, said = None, f"{ident}: no diff: {exc}"

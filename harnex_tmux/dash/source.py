@@ -189,13 +189,7 @@ def dialog_keys(record: SessionRecord, state: str) -> list[tuple[str, ...]]:
     from harnex_tmux.adapters.catalog import load_catalog
 
     rules = load_catalog(record.repo_root).rules.get(record.adapter or record.cli)
-    if rules is None:
-        return []
-    found: list[tuple[str, ...]] = []
-    for rule in rules.dialogs:
-        if rule.state.value == state and rule.keys and rule.keys not in found:
-            found.append(rule.keys)
-    return found
+    return [] if rules is None else rules.declared_keys(state)
 
 
 def press(record: SessionRecord, keys: tuple[str, ...]) -> None:
@@ -419,3 +413,60 @@ def remote_recover(target: str) -> str:
 
     RemoteSession.for_target(target).recover()
     return f"recovered {target}"
+
+
+@dataclass(frozen=True)
+class HostEvent:
+    """One line of a remote session's events log: as stored there, and parsed."""
+
+    raw: str
+    data: dict[str, Any]
+
+
+def remote_events(target: str, since: str | None) -> list[HostEvent]:
+    """The session's events from the host (``harnex events --snapshot`` there), those at or
+    after ``since`` (an event's own ``ts``) when given."""
+    from harnex_tmux.hosts.remote import RemoteSession
+    from harnex_tmux.state import parse_time
+
+    when = None if since is None else parse_time(since)
+    return [HostEvent(e.raw, e.data) for e in RemoteSession.for_target(target).events(when)]
+
+
+@dataclass(frozen=True)
+class HostDialog:
+    """A remote session's state now and the keys its adapter declares for it, as its host
+    reads them (its own adapter files: shipped, its user's, the session's repository's)."""
+
+    state: str
+    keys: list[tuple[str, ...]]
+
+
+def remote_dialog(target: str) -> HostDialog:
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    state, keys = RemoteSession.for_target(target).dialog_keys()
+    return HostDialog(state, keys)
+
+
+def remote_press(target: str, keys: tuple[str, ...], state: str) -> None:
+    """Press ``keys`` in the session's pane on its host, only if it is still in ``state``."""
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    RemoteSession.for_target(target).press(keys, in_state=state)
+
+
+def remote_jump(target: str) -> Jump:
+    """``harnex attach NAME:id`` as the dashboard runs it: inside tmux a new window of the
+    caller's session (done), else the ``ssh -t`` command to run in the foreground."""
+    from harnex_tmux.hosts.attach import plan
+
+    planned = plan(target, None, None)
+    return Jump(planned.done, planned.argv)
+
+
+def remote_diff(target: str) -> str:
+    """What ``harnex diff --id NAME:id`` prints: the host's own diff of the worktree."""
+    from harnex_tmux.hosts.remote import RemoteSession
+
+    return RemoteSession.for_target(target).diff()

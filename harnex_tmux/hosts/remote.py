@@ -349,6 +349,41 @@ class RemoteSession(Session):
                     lines.append((line, row))
         return lines
 
+    def press(self, keys: tuple[str, ...], in_state: str | None = None) -> None:
+        """Press ``keys`` (tmux key names) in the session's pane on the host, by the host's
+        ``harnex send --press``; with ``in_state``, only if the session is in that state
+        there now (else HarnexError and nothing pressed). Never retried: a key pressed
+        twice is a second answer."""
+        args = ["send", "--id", self.id]
+        for key in keys:
+            args += ["--press", key]
+        args += ["--in-state", in_state] if in_state is not None else []
+        answer = call(self.host, args, timeout=60)
+        if answer.code != 0 or not isinstance(answer.data, dict) or not answer.data.get("ok"):
+            _raise_for(self.host, answer)
+
+    def dialog_keys(self) -> tuple[str, list[tuple[str, ...]]]:
+        """The session's state on the host now and the keys its adapter declares for that
+        state (none when it is no dialog), read there by ``harnex send --dialog-keys``."""
+        answer = call(self.host, ["send", "--id", self.id, "--dialog-keys"], timeout=60)
+        data = answer.data
+        if answer.code != 0 or not isinstance(data, dict) or not data.get("ok"):
+            _raise_for(self.host, answer)
+        keys = data.get("keys")
+        found = [
+            tuple(str(k) for k in each)
+            for each in (keys if isinstance(keys, list) else [])
+            if isinstance(each, list) and each
+        ]
+        return str(data.get("state") or "unknown"), found
+
+    def diff(self) -> str:
+        """What the host's ``harnex diff --id ID`` prints for the session's worktree."""
+        answer = call(self.host, ["diff", "--id", self.id], timeout=60)
+        if answer.code != 0:
+            _raise_for(self.host, answer)
+        return answer.stdout
+
     def budget(self, add: str | None = None, clear: bool = False) -> dict[str, Any] | None:
         """The session's budget as the host's ``harnex budget --json`` shows it, after
         raising it by ``add`` or taking it away (``clear``); None when it has none."""

@@ -29,8 +29,9 @@ def test_a_host_going_down_shows_its_sessions_stale_and_the_local_ones_go_on(
     remote: Remote, figures: Figures, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A session on another host is in the list with its host; its sshd is killed: its row
-    turns stale (last seen, with the host's error) while a local session's changes still
-    arrive as fast as ever; the host back, the row is live again."""
+    turns stale (last seen, with the host's error, which its events panel says above the
+    events read before) while a local session's changes still arrive as fast as ever; the
+    host back, the row is live again."""
     h = remote.harnex
     monkeypatch.setenv("HARNEX_SSH_CONFIG", h.env["HARNEX_SSH_CONFIG"])
     start_ready(h, "here", busy=2)
@@ -51,6 +52,8 @@ def test_a_host_going_down_shows_its_sessions_stale_and_the_local_ones_go_on(
         await select(pilot, app, "far")
         pane = app.query_one("#pane")
         await until(pilot, lambda: "demo>" in str(pane.render()), timeout=60)
+        events = app.query_one("#events")
+        await until(pilot, lambda: "state" in str(events.render()), timeout=60)
 
         remote.host.stop()
         try:
@@ -66,6 +69,10 @@ def test_a_host_going_down_shows_its_sessions_stale_and_the_local_ones_go_on(
             assert "last seen" in (row.problem or "")
             assert f"host {NAME} down" in str(app.query_one("#banner").render())
             await until(pilot, lambda: "cannot be read" in str(pane.render()), timeout=30)
+            shown = str(events.render())
+            assert "cannot read the events now" in shown and f"host '{NAME}'" in shown
+            assert "state" in shown.split("\n", 1)[1], "the events seen before stay"
+            figures.record("events panel: the host's error above the events seen before", "yes")
             assert app.check_action("send", ()) is None, "no key acts on a stale row"
             # The local rows still follow their changes while the host stays down.
             await until(pilot, lambda: state_of(app, "here") == "prompt", timeout=30)
@@ -75,6 +82,7 @@ def test_a_host_going_down_shows_its_sessions_stale_and_the_local_ones_go_on(
             sshd.restart(remote.host)
         await until(pilot, lambda: (r := _row(app, "far", NAME)) and r.state == "prompt", 60)
         assert f"host {NAME} down" not in str(app.query_one("#banner").render())
+        await until(pilot, lambda: "cannot read" not in str(events.render()), timeout=60)
         figures.record("view up throughout, rows of the host back once it answers", "yes")
 
     drive(h, script, (160, 30))
