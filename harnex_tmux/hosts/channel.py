@@ -101,9 +101,10 @@ def _exchange_steps(
 
     While the forwarded socket is there the master is not asked first (``ssh -O check``
     is a process per op): the server's ``accepted`` line through it proves the master up.
-    It is asked when something failed: no listener on the socket, a connection closed
-    without a word, or no ``accepted`` within ACCEPT_WAIT_S (a frozen master still lets a
-    connection in, and never answers; it is then found and replaced as before an op)."""
+    It is asked when something failed: no listener on the socket, or a connection closed
+    without a word. No ``accepted`` within ACCEPT_WAIT_S is a frozen master (it still lets
+    a connection in, and never answers): it is left and a new one started, without asking
+    it (``ssh -O check`` would wait as long again to say so)."""
     dest = host.dest
     path = ssh.forward_path(dest)
     trusted = os.path.exists(path) and not _refused(dest)
@@ -134,9 +135,9 @@ def _exchange_steps(
             trusted = False
             continue
         if done.silent:
-            # Not even ``accepted``: a frozen master, or a host too slow to take it. The
-            # master is asked before anything else goes; only a read may simply go again.
-            ssh.forget_master(dest)
+            # Not even ``accepted``: a frozen master, or a host too slow to take it. A new
+            # master is started for what goes next; only a read may simply go again.
+            ssh.drop_master(dest)
             if retry_safe and not retried:
                 retried, trusted = True, False
                 continue

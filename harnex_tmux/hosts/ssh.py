@@ -125,11 +125,7 @@ def master_steps(dest: str) -> Steps[None]:
         path = Path(control_path(dest))
         alive = path.exists() and (yield from alive_steps(dest))
         if not alive:
-            path.unlink(missing_ok=True)
-            # What the old master held goes with it: its forwarded socket (a new master
-            # makes its own) and what was learnt about forwarding through it.
-            for suffix in FORWARD_SUFFIXES:
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            _leave_master(dest)
             yield from _start_master_steps(dest)
         with _masters_lock:
             _masters_checked[dest] = time.monotonic()
@@ -147,6 +143,25 @@ def forget_master(dest: str) -> None:
     """After a transport failure: look at the master again before the next command."""
     with _masters_lock:
         _masters_checked.pop(dest, None)
+
+
+def drop_master(dest: str) -> None:
+    """Start a new master at the next command without asking this one: it let a
+    connection through its forwarded socket in and said nothing for the kept channel's
+    ACCEPT_WAIT_S (frozen, as far as this side can tell; ``ssh -O check`` would wait 3 s
+    more to say so). It is left as it is, as a master that fails the check is."""
+    _leave_master(dest)
+    forget_master(dest)
+
+
+def _leave_master(dest: str) -> None:
+    """Remove the master's socket so that a new master can take its place, and what the
+    old master held with it: its forwarded socket (a new master makes its own) and what
+    was learnt about forwarding through it."""
+    path = control_path(dest)
+    Path(path).unlink(missing_ok=True)
+    for suffix in FORWARD_SUFFIXES:
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def alive_steps(dest: str) -> Steps[bool]:
