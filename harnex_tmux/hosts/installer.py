@@ -12,7 +12,6 @@ them may still be running.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import os
@@ -33,6 +32,7 @@ from harnex_tmux.hosts import ssh
 from harnex_tmux.hosts.store import Host
 from harnex_tmux.session.find import ANY_REPO_ENV
 from harnex_tmux.state import state_root, write_private
+from harnex_tmux.tokens import sha256
 
 PACKAGE = "harnex-tmux"
 MIN_PYTHON = (3, 11)
@@ -197,7 +197,7 @@ def build_id() -> str:
             if stat.S_ISREG(info.st_mode):
                 files.append((os.path.join(inside, name) if inside else name, info))
     files.sort()
-    quick = hashlib.sha256(__version__.encode())
+    quick = sha256(__version__.encode())
     for relative, info in files:
         quick.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     key = quick.hexdigest()
@@ -208,11 +208,11 @@ def build_id() -> str:
         kept = None
     if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("build"), str):
         return str(kept["build"])
-    digest = hashlib.sha256(__version__.encode())
+    digest = sha256(__version__.encode())
     for relative, _ in files:
         digest.update(relative.encode())
         digest.update((root / relative).read_bytes())
-    build = digest.hexdigest()[:16]
+    build = str(digest.hexdigest())[:16]
     try:
         cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_private(cache, json.dumps({"key": key, "build": build}))
@@ -261,7 +261,7 @@ def _dependency_wheels() -> Path:
     and interpreter."""
     reqs = _requirements()
     tag = f"{sys.implementation.cache_tag}-{os.uname().machine}"
-    key = hashlib.sha256("\n".join([tag, *reqs]).encode()).hexdigest()[:12]
+    key = sha256("\n".join([tag, *reqs]).encode()).hexdigest()[:12]
     folder = cache_dir() / f"deps-{key}"
     if not (folder / ".complete").exists():
         folder.mkdir(parents=True, exist_ok=True)

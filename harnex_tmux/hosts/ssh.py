@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import subprocess
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from harnex_tmux.errors import HostConnectionLost, HostUnreachable
 from harnex_tmux.session.polling import Pause, Steps, process_steps, run_steps
 from harnex_tmux.state import ensure_dir, state_root
+from harnex_tmux.tokens import sha256_hex
 
 CONFIG_ENV = "HARNEX_SSH_CONFIG"
 CONNECT_TIMEOUT_S = 5
@@ -79,7 +79,7 @@ def _base(dest: str) -> list[str]:
 def control_path(dest: str) -> str:
     """The master socket of ``dest``: under the state dir with a short name, or under a
     private folder in /tmp when the state dir's path is too long for a socket."""
-    name = hashlib.sha256(dest.encode()).hexdigest()[:12]
+    name = sha256_hex(dest.encode())[:12]
     folder = state_root() / "ssh"
     if len(str(folder / name)) > SOCKET_PATH_MAX:
         folder = Path(tempfile.gettempdir()) / f"harnex-ssh-{os.getuid()}"
