@@ -129,6 +129,8 @@ def test_remote_command_checks_the_build_without_a_round_trip() -> None:
 
     plain = remote_command("status", "--json")
     assert plain.startswith("HARNEX_ANY_REPO=1 exec ") and "harnex-build" not in plain
+    # A run starts tmux and agents there: they do not inherit it.
+    assert remote_command("run", "--detach", "x").startswith("exec ")
     checked = remote_command("status", "--json", host="box")
     assert build_id() in checked and "harnex-build" in checked
     assert MISMATCH_PREFIX in checked and "harnex hosts upgrade box" in checked

@@ -30,8 +30,7 @@ from harnex_tmux import __version__
 from harnex_tmux.errors import HostError
 from harnex_tmux.hosts import ssh
 from harnex_tmux.hosts.store import Host
-from harnex_tmux.session.find import ANY_REPO_ENV
-from harnex_tmux.state import state_root, write_private
+from harnex_tmux.state import ANY_REPO_ENV, state_root, write_private
 from harnex_tmux.tokens import sha256
 
 PACKAGE = "harnex-tmux"
@@ -319,8 +318,10 @@ def remote_command(*args: str, host: str | None = None) -> str:
     With ``host`` (its name here), the host first compares the build it has with ours and,
     when they differ, prints one line starting with MISMATCH_PREFIX on stderr: the build
     file is read by the shell, so the check costs no round trip and no Python start."""
-    # An id alone names a session there, in any of the host's repositories (session/find.py).
-    run = f"{ANY_REPO_ENV}=1 exec {REMOTE_HARNEX} " + " ".join(shlex.quote(arg) for arg in args)
+    # An id alone names a session there, in any of the host's repositories (session/find.py);
+    # not for `run`, whose tmux server and agents would keep it in their environment.
+    find_any = "" if args[:1] == ("run",) else f"{ANY_REPO_ENV}=1 "
+    run = f"{find_any}exec {REMOTE_HARNEX} " + " ".join(shlex.quote(arg) for arg in args)
     if host is None:
         return run
     ours = build_id()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from harnex_tmux.errors import HarnexError, SessionNotFound
 from harnex_tmux.state import (
+    ANY_REPO_ENV,
     ExitRecord,
     SessionPaths,
     SessionRecord,
@@ -23,11 +24,6 @@ from harnex_tmux.state import (
 
 if TYPE_CHECKING:
     from harnex_tmux.worktree import WorktreeRecord
-
-# Set to 1 in the harnex that another machine runs on this host (hosts/installer.py's
-# remote command, and so the op server it starts): there ``NAME:id`` names a session by its
-# id alone, in whichever repository of this host it was started (``run --on --cwd DIR``).
-ANY_REPO_ENV = "HARNEX_ANY_REPO"
 
 
 def _any_repo(asked: bool) -> bool:
