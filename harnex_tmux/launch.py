@@ -110,6 +110,18 @@ class StartedSession:
         return data
 
 
+def start_folder(folder: str | None) -> str:
+    """Where a run starts: ``folder`` (``--cwd``; ``~`` is the user's home) made absolute,
+    else the current folder. A folder that is not there is a one-line error (exit 1)
+    before anything starts."""
+    if folder is None:
+        return os.getcwd()
+    path = os.path.abspath(os.path.expanduser(folder))
+    if not os.path.isdir(path):
+        raise HarnexError(f"no folder {folder!r} to start in (--cwd)")
+    return path
+
+
 def spec_for(
     command: list[str],
     *,

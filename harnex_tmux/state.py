@@ -47,6 +47,13 @@ SUBDIRS = (
 )
 
 
+# Set to 1 in the harnex that another machine runs on this host (hosts/installer.py's
+# remote command, and so the op server it starts): there ``NAME:id`` names a session by its
+# id alone, in whichever repository of this host it was started (``run --on --cwd DIR``);
+# see session/find.py. A `run` there is not given it (its tmux server and agents would keep it).
+ANY_REPO_ENV = "HARNEX_ANY_REPO"
+
+
 def state_root() -> Path:
     explicit = os.environ.get("HARNEX_STATE_DIR")
     if explicit:

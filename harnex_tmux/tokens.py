@@ -31,6 +31,11 @@ def _builtin_sha256() -> Callable[[bytes], Any]:
 _SHA256 = _builtin_sha256()
 
 
+def sha256(data: bytes = b"") -> Any:
+    """A SHA-256 object to ``update`` and read (``hexdigest``), as hashlib's."""
+    return _SHA256(data)
+
+
 def sha256_digest(data: bytes) -> bytes:
     digest: bytes = _SHA256(data).digest()
     return digest

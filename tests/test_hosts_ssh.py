@@ -462,6 +462,62 @@ def test_worktree_session_on_a_host_diff_and_clean(remote: Remote, remote_repo: 
     assert branches == ["main"]
 
 
+def test_run_on_a_host_in_a_folder_there_makes_the_worktree_from_its_repo(
+    remote: Remote,
+) -> None:
+    """``run --on NAME --cwd ~/DIR --worktree``: ``~`` is the remote user's home, the
+    worktree is made from the repository DIR is in (beside it, as locally: no
+    ``--worktree-dir`` needed); a folder that is not there is one line naming the host,
+    exit 1, and nothing is started there."""
+    h = remote.harnex
+    repo = f"proj-{h.socket}"
+    setup = (
+        f"mkdir -p {repo}/sub && cd {repo} && git init -q -b main . && echo x > sub/a && "
+        "git add sub/a && git -c user.name=t -c user.email=t@t commit -q -m base"
+    )
+    assert remote.host.ssh(setup).returncode == 0
+    try:
+        agent = f"pwd > where.txt; exec {remote.python} -m harnex_tmux.demo_agent"
+        started = h.run(
+            "run", "--on", NAME, "--cwd", f"~/{repo}/sub", "--id", "cw1", "--detach",
+            "--worktree", "--prompt-regex", r"^demo> ?$", "sh", "--", "-c", agent,
+            timeout=60,
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        data = json.loads(started.stdout)
+        path = f"{remote.host.home}/{repo}.worktrees/cw1"
+        assert data["worktree"]["path"] == path, data
+        assert data["worktree"]["branch"] == "harnex/cw1"
+        target = f"{NAME}:cw1"
+        # NAME:id finds it there though it runs in another repository than the home.
+        h.run("wait", "--id", target, "--until", "prompt", "--timeout", "60", check=True)
+        sent = h.json("send", "--id", target, "--message", "in the folder there")
+        assert sent["status"] == "delivered", sent
+        # The agent starts in the same subfolder of its worktree.
+        assert remote.host.ssh(f"cat {path}/sub/where.txt").stdout.strip() == f"{path}/sub"
+        branches = remote.host.ssh(f"git -C {repo} branch --format='%(refname:short)'")
+        assert sorted(branches.stdout.split()) == ["harnex/cw1", "main"]
+        h.run("stop", "--id", target, check=True)
+        h.json("clean", "--id", target, "--force", "--json")
+
+        before = remote.host.ssh("tmux list-windows -a -F '#{window_name}'").stdout
+        missing = h.run(
+            "run", "--on", NAME, "--cwd", "~/no-such-folder", "--id", "cw2", "--detach",
+            remote.python, "--", "-m", "harnex_tmux.demo_agent",
+            timeout=60,
+        )  # fmt: skip
+        assert missing.returncode == 1, missing.stderr
+        lines = missing.stderr.strip().splitlines()
+        assert lines == [
+            f"harnex: host '{NAME}': no folder '~/no-such-folder' to start in (--cwd)"
+        ], lines
+        assert missing.stdout == ""
+        assert remote.host.ssh("tmux list-windows -a -F '#{window_name}'").stdout == before
+        assert "cw2" not in [row["id"] for row in h.json("status", "--host", NAME, "--json")]
+    finally:
+        remote.host.ssh(f"rm -rf {repo} {repo}.worktrees")
+
+
 def test_ops_go_over_the_kept_channel(remote: Remote) -> None:
     """With forwarding allowed, status, pane, send and wait are run by the host's op server
     through the master's forwarded socket: its count of requests run goes up by one per op

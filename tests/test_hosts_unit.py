@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import Harnex
 
-from harnex_tmux.cli.run_args import without_on
+from harnex_tmux.cli.run_args import without
 from harnex_tmux.errors import HostError, UsageError
 from harnex_tmux.hosts.installer import HostFacts, remote_command
 from harnex_tmux.hosts.store import (
@@ -51,8 +51,11 @@ def test_host_file_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_run_on_words_keep_the_agents_own() -> None:
     words = ["--on", "box", "--id", "w1", "claude", "--", "--on", "x"]
-    assert without_on(words) == ["--id", "w1", "claude", "--", "--on", "x"]
-    assert without_on(["--on=box", "claude", "--"]) == ["claude", "--"]
+    assert without(words, "--on") == ["--id", "w1", "claude", "--", "--on", "x"]
+    assert without(["--on=box", "claude", "--"], "--on") == ["claude", "--"]
+    # --cwd DIR goes too (the host's harnex starts there instead), the agent's own kept.
+    words = ["--on", "box", "--cwd", "~/p", "--cwd=x", "claude", "--", "--cwd", "y"]
+    assert without(words, "--on", "--cwd") == ["claude", "--", "--cwd", "y"]
 
 
 def test_host_facts_problems() -> None:
@@ -125,7 +128,9 @@ def test_remote_command_checks_the_build_without_a_round_trip() -> None:
     from harnex_tmux.hosts.installer import MISMATCH_PREFIX, build_id
 
     plain = remote_command("status", "--json")
-    assert plain.startswith("exec ") and "harnex-build" not in plain
+    assert plain.startswith("HARNEX_ANY_REPO=1 exec ") and "harnex-build" not in plain
+    # A run starts tmux and agents there: they do not inherit it.
+    assert remote_command("run", "--detach", "x").startswith("exec ")
     checked = remote_command("status", "--json", host="box")
     assert build_id() in checked and "harnex-build" in checked
     assert MISMATCH_PREFIX in checked and "harnex hosts upgrade box" in checked

@@ -5,6 +5,7 @@ progress, concurrency and cancellation."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import sys
@@ -535,3 +536,22 @@ def test_a_long_call_answers_still_waiting_before_the_call_limit(
 
     run_async(harnex, body, HARNEX_MCP_CALL_LIMIT="35")
     assert recorded(record) == ["hi"]
+
+
+def test_run_tool_starts_in_the_folder_it_is_given(harnex: Harnex, tmp_path: Path) -> None:
+    """``run``'s ``cwd``: the agent starts there (a session of that folder's repository),
+    and a folder that is not there is the tool's one-line error, nothing started."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+
+    async def start(client: Client) -> None:
+        run = {"cli": PYTHON, "id": "cw", "args": ["-m", "harnex_tmux.demo_agent"]}
+        started = ok(await client.call_tool("run", {**run, "cwd": str(folder)}))
+        assert os.readlink(f"/proc/{started['pid']}/cwd") == str(folder)
+        missing = await client.call_tool("run", {**run, "id": "cw2", "cwd": str(folder / "x")})
+        assert missing.is_error
+        assert text_of(missing) == f"harnex: no folder '{folder / 'x'}' to start in (--cwd)"
+        ok(await client.call_tool("stop", {"id": "cw", "timeout": 20}))
+
+    run_async(harnex, start)
+    assert harnex.registry() == []

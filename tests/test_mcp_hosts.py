@@ -242,3 +242,31 @@ def test_run_on_a_host_with_a_budget_then_the_budget_tool(remote: Remote) -> Non
         assert cleared["budget"] is None
 
     run_async(h, body)
+
+
+def test_run_on_a_host_in_a_folder_there(remote: Remote) -> None:
+    """The ``run`` tool's ``cwd`` with ``host``: a folder on that host (``~`` its user's
+    home); one that is not there is the tool's error naming the host, nothing started."""
+    h = remote.harnex
+    folder = f"mcp-{h.socket}"
+    assert remote.host.ssh("mkdir", "-p", folder).returncode == 0
+    args = ["-m", "harnex_tmux.demo_agent", "--busy", "0"]
+
+    async def body(client: Client) -> None:
+        run = {"cli": remote.python, "id": "m5", "args": args, "host": NAME}
+        started = ok(await client.call_tool("run", {**run, "cwd": f"~/{folder}"}))
+        assert started["id"] == f"{NAME}:m5"
+        (row,) = [r for r in h.json("status", "--host", NAME, "--json") if r["id"] == "m5"]
+        assert row["repo_root"] == f"{remote.host.home}/{folder}", row
+        missing = await client.call_tool("run", {**run, "id": "m6", "cwd": "~/no-such-folder"})
+        text = "\n".join(c.text for c in missing.content if isinstance(c, mcp_types.TextContent))
+        assert missing.is_error
+        assert text == f"harnex: host '{NAME}': no folder '~/no-such-folder' to start in (--cwd)"
+        ok(await client.call_tool("stop", {"id": f"{NAME}:m5", "timeout": 20}))
+
+    try:
+        run_async(h, body)
+        rows = h.json("status", "--host", NAME, "--json")
+    finally:
+        remote.host.ssh("rm", "-rf", folder)
+    assert [row["id"] for row in rows] == [], "m5 stopped, m6 never started"

@@ -20,6 +20,7 @@ from harnex_tmux.session.polling import (
     Pause,
     ProcessResult,
     Steps,
+    exchange_steps,
     process_steps,
     run_steps,
     run_steps_async,
@@ -145,3 +146,55 @@ def test_a_cancelled_async_command_is_killed_and_the_loop_tidies_up(tmp_path: Pa
     anyio.run(main)
     assert _gone(_pid_in(pidfile))
     assert tidied.read_text() == "yes"
+
+
+def _listener(tmp_path: Path, answer: Callable[[Any], None]) -> str:
+    """A Unix socket whose one connection is handed to ``answer`` in a thread."""
+    import socket
+
+    path = str(tmp_path / "op.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn, server:
+            answer(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return path
+
+
+@DRIVERS
+def test_an_exchange_with_no_first_byte_in_time_ends_silent(drive: Drive, tmp_path: Path) -> None:
+    """A frozen ssh master lets a connection in and never answers: the exchange ends after
+    ``first_within``, not after its whole timeout, and says nothing came."""
+    release = threading.Event()
+
+    def never(conn: Any) -> None:
+        conn.recv(100)
+        release.wait(30)
+
+    path = _listener(tmp_path, never)
+    try:
+        done = drive(exchange_steps(path, b"request\n", 60.0, 0.2))
+    finally:
+        release.set()
+    assert (done.connected, done.data, done.timed_out, done.silent) == (True, b"", True, True)
+
+
+@DRIVERS
+def test_first_within_bounds_only_the_first_byte(drive: Drive, tmp_path: Path) -> None:
+    """Once a byte came, the rest may take longer than ``first_within``: an op that was
+    accepted runs to its own timeout."""
+
+    def slow_rest(conn: Any) -> None:
+        conn.recv(100)
+        conn.sendall(b'{"accepted": true}\n')
+        time.sleep(0.6)
+        conn.sendall(b"rest")
+
+    path = _listener(tmp_path, slow_rest)
+    done = drive(exchange_steps(path, b"request\n", 30.0, 0.2))
+    assert (done.data, done.timed_out, done.silent) == (b'{"accepted": true}\nrest', False, False)

@@ -150,6 +150,29 @@ def test_agent_binary_not_found(harnex: Harnex) -> None:
     assert harnex.registry() == []
 
 
+def test_cwd_starts_the_agent_there_and_a_missing_folder_starts_nothing(
+    harnex: Harnex, tmp_path: Path
+) -> None:
+    """``--cwd DIR`` (``~`` expanded) instead of the current folder; a folder that is not
+    there is one line, exit 1, and no window, sidecar or record."""
+    home = tmp_path / "home"
+    (home / "work").mkdir(parents=True)
+    env = dict(harnex.env, HOME=str(home))
+    demo = [PYTHON, "--", "-m", "harnex_tmux.demo_agent"]
+    result = harnex.run("run", "--id", "cw", "--detach", "--cwd", "~/work", *demo, env=env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert os.readlink(f"/proc/{data['pid']}/cwd") == str(home / "work")
+    # Its session belongs to the folder's repository (here the folder), as if run from there.
+    harnex.run("stop", "--id", "cw", check=True, env=env, cwd=home / "work")
+    missing = harnex.run("run", "--id", "cw2", "--detach", "--cwd", str(tmp_path / "nope"), *demo)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == f"harnex: no folder '{tmp_path / 'nope'}' to start in (--cwd)"
+    assert harnex.registry() == []
+    windows = harnex.tmux("list-windows", "-a", "-F", "#{window_name}").stdout.split()
+    assert "cw2" not in windows
+
+
 def test_tmux_missing(harnex: Harnex, tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -351,6 +351,30 @@ def test_agent_starts_in_the_subfolder_it_was_launched_from(harnex: Harnex, repo
     assert data["worktree"]["repo_root"] == str(repo)
 
 
+def test_cwd_starts_elsewhere_and_worktree_comes_from_its_repository(
+    harnex: Harnex, repo: Path, tmp_path: Path
+) -> None:
+    """``run --cwd DIR --worktree`` from a folder outside any repository: the worktree is
+    made from DIR's repository, and the agent starts in DIR's place inside it."""
+    (repo / "pkg").mkdir()
+    (repo / "pkg" / "mod.py").write_text("")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "pkg")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    result = harnex.run(
+        "run", "--id", "cw", "--detach", "--cwd", str(repo / "pkg"), "--worktree",
+        "sh", "--", "-c", DEMO,
+        cwd=outside,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["worktree"]["repo_root"] == str(repo)
+    assert data["worktree"]["path"] == str(repo.parent / "repo.worktrees" / "cw")
+    assert os.readlink(f"/proc/{data['pid']}/cwd") == data["worktree"]["path"] + "/pkg"
+    assert branches(repo) == ["harnex/cw", "main"]
+
+
 def test_a_worktree_deleted_by_hand(harnex: Harnex, repo: Path) -> None:
     start_in_worktree(harnex, "gone", "true")
     path = repo.parent / "repo.worktrees" / "gone"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
@@ -97,7 +96,14 @@ EXIT_ESCALATED = 2
     "--on",
     "on_host",
     metavar="HOST",
-    help="Run on that host (harnex hosts) instead of here, in its user's home.",
+    help="Run on that host (harnex hosts) instead of here, in its user's home (or --cwd).",
+)
+@click.option(
+    "--cwd",
+    "folder",
+    metavar="DIR",
+    help="Start in DIR instead of the current folder (--worktree: DIR's repository); with "
+    "--on, DIR on the host (~ is its user's home there).",
 )
 @watch_options
 @click.pass_context
@@ -125,6 +131,7 @@ def command(
     worktree_setup: str | None,
     budget: str | None,
     on_host: str | None,
+    folder: str | None,
 ) -> None:
     """Start CLI ({shipped}, or any command) in a tmux window owned by a sidecar.
 
@@ -140,27 +147,29 @@ def command(
     sidecar = early_sidecar.take()
     if on_host is not None:
         early_sidecar.discard(sidecar)
-        from harnex_tmux.cli.run_args import RUN_WORDS, without_on
+        from harnex_tmux.cli.run_args import RUN_WORDS, without
         from harnex_tmux.hosts.remote import run_on
 
-        ctx.exit(run_on(on_host, without_on(ctx.meta[RUN_WORDS])))
+        # The host's harnex starts in DIR there (a shell's cd, so ~ is its home), not told.
+        ctx.exit(run_on(on_host, without(ctx.meta[RUN_WORDS], "--on", "--cwd"), folder))
     try:
         from harnex_tmux.adapters import load_catalog
         from harnex_tmux.adapters.generic import compile_prompt_regex
-        from harnex_tmux.launch import spec_for, start_session
+        from harnex_tmux.launch import spec_for, start_folder, start_session
         from harnex_tmux.state import repo_root_for
 
         if prompt_regex:
             compile_prompt_regex(prompt_regex)  # a usage error now, not a sidecar that dies
         if window_name is not None:
             detach = True  # 0.4.0 scripts start with --tmux and go on to send
+        here = start_folder(folder)
         # Read once: its problems are shown here, and the launch chooses and checks by it.
-        catalog = load_catalog(repo_root_for(os.getcwd()))
+        catalog = load_catalog(repo_root_for(here))
         for problem in catalog.problems:
             click.echo(f"harnex: adapter file skipped: {problem}", err=True)
         spec = spec_for(
             [agent, *agent_args],
-            cwd=os.getcwd(),
+            cwd=here,
             socket=socket_option(ctx),
             ident=ident,
             description=description,

@@ -108,18 +108,17 @@ class RunArguments(RunCommand):
         return super().parse_args(ctx, words)
 
 
-def without_on(words: list[str]) -> list[str]:
-    """The run's words without ``--on NAME``, for the host's harnex."""
+def without(words: list[str], *options: str) -> list[str]:
+    """The run's words without harnex's own ``options`` and their values (``--on NAME``,
+    ``--cwd DIR``), for the host's harnex; the agent's words after ``--`` are kept."""
     kept: list[str] = []
     skip = False
+    end = words.index("--") if "--" in words else len(words)
     for index, word in enumerate(words):
         if skip:
             skip = False
-            continue
-        if "--" in words and index > words.index("--"):
+        elif index > end or word.split("=", 1)[0] not in options:
             kept.append(word)
-        elif word == "--on":
-            skip = True
-        elif not word.startswith("--on="):
-            kept.append(word)
+        else:
+            skip = "=" not in word
     return kept

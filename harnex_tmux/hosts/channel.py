@@ -40,6 +40,9 @@ REFUSED_RECHECK_S = 600.0
 # Ops that may simply run again when their answer was lost: they only read.
 RETRY_SAFE = ("status", "pane", "events", "wait")
 SET_UP_TIMEOUT_S = 30.0
+# While the master is not asked first: the op server's ``accepted`` line must come within
+# this long (it comes in milliseconds), as ``ssh -O check`` had to answer within 3 s.
+ACCEPT_WAIT_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -94,19 +97,28 @@ def _exchange_steps(
     host: Host, request: wire.Request, timeout: float | None, retry_safe: bool
 ) -> Steps[tuple[wire.Reply | None, str]]:
     """Send ``request`` over the kept channel, setting it up when it is missing; the whole
-    reply, or None and why (then nothing ran)."""
+    reply, or None and why (then nothing ran).
+
+    While the forwarded socket is there the master is not asked first (``ssh -O check``
+    is a process per op): the server's ``accepted`` line through it proves the master up.
+    It is asked when something failed: no listener on the socket, or a connection closed
+    without a word. No ``accepted`` within ACCEPT_WAIT_S is a frozen master (it still lets
+    a connection in, and never answers): it is left and a new one started, without asking
+    it (``ssh -O check`` would wait as long again to say so)."""
     dest = host.dest
-    try:
-        yield from ssh.master_steps(dest)
-    except HostUnreachable as exc:
-        raise type(exc)(f"host {host.name!r}: {exc}") from exc
-    refused = _refused(dest)
-    if refused:
-        return None, refused
     path = ssh.forward_path(dest)
+    trusted = os.path.exists(path) and not _refused(dest)
     data = request.encode()
     set_up = retried = False
-    for _ in range(4):
+    for _ in range(5):
+        if not trusted:
+            try:
+                yield from ssh.master_steps(dest)
+            except HostUnreachable as exc:
+                raise type(exc)(f"host {host.name!r}: {exc}") from exc
+            refused = _refused(dest)
+            if refused:
+                return None, refused
         if not os.path.exists(path):
             if set_up:
                 return None, "the forwarded socket went away again"
@@ -114,11 +126,22 @@ def _exchange_steps(
             set_up = True
             if not report.in_use:
                 return None, report.reason or ""
-        done = yield from exchange_steps(path, data, timeout)
+        quick = ACCEPT_WAIT_S if trusted else None
+        done = yield from exchange_steps(path, data, timeout, quick)
         if not done.connected:
             # Nothing listens there: the master that made it is gone. Made again above.
             Path(path).unlink(missing_ok=True)
+            ssh.forget_master(dest)
+            trusted = False
             continue
+        if done.silent:
+            # Not even ``accepted``: a frozen master, or a host too slow to take it. A new
+            # master is started for what goes next; only a read may simply go again.
+            ssh.drop_master(dest)
+            if retry_safe and not retried:
+                retried, trusted = True, False
+                continue
+            raise HostConnectionLost(f"host {host.name!r}: no answer within {ACCEPT_WAIT_S:g}s")
         reply = wire.parse_reply(done.data)
         if reply.complete:
             return reply, ""

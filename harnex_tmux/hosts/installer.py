@@ -12,7 +12,6 @@ them may still be running.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import os
@@ -31,7 +30,8 @@ from harnex_tmux import __version__
 from harnex_tmux.errors import HostError
 from harnex_tmux.hosts import ssh
 from harnex_tmux.hosts.store import Host
-from harnex_tmux.state import state_root, write_private
+from harnex_tmux.state import ANY_REPO_ENV, state_root, write_private
+from harnex_tmux.tokens import sha256
 
 PACKAGE = "harnex-tmux"
 MIN_PYTHON = (3, 11)
@@ -185,16 +185,18 @@ def build_id() -> str:
     answer is kept in the state dir under a key made of the files' names, sizes and times
     (a stat each), and the files are read again only when one of those changed."""
     root = Path(__file__).resolve().parents[1]
+    top = str(root)
     files: list[tuple[str, os.stat_result]] = []
-    for folder, dirs, names in os.walk(root):
+    for folder, dirs, names in os.walk(top):
         dirs[:] = [name for name in dirs if name != "__pycache__"]
+        # Plain string slicing: relpath on each file was most of this function's time.
+        inside = folder[len(top) + 1 :]
         for name in names:
-            full = os.path.join(folder, name)
-            info = os.stat(full)
+            info = os.stat(os.path.join(folder, name))
             if stat.S_ISREG(info.st_mode):
-                files.append((os.path.relpath(full, root), info))
+                files.append((os.path.join(inside, name) if inside else name, info))
     files.sort()
-    quick = hashlib.sha256(__version__.encode())
+    quick = sha256(__version__.encode())
     for relative, info in files:
         quick.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     key = quick.hexdigest()
@@ -205,11 +207,11 @@ def build_id() -> str:
         kept = None
     if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("build"), str):
         return str(kept["build"])
-    digest = hashlib.sha256(__version__.encode())
+    digest = sha256(__version__.encode())
     for relative, _ in files:
         digest.update(relative.encode())
         digest.update((root / relative).read_bytes())
-    build = digest.hexdigest()[:16]
+    build = str(digest.hexdigest())[:16]
     try:
         cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_private(cache, json.dumps({"key": key, "build": build}))
@@ -258,7 +260,7 @@ def _dependency_wheels() -> Path:
     and interpreter."""
     reqs = _requirements()
     tag = f"{sys.implementation.cache_tag}-{os.uname().machine}"
-    key = hashlib.sha256("\n".join([tag, *reqs]).encode()).hexdigest()[:12]
+    key = sha256("\n".join([tag, *reqs]).encode()).hexdigest()[:12]
     folder = cache_dir() / f"deps-{key}"
     if not (folder / ".complete").exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -316,7 +318,10 @@ def remote_command(*args: str, host: str | None = None) -> str:
     With ``host`` (its name here), the host first compares the build it has with ours and,
     when they differ, prints one line starting with MISMATCH_PREFIX on stderr: the build
     file is read by the shell, so the check costs no round trip and no Python start."""
-    run = f"exec {REMOTE_HARNEX} " + " ".join(shlex.quote(arg) for arg in args)
+    # An id alone names a session there, in any of the host's repositories (session/find.py);
+    # not for `run`, whose tmux server and agents would keep it in their environment.
+    find_any = "" if args[:1] == ("run",) else f"{ANY_REPO_ENV}=1 "
+    run = f"{find_any}exec {REMOTE_HARNEX} " + " ".join(shlex.quote(arg) for arg in args)
     if host is None:
         return run
     ours = build_id()

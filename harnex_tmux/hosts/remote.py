@@ -13,6 +13,7 @@ message instead of queueing a second; when no retry gets through, the answer is
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import threading
 import time
@@ -33,7 +34,7 @@ from harnex_tmux.errors import (
     TimedOut,
     UsageError,
 )
-from harnex_tmux.hosts import channel, end_with_stdin, seen, ssh, wire
+from harnex_tmux.hosts import channel, ssh, wire
 from harnex_tmux.hosts.installer import MISMATCH_PREFIX, remote_command
 from harnex_tmux.hosts.store import Host, get_host, split_target
 from harnex_tmux.pane_text import PaneSnapshot
@@ -75,22 +76,34 @@ class RemoteAnswer:
 
 
 def call(
-    host: Host, args: list[str], stdin: bytes = b"", timeout: float | None = None
+    host: Host,
+    args: list[str],
+    stdin: bytes = b"",
+    timeout: float | None = None,
+    folder: str | None = None,
 ) -> RemoteAnswer:
-    """Run ``harnex ARGS`` on ``host``. Raises HostUnreachable when ssh failed (connecting,
-    or the connection dropped before an answer)."""
-    return run_steps(call_steps(host, args, stdin, timeout))
+    """Run ``harnex ARGS`` on ``host`` (in ``folder`` there: see :func:`in_folder`). Raises
+    HostUnreachable when ssh failed (connecting, or the connection dropped before an
+    answer)."""
+    return run_steps(call_steps(host, args, stdin, timeout, folder))
 
 
 def call_steps(
-    host: Host, args: list[str], stdin: bytes = b"", timeout: float | None = None
+    host: Host,
+    args: list[str],
+    stdin: bytes = b"",
+    timeout: float | None = None,
+    folder: str | None = None,
 ) -> Steps[RemoteAnswer]:
     """:func:`call` as steps (one :class:`~harnex_tmux.session.polling.Process`: the ssh
     command), for the loops of ``send`` and ``wait`` that the MCP server drives."""
-    # The kept channel when it is there (hosts/channel.py), else one ssh command.
-    result = yield from channel.call_steps(host, args, stdin, timeout)
+    # The kept channel when it is there (hosts/channel.py), else one ssh command. The op
+    # server runs in the user's home: an op in another folder is one ssh command.
+    result = None
+    if folder is None:
+        result = yield from channel.call_steps(host, args, stdin, timeout)
     if result is None:
-        script = remote_command(*args, host=host.name)
+        script = in_folder(remote_command(*args, host=host.name), folder)
         try:
             result = yield from ssh.run_command_steps(host.dest, script, stdin, timeout)
         except HostUnreachable as exc:
@@ -453,11 +466,15 @@ def host_rows(host: Host, ident: str | None = None) -> HostRows:
     if answer.code != 0 or not isinstance(answer.data, list):
         return _down(host, f"host {host.name!r}: {answer.error or 'no answer'}", ident)
     rows = [dict(row, machine=host.name) for row in answer.data if isinstance(row, dict)]
+    from harnex_tmux.hosts import seen  # status only: a send need not import it
+
     seen.remember(host.name, rows)
     return HostRows(host, [row for row in rows if ident is None or row.get("id") == ident])
 
 
 def _down(host: Host, reason: str, ident: str | None) -> HostRows:
+    from harnex_tmux.hosts import seen
+
     return HostRows(host, seen.stale_rows(host.name, reason, ident), reason)
 
 
@@ -486,6 +503,8 @@ def follow(target: str, args: list[str], write: Callable[[bytes], None]) -> int:
     names, its output streamed to ``write`` as it comes: ``pane``/``logs``/``events``
     ``--follow``. Ending this command (Ctrl-C, SIGTERM) ends the remote one too (see
     ssh.stream). Returns the remote command's exit code."""
+    from harnex_tmux.hosts import end_with_stdin
+
     session = RemoteSession.for_target(target)
     host = session.host
     script = f"export {end_with_stdin.ENV}=1\n" + remote_command(
@@ -508,33 +527,54 @@ def start_on(
     ident: str | None = None,
     description: str | None = None,
     budget: str | None = None,
+    folder: str | None = None,
 ) -> dict[str, Any]:
-    """Start ``argv`` (an agent command) detached on host ``name`` in its user's home, as
-    the MCP server's ``run`` does (``budget``: what it may spend, enforced by the host's
-    sidecar): the host's ``run --detach`` summary, its id ``NAME:id``."""
+    """Start ``argv`` (an agent command) detached on host ``name`` in its user's home (or
+    ``folder`` there), as the MCP server's ``run`` does (``budget``: what it may spend,
+    enforced by the host's sidecar): the host's ``run --detach`` summary, its id
+    ``NAME:id``."""
     host = get_host(name)
     args = ["run", "--detach"] + (["--budget", budget] if budget is not None else [])
     args += (["--id", ident] if ident else []) + (
         ["--description", description] if description else []
     )
     args += [argv[0], "--", *argv[1:]] if len(argv) > 1 else argv[:1]
-    answer = call(host, args, timeout=120)
+    answer = call(host, args, timeout=120, folder=folder)
     if answer.code != 0 or not isinstance(answer.data, dict):
         _raise_for(host, answer)
     return dict(answer.data, id=f"{name}:{answer.data.get('id')}")
 
 
-def run_on(name: str, run_args: list[str]) -> int:
-    """``harnex run ... --on NAME``: the same run by the host's harnex, its output ours."""
-    return command_on(name, ["run", *run_args])
+def in_folder(script: str, folder: str | None, said: str = "") -> str:
+    """``script`` run in ``folder`` on the host: the host's shell goes there first, so
+    ``~`` is its user's home, and a relative folder is taken from that home (where ssh
+    starts). A folder that is not there: one line on stderr (``said`` before its text),
+    exit 1, nothing started."""
+    if folder is None:
+        return script
+    if folder == "~" or folder.startswith("~/"):
+        rest = folder[2:]
+        where = '"$HOME"' + (f"/{shlex.quote(rest)}" if rest else "")
+    else:
+        where = shlex.quote(folder)
+    line = shlex.quote(f"harnex: {said}no folder {folder!r} to start in (--cwd)")
+    return f"CDPATH= cd -- {where} 2>/dev/null || {{ echo {line} >&2; exit 1; }}\n{script}"
 
 
-def command_on(name: str, args: list[str]) -> int:
-    """``harnex ARGS`` run by the harnex of host ``name`` in its user's home, with our
-    stdin, stdout and stderr (``run --on``, ``clean --on``); its exit code."""
+def run_on(name: str, run_args: list[str], folder: str | None = None) -> int:
+    """``harnex run ... --on NAME``: the same run by the host's harnex (in ``folder``
+    there, ``--cwd``), its output ours."""
+    return command_on(name, ["run", *run_args], folder)
+
+
+def command_on(name: str, args: list[str], folder: str | None = None) -> int:
+    """``harnex ARGS`` run by the harnex of host ``name`` in its user's home (or
+    ``folder`` there), with our stdin, stdout and stderr (``run --on``, ``clean --on``);
+    its exit code."""
     host = get_host(name)
+    script = in_folder(remote_command(*args, host=name), folder, f"host {name!r}: ")
     try:
-        code = ssh.run_attached(host.dest, remote_command(*args, host=name))
+        code = ssh.run_attached(host.dest, script)
     except HostUnreachable as exc:
         raise HostUnreachable(f"host {name!r}: {exc}") from exc
     if code == ssh.SSH_FAILED:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import json
 import os
 import selectors
@@ -536,6 +537,10 @@ def _preload(program: Program) -> None:
         for name in _modules_loaded_by(program, args):
             with contextlib.suppress(Exception):
                 importlib.import_module(name)
+    # What is here now stays as it is: a child's garbage collector then never walks (and
+    # so never copies, page by page) the objects it shares with this process.
+    gc.collect()
+    gc.freeze()
 
 
 def _modules_loaded_by(program: Program, args: list[str]) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import subprocess
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from harnex_tmux.errors import HostConnectionLost, HostUnreachable
 from harnex_tmux.session.polling import Pause, Steps, process_steps, run_steps
 from harnex_tmux.state import ensure_dir, state_root
+from harnex_tmux.tokens import sha256_hex
 
 CONFIG_ENV = "HARNEX_SSH_CONFIG"
 CONNECT_TIMEOUT_S = 5
@@ -79,7 +79,7 @@ def _base(dest: str) -> list[str]:
 def control_path(dest: str) -> str:
     """The master socket of ``dest``: under the state dir with a short name, or under a
     private folder in /tmp when the state dir's path is too long for a socket."""
-    name = hashlib.sha256(dest.encode()).hexdigest()[:12]
+    name = sha256_hex(dest.encode())[:12]
     folder = state_root() / "ssh"
     if len(str(folder / name)) > SOCKET_PATH_MAX:
         folder = Path(tempfile.gettempdir()) / f"harnex-ssh-{os.getuid()}"
@@ -125,11 +125,7 @@ def master_steps(dest: str) -> Steps[None]:
         path = Path(control_path(dest))
         alive = path.exists() and (yield from alive_steps(dest))
         if not alive:
-            path.unlink(missing_ok=True)
-            # What the old master held goes with it: its forwarded socket (a new master
-            # makes its own) and what was learnt about forwarding through it.
-            for suffix in FORWARD_SUFFIXES:
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            _leave_master(dest)
             yield from _start_master_steps(dest)
         with _masters_lock:
             _masters_checked[dest] = time.monotonic()
@@ -147,6 +143,25 @@ def forget_master(dest: str) -> None:
     """After a transport failure: look at the master again before the next command."""
     with _masters_lock:
         _masters_checked.pop(dest, None)
+
+
+def drop_master(dest: str) -> None:
+    """Start a new master at the next command without asking this one: it let a
+    connection through its forwarded socket in and said nothing for the kept channel's
+    ACCEPT_WAIT_S (frozen, as far as this side can tell; ``ssh -O check`` would wait 3 s
+    more to say so). It is left as it is, as a master that fails the check is."""
+    _leave_master(dest)
+    forget_master(dest)
+
+
+def _leave_master(dest: str) -> None:
+    """Remove the master's socket so that a new master can take its place, and what the
+    old master held with it: its forwarded socket (a new master makes its own) and what
+    was learnt about forwarding through it."""
+    path = control_path(dest)
+    Path(path).unlink(missing_ok=True)
+    for suffix in FORWARD_SUFFIXES:
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def alive_steps(dest: str) -> Steps[bool]:

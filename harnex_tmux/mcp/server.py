@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -273,8 +272,16 @@ def create_server(
             str | None,
             Field(
                 strict=True,
-                description="Start it on this host (harnex hosts), in its user's home; its "
-                "id is then NAME:id.",
+                description="Start it on this host (harnex hosts), in its user's home (or "
+                "cwd there); its id is then NAME:id.",
+            ),
+        ] = None,
+        cwd: Annotated[
+            str | None,
+            Field(
+                strict=True,
+                description="Folder to start in (default: the MCP server's own); with host, "
+                "a folder on that host, ~ being its user's home.",
             ),
         ] = None,
     ) -> Result:
@@ -282,14 +289,14 @@ def create_server(
         When this agent runs in tmux, its pane is the new session's spawner pane, so the new
         agent can `report` back. With host, it starts on that machine."""
         from harnex_tmux.adapters import load_catalog
-        from harnex_tmux.launch import spec_for, start_session
+        from harnex_tmux.launch import spec_for, start_folder, start_session
         from harnex_tmux.state import repo_root_for
 
         def start_remote(name: str) -> dict[str, Any]:
             from harnex_tmux.hosts.remote import RemoteSession, start_on
 
             limit = None if budget is None else budget_text(budget)
-            started = start_on(name, [cli, *(args or [])], id, description, limit)
+            started = start_on(name, [cli, *(args or [])], id, description, limit, cwd)
             if context:
                 # Over stdin like every message, never on the remote command line (ps); with
                 # the header a local run puts before its context: the agent's own id there.
@@ -302,10 +309,11 @@ def create_server(
             if host is not None:
                 return start_remote(host)
             limit = None if budget is None else budget_text(budget)
-            catalog = load_catalog(repo_root_for(os.getcwd()))
+            here = start_folder(cwd)
+            catalog = load_catalog(repo_root_for(here))
             spec = spec_for(
                 [cli, *(args or [])],
-                cwd=os.getcwd(),
+                cwd=here,
                 socket=socket,
                 ident=id,
                 description=description,
@@ -350,7 +358,7 @@ def create_server(
         chosen = message_id or f"mcp-{token_hex(8)}"
 
         def deliver() -> Steps[dict[str, Any]]:
-            session = find(id)
+            session = find(id, any_repo=True)
             result = yield from session.send_steps(
                 message, reply=reply, timeout=timeout, message_id=chosen
             )
@@ -441,7 +449,7 @@ def create_server(
         turns: list[int] = []
 
         def waiting() -> Steps[dict[str, Any]]:
-            steps = find(id).wait_steps(until, timeout, after_turn)
+            steps = find(id, any_repo=True).wait_steps(until, timeout, after_turn)
             result = yield from noting_turns(steps, turns)
             return result.to_dict()
 
@@ -500,7 +508,7 @@ def create_server(
         window."""
         from harnex_tmux.hosts.target import find
 
-        return await respond(lambda: find(id).stop(timeout).to_dict())
+        return await respond(lambda: find(id, any_repo=True).stop(timeout).to_dict())
 
     @tool(STARTS)
     async def resume(
@@ -580,7 +588,8 @@ def create_server(
 
                 shown = RemoteSession.for_target(id).budget(add=extra, clear=clear)
                 return {"ok": True, "id": id, "budget": shown}
-            shown = change_budget(find_session(id, None, None), add=extra, clear=clear)
+            found = find_session(id, None, None, any_repo=True)
+            shown = change_budget(found, add=extra, clear=clear)
             return {"ok": True, "id": id, "budget": shown}
 
         return await respond(act)

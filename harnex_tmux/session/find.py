@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harnex_tmux.errors import HarnexError, SessionNotFound
 from harnex_tmux.state import (
+    ANY_REPO_ENV,
     ExitRecord,
     SessionPaths,
     SessionRecord,
@@ -22,6 +24,10 @@ from harnex_tmux.state import (
 
 if TYPE_CHECKING:
     from harnex_tmux.worktree import WorktreeRecord
+
+
+def _any_repo(asked: bool) -> bool:
+    return asked or os.environ.get(ANY_REPO_ENV) == "1"
 
 
 def find_session(
@@ -53,7 +59,7 @@ def find_session(
             near = record.id  # shares the file name only: another session (one id, one session)
         elif cli is None or cli_key(cli) in (cli_key(record.cli), cli_key(record.adapter)):
             return record
-    if any_repo:
+    if _any_repo(any_repo):
         matches = [r for r in list_sessions(None, cli) if r.id == ident]
         if len(matches) == 1:
             return matches[0]
@@ -79,7 +85,7 @@ def find_ended(ident: str | None, repo: str | None, any_repo: bool = False) -> E
     record = ExitRecord.load(paths.exit_record)
     if record is not None and record.id == ident:
         return EndedSession(record, paths)
-    if not any_repo:
+    if not _any_repo(any_repo):
         return None
     suffix = f"--{id_key(ident)}.json"
     found = [p for p in (state_root() / "exits").glob(f"*{suffix}")]

@@ -80,21 +80,26 @@ class ProcessResult:
 class Exchange:
     """Connect to the Unix socket ``path``, send ``data``, read the answer to its
     end-of-file, all within ``timeout`` seconds: a request to a host's op server over the
-    forwarded socket of its ssh master (hosts/channel.py)."""
+    forwarded socket of its ssh master (hosts/channel.py). ``first_within``: the first
+    byte of the answer must come within that many seconds too, else the exchange ends
+    there, ``silent`` (a frozen master still lets a connection in, and never answers)."""
 
     path: str
     data: bytes
     timeout: float | None = None
+    first_within: float | None = None
 
 
 @dataclass(frozen=True)
 class ExchangeResult:
     """What an :class:`Exchange` gave. ``connected`` False: nothing was sent (no socket,
-    or no listener on it). ``data`` is what came back before end-of-file or the timeout."""
+    or no listener on it). ``data`` is what came back before end-of-file or the timeout;
+    ``silent``: nothing at all came back within the exchange's ``first_within``."""
 
     connected: bool
     data: bytes = b""
     timed_out: bool = False
+    silent: bool = False
 
 
 Step = Call | Pause | Process | Exchange
@@ -229,15 +234,25 @@ async def _tidy_up(steps: Steps[Any]) -> None:
             driver.failure = exc
 
 
-def exchange_steps(path: str, data: bytes, timeout: float | None) -> Steps[ExchangeResult]:
+def exchange_steps(
+    path: str, data: bytes, timeout: float | None, first_within: float | None = None
+) -> Steps[ExchangeResult]:
     """One :class:`Exchange` step, its answer typed."""
-    done = yield Exchange(path, data, timeout)
+    done = yield Exchange(path, data, timeout, first_within)
     assert isinstance(done, ExchangeResult)
     return done
 
 
+def _first_deadline(step: Exchange, start: float) -> float | None:
+    """When the exchange ends if nothing has come back by then."""
+    limits = [t for t in (step.timeout, step.first_within) if t is not None]
+    return start + min(limits) if limits else None
+
+
 def _exchange(step: Exchange) -> ExchangeResult:
-    deadline = None if step.timeout is None else time.monotonic() + step.timeout
+    start = time.monotonic()
+    whole = None if step.timeout is None else start + step.timeout
+    deadline = _first_deadline(step, start)
     chunks: list[bytes] = []
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         try:
@@ -254,8 +269,10 @@ def _exchange(step: Exchange) -> ExchangeResult:
                 if not chunk:
                     break
                 chunks.append(chunk)
+                deadline = whole
         except TimeoutError:
-            return ExchangeResult(True, b"".join(chunks), timed_out=True)
+            silent = not chunks and step.first_within is not None
+            return ExchangeResult(True, b"".join(chunks), timed_out=True, silent=silent)
         except OSError:
             pass  # reset: the other end went away; what came before is the answer
     return ExchangeResult(True, b"".join(chunks))
@@ -275,11 +292,18 @@ async def _exchange_async(step: Exchange) -> ExchangeResult:
         with anyio.move_on_after(math.inf if step.timeout is None else step.timeout) as scope:
             try:
                 await stream.send(step.data)
+                first = math.inf if step.first_within is None else step.first_within
+                with anyio.move_on_after(first) as silence:
+                    chunks.append(await stream.receive(65536))
+                if silence.cancelled_caught:
+                    return ExchangeResult(True, b"", timed_out=True, silent=True)
                 while True:
                     chunks.append(await stream.receive(65536))
             except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
                 pass
-        return ExchangeResult(True, b"".join(chunks), timed_out=scope.cancelled_caught)
+        late = scope.cancelled_caught
+        silent = late and not chunks and step.first_within is not None
+        return ExchangeResult(True, b"".join(chunks), timed_out=late, silent=silent)
 
 
 def _run_process(step: Process) -> ProcessResult:
