@@ -116,7 +116,8 @@ class DashApp(App[list[str] | None]):
         fleet: Fleet | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """``fleet`` and ``clock`` are for tests: a fixed fleet, a fixed now."""
+        """``fleet``: one already loading (``harnex dash`` starts it before importing
+        Textual), or a fixed one in tests; ``clock`` is for tests: a fixed now."""
         super().__init__()
         self.read_only = read_only
         source.prepare()
@@ -157,7 +158,10 @@ class DashApp(App[list[str] | None]):
         self.query_one("#events").border_title = "events"
         self.query_one("#reply").border_title = "last reply"
         self._layout(self.size.width)
-        self._load()
+        if self.fleet.ready:  # read while Textual was imported: the first frame has the list
+            self._loaded()
+        # The sidecars are asked once that frame is out: the opening does not wait for them.
+        self.call_after_refresh(self._load)
         self.set_interval(TICK_S, self._tick)
         self.set_interval(PREVIEW_CHECK_S, self._maybe_preview)
 
@@ -175,12 +179,20 @@ class DashApp(App[list[str] | None]):
 
     @work(thread=True, group="load")
     def _load(self) -> None:
-        dirs = source.watched_dirs()  # made before reading, so nothing falls between
+        """The list from the state folder first, then what the sidecars say, then the
+        watching (which first takes in what changed since the folder was read)."""
+        dirs = source.watched_dirs()  # made when missing, for the watcher
+        if not self.loaded:
+            try:
+                self.fleet.load()
+            except Exception as exc:  # the view stays up and says why
+                self.call_from_thread(self._say, f"could not read the sessions: {exc}")
+            self.call_from_thread(self._loaded)
         try:
-            self.fleet.load()
+            if self.fleet.ask_sidecars():
+                self.call_from_thread(self.show_rows)
         except Exception as exc:  # the view stays up and says why
-            self.call_from_thread(self._say, f"could not read the sessions: {exc}")
-        self.call_from_thread(self._loaded)
+            self.call_from_thread(self._say, f"could not ask the sidecars: {exc}")
         self._watch(dirs)
 
     def _loaded(self) -> None:
@@ -222,6 +234,13 @@ class DashApp(App[list[str] | None]):
         import watchfiles
 
         last_check = time.monotonic()
+        try:
+            if self.fleet.catch_up() and not self.stop_watching.is_set():
+                self.call_from_thread(self.show_rows)
+        except Exception as exc:  # one bad file must not end the watching
+            self.call_from_thread(self._say, f"while reading the state folder: {exc}")
+        # Once more at the watcher's first answer: it reports changes from its start only.
+        caught_up = False
         for changes in watchfiles.watch(
             *dirs,
             debounce=100,
@@ -234,6 +253,9 @@ class DashApp(App[list[str] | None]):
             touched = False
             try:
                 touched = self.fleet.apply(path for _, path in changes)
+                if not caught_up:
+                    caught_up = True
+                    touched |= self.fleet.catch_up()
                 if time.monotonic() - last_check >= SIDECAR_CHECK_S:
                     last_check = time.monotonic()
                     touched |= self.fleet.check_sidecars()
