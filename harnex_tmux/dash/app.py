@@ -345,7 +345,9 @@ class DashApp(App[list[str] | None]):
             self.query_one("#events", Static).update("")
             self.query_one("#reply", Static).update("")
             return
-        pane.border_title = f"pane · {detail.row.target}"
+        title = f"pane · {detail.row.target}"
+        if pane.border_title != title:  # setting it repaints the whole pane, even unchanged
+            pane.border_title = title
         if detail.remote:
             events = f"(not read here: harnex events --id {detail.row.target} shows them)"
             reply = "(not read here for a session on another host)"
