@@ -280,7 +280,7 @@ class DashApp(App[list[str] | None]):
         old_selected = self.selected
         self.selected = table.cursor_key
         self.refreshes += 1
-        self._banner()
+        self._banner(every)
         changed = self.selected is None or before.get(self.selected) != next(
             (r for r in rows if r.key == self.selected), None
         )
@@ -302,8 +302,8 @@ class DashApp(App[list[str] | None]):
         if self.shown:
             self.query_one(FleetTable).show(self._lines(self.shown, self.clock()), self.selected)
 
-    def _banner(self) -> None:
-        found = counts((r.state, r.unconfirmed) for r in self.fleet.rows())
+    def _banner(self, every: list[FleetRow]) -> None:
+        found = counts((r.state, r.unconfirmed) for r in every)
         parts = [f"{found.waiting} need you", f"{found.busy} busy", f"{found.idle} idle"]
         text = f"harnex dash · {self.scope} · " + " · ".join(parts)
         for name in sorted(self.fleet.hosts_down):
