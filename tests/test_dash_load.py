@@ -4,6 +4,7 @@ between the reading and the watcher's start taken in by the catch-up."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from conftest import Harnex
 from test_dash import start_ready
 
 from harnex_tmux.dash import source
+from harnex_tmux.dash.app import DashApp
 from harnex_tmux.dash.fleet import Fleet
 
 
@@ -66,6 +68,27 @@ def test_loading_ahead_gives_the_same_list(harnex: Harnex) -> None:
     assert ahead.ready
     assert sorted(ahead.rows(), key=lambda r: r.id) == sorted(plain.rows(), key=lambda r: r.id)
     assert {r.id for r in ahead.rows()} == {"one", "two"}
+
+
+def test_a_fleet_read_ahead_is_in_the_first_frame(
+    harnex: Harnex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``harnex dash`` reads the folder while Textual is imported: the app shows it as it
+    mounts, with no loading worker at all (here there is none)."""
+    start_ready(harnex, "early")
+    fleet = Fleet(str(harnex.repo))
+    fleet.start_loading()
+    fleet.load()
+    monkeypatch.setattr(DashApp, "_load", lambda self: None)
+    app = DashApp(str(harnex.repo), fleet=fleet)
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            assert app.loaded and [r.id for r in app.shown] == ["early"]
+            assert "0 need you · 0 busy · 1 idle" in str(app.query_one("#banner").render())
+
+    asyncio.run(main())
 
 
 def test_an_error_met_while_loading_ahead_is_raised_to_load(
