@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -70,7 +71,19 @@ def command(
         if not how.done:
             os.execvp(how.attach[0], how.attach)
         return
+    # Imports make few cycles but many objects, each of which the collector would go over
+    # (its full passes took some 25 ms of the opening): none while importing, and what the
+    # imports made, which lives as long as the process, is left out of later passes.
+    gc.disable()
+    from harnex_tmux.dash.fleet import Fleet
+
+    # The state folder is read while Textual is imported (most of the opening's time): the
+    # first frame can then show the list.
+    fleet = Fleet(root)
+    fleet.start_loading()
     from harnex_tmux.dash.app import DashApp
 
-    app = DashApp(root, read_only=read_only)
+    gc.freeze()
+    gc.enable()
+    app = DashApp(root, read_only=read_only, fleet=fleet)
     app.run()

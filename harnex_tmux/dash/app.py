@@ -119,7 +119,8 @@ class DashApp(App[list[str] | None]):
         fleet: Fleet | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """``fleet`` and ``clock`` are for tests: a fixed fleet, a fixed now."""
+        """``fleet``: one already loading (``harnex dash`` starts it before importing
+        Textual), or a fixed one in tests; ``clock`` is for tests: a fixed now."""
         super().__init__()
         self.read_only = read_only
         source.prepare()
@@ -161,7 +162,10 @@ class DashApp(App[list[str] | None]):
         self.query_one("#events").border_title = "events"
         self.query_one("#reply").border_title = "last reply"
         self._layout(self.size.width)
-        self._load()
+        if self.fleet.ready:  # read while Textual was imported: the first frame has the list
+            self._loaded()
+        # The sidecars are asked once that frame is out: the opening does not wait for them.
+        self.call_after_refresh(self._load)
         self.set_interval(TICK_S, self._tick)
         self.set_interval(PREVIEW_CHECK_S, self._maybe_preview)
 
@@ -179,12 +183,20 @@ class DashApp(App[list[str] | None]):
 
     @work(thread=True, group="load")
     def _load(self) -> None:
-        dirs = source.watched_dirs()  # made before reading, so nothing falls between
+        """The list from the state folder first, then what the sidecars say, then the
+        watching (which first takes in what changed since the folder was read)."""
+        dirs = source.watched_dirs()  # made when missing, for the watcher
+        if not self.loaded:
+            try:
+                self.fleet.load()
+            except Exception as exc:  # the view stays up and says why
+                self.call_from_thread(self._say, f"could not read the sessions: {exc}")
+            self.call_from_thread(self._loaded)
         try:
-            self.fleet.load()
+            if self.fleet.ask_sidecars():
+                self.call_from_thread(self.show_rows)
         except Exception as exc:  # the view stays up and says why
-            self.call_from_thread(self._say, f"could not read the sessions: {exc}")
-        self.call_from_thread(self._loaded)
+            self.call_from_thread(self._say, f"could not ask the sidecars: {exc}")
         self._watch(dirs)
 
     def _loaded(self) -> None:
@@ -228,6 +240,13 @@ class DashApp(App[list[str] | None]):
         import watchfiles
 
         last_check = time.monotonic()
+        try:
+            if self.fleet.catch_up() and not self.stop_watching.is_set():
+                self.call_from_thread(self.show_rows)
+        except Exception as exc:  # one bad file must not end the watching
+            self.call_from_thread(self._say, f"while reading the state folder: {exc}")
+        # Once more at the watcher's first answer: it reports changes from its start only.
+        caught_up = False
         for changes in watchfiles.watch(
             *dirs,
             debounce=100,
@@ -240,6 +259,9 @@ class DashApp(App[list[str] | None]):
             touched = False
             try:
                 touched = self.fleet.apply(path for _, path in changes)
+                if not caught_up:
+                    caught_up = True
+                    touched |= self.fleet.catch_up()
                 if time.monotonic() - last_check >= SIDECAR_CHECK_S:
                     last_check = time.monotonic()
                     touched |= self.fleet.check_sidecars()
@@ -264,7 +286,7 @@ class DashApp(App[list[str] | None]):
         old_selected = self.selected
         self.selected = table.cursor_key
         self.refreshes += 1
-        self._banner()
+        self._banner(every)
         changed = self.selected is None or before.get(self.selected) != next(
             (r for r in rows if r.key == self.selected), None
         )
@@ -286,8 +308,8 @@ class DashApp(App[list[str] | None]):
         if self.shown:
             self.query_one(FleetTable).show(self._lines(self.shown, self.clock()), self.selected)
 
-    def _banner(self) -> None:
-        found = counts((r.state, r.unconfirmed) for r in self.fleet.rows())
+    def _banner(self, every: list[FleetRow]) -> None:
+        found = counts((r.state, r.unconfirmed) for r in every)
         parts = [f"{found.waiting} need you", f"{found.busy} busy", f"{found.idle} idle"]
         text = f"harnex dash · {self.scope} · " + " · ".join(parts)
         for name in sorted(self.fleet.hosts_down):
@@ -329,7 +351,9 @@ class DashApp(App[list[str] | None]):
             self.query_one("#events", Static).update("")
             self.query_one("#reply", Static).update("")
             return
-        pane.border_title = f"pane · {detail.row.target}"
+        title = f"pane · {detail.row.target}"
+        if pane.border_title != title:  # setting it repaints the whole pane, even unchanged
+            pane.border_title = title
         if detail.remote:
             events, reply = self._host_texts(detail)
             if preview:

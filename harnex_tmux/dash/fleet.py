@@ -5,6 +5,13 @@ One thread owns a :class:`Fleet`: it loads the registry once, then reads only wh
 watcher reports it. Sidecars are asked over HTTP when a session appears and when a message
 failed (was it ``unconfirmed``?), never on a timer; a sidecar's death is seen from its pid.
 No Textual here: the tests drive it directly.
+
+Loading comes in two steps so the list shows at once: :meth:`Fleet.load` reads only files
+(the registry, the ends of the events logs, the sidecars' pids), :meth:`Fleet.ask_sidecars`
+then asks every sidecar and runs git for the worktree cells, a bounded number at a time.
+``harnex dash`` starts the first on a thread before it imports Textual
+(:meth:`Fleet.start_loading`), so it overlaps the imports instead of following them; the
+app asks the sidecars once its first frame is out.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ from harnex_tmux.state import ExitRecord, SessionRecord, epoch_of
 
 EVENTS_KEPT = 12
 ENDED_SHOWN = 10
+# Sidecars asked at once while loading: enough that 50 answer in a few rounds, few enough
+# that a fleet of hung ones (each up to the status timeout) does not start a thread apiece.
+ASKED_AT_ONCE = 16
 # An events log is read from its end: enough for the last state, reply and events.
 TAIL_BYTES = 64 * 1024
 
@@ -54,6 +64,7 @@ class Tracked:
     queued: int = 0
     unconfirmed: set[str] = field(default_factory=set)
     checked: set[str] = field(default_factory=set)  # failed messages already looked up
+    unchecked: list[str] = field(default_factory=list)  # failed messages to look up
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
     events_offset: int = 0
     last_reply: str | None = None
@@ -100,6 +111,14 @@ class Detail:
         return self.record is not None
 
 
+@dataclass
+class _Ahead:
+    """A load started before anyone asked for it (:meth:`Fleet.start_loading`)."""
+
+    thread: threading.Thread
+    error: Exception | None = None
+
+
 class Fleet:
     def __init__(self, repo_root: str | None) -> None:
         self.repo_root = repo_root
@@ -110,35 +129,104 @@ class Fleet:
         self.remote: dict[str, FleetRow] = {}
         self.hosts: list[str] = source.host_names()
         self.hosts_down: dict[str, str] = {}  # host name -> why it gave no answer
+        self._ahead: _Ahead | None = None
 
     # --- loading ----------------------------------------------------------------------------
 
+    def start_loading(self) -> None:
+        """Run :meth:`load` on a thread of its own, from now: ``harnex dash`` calls this
+        before it imports Textual, so the files are read while the imports run. The later
+        call of :meth:`load` waits for this thread (an error it met is raised there)."""
+        ahead = _Ahead(threading.Thread(target=self._load_ahead, name="dash-load", daemon=True))
+        self._ahead = ahead
+        ahead.thread.start()
+
+    def _load_ahead(self) -> None:
+        assert self._ahead is not None
+        try:
+            self._read_folder()
+        except Exception as exc:  # raised to whoever calls load()
+            self._ahead.error = exc
+
+    @property
+    def ready(self) -> bool:
+        """Whether :meth:`start_loading`'s thread has read the state folder without an
+        error: the list can be shown without waiting."""
+        ahead = self._ahead
+        return ahead is not None and not ahead.thread.is_alive() and ahead.error is None
+
     def load(self) -> None:
-        """Every live session (asking their sidecars at once) and the newest ended ones."""
+        """Every live session and the newest ended ones, as the state folder has them: the
+        registry records, the ends of the events logs (state, usage, last reply) and a
+        look at each sidecar's pid. Neither HTTP nor git (:meth:`ask_sidecars` adds what
+        only the sidecars know), so the list can be shown at once."""
+        ahead = self._ahead
+        if ahead is None:
+            self._read_folder()
+            return
+        ahead.thread.join()
+        if ahead.error is not None:
+            raise ahead.error
+
+    def _read_folder(self) -> None:
         records = source.live_records(self.repo_root)
         for key, ended in source.ended_records(self.repo_root, ENDED_SHOWN):
             self._ended(key, ended, from_file=True)
-        threads = [threading.Thread(target=self._add_live, args=(r,)) for r in records]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for record in records:
+            tracked = self._from_files(record)
+            with self._lock:
+                self.sessions[record.key] = tracked
+
+    def ask_sidecars(self) -> bool:
+        """Ask every live session's sidecar for its state, queued messages and usage, and
+        git for its worktree's cells, :data:`ASKED_AT_ONCE` at a time; True when anything
+        shown changed."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with self._lock:
+            live = [t for t in self.sessions.values() if t.record is not None]
+        if not live:
+            return False
+        before = [t.row() for t in live]
+        with ThreadPoolExecutor(min(ASKED_AT_ONCE, len(live)), "dash-ask") as pool:
+            for _ in pool.map(self._ask, live):
+                pass  # an error is raised here
+        return any(t.row() != row for t, row in zip(live, before, strict=True))
 
     def _add_live(self, record: SessionRecord) -> None:
+        """A session that appeared (or started again) since the load: shown once asked."""
+        tracked = self._from_files(record)
+        self._ask(tracked)
+        with self._lock:
+            self.sessions[record.key] = tracked
+
+    def _from_files(self, record: SessionRecord) -> Tracked:
         tracked = Tracked(
             record.key, record.id, record.cli, record.repo_root, record.description or ""
         )
         tracked.record = record
         self._read_events(tracked)
+        if not source.sidecar_alive(record):  # what asking it would find, without asking
+            tracked.state, tracked.since = SIDECAR_DOWN, time.time()
+            tracked.problem = problem_of(SIDECAR_DOWN)
+        return tracked
+
+    def _ask(self, tracked: Tracked) -> None:
+        """What the sidecar says of the session (it knows better than the events log), the
+        failed messages the log named still to look up, and the worktree's cells."""
+        record = tracked.record
+        if record is None:
+            return
         live = source.live_state(record)
-        if live.state != tracked.state:  # the sidecar knows better than the log
-            tracked.state, tracked.since = live.state, time.time()
-        tracked.queued = live.queued
-        tracked.usage = live.usage or tracked.usage
-        tracked.problem = problem_of(live.state)
-        tracked.worktree = source.worktree_cells(record)
+        worktree = source.worktree_cells(record)
         with self._lock:
-            self.sessions[record.key] = tracked
+            if live.state != tracked.state:
+                tracked.state, tracked.since = live.state, time.time()
+            tracked.queued = live.queued
+            tracked.usage = live.usage or tracked.usage
+            tracked.problem = problem_of(live.state)
+            tracked.worktree = worktree
+        self._check_failed(tracked)
 
     def _ended(self, key: str, ended: ExitRecord, from_file: bool = False) -> None:
         with self._lock:
@@ -244,6 +332,7 @@ class Fleet:
         count = len(tracked.events)
         last = tracked.events[-1] if tracked.events else None
         self._read_events(tracked)
+        self._check_failed(tracked)
         new_last = tracked.events[-1] if tracked.events else None
         after = (
             tracked.state,
@@ -296,6 +385,20 @@ class Fleet:
         gone = [folder / f"{k}.json" for k in live - set(present)]
         return self.apply(str(p) for p in [*missing, *gone])
 
+    def catch_up(self) -> bool:
+        """What changed between the load and the watcher's start, which the watcher does not
+        report: each live session's events log read on from where the load left it, its
+        inbox counted again, and registry files that came or went. True when anything shown
+        changed."""
+        with self._lock:
+            live = [k for k, t in self.sessions.items() if t.record is not None]
+        touched = False
+        for key in live:
+            touched |= self._events_changed(key)
+            touched |= self._inbox_changed(key, source.paths_of(key).inbox)
+        touched |= self.reconcile()
+        return touched
+
     # --- the events log ---------------------------------------------------------------------
 
     def _read_events(self, tracked: Tracked) -> None:
@@ -334,22 +437,29 @@ class Fleet:
             reply = event.get("reply")
             tracked.last_reply = reply if isinstance(reply, str) else tracked.last_reply
         elif kind == "delivered":
-            tracked.unconfirmed.clear()  # a later message got through: the agent is there
+            # A later message got through: the agent is there.
+            tracked.unconfirmed.clear()
+            tracked.unchecked.clear()
         elif kind == "failed":
             message_id = event.get("message_id")
             if isinstance(message_id, str) and message_id not in tracked.checked:
                 tracked.checked.add(message_id)
-                record = tracked.record
-                if (
-                    record is not None
-                    and source.message_status(record, message_id) == "unconfirmed"
-                ):
-                    tracked.unconfirmed.add(message_id)
+                if tracked.record is not None:  # asked by _check_failed, not while reading
+                    tracked.unchecked.append(message_id)
         elif kind == "usage":
             # Each ended turn's event carries the session's running total.
             tracked.usage = source.usage_cells(event.get("total")) or tracked.usage
         elif kind == "exited":
             tracked.state, tracked.since = EXITED, at
+
+    def _check_failed(self, tracked: Tracked) -> None:
+        """Ask the sidecar about each failed message the log named since the last delivery:
+        one it could not confirm (``unconfirmed``) marks the session for the person."""
+        record = tracked.record
+        while tracked.unchecked:
+            message_id = tracked.unchecked.pop(0)
+            if record is not None and source.message_status(record, message_id) == "unconfirmed":
+                tracked.unconfirmed.add(message_id)
 
     # --- what the view reads ----------------------------------------------------------------
 

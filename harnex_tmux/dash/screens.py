@@ -3,7 +3,7 @@ diff, the new-session form, and help."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events
@@ -11,11 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from harnex_tmux.dash.model import LOOKS, UNCONFIRMED_LOOK
 from harnex_tmux.dash.source import Adapter, NewSession, check_id
 from harnex_tmux.errors import HarnexError
+
+if TYPE_CHECKING:
+    from textual.widgets import TextArea
 
 # A diff longer than this is cut (drawing it all would stall the screen); the rest is one
 # ``harnex diff`` away.
@@ -35,6 +38,10 @@ class SendScreen(ModalScreen[tuple[str, bool] | None]):
         self.target = target
 
     def compose(self) -> ComposeResult:
+        # Loaded here, not with the dashboard: the editor takes some 12 ms to import, and
+        # the opening does not need it.
+        from textual.widgets import TextArea
+
         with Vertical(id="send-box", classes="box"):
             yield Label(f"Message to {self.target}  (Ctrl+S sends, Esc cancels)")
             yield TextArea(id="send-text")
@@ -43,11 +50,16 @@ class SendScreen(ModalScreen[tuple[str, bool] | None]):
                 yield Button("Send", id="send-go", variant="primary")
                 yield Button("Cancel", id="send-cancel")
 
+    def _editor(self) -> TextArea:
+        from textual.widgets import TextArea
+
+        return self.query_one("#send-text", TextArea)
+
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        self._editor().focus()
 
     def action_send(self) -> None:
-        text = self.query_one(TextArea).text
+        text = self._editor().text
         if not text.strip():
             self.notify("the message is empty", severity="warning")
             return

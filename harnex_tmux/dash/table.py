@@ -81,6 +81,9 @@ class FleetTable(ScrollView, can_focus=True):
         self.widths = tuple(len(name) for name in self.columns)
         self._drawn: dict[str, tuple[tuple[Line, bool, bool, tuple[int, ...]], Strip]] = {}
         self._header: Strip | None = None
+        # The widget's own style, which every line is drawn on: Textual works it out from
+        # every ancestor's styles on each ask, so it is kept until the styles change.
+        self._base: Style | None = None
 
     # --- what the app calls ---------------------------------------------------------------
 
@@ -113,11 +116,13 @@ class FleetTable(ScrollView, can_focus=True):
             self.virtual_size = Size(0, len(self.lines) + 1)
             self.refresh()
         else:
-            for index, line in enumerate(self.lines):
-                was_cursor = index < len(old) and old[index].key == old_cursor
-                now_cursor = index == self.cursor_row
-                if index >= len(old) or old[index] != line or was_cursor != now_cursor:
-                    self.refresh_line(index + 1)
+            changed = [
+                index
+                for index, line in enumerate(self.lines)
+                if old[index] != line
+                or (old[index].key == old_cursor) != (index == self.cursor_row)
+            ]
+            self._refresh_rows(changed)
         if self.cursor_key != old_cursor:
             self._keep_in_view()
         live = set(keys)
@@ -165,7 +170,9 @@ class FleetTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        if self._base is None:
+            self._base = self.rich_style
+        base = self._base
         if y == 0:
             if self._header is None:
                 style = self.get_component_rich_style("fleet-table--header")
@@ -204,11 +211,13 @@ class FleetTable(ScrollView, can_focus=True):
     def _widths(self) -> tuple[int, ...]:
         """Each column as wide as its longest text (a narrow one at most WIDEST); when the
         whole line is wider than the widget, the wide columns give up the difference."""
-        widths = [len(name) for name in self.columns]
         wide = [n for n, name in enumerate(self.columns) if name in self.wide]
-        for line in self.lines:
-            for n, text in enumerate(line.cells[: len(widths)]):
-                widths[n] = max(widths[n], len(text) if n in wide else min(len(text), WIDEST))
+        # Column by column (each a max over the lengths): a refresh does this every time.
+        cells = zip(*(line.cells for line in self.lines), strict=False)
+        widths = [len(name) for name in self.columns]
+        for n, column in zip(range(len(widths)), cells, strict=False):
+            longest = max(map(len, column))
+            widths[n] = max(widths[n], longest if n in wide else min(longest, WIDEST))
         room = self.size.width
         excess = 1 + sum(widths) + GAP * (len(widths) - 1) + 1 - room
         for n in wide:
@@ -233,6 +242,7 @@ class FleetTable(ScrollView, can_focus=True):
         # A new theme or focus style: the kept drawings have the old colours.
         self._drawn.clear()
         self._header = None
+        self._base = None
         super().notify_style_update()
 
     def on_focus(self) -> None:
@@ -244,6 +254,23 @@ class FleetTable(ScrollView, can_focus=True):
     def _refresh_cursor(self) -> None:
         if self.lines:
             self.refresh_line(self.cursor_row + 1)
+
+    def _refresh_rows(self, indices: Sequence[int]) -> None:
+        """Repaint the lines of these rows (in ascending order), each run of adjacent ones as
+        one region: a row moving up the list changes every line it passes."""
+        top = int(self.scroll_offset.y)
+        height, width = self.size.height, self.size.width
+        start = 0
+        while start < len(indices):
+            end = start
+            while end + 1 < len(indices) and indices[end + 1] == indices[end] + 1:
+                end += 1
+            # Row i is on virtual line i + 1, on screen line i + 1 - top (0 is the header).
+            first = max(1, indices[start] + 1 - top)
+            last = min(height - 1, indices[end] + 1 - top)
+            if first <= last:
+                self.refresh(Region(0, first, width, last - first + 1))
+            start = end + 1
 
     def refresh_line(self, y: int) -> None:
         # The header stays on the first screen line whatever the scroll: row lines are
