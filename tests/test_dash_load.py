@@ -11,12 +11,13 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import Harnex
+from conftest import Harnex, wait_for
 from test_dash import start_ready
 
 from harnex_tmux.dash import source
 from harnex_tmux.dash.app import DashApp
 from harnex_tmux.dash.fleet import Fleet
+from harnex_tmux.state import process_alive
 
 
 def _state(fleet: Fleet, ident: str) -> str | None:
@@ -41,6 +42,8 @@ def test_the_list_comes_from_the_files_and_the_sidecars_answer_after(harnex: Har
     hung = start_ready(harnex, "hung")
     gone = start_ready(harnex, "gone")
     os.kill(gone["sidecar_pid"], signal.SIGKILL)
+    # The kill is done once the process has ended (the signal is taken a moment later).
+    wait_for(lambda: not process_alive(gone["sidecar_pid"]))
     os.kill(hung["sidecar_pid"], signal.SIGSTOP)
     try:
         fleet = Fleet(str(harnex.repo))
