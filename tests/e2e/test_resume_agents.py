@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ._mock_http import MockModelServer
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAIChat
 from .test_aider import _ready, aider  # noqa: F401 - fixture
@@ -49,6 +50,24 @@ def _gone(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
+def _kill_tmux_with_two_queued(h: Harness, mock: MockModelServer, ident: str, sidecar: int) -> None:
+    """A third turn the model holds, two messages queued behind it, then the tmux server is
+    killed (and the mock lets the turn go); returns once the session's sidecar is gone, so
+    the session is left to ``harnex resume`` with "queued one" and "queued two" in its
+    journal, the same way for every CLI."""
+    mock.delay_s = 60
+    h.json("send", "--id", ident, "-m", "third turn")
+    h.run("wait", "--id", ident, "--until", "busy", "--timeout", "30")
+    for text in ("queued one", "queued two"):
+        assert h.json("send", "--id", ident, "--no-wait", "-m", text)["status"] == "queued"
+    h.tmux("kill-server")
+    mock.delay_s = 0
+    mock.release()
+    deadline = time.monotonic() + 30
+    while not _gone(sidecar) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode", "qwen"])
 def test_resumed_after_the_tmux_server_was_killed(
     which: str, request: pytest.FixtureRequest
@@ -68,18 +87,7 @@ def test_resumed_after_the_tmux_server_was_killed(
     )
     assert card["conversation"], "the CLI's conversation id (from its hooks) is on the card"
 
-    # A third turn the model holds, two messages queued behind it, then tmux is gone.
-    mock.delay_s = 60
-    h.json("send", "--id", "rs", "-m", "third turn")
-    h.run("wait", "--id", "rs", "--until", "busy", "--timeout", "30")
-    for text in ("queued one", "queued two"):
-        assert h.json("send", "--id", "rs", "--no-wait", "-m", text)["status"] == "queued"
-    h.tmux("kill-server")
-    mock.delay_s = 0
-    mock.release()
-    deadline = time.monotonic() + 30
-    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _kill_tmux_with_two_queued(h, mock, "rs", info["sidecar_pid"])
     (row,) = h.json("status", "--json")
     assert row["state"] == "resumable"
     before = len(mock.user_turn_requests)
@@ -125,18 +133,7 @@ def test_aider_resumed_from_its_chat_history(request: pytest.FixtureRequest) -> 
         assert mock.wait_for_user_turns(number, timeout=60)[-1] == text
     _ready(h, "ra")
 
-    # A third turn the model holds, two messages queued behind it, then tmux is gone.
-    mock.delay_s = 60
-    h.json("send", "--id", "ra", "-m", "third turn")
-    h.run("wait", "--id", "ra", "--until", "busy", "--timeout", "30")
-    for text in ("queued one", "queued two"):
-        assert h.json("send", "--id", "ra", "--no-wait", "-m", text)["status"] == "queued"
-    h.tmux("kill-server")
-    mock.delay_s = 0
-    mock.release()
-    deadline = time.monotonic() + 30
-    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _kill_tmux_with_two_queued(h, mock, "ra", info["sidecar_pid"])
     (row,) = h.json("status", "--json")
     assert row["state"] == "resumable" and row["conversation"] is None
     before = len(mock.user_turn_requests)
