@@ -5,12 +5,13 @@ them once each."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.procs import gone
 
 from ._mock_http import MockModelServer
 from .mock_anthropic import MockAnthropic
@@ -42,14 +43,6 @@ def _history(body: Any) -> list[str]:
     return [t for t in texts if not t.startswith("<system-reminder>")]  # Claude Code's own
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def _kill_tmux_with_two_queued(h: Harness, mock: MockModelServer, ident: str, sidecar: int) -> None:
     """A third turn the model holds, two messages queued behind it, then the tmux server is
     killed (and the mock lets the turn go); returns once the session's sidecar is gone, so
@@ -64,7 +57,7 @@ def _kill_tmux_with_two_queued(h: Harness, mock: MockModelServer, ident: str, si
     mock.delay_s = 0
     mock.release()
     deadline = time.monotonic() + 30
-    while not _gone(sidecar) and time.monotonic() < deadline:
+    while not gone(sidecar) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
