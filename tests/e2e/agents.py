@@ -24,11 +24,14 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from harnex_tmux.compat import TestedRelease, load_compat
+
+T = TypeVar("T")
 
 VERSIONS_ENV = "HARNEX_E2E_VERSIONS"
 """``name=version[,name=version]``: install and drive those CLIs (adapter names) at those
@@ -306,20 +309,28 @@ def npm_install_pinned(
             raise AgentInstallError(f"npm installed {package}@{got}, expected {version}")
 
 
+def install_once(
+    folder: Path, found: Callable[[Path], T | None], install: Callable[[Path], T], timeout: float
+) -> T:
+    """What ``found`` finds installed in ``folder``, installed first by ``install`` when it is
+    not there. Parallel pytest workers take turns at a lock file beside the folder and look
+    again once they hold it: one installs, the others find its install."""
+    there = found(folder)
+    if there is not None:
+        return there
+    with file_lock(folder.with_name(folder.name + ".lock"), timeout=timeout):
+        there = found(folder)  # another worker may have finished meanwhile
+        return there if there is not None else install(folder)
+
+
 def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> InstalledAgents:
     """Install the pinned CLIs into ``prefix`` (default ``<repo>/.cache/agents``) unless present.
 
     Raises :class:`AgentsUnavailableError` when npm is missing or cannot reach its registry and
     :class:`AgentInstallError` for any other failure.
     """
-    prefix = (prefix or default_prefix()).resolve()
-    found = _already_installed(prefix)
-    if found is not None:
-        return found
-    with file_lock(prefix.with_name(prefix.name + ".lock"), timeout=timeout):
-        found = _already_installed(prefix)  # another worker may have finished meanwhile
-        if found is not None:
-            return found
+
+    def install(prefix: Path) -> InstalledAgents:
         npm_install_pinned(
             prefix,
             PINNED,
@@ -334,6 +345,9 @@ def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> Instal
         shutil.rmtree(scratch_home, ignore_errors=True)
         (prefix / MARKER).write_text(json.dumps(PINNED) + "\n")
         return _installed(prefix)
+
+    folder = (prefix or default_prefix()).resolve()
+    return install_once(folder, _already_installed, install, timeout)
 
 
 # --- throw-away homes ----------------------------------------------------------------------

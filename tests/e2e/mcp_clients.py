@@ -26,7 +26,7 @@ from .agents import (
     AgentsUnavailableError,
     check_version,
     default_prefix,
-    file_lock,
+    install_once,
     installed_version,
     npm_install_pinned,
 )
@@ -91,14 +91,8 @@ def install_mcp_clients(prefix: Path | None = None, timeout: float = 900.0) -> M
             f"the pinned Node ({NODE}) runs on Linux x86_64 only, not "
             f"{platform.system()} {platform.machine()}"
         )
-    target = mcp_clients_dir(prefix)
-    found = _already_installed(target)
-    if found is not None:
-        return found
-    with file_lock(target.with_name(target.name + ".lock"), timeout=timeout):
-        found = _already_installed(target)  # another worker may have finished meanwhile
-        if found is not None:
-            return found
+
+    def install(target: Path) -> McpClients:
         # The Inspector's engines field names a newer Node than npm's own; that is only a
         # warning, and the pinned Node is what runs it.
         npm_install_pinned(
@@ -117,3 +111,5 @@ def install_mcp_clients(prefix: Path | None = None, timeout: float = 900.0) -> M
         shutil.rmtree(scratch, ignore_errors=True)
         (target / MARKER).write_text(json.dumps(PINNED) + "\n")
         return clients
+
+    return install_once(mcp_clients_dir(prefix), _already_installed, install, timeout)

@@ -35,7 +35,7 @@ from .agents import (
     base_env,
     check_version,
     default_prefix,
-    file_lock,
+    install_once,
     run_installer,
     wanted_versions,
 )
@@ -91,14 +91,8 @@ def install_aider(prefix: Path | None = None, timeout: float = 900.0) -> Path:
     Raises :class:`AgentsUnavailableError` when a virtual environment cannot be made or pip
     cannot reach its index, and :class:`AgentInstallError` for any other failure.
     """
-    venv = aider_venv(prefix)
-    found = _already_installed(venv)
-    if found is not None:
-        return found
-    with file_lock(venv.with_name(venv.name + ".lock"), timeout=timeout):
-        found = _already_installed(venv)  # another worker may have finished meanwhile
-        if found is not None:
-            return found
+
+    def install(venv: Path) -> Path:
         shutil.rmtree(venv, ignore_errors=True)
         made = _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
         if made.returncode != 0:
@@ -119,6 +113,8 @@ def install_aider(prefix: Path | None = None, timeout: float = 900.0) -> Path:
         shutil.rmtree(scratch, ignore_errors=True)
         (venv / MARKER).write_text(json.dumps(_pinned()) + "\n")
         return binary
+
+    return install_once(aider_venv(prefix), _already_installed, install, timeout)
 
 
 def write_aider_model_files(home: Path) -> None:

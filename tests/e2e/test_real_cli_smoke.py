@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +178,29 @@ def started_agent(
         yield agent
 
 
+StartAgent = Callable[..., AbstractContextManager[RunningAgent]]
+
+
+@pytest.fixture
+def start_agent(
+    agents: InstalledAgents,
+    mock_anthropic: MockAnthropic,
+    mock_openai: MockOpenAI,
+    tmux_server: libtmux.Server,
+    git_repo: Path,
+    tmp_path: Path,
+) -> StartAgent:
+    """``start_agent(name, trust=False)``: :func:`started_agent` with this test's CLIs, mocks,
+    tmux server, repo and scratch folder, which every test of the three CLIs passes alike."""
+
+    def start(name: str, trust: bool = False) -> AbstractContextManager[RunningAgent]:
+        return started_agent(
+            name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path, trust
+        )
+
+    return start
+
+
 def _message() -> str:
     token = uuid.uuid4().hex[:8]
     return (
@@ -196,18 +219,8 @@ def _assert_nothing_left(agent: RunningAgent) -> None:
 
 
 @pytest.mark.parametrize("name", CLIS)
-def test_paste_arrives_as_one_turn_then_quit(
-    name: str,
-    agents: InstalledAgents,
-    mock_anthropic: MockAnthropic,
-    mock_openai: MockOpenAI,
-    tmux_server: libtmux.Server,
-    git_repo: Path,
-    tmp_path: Path,
-) -> None:
-    with started_agent(
-        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path
-    ) as agent:
+def test_paste_arrives_as_one_turn_then_quit(name: str, start_agent: StartAgent) -> None:
+    with start_agent(name) as agent:
         mock = agent.mock
         message = _message()
         # The reply names the message's token: Claude Code 2.1.332 sends this paste in its
@@ -236,18 +249,8 @@ def test_paste_arrives_as_one_turn_then_quit(
 
 
 @pytest.mark.parametrize("name", CLIS)
-def test_busy_while_the_mock_holds_its_reply(
-    name: str,
-    agents: InstalledAgents,
-    mock_anthropic: MockAnthropic,
-    mock_openai: MockOpenAI,
-    tmux_server: libtmux.Server,
-    git_repo: Path,
-    tmp_path: Path,
-) -> None:
-    with started_agent(
-        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path
-    ) as agent:
+def test_busy_while_the_mock_holds_its_reply(name: str, start_agent: StartAgent) -> None:
+    with start_agent(name) as agent:
         mock = agent.mock
         mock.delay_s = 30.0
         agent.submit("hold on a moment")
@@ -273,18 +276,8 @@ def test_busy_while_the_mock_holds_its_reply(
 
 
 @pytest.mark.parametrize("name", CLIS)
-def test_pretrusted_home_skips_the_trust_dialog(
-    name: str,
-    agents: InstalledAgents,
-    mock_anthropic: MockAnthropic,
-    mock_openai: MockOpenAI,
-    tmux_server: libtmux.Server,
-    git_repo: Path,
-    tmp_path: Path,
-) -> None:
-    with started_agent(
-        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path, trust=True
-    ) as agent:
+def test_pretrusted_home_skips_the_trust_dialog(name: str, start_agent: StartAgent) -> None:
+    with start_agent(name, trust=True) as agent:
         agent.submit("trusted already")
         assert agent.mock.wait_for_user_turns(1, timeout=REPLY_TIMEOUT) == ["trusted already"]
         agent.wait(
