@@ -14,6 +14,15 @@ import libtmux
 import pytest
 
 from .agents import AgentInstallError, AgentsUnavailableError, InstalledAgents, install_agents
+from .harness import (  # noqa: F401 - the CLIs' fixtures, for every e2e module
+    aider,
+    claude,
+    codex,
+    gemini,
+    opencode,
+    qwen,
+    qwen_trust,
+)
 from .mcp_clients import McpClients, install_mcp_clients
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini

@@ -6,35 +6,17 @@ them fails these tests instead of users' sends."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .harness import Harness, _start
 from .mock_openai import MockOpenAIChat
-from .pip_agents import aider_launch
-from .test_harnex_agents import (
-    LARGE,
-    MULTILINE,
-    UNICODE,
-    Harness,
-    _harness,
-    _start,
-    queue_while_busy,
-    send_huge,
-)
+from .test_harnex_agents import LARGE, MULTILINE, UNICODE, queue_while_busy, send_huge
 
 pytestmark = pytest.mark.e2e
 GITIGNORE_QUESTION = "Add .aider* to .gitignore"
-
-
-@pytest.fixture
-def aider(
-    aider_binary: Path, mock_openai_chat: MockOpenAIChat, git_repo: Path, tmp_path: Path
-) -> Iterator[Harness]:
-    launch = aider_launch(aider_binary, mock_openai_chat.base_url, tmp_path / "home", git_repo)
-    yield from _harness(launch, tmp_path)
 
 
 def _events(info: dict[str, Any]) -> list[dict[str, Any]]:

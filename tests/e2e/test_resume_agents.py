@@ -14,19 +14,10 @@ import pytest
 from tests.procs import gone
 
 from ._mock_http import MockModelServer
+from .harness import Harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAIChat
-from .test_aider import _ready, aider  # noqa: F401 - fixture
-from .test_harnex_agents import (  # noqa: F401 - fixtures
-    Harness,
-    _start,
-    claude,
-    codex,
-    gemini,
-    harness_and_mock,
-    opencode,
-)
-from .test_qwen import qwen  # noqa: F401 - fixture
+from .test_aider import _ready
 
 pytestmark = pytest.mark.e2e
 

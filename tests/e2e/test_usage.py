@@ -13,21 +13,11 @@ from typing import Any
 import pytest
 
 from ._mock_http import MockModelServer, ToolCall
+from .harness import Harness, _harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI, MockOpenAIChat
 from .pip_agents import AIDER_MODEL, aider_launch
-from .test_harnex_agents import (  # noqa: F401 - fixtures
-    Harness,
-    _harness,
-    _start,
-    claude,
-    codex,
-    gemini,
-    harness_and_mock,
-    opencode,
-)
-from .test_qwen import qwen  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e
 KINDS = ("input", "cached", "cache_write", "output", "reasoning")
@@ -138,7 +128,7 @@ def test_usage_equals_what_the_mock_handed_out(which: str, request: pytest.Fixtu
 
 
 def test_claude_subagent_calls_count(
-    claude: Harness,  # noqa: F811 - the fixture
+    claude: Harness,
     mock_anthropic: MockAnthropic,
 ) -> None:
     """A subagent (Claude Code's Agent tool) writes its calls to a file of its own, under the

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ._mock_http import ToolCall
+from .harness import _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import Harness, _start, claude, codex, harness_and_mock  # noqa: F401
 from .test_permission_dialogs import _finished
 
 pytestmark = pytest.mark.e2e
