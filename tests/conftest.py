@@ -109,20 +109,34 @@ class Harnex:
         )
         return data
 
+    def popen(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        stdout: int = subprocess.PIPE,
+        new_session: bool = False,
+    ) -> subprocess.Popen[str]:
+        """The real CLI as a process this test runs alongside (a server, a follower, a send
+        it interrupts), with this test's environment (plus ``env``) and no stdin; stderr
+        and, unless told, stdout are pipes of text. ``new_session`` puts it in a process
+        group of its own, for a signal to the group."""
+        return subprocess.Popen(
+            [PYTHON, "-m", "harnex_tmux", *args],
+            env=dict(self.env, **(env or {})),
+            cwd=self.repo,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=new_session,
+        )
+
     @contextlib.contextmanager
     def mcp_http(self, *extra: str) -> Iterator[str]:
         """``harnex mcp --http 0 EXTRA`` against this test's tmux server and state dir, on a
         free loopback port; gives its first stderr line (where it says its URL), and ends
         the server after."""
-        server = subprocess.Popen(
-            [PYTHON, "-m", "harnex_tmux", "mcp", "--http", "0", *extra],
-            env=self.env,
-            cwd=self.repo,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        server = self.popen("mcp", "--http", "0", *extra, stdout=subprocess.DEVNULL)
         try:
             assert server.stderr is not None
             yield server.stderr.readline().strip()

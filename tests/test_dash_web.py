@@ -13,7 +13,6 @@ import queue
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -53,15 +52,7 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 @contextlib.contextmanager
 def serve(harnex: Harnex, *extra: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harnex_tmux", "dash", "--web", *extra],
-        cwd=harnex.repo,
-        env=dict(harnex.env, **(env or {})),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = harnex.popen("dash", "--web", *extra, env=env)
     try:
         line = _first_line(process, timeout=60)
         address = line.split("http://127.0.0.1:", 1)[1]

@@ -147,24 +147,13 @@ def test_an_interrupted_send_is_withdrawn_never_typed(
     """``harnex send`` gets SIGTERM while its message waits for a busy agent: it takes the
     message back before it ends (exit 130, the line says so), and the agent, back at its
     prompt, never types it."""
-    import subprocess
-
-    from conftest import PYTHON
 
     record = tmp_path / "received.jsonl"
     harnex.start_demo("intr", record=record)
     harnex.run("wait", "--id", "intr", "--until", "prompt", "--timeout", "30", check=True)
     harnex.run("send", "--id", "intr", "--message", "/sleep 6", check=True)
     harnex.run("wait", "--id", "intr", "--until", "busy", "--timeout", "30", check=True)
-    send = subprocess.Popen(
-        [PYTHON, "-m", "harnex_tmux", "send", "--id", "intr", "--message", "never"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=harnex.env,
-        cwd=harnex.repo,
-    )
+    send = harnex.popen("send", "--id", "intr", "--message", "never")
     try:
         wait_for(lambda: harnex.json("status", "--id", "intr", "--json")[0]["inbox"] == 1)
         send.terminate()

@@ -24,7 +24,7 @@ import pytest
 
 from harnex_tmux.hosts import ssh
 from tests import sshd
-from tests.conftest import PYTHON, Figures, Harnex, recorded, wait_for
+from tests.conftest import Figures, Harnex, recorded, wait_for
 from tests.procs import gone
 from tests.remote_host import NAME, Remote
 
@@ -361,26 +361,8 @@ def test_an_interrupted_remote_send_is_withdrawn_never_typed(
     ident = f"int{how.value}"
     target = _busy_remote(remote, ident, 10)
     message_id = f"m-int-{how.name}"
-    send = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "harnex_tmux",
-            "send",
-            "--id",
-            target,
-            "--message",
-            "never",
-            "--message-id",
-            message_id,
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=h.env,
-        cwd=h.repo,
-        start_new_session=True,
+    send = h.popen(
+        "send", "--id", target, "--message", "never", "--message-id", message_id, new_session=True
     )
     try:
         wait_for(lambda: _remote_row(remote, ident).get("inbox"), timeout=60)

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -273,17 +272,7 @@ def test_bad_resumes_are_one_line_errors_and_start_nothing(
     agent.symlink_to(sys.executable)
 
     # Two resumes at once: one starts it, the other says why it did not.
-    racers = [
-        subprocess.Popen(
-            [PYTHON, "-m", "harnex_tmux", "resume", "--id", "gone"],
-            env=harnex.env,
-            cwd=harnex.repo,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    racers = [harnex.popen("resume", "--id", "gone") for _ in range(2)]
     outcomes = [(p.wait(60), *p.communicate()) for p in racers]
     codes = sorted(code for code, _, _ in outcomes)
     assert codes == [0, 1], outcomes
@@ -317,7 +306,7 @@ def test_a_worktree_session_resumes_in_its_worktree_until_it_is_removed(
     harnex.tmux("kill-server")
     wait_for(lambda: not harnex.registry(), timeout=20)
     git(repo, "worktree", "remove", "--force", str(folder))
-    gone = harnex.run("resume", "--id", "tree")
-    assert gone.returncode == 1
-    assert gone.stderr == f"harnex: the worktree of session 'tree' was removed: {folder}\n"
+    refused = harnex.run("resume", "--id", "tree")
+    assert refused.returncode == 1
+    assert refused.stderr == f"harnex: the worktree of session 'tree' was removed: {folder}\n"
     assert not harnex.registry()
