@@ -68,6 +68,12 @@ class Harness:
     def screen(self, ident: str) -> str:
         return str(self.json("pane", "--id", ident, "--json")["text"])
 
+    def wait_prompt(self, ident: str, timeout: int = 90) -> None:
+        """``harnex wait --until prompt`` for ``ident``, which must succeed; its screen is in
+        the failure (a CLI that never gets to its prompt shows why: a dialog, an error)."""
+        ready = self.run("wait", "--id", ident, "--until", "prompt", "--timeout", str(timeout))
+        assert ready.returncode == 0, ready.stderr + self.screen(ident)
+
     def tmux(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         """tmux on this harness's private server, with the environment harnex runs with (so
         both look for the socket in the same folder, ``TMUX_TMPDIR`` set or not)."""

@@ -30,11 +30,6 @@ def _turns_reported(info: dict[str, Any]) -> int:
     return sum(1 for e in _events(info) if e["type"] == "turn_complete")
 
 
-def _ready(h: Harness, ident: str) -> None:
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen(ident)
-
-
 def test_aider_walk_through(aider: Harness, mock_openai_chat: MockOpenAIChat) -> None:
     """Its first question -> prompt -> three exact messages -> a queued one -> pane -> stop."""
     h, mock, ident = aider, mock_openai_chat, "ai-1"
@@ -46,7 +41,7 @@ def test_aider_walk_through(aider: Harness, mock_openai_chat: MockOpenAIChat) ->
     refused = h.run("send", "--id", ident, "--message", "too early", "--timeout", "5")
     assert refused.returncode == 1 and "dialog" in refused.stderr
     h.json("send", "--id", ident, "--submit-only")  # Enter takes the default: yes
-    _ready(h, ident)
+    h.wait_prompt(ident)
     assert ".aider*" in (Path(h.launch.cwd) / ".gitignore").read_text()
 
     for number, text in enumerate(("one line from harnex", MULTILINE, UNICODE), start=1):
@@ -60,7 +55,7 @@ def test_aider_walk_through(aider: Harness, mock_openai_chat: MockOpenAIChat) ->
 
     queue_while_busy(h, mock, ident, busy_timeout=30, send_timeout=90)
 
-    _ready(h, ident)
+    h.wait_prompt(ident)
     snap = h.json("pane", "--id", ident, "--json")
     assert snap["ok"] and snap["state"] == "prompt" and snap["pane_id"] == info["pane_id"]
     assert "MOCK REPLY: third" in snap["text"]
@@ -87,7 +82,7 @@ def test_aider_large_message_arrives_whole(
     h, mock = aider, mock_openai_chat
     (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")  # no question at start
     _start(h, "big")
-    _ready(h, "big")
+    h.wait_prompt("big")
     assert len(LARGE.encode()) > 10_000
     sent = h.json("send", "--id", "big", "--message", LARGE, "--wait-for-idle", "--timeout", "120")
     assert sent["status"] == "delivered", sent
@@ -103,7 +98,7 @@ def test_aider_message_of_100_kb_arrives_whole(
     h = aider
     (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")  # no question at start
     _start(h, "huge")
-    _ready(h, "huge")
+    h.wait_prompt("huge")
     send_huge(h, mock_openai_chat, "huge")
 
 
@@ -116,7 +111,7 @@ def test_aider_send_reply_returns_the_reply_text(
     h, mock = aider, mock_openai_chat
     (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")
     _start(h, "rp")
-    _ready(h, "rp")
+    h.wait_prompt("rp")
     answer = "First line of the answer.\n\n> a quoted line\n#### not a heading of yours\nlast"
     mock.reply = lambda text: answer if text.startswith("long") else f"MOCK REPLY: {text}"
     mock.delay_s = 3.0

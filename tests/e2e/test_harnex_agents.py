@@ -40,8 +40,7 @@ def _walk_through(h: Harness, mock: MockModelServer, ident: str, trust_dialog: b
         refused = h.run("send", "--id", ident, "--message", "too early", "--timeout", "5")
         assert refused.returncode == 1 and "dialog" in refused.stderr
         h.json("send", "--id", ident, "--submit-only")  # Enter answers the dialog: trust
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen(ident)
+    h.wait_prompt(ident)
 
     for text in ("one line from harnex", MULTILINE, UNICODE):
         count = len(mock.user_turns)
@@ -121,8 +120,7 @@ LARGE = "\n".join(
 def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     _start(h, "big", "--auto-accept")
-    ready = h.run("wait", "--id", "big", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen("big")
+    h.wait_prompt("big")
     assert len(LARGE.encode()) > 10_000
     sent = h.json("send", "--id", "big", "--message", LARGE, "--reply", "--json", "--timeout", "90")
     assert sent["status"] == "delivered", sent
@@ -162,8 +160,7 @@ def send_huge(h: Harness, mock: MockModelServer, ident: str) -> None:
 def test_message_of_100_kb_arrives_whole(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     _start(h, "huge", "--auto-accept")
-    ready = h.run("wait", "--id", "huge", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen("huge")
+    h.wait_prompt("huge")
     send_huge(h, mock, "huge")
 
 
@@ -182,8 +179,7 @@ def test_opencode_slow_to_show_a_paste_gets_no_added_space(
     take longer to show a paste than harnex's settle time (the model then got the text plus
     one space): here OpenCode is held stopped (SIGSTOP) for 2 s while the message goes in."""
     info = _start(opencode, "slow", "--auto-accept")
-    ready = opencode.run("wait", "--id", "slow", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + opencode.screen("slow")
+    opencode.wait_prompt("slow")
     assert len(PLAIN.encode()) > 10_000 and not PLAIN.endswith("\n")
     os.kill(info["pid"], signal.SIGSTOP)
     try:

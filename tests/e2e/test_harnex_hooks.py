@@ -45,8 +45,7 @@ def _wait_screen(
 
 def _ready(h: Harness, ident: str) -> dict[str, Any]:
     info = _start(h, ident, "--auto-accept")
-    result = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert result.returncode == 0, result.stderr + h.screen(ident)
+    h.wait_prompt(ident)
     return info
 
 

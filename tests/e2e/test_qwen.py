@@ -34,8 +34,7 @@ ASK = "please write perm.txt"
 def _ready(h: Harness, ident: str, *flags: str) -> dict[str, object]:
     info = _start(h, ident, *flags)
     assert info["adapter"] == "qwen", info
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen(ident)
+    h.wait_prompt(ident)
     return info
 
 

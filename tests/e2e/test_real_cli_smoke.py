@@ -426,7 +426,6 @@ def test_the_screen_texts_of_the_adapter_files(
 
 def test_qwen_screens_hold_what_its_adapter_file_keys_on(
     agents: InstalledAgents,
-    mock_anthropic: MockAnthropic,
     mock_openai: MockOpenAI,
     tmux_server: libtmux.Server,
     git_repo: Path,

@@ -17,7 +17,6 @@ from ._mock_http import MockModelServer
 from .harness import Harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAIChat
-from .test_aider import _ready
 
 pytestmark = pytest.mark.e2e
 
@@ -61,8 +60,7 @@ def test_resumed_after_the_tmux_server_was_killed(
     else:
         h, mock = harness_and_mock(which, request)
     info = _start(h, "rs", "--auto-accept")
-    ready = h.run("wait", "--id", "rs", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen("rs")
+    h.wait_prompt("rs")
     for text in ("first turn", "second turn"):
         out = h.json("send", "--id", "rs", "-m", text, "--reply", "--json", "--timeout", "60")
         assert out["reply"] == mock.reply(text)
@@ -110,12 +108,12 @@ def test_aider_resumed_from_its_chat_history(request: pytest.FixtureRequest) -> 
     asked = h.run("wait", "--id", "ra", "--until", "confirmation", "--timeout", "90")
     assert asked.returncode == 0, asked.stderr + h.screen("ra")
     h.json("send", "--id", "ra", "--submit-only")  # add .aider* to .gitignore: yes
-    _ready(h, "ra")
+    h.wait_prompt("ra")
     for number, text in enumerate(("first turn", "second turn"), start=1):
         sent = h.json("send", "--id", "ra", "--message", text, "--wait-for-idle")
         assert sent["status"] == "delivered", sent
         assert mock.wait_for_user_turns(number, timeout=60)[-1] == text
-    _ready(h, "ra")
+    h.wait_prompt("ra")
 
     _kill_tmux_with_two_queued(h, mock, "ra", info["sidecar_pid"])
     (row,) = h.json("status", "--json")

@@ -201,8 +201,7 @@ def test_aider_usage_is_what_it_wrote_of_the_mocks_figures(
     and Aider's own cost (its figures are rounded too, to two significant digits)."""
     h, mock = priced_aider, mock_openai_chat
     _start(h, "au")
-    ready = h.run("wait", "--id", "au", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen("au")
+    h.wait_prompt("au")
     per_turn: list[int] = []
     cost = 0.0
     # The second message is long: its prompt is written as k-rounded thousands.

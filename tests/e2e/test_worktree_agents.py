@@ -67,8 +67,7 @@ def test_file_written_by_the_agent_lands_in_its_worktree_only(
     worktree = Path(info["worktree"]["path"])
     assert worktree == repo.parent / "repo.worktrees" / ident
     assert info["worktree"]["branch"] == "harnex/wt"
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen(ident)
+    h.wait_prompt(ident)
 
     mock.tool_call_next = _tool_call(which)
     sent = h.json("send", "--id", ident, "--message", ASK)
