@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.procs import gone
+
 from ._mock_http import MockModelServer, ToolCall
 from .harness import Harness, _harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
@@ -235,8 +237,6 @@ def test_resumed_session_counts_on_neither_twice_nor_from_zero(
 ) -> None:
     """Two turns, the tmux server killed, ``harnex resume`` continues the conversation, a third
     turn: ``harnex usage`` is every call the mock handed out, each once."""
-    from .test_resume_agents import _gone
-
     h, mock = harness_and_mock(which, request)
     info = _start(h, "ru", "--auto-accept", "--budget", "10M")
     ready = h.run("wait", "--id", "ru", "--until", "prompt", "--timeout", "90")
@@ -248,7 +248,7 @@ def test_resumed_session_counts_on_neither_twice_nor_from_zero(
     assert _kinds(_usage_events(h, "ru", 2)[-1]["total"]) == before
     h.tmux("kill-server")
     deadline = time.monotonic() + 30
-    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
+    while not gone(info["sidecar_pid"]) and time.monotonic() < deadline:
         time.sleep(0.1)
 
     (resumed,) = h.json("resume", "--all")
