@@ -24,7 +24,7 @@ from typing import Any
 
 from harnex_tmux.durations import parse_duration
 from harnex_tmux.errors import DurationError, PresetError, UsageError
-from harnex_tmux.toml_files import TomlFileProblem, read_toml
+from harnex_tmux.toml_files import read_toml
 
 DEFAULT_PRESET = "impl"
 KEYS = ("description", "stall_after", "max_resumes")
@@ -83,10 +83,7 @@ def parse_preset_file(path: Path, base: Preset | None = None) -> Preset:
         raise PresetError(
             f"preset file {path}: name {name!r} must be lowercase letters, digits, - or _"
         )
-    try:
-        data = read_toml(path)
-    except TomlFileProblem as exc:
-        raise PresetError(f"preset file {path}: {exc}") from None
+    data = read_toml(path, lambda problem: PresetError(f"preset file {path}: {problem}"))
     return _preset_from(name, data, path, base)
 
 

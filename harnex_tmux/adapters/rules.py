@@ -87,7 +87,7 @@ from harnex_tmux.adapters.base import (
 from harnex_tmux.adapters.choice import moves_to
 from harnex_tmux.adapters.reply_file import ReplyRule
 from harnex_tmux.errors import AdapterFileError
-from harnex_tmux.toml_files import TomlFileProblem, read_toml
+from harnex_tmux.toml_files import read_toml
 
 # What a ``[ready]`` argument holds where harnex's hook command goes.
 READY_PLACEHOLDER = "{command}"
@@ -202,10 +202,7 @@ class ScreenRules:
 
 def load_rules(path: Path) -> ScreenRules:
     """Read and check one adapter file."""
-    try:
-        data = read_toml(path)
-    except TomlFileProblem as exc:
-        raise AdapterFileError(f"{path}: {exc}") from None
+    data = read_toml(path, lambda problem: AdapterFileError(f"{path}: {problem}"))
     return parse_rules(data, str(path))
 
 
