@@ -25,6 +25,7 @@ from harnex_tmux.state import (
     SessionPaths,
     SessionRecord,
     id_key,
+    json_files,
     normalize_id,
     process_alive,
     read_json,
@@ -73,12 +74,7 @@ class Resumed:
 
 
 def _cards(root: Path | None = None) -> Iterator[Ended]:
-    folder = (root or state_root()) / "resume"
-    try:
-        entries = sorted(folder.glob("*.json"))
-    except OSError:
-        return
-    for path in entries:
+    for path in json_files((root or state_root()) / "resume"):
         card = ResumeCard.load(path)
         if card is not None and card.id:
             yield Ended(card, SessionPaths(path.parent.parent, path.stem))

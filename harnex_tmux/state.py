@@ -447,13 +447,18 @@ class SessionRecord:
         write_private(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
-def iter_registry(root: Path | None = None) -> Iterator[tuple[Path, SessionRecord]]:
-    folder = (root or state_root()) / "sessions"
+def json_files(folder: Path) -> list[Path]:
+    """The ``*.json`` files of a state folder, by name; none when the folder cannot be listed
+    (missing, or unreadable): readers of the registry, the resume cards and doctor list
+    what is there and must not fail on a state dir that is not (yet) there."""
     try:
-        entries = sorted(folder.glob("*.json"))
+        return sorted(folder.glob("*.json"))
     except OSError:
-        return
-    for path in entries:
+        return []
+
+
+def iter_registry(root: Path | None = None) -> Iterator[tuple[Path, SessionRecord]]:
+    for path in json_files((root or state_root()) / "sessions"):
         record = SessionRecord.load(path)
         if record is not None:
             yield path, record

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 from harnex_tmux.durations import parse_duration
 from harnex_tmux.errors import DurationError, PresetError, UsageError
+from harnex_tmux.toml_files import read_toml
 
 DEFAULT_PRESET = "impl"
 KEYS = ("description", "stall_after", "max_resumes")
@@ -83,14 +83,7 @@ def parse_preset_file(path: Path, base: Preset | None = None) -> Preset:
         raise PresetError(
             f"preset file {path}: name {name!r} must be lowercase letters, digits, - or _"
         )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PresetError(f"preset file {path}: cannot read it: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise PresetError(f"preset file {path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"preset file {path}: invalid TOML: {exc}") from None
+    data = read_toml(path, lambda problem: PresetError(f"preset file {path}: {problem}"))
     return _preset_from(name, data, path, base)
 
 

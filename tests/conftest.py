@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 
+from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.tmux import default_socket_path
+from tests.procs import alive
 
 PYTHON = sys.executable
 # Every tool `harnex mcp` serves: what any client, ours or a third party's, must list.
@@ -107,20 +109,34 @@ class Harnex:
         )
         return data
 
+    def popen(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        stdout: int = subprocess.PIPE,
+        new_session: bool = False,
+    ) -> subprocess.Popen[str]:
+        """The real CLI as a process this test runs alongside (a server, a follower, a send
+        it interrupts), with this test's environment (plus ``env``) and no stdin; stderr
+        and, unless told, stdout are pipes of text. ``new_session`` puts it in a process
+        group of its own, for a signal to the group."""
+        return subprocess.Popen(
+            [PYTHON, "-m", "harnex_tmux", *args],
+            env=dict(self.env, **(env or {})),
+            cwd=self.repo,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=new_session,
+        )
+
     @contextlib.contextmanager
     def mcp_http(self, *extra: str) -> Iterator[str]:
         """``harnex mcp --http 0 EXTRA`` against this test's tmux server and state dir, on a
         free loopback port; gives its first stderr line (where it says its URL), and ends
         the server after."""
-        server = subprocess.Popen(
-            [PYTHON, "-m", "harnex_tmux", "mcp", "--http", "0", *extra],
-            env=self.env,
-            cwd=self.repo,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        server = self.popen("mcp", "--http", "0", *extra, stdout=subprocess.DEVNULL)
         try:
             assert server.stderr is not None
             yield server.stderr.readline().strip()
@@ -133,6 +149,12 @@ class Harnex:
             ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
         )
 
+    def sidecar(self, ident: str, token: str | None = None, timeout: float = 5.0) -> SidecarClient:
+        """A client of session ``ident``'s sidecar API, as its record says (with ``token``
+        instead of the record's, to try a wrong one)."""
+        (record,) = [r for r in self.registry() if r["id"] == ident]
+        return SidecarClient(record["host"], record["port"], token or record["token"], timeout)
+
     def registry(self) -> list[dict[str, Any]]:
         folder = self.state_dir / "sessions"
         return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
@@ -143,6 +165,16 @@ def recorded(path: Path) -> list[str]:
     if not path.exists():
         return []
     return [json.loads(line)["text"] for line in path.read_text().splitlines()]
+
+
+def spend_tokens(transcript: Path, call: int, tokens: int) -> None:
+    """One model call of ``tokens`` fresh input tokens appended to a Claude Code transcript,
+    as Claude Code writes it: how a test with the demo agent (which reports no usage of its
+    own) makes a session spend, for budgets and the dashboard's columns alike."""
+    message = {"id": f"m{call}", "model": "claude-sonnet-4-5", "usage": {"input_tokens": tokens}}
+    line = {"type": "assistant", "requestId": f"r{call}", "message": message}
+    with transcript.open("a") as handle:
+        handle.write(json.dumps(line) + "\n")
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
@@ -199,22 +231,11 @@ def _teardown(h: Harnex) -> None:
     for pid in sidecars:
         if not isinstance(pid, int):
             continue
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.05)
-        if _alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 @dataclass

@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.procs import descendants
+
 # HARNEX_TEST_REMOTE_USER: another remote user, so two checkouts on one machine can each run
 # the host tests without sharing the remote tmux server, state dir and venv.
 REMOTE_USER = os.environ.get("HARNEX_TEST_REMOTE_USER", "harnex-remote")
@@ -63,29 +65,14 @@ class TestHost:
         self.process.wait(10)
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        tree.setdefault(parent, []).append(int(entry.name))
-    return tree
-
-
 def sshd_descendants(root: int) -> list[int]:
     """The sshd processes below ``root`` (per connection, and their privilege-separated
     children)."""
-    tree, found, todo = _children(), [], [root]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            todo.append(child)
-            with contextlib.suppress(OSError):
-                if Path(f"/proc/{child}/comm").read_text().strip() == "sshd":
-                    found.append(child)
+    found = []
+    for pid in descendants(root):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "sshd":
+                found.append(pid)
     return found
 
 

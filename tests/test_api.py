@@ -9,23 +9,16 @@ from pathlib import Path
 
 from conftest import Harnex
 
-from harnex_tmux.session.client import SidecarClient
-
-
-def _client(harnex: Harnex, ident: str, token: str | None = None) -> SidecarClient:
-    (record,) = [r for r in harnex.registry() if r["id"] == ident]
-    return SidecarClient(record["host"], record["port"], token or record["token"])
-
 
 def test_status_and_health_need_the_token(harnex: Harnex) -> None:
     harnex.start_demo("api")
-    good = _client(harnex, "api")
+    good = harnex.sidecar("api")
     for path in ("/status", "/health"):
         answer = good.request("GET", path)
         assert answer.status == 200 and answer.body["ok"] is True
         assert answer.body["id"] == "api" and "state" in answer.body
         assert "token" not in answer.body and answer.body["inbox"] == 0
-    bad = _client(harnex, "api", token="0" * 32)
+    bad = harnex.sidecar("api", token="0" * 32)
     answer = bad.request("GET", "/status")
     assert answer.status == 401 and answer.body == {
         "ok": False,
@@ -46,7 +39,7 @@ def test_missing_authorization_header(harnex: Harnex) -> None:
 
 def test_malformed_json_unknown_path_and_method(harnex: Harnex) -> None:
     harnex.start_demo("bad")
-    client = _client(harnex, "bad")
+    client = harnex.sidecar("bad")
     (record,) = harnex.registry()
     with socket.create_connection((record["host"], record["port"]), timeout=5) as sock:
         body = b"{not json"
@@ -71,7 +64,7 @@ def test_malformed_json_unknown_path_and_method(harnex: Harnex) -> None:
 
 def test_wait_long_poll(harnex: Harnex) -> None:
     harnex.start_demo("lp")
-    client = _client(harnex, "lp")
+    client = harnex.sidecar("lp")
     answer = client.request("GET", "/wait?until=prompt&timeout=10", timeout=15)
     assert answer.body == {"ok": True, "state": "prompt", "reached": True}
     answer = client.request("GET", "/wait?until=confirmation&timeout=0.2")
@@ -80,7 +73,7 @@ def test_wait_long_poll(harnex: Harnex) -> None:
 
 def test_claude_http_hook_reports_a_finished_turn(harnex: Harnex) -> None:
     info = harnex.start_demo("hooked")
-    client = _client(harnex, "hooked")
+    client = harnex.sidecar("hooked")
     stop = {"hook_event_name": "Stop", "session_id": "s", "last_assistant_message": "all done"}
     answer = client.request("POST", "/hook/claude", stop)
     # Claude reads the answer as the hook's output: an empty object asks it for nothing.
@@ -91,8 +84,7 @@ def test_claude_http_hook_reports_a_finished_turn(harnex: Harnex) -> None:
     assert client.request("POST", "/hook/claude", {"session_id": "s"}).status == 400
     assert client.request("POST", "/hook/other", stop).status == 404
     assert (
-        _client(harnex, "hooked", token="0" * 32).request("POST", "/hook/claude", stop).status
-        == 401
+        harnex.sidecar("hooked", token="0" * 32).request("POST", "/hook/claude", stop).status == 401
     )
 
 
@@ -100,7 +92,7 @@ def test_message_long_poll_until_reply_waits_for_the_turn(harnex: Harnex) -> Non
     """``until=reply`` holds the request while the message has no reply yet, instead of
     answering at once (which made ``send --reply`` poll in a tight loop)."""
     harnex.start_demo("rp")
-    client = _client(harnex, "rp")
+    client = harnex.sidecar("rp")
     sent = client.request("POST", "/send", {"text": "hello", "wait": 10}).body
     assert sent["status"] == "delivered"
     path = f"/messages/{sent['message_id']}"
@@ -116,7 +108,7 @@ def test_claude_http_hooks_move_the_state(harnex: Harnex) -> None:
     sends it only after the dialog waited 6 s, so in real use the screen usually leads)."""
     info = harnex.start_demo("states")
     harnex.run("wait", "--id", "states", "--until", "prompt", "--timeout", "10", check=True)
-    client = _client(harnex, "states")
+    client = harnex.sidecar("states")
     prompt = {"hook_event_name": "UserPromptSubmit", "session_id": "s", "prompt": "go"}
     assert client.request("POST", "/hook/claude", prompt).status == 200
     notice = {

@@ -13,12 +13,6 @@ import pytest
 from conftest import Harnex, recorded, wait_for
 
 from harnex_tmux.messages import sanitize
-from harnex_tmux.session.client import SidecarClient
-
-
-def _client(harnex: Harnex, ident: str) -> SidecarClient:
-    (record,) = [r for r in harnex.registry() if r["id"] == ident]
-    return SidecarClient(record["host"], record["port"], record["token"])
 
 
 def _raw(harnex: Harnex, ident: str, method: str, path: str, body: bytes) -> tuple[int, Any]:
@@ -53,7 +47,7 @@ def _raw(harnex: Harnex, ident: str, method: str, path: str, body: bytes) -> tup
 )
 def test_bad_numbers_in_queries_are_400_at_once(harnex: Harnex, path: str) -> None:
     harnex.start_demo("q")
-    client = _client(harnex, "q")
+    client = harnex.sidecar("q")
     started = time.monotonic()
     answer = client.request("GET", path, timeout=10)
     assert answer.status == 400, answer.body
@@ -89,9 +83,9 @@ def test_bad_send_bodies_are_400_and_queue_nothing(
     status, answer = _raw(harnex, "b", "POST", "/send", body)
     assert status == 400, answer
     assert "\n" not in answer["error"]
-    assert _client(harnex, "b").request("GET", "/inbox").body["messages"] == []
+    assert harnex.sidecar("b").request("GET", "/inbox").body["messages"] == []
     # A good message still goes through, and is the only one the agent got.
-    good = _client(harnex, "b").request("POST", "/send", {"text": "after", "wait": 10})
+    good = harnex.sidecar("b").request("POST", "/send", {"text": "after", "wait": 10})
     assert good.body["status"] == "delivered", good.body
     wait_for(lambda: recorded(record) == ["after"], timeout=10)
 
@@ -118,7 +112,7 @@ def test_an_oversized_body_gets_413_not_a_reset(harnex: Harnex) -> None:
 def test_a_message_dropped_while_its_sender_waits_is_409(harnex: Harnex) -> None:
     # A long busy spell keeps the message queued while it is dropped.
     harnex.start_demo("drop", busy=5.0)
-    client = _client(harnex, "drop")
+    client = harnex.sidecar("drop")
     harnex.run("wait", "--id", "drop", "--until", "prompt", "--timeout", "20", check=True)
     client.request("POST", "/send", {"text": "first", "wait": 10})
     # The agent is busy with "first": the next one waits in the inbox.
@@ -160,7 +154,7 @@ def test_escape_sequences_go_whole(raw: str, clean: str) -> None:
 def test_escape_sequences_never_reach_the_agent(harnex: Harnex, tmp_path: Path) -> None:
     record = tmp_path / "rec.jsonl"
     harnex.start_demo("esc", record=record)
-    answer = _client(harnex, "esc").request(
+    answer = harnex.sidecar("esc").request(
         "POST", "/send", {"text": "\x1b[31mred\x1b[0m and \x1b]0;t\x07plain", "wait": 20}
     )
     assert answer.body["status"] == "delivered", answer.body

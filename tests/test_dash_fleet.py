@@ -4,29 +4,14 @@ terminal's width."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from conftest import Harnex
+from conftest import Harnex, spend_tokens
 from test_dash import drive, start_ready, state_of, until
 
 from harnex_tmux.dash.app import DashApp
 from harnex_tmux.dash.table import FleetTable
-from harnex_tmux.session.client import SidecarClient
-
-
-def _spend(transcript: Path, call: int, tokens: int) -> None:
-    """One model call of ``tokens`` fresh input tokens, as Claude Code writes it."""
-    message = {"id": f"m{call}", "model": "claude-sonnet-4-5", "usage": {"input_tokens": tokens}}
-    line = {"type": "assistant", "requestId": f"r{call}", "message": message}
-    with transcript.open("a") as handle:
-        handle.write(json.dumps(line) + "\n")
-
-
-def _client(harnex: Harnex, ident: str) -> SidecarClient:
-    record = next(r for r in harnex.registry() if r["id"] == ident)
-    return SidecarClient(record["host"], record["port"], record["token"], timeout=10)
 
 
 def _row_text(app: DashApp, ident: str) -> dict[str, str]:
@@ -49,17 +34,17 @@ def test_tokens_and_cost_appear_once_a_session_reports_usage(
         table = app.query_one(FleetTable)
         await until(pilot, lambda: {r.id for r in app.shown} == {"quiet", "spender"})
         assert "TOKENS" not in table.columns and "COST" not in table.columns
-        client = _client(harnex, "spender")
+        client = harnex.sidecar("spender", timeout=10)
         hook = {"hook_event_name": "SessionStart", "transcript_path": str(transcript)}
         client.request("POST", "/hook/claude", hook)
-        _spend(transcript, 1, 1500)
+        spend_tokens(transcript, 1, 1500)
         # A turn ends: the sidecar writes its usage event with the session's total.
         client.request("POST", "/hook/claude", {"hook_event_name": "Stop"})
         await until(pilot, lambda: "TOKENS" in table.columns, timeout=30)
         shown = _row_text(app, "spender")
         assert shown["TOKENS"] == "1.5k" and shown["COST"].startswith("$")
         assert _row_text(app, "quiet")["TOKENS"] == "-"
-        _spend(transcript, 2, 2000)
+        spend_tokens(transcript, 2, 2000)
         client.request("POST", "/hook/claude", {"hook_event_name": "Stop"})
         await until(pilot, lambda: _row_text(app, "spender")["TOKENS"] == "3.5k", timeout=30)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import PYTHON, Harnex, recorded
 from test_dash import select, start_ready, state_of, until
-from test_worktree import GIT_ENV, git, start_in_worktree
+from test_worktree import make_git_repo, start_in_worktree
 
 from harnex_tmux.dash import source
 from harnex_tmux.dash.app import DashApp
@@ -22,15 +22,7 @@ from harnex_tmux.dash.app import DashApp
 @pytest.fixture
 def git_repo(harnex: Harnex, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The harnex fixture's repo made a real git repository with one commit."""
-    for key, value in GIT_ENV.items():
-        monkeypatch.setenv(key, value)
-    harnex.env.update(GIT_ENV)
-    (harnex.repo / ".git").rmdir()
-    git(harnex.repo, "init", "-q", "-b", "main")
-    (harnex.repo / "README").write_text("base\n")
-    git(harnex.repo, "add", ".")
-    git(harnex.repo, "commit", "-qm", "base")
-    return harnex.repo
+    return make_git_repo(harnex, monkeypatch)
 
 
 def drive(

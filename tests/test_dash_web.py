@@ -13,7 +13,6 @@ import queue
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -23,6 +22,8 @@ from pathlib import Path
 
 from chromium import chromium, save_screenshot
 from conftest import Harnex, wait_for
+
+from tests.procs import alive, descendants
 
 TOKEN = "a-token-the-test-chose-0123456789"
 
@@ -51,22 +52,14 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 @contextlib.contextmanager
 def serve(harnex: Harnex, *extra: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harnex_tmux", "dash", "--web", *extra],
-        cwd=harnex.repo,
-        env=dict(harnex.env, **(env or {})),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = harnex.popen("dash", "--web", *extra, env=env)
     try:
         line = _first_line(process, timeout=60)
         address = line.split("http://127.0.0.1:", 1)[1]
         port = int(address.split("/", 1)[0])
         yield Served(process, port, line.strip())
     finally:
-        children = _descendants(process.pid)
+        children = descendants(process.pid)
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         try:
@@ -77,37 +70,11 @@ def serve(harnex: Harnex, *extra: str, env: dict[str, str] | None = None) -> Ite
             raise AssertionError("harnex dash --web did not end on SIGTERM") from None
         # Each browser tab had a dashboard process of its own: they end with the server.
         try:
-            wait_for(lambda: not [pid for pid in children if _alive(pid)], timeout=30)
+            wait_for(lambda: not [pid for pid in children if alive(pid)], timeout=30)
         finally:
             for pid in children:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-
-
-def _descendants(root: int) -> list[int]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        tree.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, str]:

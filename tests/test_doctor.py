@@ -25,6 +25,7 @@ from harnex_tmux.compat import Placement, load_compat, parse_version, place
 from harnex_tmux.doctor import Status, run_doctor
 from harnex_tmux.mcp.config import client_config
 from tests.conftest import Harnex, wait_for
+from tests.procs import alive
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASES = load_compat()
@@ -366,7 +367,7 @@ def test_dead_sidecar_then_stale_record_each_with_a_working_fix(machine: Machine
     harnex = machine.harnex
     started = harnex.start_demo("patient")
     os.kill(started["sidecar_pid"], signal.SIGKILL)
-    wait_for(lambda: not _alive(started["sidecar_pid"]))
+    wait_for(lambda: not alive(started["sidecar_pid"]))
     check = machine.checks()["session/patient"]
     assert check["status"] == "fail"
     assert f"pid {started['sidecar_pid']}) is dead" in check["detail"]
@@ -380,7 +381,7 @@ def test_dead_sidecar_then_stale_record_each_with_a_working_fix(machine: Machine
     record = harnex.registry()[0]
     os.kill(record["sidecar_pid"], signal.SIGKILL)
     os.kill(record["pid"], signal.SIGKILL)
-    wait_for(lambda: not _alive(record["sidecar_pid"]) and not _alive(record["pid"]))
+    wait_for(lambda: not alive(record["sidecar_pid"]) and not alive(record["pid"]))
     stale = machine.checks()["session/patient"]
     assert stale["status"] == "warn" and "stale record" in stale["detail"]
     assert stale["fix"] == f"harnex stop --id patient --repo {harnex.repo}"
@@ -403,15 +404,6 @@ def _argv(fix: str) -> list[str]:
     words = fix.split()
     assert words[0] == "harnex"
     return words[1:]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 # --- one list of tested releases -------------------------------------------------------------

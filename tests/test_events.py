@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PYTHON, Harnex, wait_for
+from conftest import Harnex, wait_for
 
 from harnex_tmux.errors import EventsUnreadable
 from harnex_tmux.events import EventLog, start_new_log
@@ -151,14 +150,7 @@ def test_ended_session_from_and_cli_filter(harnex: Harnex) -> None:
 def test_follow_ends_at_exited(harnex: Harnex) -> None:
     info = harnex.start_demo("fol")
     harnex.run("wait", "--id", "fol", "--until", "prompt", "--timeout", "10", check=True)
-    follower = subprocess.Popen(
-        [PYTHON, "-m", "harnex_tmux", "events", "--id", "fol"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=harnex.env,
-        cwd=harnex.repo,
-    )
+    follower = harnex.popen("events", "--id", "fol")
     try:
         time.sleep(1.0)
         assert follower.poll() is None  # still following a live session

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import _alive
 
 from harnex_tmux.errors import HarnexError
 from harnex_tmux.tmux import Tmux
+from tests.procs import alive
 
 PYTHON = sys.executable
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def _teardown(machine: FreshMachine) -> None:
         )
     deadline = time.monotonic() + 3
     for pid in sidecars:
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.05)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

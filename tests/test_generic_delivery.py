@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 from conftest import Harnex, recorded, wait_for
 
-from harnex_tmux.session.client import SidecarClient
-
 PLAIN = str(Path(__file__).with_name("plain_agents.py"))
 
 
@@ -35,14 +33,9 @@ def _start_working(
     return harnex.start(ident, command=command)
 
 
-def _client(harnex: Harnex, ident: str) -> SidecarClient:
-    (record,) = [r for r in harnex.registry() if r["id"] == ident]
-    return SidecarClient(record["host"], record["port"], record["token"])
-
-
 def _send_all(harnex: Harnex, ident: str, texts: list[str]) -> list[dict[str, Any]]:
     """Queue every text at once (as two quick ``send --no-wait`` would), then wait for each."""
-    client = _client(harnex, ident)
+    client = harnex.sidecar(ident)
     ids = [client.request("POST", "/send", {"text": t}).body["message_id"] for t in texts]
     finished = []
     for message_id in ids:

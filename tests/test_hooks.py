@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -80,14 +82,25 @@ def _run_hook(args: list[str], registry: Path, stdin: str = "") -> subprocess.Co
     )
 
 
-def test_hook_posts_events_and_chains(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def recording_sidecar(folder: Path) -> Iterator[Path]:
+    """A stand-in for a sidecar's hook endpoint, recording what it is sent in
+    ``_Recorder.received``, and the registry file in ``folder`` that names it (what the hook
+    script reads to find its sidecar); shut down afterwards."""
     server = HTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    registry = tmp_path / "session.json"
+    registry = folder / "session.json"
     registry.write_text(
         json.dumps({"host": "127.0.0.1", "port": server.server_port, "token": "t" * 32})
     )
     try:
+        yield registry
+    finally:
+        server.shutdown()
+
+
+def test_hook_posts_events_and_chains(tmp_path: Path) -> None:
+    with recording_sidecar(tmp_path) as registry:
         done = _run_hook(["claude", "Stop"], registry, '{"last_assistant_message": "hi"}')
         assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
         marker = tmp_path / "chained.json"
@@ -104,8 +117,6 @@ def test_hook_posts_events_and_chains(tmp_path: Path) -> None:
         assert gemini.returncode == 0 and gemini.stdout == ""  # Gemini reads stdout as JSON
         qwen = _run_hook(["qwen", "UserPromptSubmit"], registry, '{"prompt": "typed"}')
         assert qwen.returncode == 0 and qwen.stdout == ""
-    finally:
-        server.shutdown()
     first, second, third, fourth = _Recorder.received[-4:]
     assert fourth["body"] == {
         "source": "qwen",

@@ -236,7 +236,8 @@ def test_the_walk_sorts_imports_by_when_they_run(tmp_path: Path) -> None:
 # whose __init__ only holds the version and lazy names) may be imported from anywhere.
 FLOORS: list[set[str]] = [
     # Facts and small helpers with no harnex state of their own.
-    {"errors", "tokens", "durations", "terminal_text", "waits", "messages", "compat"} | {"budgets"},
+    {"errors", "tokens", "durations", "terminal_text", "waits", "messages", "compat"}
+    | {"budgets", "toml_files"},
     # Files under the state dir, tmux, git worktrees, the pane's text.
     {
         "state",

@@ -98,7 +98,7 @@ def test_home_config_is_the_default_user_dir(
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        ("stall_after = ", "invalid TOML"),
+        ("stall_after = ", "not valid TOML"),
         ('stall_after = "8m"\nmax_resumes = 1\ncolour = "red"\n', "unknown key(s) colour"),
         ('stall_after = "soon"\nmax_resumes = 1\n', "stall_after: invalid duration"),
         ('stall_after = "-3m"\nmax_resumes = 1\n', "must not be negative"),

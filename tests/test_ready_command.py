@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
-from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Harnex, wait_for
-from test_hooks import _Recorder, _run_hook
+from test_hooks import _Recorder, _run_hook, recording_sidecar
 
 from harnex_tmux import hook
 from harnex_tmux.adapters import HookReport, HookTarget, Observation, State, adapter_for
@@ -89,17 +87,9 @@ def test_ready_args_are_applied_with_the_hook_command() -> None:
 
 
 def test_the_hook_script_reports_a_notify_event(tmp_path: Path) -> None:
-    server = HTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    registry = tmp_path / "session.json"
-    registry.write_text(
-        json.dumps({"host": "127.0.0.1", "port": server.server_port, "token": "t" * 32})
-    )
-    try:
+    with recording_sidecar(tmp_path) as registry:
         done = _run_hook(["notify", "aider", "ready"], registry)
         assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
-    finally:
-        server.shutdown()
     assert _Recorder.received[-1]["body"] == {"source": "aider", "event": "ready", "payload": {}}
     # Without a sidecar it stays silent and never fails the CLI that runs it.
     gone = _run_hook(["notify", "aider", "ready"], tmp_path / "gone.json")

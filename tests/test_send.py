@@ -13,13 +13,7 @@ from typing import Any
 import pytest
 from conftest import Harnex, recorded, wait_for
 
-from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.sidecar.inbox import Inbox
-
-
-def _client(harnex: Harnex, ident: str) -> SidecarClient:
-    (record,) = [r for r in harnex.registry() if r["id"] == ident]
-    return SidecarClient(record["host"], record["port"], record["token"], timeout=30)
 
 
 @pytest.fixture
@@ -81,7 +75,7 @@ def test_control_characters_are_stripped(harnex: Harnex, agent: Path) -> None:
 def test_concurrent_senders_fifo_exactly_once(harnex: Harnex, tmp_path: Path) -> None:
     record = tmp_path / "many.jsonl"
     harnex.start_demo("busybee", record=record, busy=0, env={"HARNEX_GENERIC_QUIET": "0.08"})
-    client = _client(harnex, "busybee")
+    client = harnex.sidecar("busybee", timeout=30)
     errors: list[str] = []
 
     def sender(n: int) -> None:
@@ -111,7 +105,7 @@ def test_queued_while_busy_then_delivered_on_ready(harnex: Harnex, agent: Path) 
     harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "30", check=True)
     queued = harnex.json("send", "--id", "agent", "--no-wait", "--message", "after the nap")
     assert queued["status"] == "queued"
-    client = _client(harnex, "agent")
+    client = harnex.sidecar("agent", timeout=30)
     status = client.request("GET", f"/messages/{queued['message_id']}").body
     assert status["status"] == "queued" and status["queued_at"] and status["delivered_at"] is None
     assert client.request("GET", "/inbox").body["messages"][0]["id"] == queued["message_id"]
@@ -141,7 +135,7 @@ def test_inbox_ttl_expiry(harnex: Harnex, tmp_path: Path) -> None:
     harnex.run("wait", "--id", "ttl", "--until", "prompt", "--timeout", "10", check=True)
     harnex.json("send", "--id", "ttl", "--message", "/sleep 3")
     queued = harnex.json("send", "--id", "ttl", "--no-wait", "--message", "too late")
-    client = _client(harnex, "ttl")
+    client = harnex.sidecar("ttl", timeout=30)
     done = client.request("GET", f"/messages/{queued['message_id']}?wait=10", timeout=20).body
     assert done["status"] == "expired"
     wait_for(lambda: harnex.json("status", "--id", "ttl", "--json")[0]["state"] == "prompt")
@@ -152,7 +146,7 @@ def test_inbox_ttl_expiry(harnex: Harnex, tmp_path: Path) -> None:
 
 def test_inbox_full_is_503(harnex: Harnex, agent: Path) -> None:
     harnex.json("send", "--id", "agent", "--message", "/sleep 30")
-    client = _client(harnex, "agent")
+    client = harnex.sidecar("agent", timeout=30)
     for i in range(64):
         assert client.request("POST", "/send", {"text": f"q{i}"}).status == 202
     full = client.request("POST", "/send", {"text": "one too many"})
@@ -167,7 +161,7 @@ def test_inbox_full_is_503(harnex: Harnex, agent: Path) -> None:
 
 
 def test_bad_send_requests(harnex: Harnex, agent: Path) -> None:
-    client = _client(harnex, "agent")
+    client = harnex.sidecar("agent", timeout=30)
     assert client.request("POST", "/send", {"text": 5}).status == 400
     assert client.request("POST", "/send", {"text": "x", "force": "yes"}).status == 400
     assert client.request("POST", "/send", {"text": ""}).status == 400
@@ -202,7 +196,7 @@ def test_invalid_utf8_on_stdin(harnex: Harnex, agent: Path) -> None:
 def test_not_ready_refusal_and_force(harnex: Harnex, agent: Path) -> None:
     harnex.json("send", "--id", "agent", "--message", "/sleep 2")
     harnex.run("wait", "--id", "agent", "--until", "busy", "--timeout", "30", check=True)
-    client = _client(harnex, "agent")
+    client = harnex.sidecar("agent", timeout=30)
     refused = client.request("POST", "/send", {"text": "now!", "queue": False})
     assert refused.status == 409 and refused.body["state"] == "busy"
     forced = harnex.json("send", "--id", "agent", "--force", "--message", "typed ahead")
@@ -316,7 +310,7 @@ def test_killed_sidecar_restarted_delivers_queued_messages(harnex: Harnex, agent
     assert recovered["sidecar_pid"] != record["sidecar_pid"]
     wait_for(lambda: len(recorded(agent)) == 6, timeout=30, interval=0.2)
     assert recorded(agent) == ["/sleep 4"] + [f"queued {i}" for i in range(5)]
-    client = _client(harnex, "agent")
+    client = harnex.sidecar("agent", timeout=30)
     assert client.request("GET", f"/messages/{ids[-1]}").body["status"] == "delivered"
     events = [json.loads(x) for x in Path(record["events_log_path"]).read_text().splitlines()]
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))

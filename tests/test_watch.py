@@ -264,7 +264,7 @@ def test_a_broken_user_preset_file_is_one_clear_line(harnex: Harnex, tmp_path: P
     env = dict(harnex.env, XDG_CONFIG_HOME=str(tmp_path / "cfg"))
     result = harnex.run("run", "--id", "bad", "--detach", "--watch", PYTHON, env=env)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"harnex: preset file {folder / 'impl.toml'}: invalid TOML")
+    assert result.stderr.startswith(f"harnex: preset file {folder / 'impl.toml'}: not valid TOML")
     assert result.stderr.count("\n") == 1
 
 

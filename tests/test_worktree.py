@@ -11,6 +11,7 @@ import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +35,28 @@ def git(repo: Path, *args: str) -> str:
     ).stdout
 
 
-@pytest.fixture
-def repo(harnex: Harnex, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The harnex fixture's repo made a real git repository with one commit on ``main``."""
+def make_git_repo(
+    harnex: Harnex, monkeypatch: pytest.MonkeyPatch, files: Mapping[str, str] | None = None
+) -> Path:
+    """The harnex fixture's repo made a real git repository with one commit on ``main``
+    (``README`` and ``files``), git's identity set for this test and the CLIs it runs."""
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)
     harnex.env.update(GIT_ENV)
     (harnex.repo / ".git").rmdir()
     git(harnex.repo, "init", "-q", "-b", "main")
-    (harnex.repo / "README").write_text("base\n")
-    (harnex.repo / ".gitignore").write_text(".env\n*.local\n")
+    for name, text in {"README": "base\n", **(files or {})}.items():
+        (harnex.repo / name).write_text(text)
     git(harnex.repo, "add", ".")
     git(harnex.repo, "commit", "-qm", "base")
     return harnex.repo
+
+
+@pytest.fixture
+def repo(harnex: Harnex, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repo whose ``.gitignore`` leaves out ``.env`` and ``*.local`` (see
+    :func:`make_git_repo`)."""
+    return make_git_repo(harnex, monkeypatch, {".gitignore": ".env\n*.local\n"})
 
 
 def start_in_worktree(harnex: Harnex, ident: str, script: str, *extra: str) -> dict[str, Any]:

@@ -87,6 +87,7 @@ from harnex_tmux.adapters.base import (
 from harnex_tmux.adapters.choice import moves_to
 from harnex_tmux.adapters.reply_file import ReplyRule
 from harnex_tmux.errors import AdapterFileError
+from harnex_tmux.toml_files import read_toml
 
 # What a ``[ready]`` argument holds where harnex's hook command goes.
 READY_PLACEHOLDER = "{command}"
@@ -210,18 +211,7 @@ class ScreenRules:
 
 def load_rules(path: Path) -> ScreenRules:
     """Read and check one adapter file."""
-    # Loaded here, not with the module: modules that only use the rules' types (every
-    # sidecar's, through ScreenAdapter) need not load a TOML reader.
-    import tomllib
-
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AdapterFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise AdapterFileError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise AdapterFileError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, lambda problem: AdapterFileError(f"{path}: {problem}"))
     return parse_rules(data, str(path))
 
 

@@ -17,13 +17,9 @@ PING_TIMEOUT_S = 1.0
 
 
 def check_sessions() -> list[Check]:
-    from harnex_tmux.state import iter_registry, state_root
+    from harnex_tmux.state import iter_registry, json_files, state_root
 
-    folder = state_root() / "sessions"
-    try:
-        files = sorted(folder.glob("*.json"))
-    except OSError:
-        files = []
+    files = json_files(state_root() / "sessions")
     records = list(iter_registry())
     read = {path for path, _ in records}
     checks = [

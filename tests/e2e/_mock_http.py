@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -454,6 +454,17 @@ class MockModelServer:
         """Answer one request; record it (``self._record``) and return the HTTP status."""
         raise NotImplementedError
 
+    def is_user_turn(
+        self,
+        rec: RecordedRequest,
+        body: dict[str, Any],
+        tool_output: str | None,
+        user_text: str | None,
+    ) -> bool:
+        """Whether a model call is a turn the user typed: it offers tools and carries no tool
+        result (without tools it is one of the CLI's side calls, such as a title)."""
+        return bool(body.get("tools")) and tool_output is None
+
     def begin_answer(
         self,
         rec: RecordedRequest,
@@ -462,10 +473,9 @@ class MockModelServer:
         user_text: str | None,
     ) -> tuple[ToolCall | None, str]:
         """Record one model call (its API's parts already extracted) and decide the answer:
-        the armed tool call, or the reply text. A call that offers tools and carries no tool
-        result is a user's turn; without tools it is one of the CLI's side calls."""
+        the armed tool call, or the reply text (:meth:`is_user_turn` says which calls count)."""
         rec.tool_output = tool_output
-        rec.is_user_turn = bool(body.get("tools")) and tool_output is None
+        rec.is_user_turn = self.is_user_turn(rec, body, tool_output, user_text)
         rec.user_text = user_text
         self._record(rec)
         call = self.take_tool_call(rec)
@@ -503,6 +513,25 @@ def running(mock: MockModelServer) -> Iterator[MockModelServer]:
         yield mock
     finally:
         mock.stop()
+
+
+def last_text(content: Any, types: Collection[str] | None = None) -> str | None:
+    """The text of one message's ``content`` in the shape every mocked API may send it: a
+    string, or a list of parts whose last one with a ``text`` (and, with ``types``, of one of
+    those types) counts; None when it holds no text. The three mocks read user messages so."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [
+            part["text"]
+            for part in content
+            if isinstance(part, dict)
+            and "text" in part
+            and (types is None or part.get("type") in types)
+        ]
+        if texts:
+            return str(texts[-1])
+    return None
 
 
 def rough_tokens(obj: Any) -> int:

@@ -24,11 +24,14 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from harnex_tmux.compat import TestedRelease, load_compat
+
+T = TypeVar("T")
 
 VERSIONS_ENV = "HARNEX_E2E_VERSIONS"
 """``name=version[,name=version]``: install and drive those CLIs (adapter names) at those
@@ -69,7 +72,9 @@ DUMMY_API_KEY = "sk-harnex-e2e-dummy-key-0123456789abcdef"
 CODEX_KEY_ENV = "HARNEX_MOCK_OPENAI_KEY"
 """The environment variable Codex's mock provider reads its (dummy) key from."""
 
-_MARKER = ".harnex-installed.json"
+MARKER = ".harnex-installed.json"
+"""The file an install writes last, naming what it installed: a later run reuses the install
+while it names the same pins."""
 _NETWORK_HINTS = (
     "ENOTFOUND",
     "EAI_AGAIN",
@@ -135,7 +140,8 @@ def file_lock(path: Path, timeout: float) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _installed_version(prefix: Path, package: str) -> str | None:
+def installed_version(prefix: Path, package: str) -> str | None:
+    """The version of ``package`` npm installed under ``prefix``; None when it is not there."""
     manifest = prefix / "node_modules" / package / "package.json"
     try:
         return str(json.loads(manifest.read_text())["version"])
@@ -158,13 +164,13 @@ def _installed(prefix: Path) -> InstalledAgents:
 
 def _already_installed(prefix: Path) -> InstalledAgents | None:
     try:
-        marker = json.loads((prefix / _MARKER).read_text())
+        marker = json.loads((prefix / MARKER).read_text())
     except (OSError, ValueError):
         return None
     bin_dir = prefix / "node_modules" / ".bin"
     if marker != PINNED or not all((bin_dir / _BIN_OF[p]).exists() for p in PINNED):
         return None
-    if any(_installed_version(prefix, p) != v for p, v in PINNED.items()):
+    if any(installed_version(prefix, p) != v for p, v in PINNED.items()):
         return None
     return _installed(prefix)
 
@@ -193,15 +199,17 @@ def _summarize(output: str, lines: int = 4) -> str:
     return "\n".join(kept[:lines])
 
 
-def _run_npm(args: Sequence[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise AgentsUnavailableError("npm is not on PATH: cannot install the agent CLIs")
+def run_installer(
+    argv: Sequence[str], *, env: Mapping[str, str], timeout: float, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run an installer step (npm, pip, venv) for its output. One that does not finish in
+    ``timeout`` is taken for a registry out of reach (:class:`AgentsUnavailableError`, so the
+    tests skip), which is what a hanging npm or pip almost always means."""
     try:
         return subprocess.run(
-            [npm, *args],
+            list(argv),
             cwd=cwd,
-            env=_npm_env(),
+            env=dict(env),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -210,15 +218,21 @@ def _run_npm(args: Sequence[str], cwd: Path, timeout: float) -> subprocess.Compl
         )
     except subprocess.TimeoutExpired as exc:
         raise AgentsUnavailableError(
-            f"`npm {' '.join(args)}` did not finish within {timeout:.0f}s "
-            "(is the npm registry reachable?)"
+            f"`{' '.join(argv)}` did not finish within {timeout:.0f}s "
+            "(is the package registry reachable?)"
         ) from exc
 
 
-def _probe_registry(cwd: Path, timeout: float = 60.0) -> None:
+def _run_npm(args: Sequence[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AgentsUnavailableError("npm is not on PATH: cannot install the agent CLIs")
+    return run_installer([npm, *args], env=_npm_env(), timeout=timeout, cwd=cwd)
+
+
+def _probe_registry(cwd: Path, package: str, version: str, timeout: float = 60.0) -> None:
     """Ask the registry for one pinned version, without retries, so an unreachable registry
     is reported in seconds rather than after npm's retry back-off (minutes)."""
-    package, version = next(iter(PINNED.items()))
     result = _run_npm(
         ["view", f"{package}@{version}", "version", "--fetch-retries=0", "--fetch-timeout=30000"],
         cwd=cwd,
@@ -232,26 +246,81 @@ def _probe_registry(cwd: Path, timeout: float = 60.0) -> None:
         raise AgentInstallError(f"npm view {package}@{version} failed:\n{tail}")
 
 
-def _check_version(binary: Path, expected: str, scratch_home: Path) -> None:
-    scratch_home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HOME": str(scratch_home), "CODEX_HOME": str(scratch_home / ".codex")}
+def check_version(argv: Sequence[str], expected: str, home: Path, timeout: float = 60) -> None:
+    """``argv`` (a ``--version`` call) must print ``expected``: the install is the pinned one.
+    Run with a scratch ``home`` (Codex's home under it too), so the check writes nothing into
+    the real HOME."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HOME": str(home), "CODEX_HOME": str(home / ".codex")}
     try:
         out = subprocess.run(
-            [str(binary), "--version"],
+            list(argv),
             env=env,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=timeout,
             stdin=subprocess.DEVNULL,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AgentInstallError(f"{binary} --version failed: {exc}") from exc
+        raise AgentInstallError(f"{' '.join(argv)} failed: {exc}") from exc
     if expected not in out.stdout + out.stderr:
         raise AgentInstallError(
-            f"{binary} --version printed {out.stdout.strip()!r} {out.stderr.strip()!r}, "
-            f"expected version {expected}"
+            f"{' '.join(argv)} printed {out.stdout.strip()!r} {out.stderr.strip()!r}, "
+            f"expected {expected}"
         )
+
+
+def npm_install_pinned(
+    folder: Path, pinned: Mapping[str, str], name: str, description: str, timeout: float
+) -> None:
+    """npm-install ``pinned`` (package to exact version) into ``folder`` as the private
+    package ``name``, and check npm installed exactly those. The agent CLIs and the MCP
+    clients are installed the same way, so they fail the same way: an unreachable registry
+    raises :class:`AgentsUnavailableError`, anything else :class:`AgentInstallError`. The
+    marker file is removed first and left for the caller to write once its checks pass."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).unlink(missing_ok=True)
+    manifest = {
+        "name": name,
+        "private": True,
+        "description": description,
+        "dependencies": dict(pinned),
+    }
+    (folder / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    specs = [f"{p}@{v}" for p, v in pinned.items()]
+    _probe_registry(folder, *next(iter(pinned.items())))
+    result = _run_npm(
+        ["install", "--prefix", str(folder), "--save-exact", "--no-package-lock", *specs],
+        cwd=folder,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        output = (result.stdout + "\n" + result.stderr).strip()
+        tail = _summarize(output, lines=25)
+        if _looks_like_network_failure(output):
+            raise AgentsUnavailableError(
+                f"npm could not reach its registry to install {' '.join(specs)}:\n{tail}"
+            )
+        raise AgentInstallError(f"npm install {' '.join(specs)} failed:\n{tail}")
+    for package, version in pinned.items():
+        got = installed_version(folder, package)
+        if got != version:
+            raise AgentInstallError(f"npm installed {package}@{got}, expected {version}")
+
+
+def install_once(
+    folder: Path, found: Callable[[Path], T | None], install: Callable[[Path], T], timeout: float
+) -> T:
+    """What ``found`` finds installed in ``folder``, installed first by ``install`` when it is
+    not there. Parallel pytest workers take turns at a lock file beside the folder and look
+    again once they hold it: one installs, the others find its install."""
+    there = found(folder)
+    if there is not None:
+        return there
+    with file_lock(folder.with_name(folder.name + ".lock"), timeout=timeout):
+        there = found(folder)  # another worker may have finished meanwhile
+        return there if there is not None else install(folder)
 
 
 def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> InstalledAgents:
@@ -260,50 +329,25 @@ def install_agents(prefix: Path | None = None, timeout: float = 900.0) -> Instal
     Raises :class:`AgentsUnavailableError` when npm is missing or cannot reach its registry and
     :class:`AgentInstallError` for any other failure.
     """
-    prefix = (prefix or default_prefix()).resolve()
-    found = _already_installed(prefix)
-    if found is not None:
-        return found
-    with file_lock(prefix.with_name(prefix.name + ".lock"), timeout=timeout):
-        found = _already_installed(prefix)  # another worker may have finished meanwhile
-        if found is not None:
-            return found
-        prefix.mkdir(parents=True, exist_ok=True)
-        (prefix / _MARKER).unlink(missing_ok=True)
-        manifest = {
-            "name": "harnex-e2e-agents",
-            "private": True,
-            "description": "Pinned agent CLIs for harnex-tmux end-to-end tests (generated).",
-            "dependencies": dict(PINNED),
-        }
-        (prefix / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        specs = [f"{p}@{v}" for p, v in PINNED.items()]
-        _probe_registry(prefix)
-        result = _run_npm(
-            ["install", "--prefix", str(prefix), "--save-exact", "--no-package-lock", *specs],
-            cwd=prefix,
-            timeout=timeout,
+
+    def install(prefix: Path) -> InstalledAgents:
+        npm_install_pinned(
+            prefix,
+            PINNED,
+            "harnex-e2e-agents",
+            "Pinned agent CLIs for harnex-tmux end-to-end tests (generated).",
+            timeout,
         )
-        if result.returncode != 0:
-            output = (result.stdout + "\n" + result.stderr).strip()
-            tail = _summarize(output, lines=25)
-            if _looks_like_network_failure(output):
-                raise AgentsUnavailableError(
-                    f"npm could not reach its registry to install {' '.join(specs)}:\n{tail}"
-                )
-            raise AgentInstallError(f"npm install {' '.join(specs)} failed:\n{tail}")
-        for package, version in PINNED.items():
-            got = _installed_version(prefix, package)
-            if got != version:
-                raise AgentInstallError(f"npm installed {package}@{got}, expected {version}")
         scratch_home = prefix / ".version-check-home"  # keep `--version` off the real HOME
         for package, version in PINNED.items():
-            _check_version(
-                prefix / "node_modules" / ".bin" / _BIN_OF[package], version, scratch_home
-            )
+            binary = prefix / "node_modules" / ".bin" / _BIN_OF[package]
+            check_version([str(binary), "--version"], version, scratch_home)
         shutil.rmtree(scratch_home, ignore_errors=True)
-        (prefix / _MARKER).write_text(json.dumps(PINNED) + "\n")
+        (prefix / MARKER).write_text(json.dumps(PINNED) + "\n")
         return _installed(prefix)
+
+    folder = (prefix or default_prefix()).resolve()
+    return install_once(folder, _already_installed, install, timeout)
 
 
 # --- throw-away homes ----------------------------------------------------------------------

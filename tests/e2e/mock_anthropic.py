@@ -25,6 +25,7 @@ from ._mock_http import (
     RecordedRequest,
     ToolCall,
     _Handler,
+    last_text,
     rough_tokens,
     serve_from_command_line,
     split_into_deltas,
@@ -45,18 +46,7 @@ def extract_user_text(body: Any) -> str | None:
     for message in reversed(messages):
         if not isinstance(message, dict) or message.get("role") != "user":
             continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list):
-            texts = [
-                b.get("text", "")
-                for b in content
-                if isinstance(b, dict) and b.get("type") == "text" and "text" in b
-            ]
-            if texts:
-                return str(texts[-1])
-        return None
+        return last_text(message.get("content"), ("text",))
     return None
 
 

@@ -27,6 +27,7 @@ from ._mock_http import (
     RecordedRequest,
     ToolCall,
     _Handler,
+    last_text,
     rough_tokens,
     serve_from_command_line,
     split_into_deltas,
@@ -53,18 +54,7 @@ def extract_user_text(body: Any) -> str | None:
             continue
         if item.get("type", "message") != "message":
             continue
-        content = item.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list):
-            texts = [
-                c.get("text", "")
-                for c in content
-                if isinstance(c, dict) and c.get("type") in ("input_text", "text") and "text" in c
-            ]
-            if texts:
-                return str(texts[-1])
-        return None
+        return last_text(item.get("content"), ("input_text", "text"))
     return None
 
 
@@ -330,23 +320,16 @@ class MockOpenAIChat(MockOpenAI):
 
     name = "mock-openai-chat"
 
-    def begin_answer(
+    def is_user_turn(
         self,
         rec: RecordedRequest,
         body: dict[str, Any],
         tool_output: str | None,
         user_text: str | None,
-    ) -> tuple[ToolCall | None, str]:
+    ) -> bool:
         if rec.path.rstrip("/") != "/v1/chat/completions":
-            return super().begin_answer(rec, body, tool_output, user_text)
-        rec.tool_output = tool_output
-        rec.is_user_turn = tool_output is None and user_text is not None
-        rec.user_text = user_text
-        self._record(rec)
-        call = self.take_tool_call(rec)
-        text = "" if call else self.pick_reply(rec)
-        rec.reply_text = None if call else text
-        return call, text
+            return super().is_user_turn(rec, body, tool_output, user_text)
+        return tool_output is None and user_text is not None
 
 
 def chat_user_text(body: Any) -> str | None:
@@ -356,13 +339,7 @@ def chat_user_text(body: Any) -> str | None:
     for message in reversed(messages if isinstance(messages, list) else []):
         if not isinstance(message, dict) or message.get("role") != "user":
             continue
-        content = message.get("content")
-        if isinstance(content, str):
-            return content
-        if isinstance(content, list):
-            texts = [c.get("text", "") for c in content if isinstance(c, dict) and "text" in c]
-            return str(texts[-1]) if texts else None
-        return None
+        return last_text(message.get("content"))
     return None
 
 

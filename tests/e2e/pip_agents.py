@@ -28,12 +28,15 @@ from harnex_tmux.compat import load_compat
 
 from .agents import (
     DUMMY_API_KEY,
+    MARKER,
     AgentInstallError,
     AgentLaunch,
     AgentsUnavailableError,
     base_env,
+    check_version,
     default_prefix,
-    file_lock,
+    install_once,
+    run_installer,
     wanted_versions,
 )
 
@@ -43,7 +46,6 @@ AIDER_PACKAGE = load_compat()["aider"].package
 AIDER_VERSION = wanted_versions().get("aider", load_compat()["aider"].tested)
 AIDER_MODEL = "openai/gpt-mock-1"
 
-_MARKER = ".harnex-installed.json"
 _NETWORK_HINTS = (
     "Temporary failure in name resolution",
     "Name or service not known",
@@ -68,7 +70,7 @@ def _pinned() -> dict[str, str]:
 def _already_installed(venv: Path) -> Path | None:
     binary = venv / "bin" / "aider"
     try:
-        marker = json.loads((venv / _MARKER).read_text())
+        marker = json.loads((venv / MARKER).read_text())
     except (OSError, ValueError):
         return None
     return binary if marker == _pinned() and binary.exists() else None
@@ -76,21 +78,7 @@ def _already_installed(venv: Path) -> Path | None:
 
 def _run(argv: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
-    try:
-        return subprocess.run(
-            list(argv),
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise AgentsUnavailableError(
-            f"`{' '.join(argv[:4])} ...` did not finish within {timeout:.0f}s "
-            "(is the package index reachable?)"
-        ) from exc
+    return run_installer(argv, env=env, timeout=timeout)
 
 
 def _tail(output: str, lines: int = 8) -> str:
@@ -103,14 +91,8 @@ def install_aider(prefix: Path | None = None, timeout: float = 900.0) -> Path:
     Raises :class:`AgentsUnavailableError` when a virtual environment cannot be made or pip
     cannot reach its index, and :class:`AgentInstallError` for any other failure.
     """
-    venv = aider_venv(prefix)
-    found = _already_installed(venv)
-    if found is not None:
-        return found
-    with file_lock(venv.with_name(venv.name + ".lock"), timeout=timeout):
-        found = _already_installed(venv)  # another worker may have finished meanwhile
-        if found is not None:
-            return found
+
+    def install(venv: Path) -> Path:
         shutil.rmtree(venv, ignore_errors=True)
         made = _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
         if made.returncode != 0:
@@ -127,24 +109,47 @@ def install_aider(prefix: Path | None = None, timeout: float = 900.0) -> Path:
             raise AgentInstallError(f"pip install {spec} failed:\n{_tail(output)}")
         binary = venv / "bin" / "aider"
         scratch = venv / "version-check-home"  # keep `--version` off the real HOME
-        scratch.mkdir(exist_ok=True)
-        check = subprocess.run(
-            [str(binary), "--version"],
-            env=dict(os.environ, HOME=str(scratch)),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        check_version([str(binary), "--version"], AIDER_VERSION, scratch, timeout=120)
         shutil.rmtree(scratch, ignore_errors=True)
-        if AIDER_VERSION not in check.stdout:
-            raise AgentInstallError(
-                f"{binary} --version printed {check.stdout.strip()!r} {check.stderr.strip()!r}, "
-                f"expected {AIDER_VERSION}"
-            )
-        (venv / _MARKER).write_text(json.dumps(_pinned()) + "\n")
+        (venv / MARKER).write_text(json.dumps(_pinned()) + "\n")
         return binary
+
+    return install_once(aider_venv(prefix), _already_installed, install, timeout)
+
+
+def write_aider_model_files(home: Path) -> None:
+    """Aider's model metadata and settings for :data:`AIDER_MODEL` in ``home`` (the folder
+    Aider reads them from): with the metadata Aider fetches no model list and warns about no
+    unknown model; ``reminder: sys`` keeps it from appending its reminder to the user's
+    message, so the mock sees the exact text. A local and a remote Aider need the same."""
+    metadata = {
+        AIDER_MODEL: {
+            "max_input_tokens": 128000,
+            "max_output_tokens": 4096,
+            "max_tokens": 4096,
+            "input_cost_per_token": 0,
+            "output_cost_per_token": 0,
+            "litellm_provider": "openai",
+            "mode": "chat",
+        }
+    }
+    (home / ".aider.model.metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    (home / ".aider.model.settings.yml").write_text(f"- name: {AIDER_MODEL}\n  reminder: sys\n")
+
+
+def aider_offline_env(base_url: str) -> dict[str, str]:
+    """The variables that point Aider at the mock at ``base_url`` (ending in ``/v1``) and keep
+    it off the network: litellm's bundled cost map, no update check, release notes,
+    analytics or auto-commits."""
+    return {
+        "OPENAI_API_KEY": DUMMY_API_KEY,
+        "OPENAI_API_BASE": base_url,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "AIDER_CHECK_UPDATE": "false",
+        "AIDER_ANALYTICS_DISABLE": "true",
+        "AIDER_SHOW_RELEASE_NOTES": "false",
+        "AIDER_AUTO_COMMITS": "false",
+    }
 
 
 def aider_launch(
@@ -165,33 +170,12 @@ def aider_launch(
     from appending its reminder to the user's message, so the mock sees the exact text.
     """
     home.mkdir(parents=True, exist_ok=True)
-    metadata = {
-        AIDER_MODEL: {
-            "max_input_tokens": 128000,
-            "max_output_tokens": 4096,
-            "max_tokens": 4096,
-            "input_cost_per_token": 0,
-            "output_cost_per_token": 0,
-            "litellm_provider": "openai",
-            "mode": "chat",
-        }
-    }
-    (home / ".aider.model.metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
-    (home / ".aider.model.settings.yml").write_text(f"- name: {AIDER_MODEL}\n  reminder: sys\n")
+    write_aider_model_files(home)
     # Aider warns at start when git has no identity.
     (home / ".gitconfig").write_text("[user]\n\tname = harnex e2e\n\temail = e2e@harnex.invalid\n")
     env = base_env(
         home,
-        {
-            "OPENAI_API_KEY": DUMMY_API_KEY,
-            "OPENAI_API_BASE": base_url,
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "AIDER_CHECK_UPDATE": "false",
-            "AIDER_ANALYTICS_DISABLE": "true",
-            "AIDER_SHOW_RELEASE_NOTES": "false",
-            "AIDER_AUTO_COMMITS": "false",
-            **(extra_env or {}),
-        },
+        {**aider_offline_env(base_url), **(extra_env or {})},
     )
     argv = [str(binary), "--model", AIDER_MODEL, *extra_args]
     return AgentLaunch("aider", argv, env, home, cwd)

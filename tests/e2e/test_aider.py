@@ -6,35 +6,17 @@ them fails these tests instead of users' sends."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .harness import Harness, _start
 from .mock_openai import MockOpenAIChat
-from .pip_agents import aider_launch
-from .test_harnex_agents import (
-    LARGE,
-    MULTILINE,
-    UNICODE,
-    Harness,
-    _harness,
-    _start,
-    queue_while_busy,
-    send_huge,
-)
+from .test_harnex_agents import LARGE, MULTILINE, UNICODE, queue_while_busy, send_huge
 
 pytestmark = pytest.mark.e2e
 GITIGNORE_QUESTION = "Add .aider* to .gitignore"
-
-
-@pytest.fixture
-def aider(
-    aider_binary: Path, mock_openai_chat: MockOpenAIChat, git_repo: Path, tmp_path: Path
-) -> Iterator[Harness]:
-    launch = aider_launch(aider_binary, mock_openai_chat.base_url, tmp_path / "home", git_repo)
-    yield from _harness(launch, tmp_path)
 
 
 def _events(info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -48,11 +30,6 @@ def _turns_reported(info: dict[str, Any]) -> int:
     return sum(1 for e in _events(info) if e["type"] == "turn_complete")
 
 
-def _ready(h: Harness, ident: str) -> None:
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen(ident)
-
-
 def test_aider_walk_through(aider: Harness, mock_openai_chat: MockOpenAIChat) -> None:
     """Its first question -> prompt -> three exact messages -> a queued one -> pane -> stop."""
     h, mock, ident = aider, mock_openai_chat, "ai-1"
@@ -64,7 +41,7 @@ def test_aider_walk_through(aider: Harness, mock_openai_chat: MockOpenAIChat) ->
     refused = h.run("send", "--id", ident, "--message", "too early", "--timeout", "5")
     assert refused.returncode == 1 and "dialog" in refused.stderr
     h.json("send", "--id", ident, "--submit-only")  # Enter takes the default: yes
-    _ready(h, ident)
+    h.wait_prompt(ident)
     assert ".aider*" in (Path(h.launch.cwd) / ".gitignore").read_text()
 
     for number, text in enumerate(("one line from harnex", MULTILINE, UNICODE), start=1):
@@ -78,7 +55,7 @@ def test_aider_walk_through(aider: Harness, mock_openai_chat: MockOpenAIChat) ->
 
     queue_while_busy(h, mock, ident, busy_timeout=30, send_timeout=90)
 
-    _ready(h, ident)
+    h.wait_prompt(ident)
     snap = h.json("pane", "--id", ident, "--json")
     assert snap["ok"] and snap["state"] == "prompt" and snap["pane_id"] == info["pane_id"]
     assert "MOCK REPLY: third" in snap["text"]
@@ -105,7 +82,7 @@ def test_aider_large_message_arrives_whole(
     h, mock = aider, mock_openai_chat
     (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")  # no question at start
     _start(h, "big")
-    _ready(h, "big")
+    h.wait_prompt("big")
     assert len(LARGE.encode()) > 10_000
     sent = h.json("send", "--id", "big", "--message", LARGE, "--wait-for-idle", "--timeout", "120")
     assert sent["status"] == "delivered", sent
@@ -121,7 +98,7 @@ def test_aider_message_of_100_kb_arrives_whole(
     h = aider
     (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")  # no question at start
     _start(h, "huge")
-    _ready(h, "huge")
+    h.wait_prompt("huge")
     send_huge(h, mock_openai_chat, "huge")
 
 
@@ -134,7 +111,7 @@ def test_aider_send_reply_returns_the_reply_text(
     h, mock = aider, mock_openai_chat
     (Path(h.launch.cwd) / ".gitignore").write_text(".aider*\n")
     _start(h, "rp")
-    _ready(h, "rp")
+    h.wait_prompt("rp")
     answer = "First line of the answer.\n\n> a quoted line\n#### not a heading of yours\nlast"
     mock.reply = lambda text: answer if text.startswith("long") else f"MOCK REPLY: {text}"
     mock.delay_s = 3.0

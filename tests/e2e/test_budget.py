@@ -17,15 +17,9 @@ from harnex_tmux.errors import EXIT_BUDGET
 from harnex_tmux.session.client import SidecarClient
 
 from ._mock_http import MockModelServer
+from .harness import Harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import (  # noqa: F401 - fixtures
-    Harness,
-    _start,
-    claude,
-    codex,
-    harness_and_mock,
-)
 
 pytestmark = pytest.mark.e2e
 # The tool the agent is running when the budget runs out: far longer than any wait below, so

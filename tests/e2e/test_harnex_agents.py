@@ -6,165 +6,24 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from harnex_tmux.tmux import default_socket_path
-
 from ._mock_http import MockModelServer
-from .agents import (
-    AgentLaunch,
-    InstalledAgents,
-    claude_launch,
-    claude_permission_mode,
-    codex_launch,
-    gemini_launch,
-    opencode_launch,
-)
+from .harness import Harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
 from .model_view import assert_model_got
 
 pytestmark = pytest.mark.e2e
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MULTILINE = "\n".join(f"line {i:02d}: ünï 日本 🚀 C-c Enter ; $(id)" for i in range(30))
 UNICODE = "Unicode: 日本語 中文 한국어 · emoji 🚀🧪👩‍💻 · combining e\u0301 n\u0303"
-
-
-@dataclass
-class Harness:
-    """A harnex CLI pointed at a private tmux server, a state dir, and one agent's home."""
-
-    launch: AgentLaunch
-    env: dict[str, str]
-    socket: str
-
-    def run(self, *args: str, timeout: float = 90, input: str | None = None) -> Any:
-        result = subprocess.run(
-            [sys.executable, "-m", "harnex_tmux", *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            cwd=self.launch.cwd,
-            timeout=timeout,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-        )
-        return result
-
-    def json(self, *args: str, timeout: float = 90, input: str | None = None) -> Any:
-        result = self.run(*args, timeout=timeout, input=input)
-        assert result.returncode == 0, f"harnex {args} -> {result.returncode}: {result.stderr}"
-        return json.loads(result.stdout)
-
-    def screen(self, ident: str) -> str:
-        return str(self.json("pane", "--id", ident, "--json")["text"])
-
-    def tmux(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        """tmux on this harness's private server, with the environment harnex runs with (so
-        both look for the socket in the same folder, ``TMUX_TMPDIR`` set or not)."""
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=10,
-            check=check,
-        )
-
-    def socket_path(self) -> Path:
-        return Path(default_socket_path(self.socket, self.env))
-
-
-def _harness(launch: AgentLaunch, tmp_path: Path) -> Iterator[Harness]:
-    socket = f"harnex-e2e-h-{secrets.token_hex(4)}"
-    env = dict(launch.env)
-    env.update(
-        HARNEX_STATE_DIR=str(tmp_path / "state"),
-        HARNEX_TMUX_SOCKET=socket,
-        PYTHONPATH=str(REPO_ROOT),
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]]),
-    )
-    harness = Harness(launch, env, socket)
-    try:
-        yield harness
-    finally:
-        harness.tmux("kill-server")
-        harness.socket_path().unlink(missing_ok=True)
-        launch.cleanup()
-
-
-@pytest.fixture
-def claude(
-    agents: InstalledAgents, mock_anthropic: MockAnthropic, git_repo: Path, tmp_path: Path
-) -> Iterator[Harness]:
-    """Claude Code in its ``default`` permission mode, named in the user settings. 2.1.332's
-    own default, ``auto``, has each risky tool call checked by the API server
-    (``safeguards`` in the request): through a gateway that does not pass the check on, as
-    the mock does not, it stops the turn at "Auto mode can't check actions in this session"
-    (seen with ``timeout 300 tail -f /dev/null`` and the Agent tool). A user behind such a
-    gateway picks a mode the same way; 2.1.197's default is ``default`` anyway."""
-    launch = claude_launch(agents.claude, mock_anthropic.url, tmp_path / "home", git_repo)
-    claude_permission_mode(launch.home, "default")
-    yield from _harness(launch, tmp_path)
-
-
-@pytest.fixture
-def codex(
-    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
-) -> Iterator[Harness]:
-    launch = codex_launch(agents.codex, mock_openai.url + "/v1", tmp_path / "home", git_repo)
-    yield from _harness(launch, tmp_path)
-
-
-@pytest.fixture
-def gemini(
-    agents: InstalledAgents, mock_gemini: MockGemini, git_repo: Path, tmp_path: Path
-) -> Iterator[Harness]:
-    launch = gemini_launch(agents.gemini, mock_gemini.url, tmp_path / "home", git_repo)
-    yield from _harness(launch, tmp_path)
-
-
-@pytest.fixture
-def opencode(
-    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
-) -> Iterator[Harness]:
-    launch = opencode_launch(agents.opencode, mock_openai.base_url, tmp_path / "home", git_repo)
-    yield from _harness(launch, tmp_path)
-
-
-MOCK_OF = {
-    "claude": "mock_anthropic",
-    "codex": "mock_openai",
-    "gemini": "mock_gemini",
-    "opencode": "mock_openai",
-}
-
-
-def harness_and_mock(which: str, request: pytest.FixtureRequest) -> tuple[Harness, Any]:
-    """The harness fixture for ``which`` CLI and the mock model server it talks to."""
-    h: Harness = request.getfixturevalue(which)
-    mock: MockModelServer = request.getfixturevalue(MOCK_OF[which])
-    return h, mock
-
-
-def _start(h: Harness, ident: str, *flags: str) -> dict[str, Any]:
-    argv = h.launch.argv
-    args = ["run", "--id", ident, "--detach", "--timeout", "20", *flags, argv[0]]
-    if len(argv) > 1:
-        args += ["--", *argv[1:]]
-    info: dict[str, Any] = h.json(*args)
-    return info
 
 
 def _walk_through(h: Harness, mock: MockModelServer, ident: str, trust_dialog: bool = True) -> None:
@@ -181,8 +40,7 @@ def _walk_through(h: Harness, mock: MockModelServer, ident: str, trust_dialog: b
         refused = h.run("send", "--id", ident, "--message", "too early", "--timeout", "5")
         assert refused.returncode == 1 and "dialog" in refused.stderr
         h.json("send", "--id", ident, "--submit-only")  # Enter answers the dialog: trust
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen(ident)
+    h.wait_prompt(ident)
 
     for text in ("one line from harnex", MULTILINE, UNICODE):
         count = len(mock.user_turns)
@@ -262,8 +120,7 @@ LARGE = "\n".join(
 def test_large_message_arrives_whole(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     _start(h, "big", "--auto-accept")
-    ready = h.run("wait", "--id", "big", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen("big")
+    h.wait_prompt("big")
     assert len(LARGE.encode()) > 10_000
     sent = h.json("send", "--id", "big", "--message", LARGE, "--reply", "--json", "--timeout", "90")
     assert sent["status"] == "delivered", sent
@@ -303,8 +160,7 @@ def send_huge(h: Harness, mock: MockModelServer, ident: str) -> None:
 def test_message_of_100_kb_arrives_whole(which: str, request: pytest.FixtureRequest) -> None:
     h, mock = harness_and_mock(which, request)
     _start(h, "huge", "--auto-accept")
-    ready = h.run("wait", "--id", "huge", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen("huge")
+    h.wait_prompt("huge")
     send_huge(h, mock, "huge")
 
 
@@ -323,8 +179,7 @@ def test_opencode_slow_to_show_a_paste_gets_no_added_space(
     take longer to show a paste than harnex's settle time (the model then got the text plus
     one space): here OpenCode is held stopped (SIGSTOP) for 2 s while the message goes in."""
     info = _start(opencode, "slow", "--auto-accept")
-    ready = opencode.run("wait", "--id", "slow", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + opencode.screen("slow")
+    opencode.wait_prompt("slow")
     assert len(PLAIN.encode()) > 10_000 and not PLAIN.endswith("\n")
     os.kill(info["pid"], signal.SIGSTOP)
     try:

@@ -19,16 +19,8 @@ from harnex_tmux.adapters import adapter_for
 from harnex_tmux.adapters.base import State
 from harnex_tmux.session.client import SidecarClient
 
+from .harness import Harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
-from .test_harnex_agents import (  # noqa: F401 - fixtures
-    Harness,
-    _start,
-    claude,
-    codex,
-    gemini,
-    harness_and_mock,
-    opencode,
-)
 
 pytestmark = pytest.mark.e2e
 
@@ -53,8 +45,7 @@ def _wait_screen(
 
 def _ready(h: Harness, ident: str) -> dict[str, Any]:
     info = _start(h, ident, "--auto-accept")
-    result = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert result.returncode == 0, result.stderr + h.screen(ident)
+    h.wait_prompt(ident)
     return info
 
 
@@ -134,7 +125,7 @@ def test_sidecar_killed_mid_session(which: str, request: pytest.FixtureRequest) 
 
 
 def test_claude_message_typed_into_a_dialog_is_not_confirmed(
-    claude: Harness,  # noqa: F811 - the fixture
+    claude: Harness,
     mock_anthropic: MockAnthropic,
 ) -> None:
     info = _start(claude, "dlg")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import textwrap
@@ -23,9 +24,8 @@ import pytest
 from tests import sshd
 from tests.remote_host import NAME, Remote
 
-from .agents import DUMMY_API_KEY
 from .mock_openai import MockOpenAIChat
-from .pip_agents import AIDER_MODEL
+from .pip_agents import AIDER_MODEL, aider_offline_env, write_aider_model_files
 
 pytestmark = pytest.mark.e2e
 
@@ -54,31 +54,18 @@ def remote_aider(
     if probe.stdout.strip() != str(sys.version_info.minor) or not os.access(site, os.R_OK):
         pytest.skip("the host's Python cannot load the cached Aider install")
     home = remote.host.home
-    metadata = {
-        AIDER_MODEL: {
-            "max_input_tokens": 128000,
-            "max_output_tokens": 4096,
-            "max_tokens": 4096,
-            "input_cost_per_token": 0,
-            "output_cost_per_token": 0,
-            "litellm_provider": "openai",
-            "mode": "chat",
-        }
-    }
-    (home / ".aider.model.metadata.json").write_text(json.dumps(metadata) + "\n")
-    (home / ".aider.model.settings.yml").write_text(f"- name: {AIDER_MODEL}\n  reminder: sys\n")
+    write_aider_model_files(home)
     folder = home / "aider-bin"
     folder.mkdir(exist_ok=True)
     command = folder / "aider"
     # Aider's packages on sys.path of its own process only: the notification command it
     # runs (the host's harnex) must not import them.
+    offline = aider_offline_env(mock_openai_chat.base_url)
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in offline.items())
     command.write_text(
         textwrap.dedent(f"""\
         #!/bin/sh
-        export OPENAI_API_KEY={DUMMY_API_KEY} OPENAI_API_BASE={mock_openai_chat.base_url}
-        export LITELLM_LOCAL_MODEL_COST_MAP=True AIDER_CHECK_UPDATE=false
-        export AIDER_ANALYTICS_DISABLE=true AIDER_SHOW_RELEASE_NOTES=false
-        export AIDER_AUTO_COMMITS=false
+        export {exports}
         exec {remote.python} -c 'import sys; sys.path.insert(0, "{site}"); \\
         from aider.main import main; sys.exit(main())' "$@"
         """)

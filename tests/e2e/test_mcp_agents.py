@@ -29,9 +29,9 @@ from .agents import (
     codex_launch,
     qwen_launch,
 )
+from .harness import Harness, _harness
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import Harness, _harness
 from .test_harnex_hooks import _ready
 
 pytestmark = pytest.mark.e2e

@@ -18,17 +18,10 @@ import pytest
 
 from ._mock_http import ToolCall
 from .agents import claude_permission_mode
+from .harness import Harness, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import (  # noqa: F401 - fixtures
-    Harness,
-    claude,
-    codex,
-    gemini,
-    harness_and_mock,
-    opencode,
-)
 from .test_harnex_hooks import _client, _ready
 
 pytestmark = pytest.mark.e2e

@@ -13,24 +13,15 @@ import json
 import os
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ._mock_http import ToolCall
-from .agents import InstalledAgents, qwen_launch
+from .harness import Harness, _start
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import (
-    HUGE,
-    LARGE,
-    MULTILINE,
-    Harness,
-    _harness,
-    _start,
-    _walk_through,
-)
+from .test_harnex_agents import HUGE, LARGE, MULTILINE, _walk_through
 from .test_harnex_hooks import _client
 from .test_permission_dialogs import _events, _finished, _wait_sidecar_log
 
@@ -40,36 +31,10 @@ COMMAND = "echo harnex-permission-check > perm.txt"
 ASK = "please write perm.txt"
 
 
-def _qwen(
-    agents: InstalledAgents, mock: MockOpenAI, repo: Path, tmp_path: Path, trust_dialog: bool
-) -> Iterator[Harness]:
-    launch = qwen_launch(
-        agents.qwen, mock.base_url, tmp_path / "home", repo, trust_dialog=trust_dialog
-    )
-    yield from _harness(launch, tmp_path)
-
-
-@pytest.fixture
-def qwen(
-    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
-) -> Iterator[Harness]:
-    """Qwen Code as most users run it: folder trust off (0.24.4's default), so no dialog."""
-    yield from _qwen(agents, mock_openai, git_repo, tmp_path, trust_dialog=False)
-
-
-@pytest.fixture
-def qwen_trust(
-    agents: InstalledAgents, mock_openai: MockOpenAI, git_repo: Path, tmp_path: Path
-) -> Iterator[Harness]:
-    """Qwen Code with folder trust turned on: it asks about the repo first."""
-    yield from _qwen(agents, mock_openai, git_repo, tmp_path, trust_dialog=True)
-
-
 def _ready(h: Harness, ident: str, *flags: str) -> dict[str, object]:
     info = _start(h, ident, *flags)
     assert info["adapter"] == "qwen", info
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen(ident)
+    h.wait_prompt(ident)
     return info
 
 

@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,11 +65,11 @@ EXIT_TIMEOUT = 20.0
 
 
 @dataclass
-class RunningAgent:
-    name: str
-    launch: AgentLaunch
+class PaneAgent:
+    """A CLI running in a tmux window of its own (see :func:`agent_window`) against ``mock``:
+    what every smoke test reads the screen of and waits on, whichever screen texts it checks."""
+
     mock: MockModelServer
-    screens: AgentScreens
     server: libtmux.Server
     pane_id: str
     status_file: Path
@@ -82,6 +82,37 @@ class RunningAgent:
         self, predicate: Callable[[str], bool], what: str, timeout: float = REPLY_TIMEOUT
     ) -> str:
         return wait_for_screen(self.server, self.pane_id, predicate, what, timeout)
+
+
+@contextmanager
+def agent_window(
+    server: libtmux.Server, name: str, launch: AgentLaunch, mock: MockModelServer, scratch: Path
+) -> Iterator[PaneAgent]:
+    """``launch`` started in a new window ``name`` (its exit status into a file in ``scratch``).
+    Afterwards, however the test ended: the mock lets go of a held reply (or the CLI would wait
+    on it), the window is killed and the launch's throw-away home removed."""
+    status_file = scratch / "exit-status"
+    window = server.sessions[0].new_window(
+        window_name=name, window_shell=launch.shell_command(status_file=status_file)
+    )
+    try:
+        pane = window.active_pane
+        assert pane is not None and pane.pane_id, "tmux gave the new window no pane"
+        yield PaneAgent(mock, server, pane.pane_id, status_file, scratch)
+    finally:
+        mock.release()
+        if server.is_alive() and window.window_id:
+            server.cmd("kill-window", "-t", window.window_id)
+        launch.cleanup()
+
+
+@dataclass
+class RunningAgent(PaneAgent):
+    """A CLI as harnex's own screen texts (``tests/e2e/screen.py``) see it."""
+
+    name: str
+    launch: AgentLaunch
+    screens: AgentScreens
 
     def submit(self, text: str) -> None:
         """Bracketed paste, a short pause, then Enter on its own."""
@@ -126,16 +157,8 @@ def started_agent(
     else:
         launch = codex_launch(agents.codex, mock_openai.base_url, home, repo, trust=trust)
         mock = mock_openai
-    status_file = tmp_path / "exit-status"
-    window = server.sessions[0].new_window(
-        window_name=name, window_shell=launch.shell_command(status_file=status_file)
-    )
-    pane = window.active_pane
-    assert pane is not None and pane.pane_id, "tmux gave the new window no pane"
-    agent = RunningAgent(
-        name, launch, mock, SCREENS[name], server, pane.pane_id, status_file, tmp_path
-    )
-    try:
+    with agent_window(server, name, launch, mock, tmp_path) as window:
+        agent = RunningAgent(**vars(window), name=name, launch=launch, screens=SCREENS[name])
         if trust:
 
             def idle_without_dialog(screen: str) -> bool:
@@ -153,11 +176,29 @@ def started_agent(
             )
             agent.wait(agent.screens.is_idle, f"{name}'s idle prompt", STARTUP_TIMEOUT)
         yield agent
-    finally:
-        mock.release()
-        if server.is_alive() and window.window_id:
-            server.cmd("kill-window", "-t", window.window_id)
-        launch.cleanup()
+
+
+StartAgent = Callable[..., AbstractContextManager[RunningAgent]]
+
+
+@pytest.fixture
+def start_agent(
+    agents: InstalledAgents,
+    mock_anthropic: MockAnthropic,
+    mock_openai: MockOpenAI,
+    tmux_server: libtmux.Server,
+    git_repo: Path,
+    tmp_path: Path,
+) -> StartAgent:
+    """``start_agent(name, trust=False)``: :func:`started_agent` with this test's CLIs, mocks,
+    tmux server, repo and scratch folder, which every test of the three CLIs passes alike."""
+
+    def start(name: str, trust: bool = False) -> AbstractContextManager[RunningAgent]:
+        return started_agent(
+            name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path, trust
+        )
+
+    return start
 
 
 def _message() -> str:
@@ -178,18 +219,8 @@ def _assert_nothing_left(agent: RunningAgent) -> None:
 
 
 @pytest.mark.parametrize("name", CLIS)
-def test_paste_arrives_as_one_turn_then_quit(
-    name: str,
-    agents: InstalledAgents,
-    mock_anthropic: MockAnthropic,
-    mock_openai: MockOpenAI,
-    tmux_server: libtmux.Server,
-    git_repo: Path,
-    tmp_path: Path,
-) -> None:
-    with started_agent(
-        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path
-    ) as agent:
+def test_paste_arrives_as_one_turn_then_quit(name: str, start_agent: StartAgent) -> None:
+    with start_agent(name) as agent:
         mock = agent.mock
         message = _message()
         # The reply names the message's token: Claude Code 2.1.332 sends this paste in its
@@ -218,18 +249,8 @@ def test_paste_arrives_as_one_turn_then_quit(
 
 
 @pytest.mark.parametrize("name", CLIS)
-def test_busy_while_the_mock_holds_its_reply(
-    name: str,
-    agents: InstalledAgents,
-    mock_anthropic: MockAnthropic,
-    mock_openai: MockOpenAI,
-    tmux_server: libtmux.Server,
-    git_repo: Path,
-    tmp_path: Path,
-) -> None:
-    with started_agent(
-        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path
-    ) as agent:
+def test_busy_while_the_mock_holds_its_reply(name: str, start_agent: StartAgent) -> None:
+    with start_agent(name) as agent:
         mock = agent.mock
         mock.delay_s = 30.0
         agent.submit("hold on a moment")
@@ -255,18 +276,8 @@ def test_busy_while_the_mock_holds_its_reply(
 
 
 @pytest.mark.parametrize("name", CLIS)
-def test_pretrusted_home_skips_the_trust_dialog(
-    name: str,
-    agents: InstalledAgents,
-    mock_anthropic: MockAnthropic,
-    mock_openai: MockOpenAI,
-    tmux_server: libtmux.Server,
-    git_repo: Path,
-    tmp_path: Path,
-) -> None:
-    with started_agent(
-        name, agents, mock_anthropic, mock_openai, tmux_server, git_repo, tmp_path, trust=True
-    ) as agent:
+def test_pretrusted_home_skips_the_trust_dialog(name: str, start_agent: StartAgent) -> None:
+    with start_agent(name, trust=True) as agent:
         agent.submit("trusted already")
         assert agent.mock.wait_for_user_turns(1, timeout=REPLY_TIMEOUT) == ["trusted already"]
         agent.wait(
@@ -284,23 +295,10 @@ FILE_STARTUP_TIMEOUT = 120.0  # OpenCode alone can take 10 s or more to draw on 
 
 
 @dataclass
-class RawAgent:
+class RawAgent(PaneAgent):
     """A CLI running in tmux, and what its adapter file says its screen shows."""
 
     rules: ScreenRules
-    mock: MockModelServer
-    server: libtmux.Server
-    pane_id: str
-    status_file: Path
-    scratch: Path
-
-    def screen(self) -> str:
-        return capture(self.server, self.pane_id)
-
-    def wait(
-        self, predicate: Callable[[str], bool], what: str, timeout: float = REPLY_TIMEOUT
-    ) -> str:
-        return wait_for_screen(self.server, self.pane_id, predicate, what, timeout)
 
     def input_line(self, screen: str) -> str | None:
         """The input line as the file describes it (glyph or box, placeholder read as "")."""
@@ -377,14 +375,8 @@ def test_the_screen_texts_of_the_adapter_files(
     else:
         launch = opencode_launch(agents.opencode, mock_openai.base_url, tmp_path / "home", git_repo)
         mock = mock_openai
-    status_file = tmp_path / "exit-status"
-    window = tmux_server.sessions[0].new_window(
-        window_name=name, window_shell=launch.shell_command(status_file=status_file)
-    )
-    pane = window.active_pane
-    assert pane is not None and pane.pane_id, "tmux gave the new window no pane"
-    agent = RawAgent(rules, mock, tmux_server, pane.pane_id, status_file, tmp_path)
-    try:
+    with agent_window(tmux_server, name, launch, mock, tmp_path) as window:
+        agent = RawAgent(**vars(window), rules=rules)
         trust = agent.trust_dialog()
         if trust is not None:
             agent.wait(trust.matches, f"{name}'s trust dialog", FILE_STARTUP_TIMEOUT)
@@ -430,16 +422,10 @@ def test_the_screen_texts_of_the_adapter_files(
 
         status = agent.stop()
         assert status == "0", f"{name} exited with {status!r}; screen:\n{agent.screen()}"
-    finally:
-        mock.release()
-        if tmux_server.is_alive() and window.window_id:
-            tmux_server.cmd("kill-window", "-t", window.window_id)
-        launch.cleanup()
 
 
 def test_qwen_screens_hold_what_its_adapter_file_keys_on(
     agents: InstalledAgents,
-    mock_anthropic: MockAnthropic,
     mock_openai: MockOpenAI,
     tmux_server: libtmux.Server,
     git_repo: Path,
@@ -456,16 +442,8 @@ def test_qwen_screens_hold_what_its_adapter_file_keys_on(
 
     home = tmp_path / "home"
     launch = qwen_launch(agents.qwen, mock_openai.base_url, home, git_repo, trust_dialog=True)
-    status_file = tmp_path / "exit-status"
-    window = tmux_server.sessions[0].new_window(
-        window_name="qwen", window_shell=launch.shell_command(status_file=status_file)
-    )
-    pane = window.active_pane
-    assert pane is not None and pane.pane_id
-    agent = RunningAgent(
-        "qwen", launch, mock_openai, QWEN_SCREENS, tmux_server, pane.pane_id, status_file, tmp_path
-    )
-    try:
+    with agent_window(tmux_server, "qwen", launch, mock_openai, tmp_path) as window:
+        agent = RunningAgent(**vars(window), name="qwen", launch=launch, screens=QWEN_SCREENS)
         trust = agent.wait(QWEN_SCREENS.shows_trust_dialog, "the trust dialog", STARTUP_TIMEOUT)
         assert state(trust) == State.TRUST, trust
         answer_dialog(tmux_server, agent.pane_id, QWEN_SCREENS.shows_trust_dialog)
@@ -496,8 +474,3 @@ def test_qwen_screens_hold_what_its_adapter_file_keys_on(
         assert (git_repo / "smoke.txt").read_text() == "smoke\n"
         assert agent.quit() == "0"
         _assert_nothing_left(agent)
-    finally:
-        mock_openai.release()
-        if tmux_server.is_alive() and window.window_id:
-            tmux_server.cmd("kill-window", "-t", window.window_id)
-        launch.cleanup()

@@ -5,26 +5,18 @@ them once each."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.procs import gone
+
+from ._mock_http import MockModelServer
+from .harness import Harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAIChat
-from .test_aider import _ready, aider  # noqa: F401 - fixture
-from .test_harnex_agents import (  # noqa: F401 - fixtures
-    Harness,
-    _start,
-    claude,
-    codex,
-    gemini,
-    harness_and_mock,
-    opencode,
-)
-from .test_qwen import qwen  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -41,12 +33,22 @@ def _history(body: Any) -> list[str]:
     return [t for t in texts if not t.startswith("<system-reminder>")]  # Claude Code's own
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+def _kill_tmux_with_two_queued(h: Harness, mock: MockModelServer, ident: str, sidecar: int) -> None:
+    """A third turn the model holds, two messages queued behind it, then the tmux server is
+    killed (and the mock lets the turn go); returns once the session's sidecar is gone, so
+    the session is left to ``harnex resume`` with "queued one" and "queued two" in its
+    journal, the same way for every CLI."""
+    mock.delay_s = 60
+    h.json("send", "--id", ident, "-m", "third turn")
+    h.run("wait", "--id", ident, "--until", "busy", "--timeout", "30")
+    for text in ("queued one", "queued two"):
+        assert h.json("send", "--id", ident, "--no-wait", "-m", text)["status"] == "queued"
+    h.tmux("kill-server")
+    mock.delay_s = 0
+    mock.release()
+    deadline = time.monotonic() + 30
+    while not gone(sidecar) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("which", ["claude", "codex", "gemini", "opencode", "qwen"])
@@ -58,8 +60,7 @@ def test_resumed_after_the_tmux_server_was_killed(
     else:
         h, mock = harness_and_mock(which, request)
     info = _start(h, "rs", "--auto-accept")
-    ready = h.run("wait", "--id", "rs", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen("rs")
+    h.wait_prompt("rs")
     for text in ("first turn", "second turn"):
         out = h.json("send", "--id", "rs", "-m", text, "--reply", "--json", "--timeout", "60")
         assert out["reply"] == mock.reply(text)
@@ -68,18 +69,7 @@ def test_resumed_after_the_tmux_server_was_killed(
     )
     assert card["conversation"], "the CLI's conversation id (from its hooks) is on the card"
 
-    # A third turn the model holds, two messages queued behind it, then tmux is gone.
-    mock.delay_s = 60
-    h.json("send", "--id", "rs", "-m", "third turn")
-    h.run("wait", "--id", "rs", "--until", "busy", "--timeout", "30")
-    for text in ("queued one", "queued two"):
-        assert h.json("send", "--id", "rs", "--no-wait", "-m", text)["status"] == "queued"
-    h.tmux("kill-server")
-    mock.delay_s = 0
-    mock.release()
-    deadline = time.monotonic() + 30
-    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _kill_tmux_with_two_queued(h, mock, "rs", info["sidecar_pid"])
     (row,) = h.json("status", "--json")
     assert row["state"] == "resumable"
     before = len(mock.user_turn_requests)
@@ -118,25 +108,14 @@ def test_aider_resumed_from_its_chat_history(request: pytest.FixtureRequest) -> 
     asked = h.run("wait", "--id", "ra", "--until", "confirmation", "--timeout", "90")
     assert asked.returncode == 0, asked.stderr + h.screen("ra")
     h.json("send", "--id", "ra", "--submit-only")  # add .aider* to .gitignore: yes
-    _ready(h, "ra")
+    h.wait_prompt("ra")
     for number, text in enumerate(("first turn", "second turn"), start=1):
         sent = h.json("send", "--id", "ra", "--message", text, "--wait-for-idle")
         assert sent["status"] == "delivered", sent
         assert mock.wait_for_user_turns(number, timeout=60)[-1] == text
-    _ready(h, "ra")
+    h.wait_prompt("ra")
 
-    # A third turn the model holds, two messages queued behind it, then tmux is gone.
-    mock.delay_s = 60
-    h.json("send", "--id", "ra", "-m", "third turn")
-    h.run("wait", "--id", "ra", "--until", "busy", "--timeout", "30")
-    for text in ("queued one", "queued two"):
-        assert h.json("send", "--id", "ra", "--no-wait", "-m", text)["status"] == "queued"
-    h.tmux("kill-server")
-    mock.delay_s = 0
-    mock.release()
-    deadline = time.monotonic() + 30
-    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _kill_tmux_with_two_queued(h, mock, "ra", info["sidecar_pid"])
     (row,) = h.json("status", "--json")
     assert row["state"] == "resumable" and row["conversation"] is None
     before = len(mock.user_turn_requests)

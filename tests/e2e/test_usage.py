@@ -12,22 +12,14 @@ from typing import Any
 
 import pytest
 
+from tests.procs import gone
+
 from ._mock_http import MockModelServer, ToolCall
+from .harness import Harness, _harness, _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_gemini import MockGemini
 from .mock_openai import MockOpenAI, MockOpenAIChat
 from .pip_agents import AIDER_MODEL, aider_launch
-from .test_harnex_agents import (  # noqa: F401 - fixtures
-    Harness,
-    _harness,
-    _start,
-    claude,
-    codex,
-    gemini,
-    harness_and_mock,
-    opencode,
-)
-from .test_qwen import qwen  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e
 KINDS = ("input", "cached", "cache_write", "output", "reasoning")
@@ -138,7 +130,7 @@ def test_usage_equals_what_the_mock_handed_out(which: str, request: pytest.Fixtu
 
 
 def test_claude_subagent_calls_count(
-    claude: Harness,  # noqa: F811 - the fixture
+    claude: Harness,
     mock_anthropic: MockAnthropic,
 ) -> None:
     """A subagent (Claude Code's Agent tool) writes its calls to a file of its own, under the
@@ -217,8 +209,7 @@ def test_aider_usage_is_what_it_wrote_of_the_mocks_figures(
     and Aider's own cost (its figures are rounded too, to two significant digits)."""
     h, mock = priced_aider, mock_openai_chat
     _start(h, "au")
-    ready = h.run("wait", "--id", "au", "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen("au")
+    h.wait_prompt("au")
     per_turn: list[int] = []
     cost = 0.0
     # The second message is long: its prompt is written as k-rounded thousands.
@@ -252,8 +243,6 @@ def test_resumed_session_counts_on_neither_twice_nor_from_zero(
 ) -> None:
     """Two turns, the tmux server killed, ``harnex resume`` continues the conversation, a third
     turn: ``harnex usage`` is every call the mock handed out, each once."""
-    from .test_resume_agents import _gone
-
     h, mock = harness_and_mock(which, request)
     info = _start(h, "ru", "--auto-accept", "--budget", "10M")
     ready = h.run("wait", "--id", "ru", "--until", "prompt", "--timeout", "90")
@@ -265,7 +254,7 @@ def test_resumed_session_counts_on_neither_twice_nor_from_zero(
     assert _kinds(_usage_events(h, "ru", 2)[-1]["total"]) == before
     h.tmux("kill-server")
     deadline = time.monotonic() + 30
-    while not _gone(info["sidecar_pid"]) and time.monotonic() < deadline:
+    while not gone(info["sidecar_pid"]) and time.monotonic() < deadline:
         time.sleep(0.1)
 
     (resumed,) = h.json("resume", "--all")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ._mock_http import ToolCall
+from .harness import _start, harness_and_mock
 from .mock_anthropic import MockAnthropic
 from .mock_openai import MockOpenAI
-from .test_harnex_agents import Harness, _start, claude, codex, harness_and_mock  # noqa: F401
 from .test_permission_dialogs import _finished
 
 pytestmark = pytest.mark.e2e
@@ -67,8 +67,7 @@ def test_file_written_by_the_agent_lands_in_its_worktree_only(
     worktree = Path(info["worktree"]["path"])
     assert worktree == repo.parent / "repo.worktrees" / ident
     assert info["worktree"]["branch"] == "harnex/wt"
-    ready = h.run("wait", "--id", ident, "--until", "prompt", "--timeout", "90")
-    assert ready.returncode == 0, ready.stderr + h.screen(ident)
+    h.wait_prompt(ident)
 
     mock.tool_call_next = _tool_call(which)
     sent = h.json("send", "--id", ident, "--message", ASK)

@@ -13,23 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from conftest import Figures, Harnex, recorded, wait_for
+from conftest import Figures, Harnex, recorded, spend_tokens, wait_for
 
 from harnex_tmux.errors import EXIT_BUDGET
 from harnex_tmux.session.client import SidecarClient
-
-
-def _spend(transcript: Path, call: int, tokens: int) -> None:
-    """One model call of ``tokens`` tokens (all fresh input) in the transcript."""
-    message = {"id": f"m{call}", "model": "claude-sonnet-4-5", "usage": {"input_tokens": tokens}}
-    line = {"type": "assistant", "requestId": f"r{call}", "message": message}
-    with transcript.open("a") as handle:
-        handle.write(json.dumps(line) + "\n")
-
-
-def _client(harnex: Harnex, ident: str) -> SidecarClient:
-    record = next(r for r in harnex.registry() if r["id"] == ident)
-    return SidecarClient(record["host"], record["port"], record["token"], timeout=10)
+from tests.procs import gone
 
 
 def _events(info: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -53,16 +41,16 @@ def test_spent_budget_holds_the_inbox_through_recover_and_add_lets_it_go_once(
     transcript = tmp_path / "session.jsonl"
     transcript.touch()
     hook = {"hook_event_name": "SessionStart", "transcript_path": str(transcript)}
-    _client(harnex, "bud").request("POST", "/hook/claude", hook)
+    harnex.sidecar("bud", timeout=10).request("POST", "/hook/claude", hook)
 
-    _spend(transcript, 1, 850)
+    spend_tokens(transcript, 1, 850)
     wait_for(lambda: _levels(info) == ["warning"], timeout=20, interval=0.1)
     (entry,) = harnex.registry()
     assert entry["budget_escalated"] == "budget at 80 %: spent 850 tokens of 1,000 tokens"
 
     harnex.json("send", "--id", "bud", "--message", "one")
     held = harnex.json("send", "--id", "bud", "--message", "two", "--no-wait")["message_id"]
-    _spend(transcript, 2, 200)
+    spend_tokens(transcript, 2, 200)
     wait_for(lambda: _levels(info) == ["warning", "exceeded"], timeout=20, interval=0.1)
 
     refused = harnex.run("send", "--id", "bud", "--message", "three")
@@ -72,13 +60,13 @@ def test_spent_budget_holds_the_inbox_through_recover_and_add_lets_it_go_once(
     assert json.loads(refused.stdout)["error"] == line
     figures.record("send while spent", f"exit {refused.returncode}, one line")
 
-    client = _client(harnex, "bud")
+    client = harnex.sidecar("bud", timeout=10)
     wait_for(lambda: client.status()["state"] == "prompt", timeout=30, interval=0.1)
     assert _message(client, held) == "queued" and recorded(received) == ["one"]
 
     os.kill(entry["sidecar_pid"], 9)
     harnex.json("recover", "--id", "bud")
-    client = _client(harnex, "bud")
+    client = harnex.sidecar("bud", timeout=10)
     status = harnex.json("status", "--id", "bud", "--json")[0]
     assert status["budget"]["state"] == "exceeded" and status["budget"]["spent"] == 1050
     again = harnex.run("send", "--id", "bud", "--message", "three")
@@ -132,14 +120,12 @@ def test_a_resumed_session_keeps_its_budget_file_and_counts_on_from_its_usage(
     """The tmux server killed under a session whose budget was raised and warned; ``harnex
     resume`` brings it back with the raised limit, the warning not given again, and the usage
     counted on from the same transcript (neither from zero nor twice), plus a new one's."""
-    from test_fault_resume import _gone
-
     info = harnex.start_demo("res", "--budget", "1000")
     transcript = tmp_path / "session.jsonl"
     transcript.touch()
     hook = {"hook_event_name": "SessionStart", "transcript_path": str(transcript)}
-    _client(harnex, "res").request("POST", "/hook/claude", hook)
-    _spend(transcript, 1, 900)
+    harnex.sidecar("res", timeout=10).request("POST", "/hook/claude", hook)
+    spend_tokens(transcript, 1, 900)
     wait_for(lambda: _levels(info) == ["warning"], timeout=20, interval=0.1)
     assert harnex.run("budget", "--id", "res", "--add", "1k").returncode == 0
     budget_file = next((harnex.state_dir / "budgets").glob("*--res.json"))
@@ -147,7 +133,7 @@ def test_a_resumed_session_keeps_its_budget_file_and_counts_on_from_its_usage(
     assert kept["budget"] == "2000" and kept["progress"]["warned_at"] == "1000"
 
     harnex.tmux("kill-server")
-    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=20)
+    wait_for(lambda: gone(info["sidecar_pid"]), timeout=20)
     (resumed,) = harnex.json("resume", "--all")
     assert resumed["id"] == "res"
     assert json.loads(budget_file.read_text()) == kept, "the budget file as it was"
@@ -163,16 +149,16 @@ def test_a_resumed_session_keeps_its_budget_file_and_counts_on_from_its_usage(
     assert table[2].split()[9] == "900/2k"
     # The resumed agent goes on in the same transcript (its hooks name it again) and in a new
     # one (a /clear): each call counts once.
-    client = _client(harnex, "res")
+    client = harnex.sidecar("res", timeout=10)
     client.request("POST", "/hook/claude", hook)
     fresh = tmp_path / "fresh.jsonl"
-    _spend(transcript, 2, 100)
-    _spend(fresh, 3, 700)
+    spend_tokens(transcript, 2, 100)
+    spend_tokens(fresh, 3, 700)
     client.request("POST", "/hook/claude", {**hook, "transcript_path": str(fresh)})
     wait_for(lambda: budget()["spent"] == 1700, timeout=20, interval=0.1)
     wait_for(lambda: _levels(info) == ["warning"], timeout=20, interval=0.1)
     assert harnex.json("usage", "--id", "res", "--json")["total"]["tokens"] == 1700
-    _spend(fresh, 4, 300)
+    spend_tokens(fresh, 4, 300)
     wait_for(lambda: budget()["state"] == "exceeded", timeout=20, interval=0.1)
     assert budget()["spent"] == 2000
     figures.record("budget and usage carried through resume", "limit 2000, spent 900 -> 2000")

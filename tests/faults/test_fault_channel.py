@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,13 @@ import pytest
 from harnex_tmux.hosts import ssh
 from tests import sshd
 from tests.conftest import Figures, Harnex, recorded, wait_for
-from tests.faults.test_fault_network import _gone, _remote_row, _ssh_clients
+from tests.faults.test_fault_network import (
+    _delivered_after_retries,
+    _remote_row,
+    _send_during,
+    _ssh_clients,
+)
+from tests.procs import gone
 from tests.remote_host import INSTALL_TIMEOUT, NAME, Remote
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +58,7 @@ def test_op_server_killed_between_ops(remote: Remote, figures: Figures) -> None:
     target = _ready(remote, "k1")
     first = _server(h)
     os.kill(first["pid"], signal.SIGKILL)
-    wait_for(lambda: _gone(first["pid"]), timeout=15)
+    wait_for(lambda: gone(first["pid"]), timeout=15)
     started = time.monotonic()
     rows = h.json("status", "--host", NAME, "--json", timeout=60)
     elapsed = time.monotonic() - started
@@ -79,20 +84,13 @@ def test_op_server_killed_while_it_holds_a_send(remote: Remote, figures: Figures
     server = _server(h)
     text = "held line one\nline two ✓\n" + "q" * 3000
     send = ("send", "--id", target, "--message", text, "--message-id", "m-held", "--verbose")
-    outcome: dict[str, Any] = {}
-    sender = threading.Thread(target=lambda: outcome.update(result=h.run(*send, timeout=120)))
-    sender.start()
-    try:
+
+    def kill_server() -> None:
         wait_for(lambda: _remote_row(remote, "k2").get("inbox"), timeout=30)
         os.kill(server["pid"], signal.SIGKILL)
-    finally:
-        sender.join(120)
-    result = outcome["result"]
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
-    assert answer["status"] == "delivered" and answer["message_id"] == "m-held", answer
-    retries = [line for line in result.stderr.splitlines() if "retrying" in line]
-    assert retries and all(line.startswith("harnex: m-held retrying") for line in retries)
+
+    result, _ = _send_during(h, send, kill_server)
+    retries = _delivered_after_retries(result, "m-held")
     h.run("wait", "--id", target, "--until", "prompt", "--timeout", "30", check=True)
     time.sleep(1.0)
     assert recorded(remote.record("k2")) == ["/sleep 4", text]
@@ -112,7 +110,7 @@ def test_master_killed_the_forward_is_made_again(remote: Remote, figures: Figure
     masters = wait_for(lambda: _ssh_clients("ControlMaster=yes", path), timeout=30)
     for pid in masters:
         os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: all(_gone(pid) for pid in masters), timeout=15)
+    wait_for(lambda: all(gone(pid) for pid in masters), timeout=15)
     started = time.monotonic()
     sent = h.json("send", "--id", target, "--message", "after the master died", timeout=60)
     elapsed = time.monotonic() - started

@@ -11,22 +11,10 @@ from pathlib import Path
 
 from conftest import Figures, Harnex, recorded, wait_for
 
-from harnex_tmux.session.client import SidecarClient
+from tests.procs import gone
 
 SENDERS = 10
 PER_SENDER = 20
-
-
-def _client(harnex: Harnex, ident: str) -> SidecarClient:
-    (record,) = [r for r in harnex.registry() if r["id"] == ident]
-    return SidecarClient(record["host"], record["port"], record["token"])
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def test_concurrent_senders_each_message_once_in_order(
@@ -35,7 +23,7 @@ def test_concurrent_senders_each_message_once_in_order(
     record = tmp_path / "rec.jsonl"
     harnex.start_demo("load", record=record, busy=0, env={"HARNEX_GENERIC_QUIET": "0.08"})
     harnex.run("wait", "--id", "load", "--until", "prompt", "--timeout", "30", check=True)
-    client = _client(harnex, "load")
+    client = harnex.sidecar("load")
     problems: list[str] = []
 
     def sender(n: int) -> None:
@@ -78,7 +66,7 @@ def test_a_message_to_an_idle_agent_goes_at_once(
     harnex.run("wait", "--id", "idle", "--until", "prompt", "--timeout", "30", check=True)
     time.sleep(3)
     started = time.monotonic()
-    answer = _client(harnex, "idle").request("POST", "/send", {"text": "wake up", "wait": 4})
+    answer = harnex.sidecar("idle").request("POST", "/send", {"text": "wake up", "wait": 4})
     took = time.monotonic() - started
     assert answer.body["status"] == "delivered", answer.body
     assert recorded(record) == ["wake up"]
@@ -99,7 +87,7 @@ def test_sidecar_killed_with_five_queued_then_recovered(
         answer = harnex.json("send", "--id", "crash", "--no-wait", "--message", text)
         assert answer["status"] == "queued"
     os.kill(info["sidecar_pid"], signal.SIGKILL)
-    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=10)
+    wait_for(lambda: gone(info["sidecar_pid"]), timeout=10)
     started = time.monotonic()
     harnex.json("recover", "--id", "crash")
     wait_for(lambda: len(recorded(record)) >= 6, timeout=60, interval=0.2)
@@ -119,7 +107,7 @@ def test_window_killed_by_hand_is_recorded_as_exited(harnex: Harnex, figures: Fi
     harnex.tmux("kill-window", "-t", info["window_id"])
     wait_for(lambda: any((harnex.state_dir / "exits").glob("*window.json")), timeout=15)
     recorded_after = time.monotonic() - started
-    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=15)
+    wait_for(lambda: gone(info["sidecar_pid"]), timeout=15)
     events = Path(info["events_log_path"]).read_text()
     assert '"type": "exited"' in events
     figures.record("window killed to exit recorded", round(recorded_after, 2), "s")
@@ -139,8 +127,8 @@ def test_tmux_server_killed_with_three_sessions(harnex: Harnex, figures: Figures
 
     wait_for(all_recorded, timeout=20)
     recorded_after = time.monotonic() - started
-    wait_for(lambda: all(_gone(i["sidecar_pid"]) for i in infos), timeout=20)
-    left = [i["sidecar_pid"] for i in infos if not _gone(i["sidecar_pid"])]
+    wait_for(lambda: all(gone(i["sidecar_pid"]) for i in infos), timeout=20)
+    left = [i["sidecar_pid"] for i in infos if not gone(i["sidecar_pid"])]
     assert left == []
     for info in infos:
         events = [
@@ -159,24 +147,13 @@ def test_an_interrupted_send_is_withdrawn_never_typed(
     """``harnex send`` gets SIGTERM while its message waits for a busy agent: it takes the
     message back before it ends (exit 130, the line says so), and the agent, back at its
     prompt, never types it."""
-    import subprocess
-
-    from conftest import PYTHON
 
     record = tmp_path / "received.jsonl"
     harnex.start_demo("intr", record=record)
     harnex.run("wait", "--id", "intr", "--until", "prompt", "--timeout", "30", check=True)
     harnex.run("send", "--id", "intr", "--message", "/sleep 6", check=True)
     harnex.run("wait", "--id", "intr", "--until", "busy", "--timeout", "30", check=True)
-    send = subprocess.Popen(
-        [PYTHON, "-m", "harnex_tmux", "send", "--id", "intr", "--message", "never"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=harnex.env,
-        cwd=harnex.repo,
-    )
+    send = harnex.popen("send", "--id", "intr", "--message", "never")
     try:
         wait_for(lambda: harnex.json("status", "--id", "intr", "--json")[0]["inbox"] == 1)
         send.terminate()

@@ -20,6 +20,7 @@ from small_disk import mounted_tmpfs
 
 from harnex_tmux.session.client import SidecarClient
 from harnex_tmux.state import SessionRecord
+from tests.procs import gone
 
 SIZE_KIB = 300
 MESSAGE_BYTES = 36_000
@@ -31,14 +32,6 @@ def small_state(tmp_path: Path) -> Iterator[Path]:
     so it is unmounted after the sessions were ended)."""
     with mounted_tmpfs(tmp_path / "state", SIZE_KIB) as folder:
         yield folder
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def test_full_state_dir_refuses_new_messages_and_repeats_none_after_recover(
@@ -90,7 +83,7 @@ def test_full_state_dir_refuses_new_messages_and_repeats_none_after_recover(
     # while the agent works on one, and recovered on the same full disk.
     wait_for(lambda: len(recorded(record)) >= 3, timeout=60, interval=0.1)
     os.kill(info["sidecar_pid"], signal.SIGKILL)
-    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=10)
+    wait_for(lambda: gone(info["sidecar_pid"]), timeout=10)
     # The one message the sidecar may have been typing when it died: claimed, no outcome.
     in_flight: set[str] = set()
     for entry in Journal(journal).read():

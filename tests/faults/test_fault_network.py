@@ -16,14 +16,16 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from harnex_tmux.hosts import ssh
 from tests import sshd
-from tests.conftest import PYTHON, Figures, recorded, wait_for
+from tests.conftest import Figures, Harnex, recorded, wait_for
+from tests.procs import gone
 from tests.remote_host import NAME, Remote
 
 pytestmark = pytest.mark.e2e
@@ -46,19 +48,42 @@ def _ssh_clients(*words: str) -> list[int]:
     return found
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
 def _remote_row(remote: Remote, ident: str) -> dict[str, Any]:
     rows = remote.harnex.json("status", "--host", NAME, "--json", timeout=60)
     found: dict[str, Any] = next(row for row in rows if row["id"] == ident)
     return found
+
+
+T = TypeVar("T")
+
+
+def _send_during(
+    h: Harnex, send: tuple[str, ...], cut: Callable[[], T]
+) -> tuple[subprocess.CompletedProcess[str], T]:
+    """``h.run(*send)`` in a thread while ``cut()`` breaks its way to the host; the send's
+    result once it ended (or two minutes passed) and what ``cut`` returned. The send must be
+    under way while the fault happens, which a test's own thread cannot do in one call."""
+    outcome: dict[str, subprocess.CompletedProcess[str]] = {}
+    sender = threading.Thread(target=lambda: outcome.update(result=h.run(*send, timeout=120)))
+    sender.start()
+    try:
+        done = cut()
+    finally:
+        sender.join(120)
+    return outcome["result"], done
+
+
+def _delivered_after_retries(
+    result: subprocess.CompletedProcess[str], message_id: str
+) -> list[str]:
+    """The send delivered ``message_id`` and said it retried, each time with that same id
+    (the host found the message it already held: no copy); its retry lines."""
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["status"] == "delivered" and answer["message_id"] == message_id, answer
+    retries = [line for line in result.stderr.splitlines() if "retrying" in line]
+    assert retries and all(line.startswith(f"harnex: {message_id} retrying") for line in retries)
+    return retries
 
 
 def test_ssh_client_killed_mid_send_retries_with_the_same_id(
@@ -78,22 +103,16 @@ def test_ssh_client_killed_mid_send_retries_with_the_same_id(
     h.run("send", "--id", target, "--message", "/sleep 4", check=True)
     text = "dropped line one\nline two: ✓ ünïcode\n" + "z" * 5000
     send = ("send", "--id", target, "--message", text, "--message-id", "m-drop", "--verbose")
-    outcome: dict[str, Any] = {}
-    sender = threading.Thread(target=lambda: outcome.update(result=h.run(*send, timeout=120)))
-    sender.start()
-    try:
+
+    def kill_carriers() -> list[int]:
         carriers = wait_for(lambda: _ssh_clients("m-drop"), timeout=30)
         wait_for(lambda: _remote_row(remote, "drop").get("inbox"), timeout=30)
         for pid in carriers:
             os.kill(pid, signal.SIGKILL)
-    finally:
-        sender.join(120)
-    result = outcome["result"]
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout)
-    assert answer["status"] == "delivered" and answer["message_id"] == "m-drop", answer
-    retries = [line for line in result.stderr.splitlines() if "retrying" in line]
-    assert retries and all(line.startswith("harnex: m-drop retrying") for line in retries)
+        return carriers
+
+    result, carriers = _send_during(h, send, kill_carriers)
+    retries = _delivered_after_retries(result, "m-drop")
     wait_for(lambda: len(recorded(remote.record("drop"))) >= 2, timeout=30)
     h.run("wait", "--id", target, "--until", "prompt", "--timeout", "30", check=True)
     time.sleep(1.0)
@@ -159,7 +178,7 @@ def test_remote_sidecar_killed_then_recovered_over_ssh(remote: Remote, figures: 
         assert answer["status"] == "queued", answer
     sidecar = _remote_row(remote, "rec")["sidecar_pid"]
     os.kill(sidecar, signal.SIGKILL)
-    wait_for(lambda: _gone(sidecar), timeout=15)
+    wait_for(lambda: gone(sidecar), timeout=15)
     wait_for(lambda: _remote_row(remote, "rec")["state"] == "sidecar-down", timeout=30)
     started = time.monotonic()
     recovered = h.json("recover", "--id", target, timeout=120)
@@ -194,13 +213,12 @@ def test_sshd_killed_during_a_send_never_types_twice(
         before = ["first"]
     text = "".join(f"{i:07d} {'y' * 91}\n" for i in range(1001))[:-1]
     send = ("send", "--id", f"{NAME}:w2", "--message", text, "--message-id", "m-fault")
-    outcome: dict[str, Any] = {}
-    sender = threading.Thread(target=lambda: outcome.update(result=h.run(*send, timeout=120)))
-    sender.start()
-    time.sleep(after)
-    remote.host.stop()
-    sender.join(120)
-    result = outcome["result"]
+
+    def stop_host() -> None:
+        time.sleep(after)
+        remote.host.stop()
+
+    result, _ = _send_during(h, send, stop_host)
     sshd.restart(remote.host)
     figures.record("send's exit code (0 delivered, 1 refused, 3 unconfirmed)", result.returncode)
     # 1: the connection was refused before the message was handed over (said so, nothing
@@ -343,26 +361,8 @@ def test_an_interrupted_remote_send_is_withdrawn_never_typed(
     ident = f"int{how.value}"
     target = _busy_remote(remote, ident, 10)
     message_id = f"m-int-{how.name}"
-    send = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "harnex_tmux",
-            "send",
-            "--id",
-            target,
-            "--message",
-            "never",
-            "--message-id",
-            message_id,
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=h.env,
-        cwd=h.repo,
-        start_new_session=True,
+    send = h.popen(
+        "send", "--id", target, "--message", "never", "--message-id", message_id, new_session=True
     )
     try:
         wait_for(lambda: _remote_row(remote, ident).get("inbox"), timeout=60)

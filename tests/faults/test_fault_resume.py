@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,13 +15,7 @@ from typing import Any
 from conftest import PYTHON, Figures, Harnex, recorded, wait_for
 from test_worktree import git, repo, start_in_worktree  # noqa: F401 - the repo fixture
 
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+from tests.procs import gone
 
 
 def _kill_server_with_queued(harnex: Harnex, info: dict[str, Any], texts: list[str]) -> None:
@@ -33,7 +26,7 @@ def _kill_server_with_queued(harnex: Harnex, info: dict[str, Any], texts: list[s
     for text in texts:
         assert harnex.json("send", "--id", ident, "--no-wait", "-m", text)["status"] == "queued"
     harnex.tmux("kill-server")
-    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=20)
+    wait_for(lambda: gone(info["sidecar_pid"]), timeout=20)
 
 
 def test_killed_tmux_server_resumed_delivers_the_queue_once_in_order(
@@ -81,7 +74,7 @@ def test_five_sessions_on_a_killed_server_all_come_back(
         queued = harnex.json("send", "--id", ident, "--no-wait", "-m", f"for {ident}")
         assert queued["status"] == "queued"
     harnex.tmux("kill-server")
-    wait_for(lambda: all(_gone(info["sidecar_pid"]) for info in infos), timeout=30)
+    wait_for(lambda: all(gone(info["sidecar_pid"]) for info in infos), timeout=30)
     assert sorted(r["id"] for r in harnex.json("status", "--json")) == idents
 
     started = time.monotonic()
@@ -132,9 +125,9 @@ def test_a_reboot_sidecar_and_tmux_gone_alike_is_resumable(
         harnex.json("send", "--id", "boot", "--no-wait", "-m", "after boot")["status"] == "queued"
     )
     os.kill(info["sidecar_pid"], signal.SIGKILL)
-    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=10)
+    wait_for(lambda: gone(info["sidecar_pid"]), timeout=10)
     harnex.tmux("kill-server")
-    wait_for(lambda: _gone(info["pid"]), timeout=10)
+    wait_for(lambda: gone(info["pid"]), timeout=10)
     assert harnex.registry()  # left behind, as a reboot leaves it
     (row,) = harnex.json("status", "--json")
     assert row["state"] == "resumable"
@@ -186,7 +179,7 @@ def test_the_login_line_brings_back_every_repos_sessions_once(
         )
     harnex.tmux("kill-server")
     for info in (mine, theirs):
-        wait_for(lambda info=info: _gone(info["sidecar_pid"]), timeout=20)
+        wait_for(lambda info=info: gone(info["sidecar_pid"]), timeout=20)
     # From the repository alone, only its own session is resumable.
     assert [r["id"] for r in harnex.json("status", "--json")] == ["mine"]
     resumed = harnex.json("resume", "--all", "--all-repos", cwd=elsewhere)
@@ -228,7 +221,7 @@ def test_bad_resumes_are_one_line_errors_and_start_nothing(
     # A live agent whose sidecar died is recovered, not resumed.
     orphan = harnex.start_demo("orphan")
     os.kill(orphan["sidecar_pid"], signal.SIGKILL)
-    wait_for(lambda: _gone(orphan["sidecar_pid"]), timeout=10)
+    wait_for(lambda: gone(orphan["sidecar_pid"]), timeout=10)
     live = harnex.run("resume", "--id", "orphan")
     assert live.returncode == 1 and live.stderr == (
         "harnex: the agent of session 'orphan' still runs (its sidecar died): "
@@ -263,7 +256,7 @@ def test_bad_resumes_are_one_line_errors_and_start_nothing(
     )
     harnex.run("wait", "--id", "gone", "--until", "prompt", "--timeout", "30", check=True)
     harnex.tmux("kill-server")
-    wait_for(lambda: _gone(data["sidecar_pid"]), timeout=20)
+    wait_for(lambda: gone(data["sidecar_pid"]), timeout=20)
     shutil.rmtree(folder)
     moved = harnex.run("resume", "--id", "gone")
     assert moved.returncode == 1
@@ -279,17 +272,7 @@ def test_bad_resumes_are_one_line_errors_and_start_nothing(
     agent.symlink_to(sys.executable)
 
     # Two resumes at once: one starts it, the other says why it did not.
-    racers = [
-        subprocess.Popen(
-            [PYTHON, "-m", "harnex_tmux", "resume", "--id", "gone"],
-            env=harnex.env,
-            cwd=harnex.repo,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    racers = [harnex.popen("resume", "--id", "gone") for _ in range(2)]
     outcomes = [(p.wait(60), *p.communicate()) for p in racers]
     codes = sorted(code for code, _, _ in outcomes)
     assert codes == [0, 1], outcomes
@@ -314,7 +297,7 @@ def test_a_worktree_session_resumes_in_its_worktree_until_it_is_removed(
     data = start_in_worktree(harnex, "tree", "true")
     folder = Path(data["worktree"]["path"])
     harnex.tmux("kill-server")
-    wait_for(lambda: _gone(data["sidecar_pid"]), timeout=20)
+    wait_for(lambda: gone(data["sidecar_pid"]), timeout=20)
     resumed = harnex.json("resume", "--id", "tree")
     assert resumed["worktree"]["path"] == str(folder)
     harnex.run("wait", "--id", "tree", "--until", "prompt", "--timeout", "30", check=True)
@@ -323,7 +306,7 @@ def test_a_worktree_session_resumes_in_its_worktree_until_it_is_removed(
     harnex.tmux("kill-server")
     wait_for(lambda: not harnex.registry(), timeout=20)
     git(repo, "worktree", "remove", "--force", str(folder))
-    gone = harnex.run("resume", "--id", "tree")
-    assert gone.returncode == 1
-    assert gone.stderr == f"harnex: the worktree of session 'tree' was removed: {folder}\n"
+    refused = harnex.run("resume", "--id", "tree")
+    assert refused.returncode == 1
+    assert refused.stderr == f"harnex: the worktree of session 'tree' was removed: {folder}\n"
     assert not harnex.registry()
