@@ -177,6 +177,26 @@ def spend_tokens(transcript: Path, call: int, tokens: int) -> None:
         handle.write(json.dumps(line) + "\n")
 
 
+def user_cli(harnex: Harnex, folder: Path, adapter: str, command: str) -> dict[str, str]:
+    """A CLI harnex does not know, as a user adds one: its adapter file (TOML text naming
+    it) in a config folder under ``folder``, and an executable of that name on PATH running
+    the shell ``command``. The env for the harnex that is to find both."""
+    import tomllib
+
+    name = tomllib.loads(adapter)["name"]
+    adapters = folder / "config" / "harnex" / "adapters"
+    adapters.mkdir(parents=True)
+    (adapters / f"{name}.toml").write_text(adapter, encoding="utf-8")
+    bin_dir = folder / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / name
+    script.write_text(f"#!/bin/sh\nexec {command}\n")
+    script.chmod(0o755)
+    env = dict(harnex.env, XDG_CONFIG_HOME=str(folder / "config"))
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    return env
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
     """Poll until ``predicate`` returns something truthy; fail the test on timeout."""
     deadline = time.monotonic() + timeout

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import tomllib
 from pathlib import Path
 from types import FunctionType
 
 import pytest
-from conftest import Harnex, recorded, wait_for
+from conftest import Harnex, recorded, user_cli, wait_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -46,26 +45,10 @@ CLAUDE_IDLE = "─" * 20 + "\n❯ \n" + "─" * 20 + "\n  ? for shortcuts\n"
 CLAUDE_DRAFT = CLAUDE_IDLE.replace("❯ ", "❯ a draft")
 
 
-def _fake_cli(tmp_path: Path, record: Path) -> Path:
-    """An executable named ``fakecli`` that runs the demo agent."""
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    script = folder / "fakecli"
-    script.write_text(
-        f"#!/bin/sh\nexec {sys.executable} -m harnex_tmux.demo_agent --busy 0.3 --record {record}\n"
-    )
-    script.chmod(0o755)
-    return script
-
-
 def test_a_user_adapter_file_drives_a_new_cli(harnex: Harnex, tmp_path: Path) -> None:
-    config = tmp_path / "config"
-    (config / "harnex" / "adapters").mkdir(parents=True)
-    (config / "harnex" / "adapters" / "fakecli.toml").write_text(FAKECLI)
     record = tmp_path / "rec.jsonl"
-    script = _fake_cli(tmp_path, record)
-    env = dict(harnex.env, XDG_CONFIG_HOME=str(config))
-    env["PATH"] = f"{script.parent}{os.pathsep}{env['PATH']}"
+    demo = f"{sys.executable} -m harnex_tmux.demo_agent --busy 0.3 --record {record}"
+    env = user_cli(harnex, tmp_path, FAKECLI, demo)
     info = harnex.json("run", "--id", "fake", "--detach", "fakecli", env=env)
     assert info["adapter"] == "fakecli"
     harnex.run("wait", "--id", "fake", "--until", "prompt", "--timeout", "30", env=env, check=True)

@@ -75,6 +75,19 @@ async def select(pilot: Any, app: DashApp, ident: str) -> None:
     await until(pilot, lambda: app.selected == row.key)
 
 
+async def diff_text(pilot: Any, app: DashApp, timeout: float = 15.0) -> str:
+    """The diff screen's text once it is mounted (the screen is there a moment before it)."""
+    from textual.widgets import Static
+
+    from harnex_tmux.dash.screens import DiffScreen
+
+    def shown() -> bool:
+        return isinstance(app.screen, DiffScreen) and bool(app.screen.query("#diff-text"))
+
+    await until(pilot, shown, timeout=timeout)
+    return str(app.screen.query_one("#diff-text", Static).content)
+
+
 def start_ready(harnex: Harnex, ident: str, **kwargs: Any) -> dict[str, Any]:
     info = harnex.start_demo(ident, **kwargs)
     harnex.run("wait", "--id", ident, "--until", "prompt", "--timeout", "30", check=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import Harnex, recorded, wait_for
-from test_dash import ASKER_ADAPTER, HERE, drive, select, start_ready, until
+from test_dash import ASKER_ADAPTER, HERE, diff_text, drive, select, start_ready, until
 
 from harnex_tmux.dash.app import DashApp
 from harnex_tmux.tmux import default_socket_path
@@ -232,21 +232,12 @@ def test_diff_shows_the_hosts_worktree_change(
     h.run("wait", "--id", f"{NAME}:wtf", "--until", "prompt", "--timeout", "60", check=True)
 
     async def script(pilot: Any, app: DashApp) -> None:
-        from textual.widgets import Static
-
-        from harnex_tmux.dash.screens import DiffScreen
-
         row = await until(pilot, lambda: _far(app, "wtf"), timeout=60)
         assert row.worktree is not None and row.worktree.branch == "harnex/wtf"
         await select(pilot, app, "wtf")
         assert app.check_action("diff", ()) is True
         await pilot.press("d")
-
-        def shown() -> bool:  # the screen is there a moment before its text is
-            return isinstance(app.screen, DiffScreen) and bool(app.screen.query("#diff-text"))
-
-        await until(pilot, shown, timeout=60)
-        text = str(app.screen.query_one("#diff-text", Static).content)
+        text = await diff_text(pilot, app, timeout=60)
         assert "+changed by the agent" in text and "--- a/.gitignore" in text
         assert "untracked: fresh.txt" in text
 

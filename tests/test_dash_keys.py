@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import PYTHON, Harnex, recorded
-from test_dash import select, start_ready, state_of, until
+from test_dash import diff_text, select, start_ready, state_of, until
 from test_worktree import make_git_repo, start_in_worktree
 
 from harnex_tmux.dash import source
@@ -45,8 +45,6 @@ def test_diff_shows_a_worktree_sessions_change_and_is_greyed_out_elsewhere(
     start_ready(harnex, "plain")
 
     async def script(pilot: Any, app: DashApp) -> None:
-        from textual.widgets import Static
-
         from harnex_tmux.dash.screens import DiffScreen
 
         await until(pilot, lambda: state_of(app, "wt") and state_of(app, "plain"))
@@ -58,8 +56,7 @@ def test_diff_shows_a_worktree_sessions_change_and_is_greyed_out_elsewhere(
         await select(pilot, app, "wt")
         assert app.check_action("diff", ()) is True  # read-only keeps it: it only reads
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
-        text = str(app.screen.query_one("#diff-text", Static).content)
+        text = await diff_text(pilot, app)
         assert "+changed by the agent" in text
         assert " base\n" in text and "--- a/README" in text
         assert "untracked: fresh.txt" in text
@@ -174,9 +171,9 @@ def test_the_form_starts_a_worktree_session_whose_diff_the_d_key_shows(
     command = f"{shlex.quote(PYTHON)} -m harnex_tmux.demo_agent --busy 0.2"
 
     async def script(pilot: Any, app: DashApp) -> None:
-        from textual.widgets import Checkbox, Input, Select, Static
+        from textual.widgets import Checkbox, Input, Select
 
-        from harnex_tmux.dash.screens import DiffScreen, NewScreen
+        from harnex_tmux.dash.screens import NewScreen
 
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, NewScreen))
@@ -194,8 +191,7 @@ def test_the_form_starts_a_worktree_session_whose_diff_the_d_key_shows(
         assert row.worktree is not None and row.worktree.branch == "harnex/wtnew"
         await select(pilot, app, "wtnew")
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, DiffScreen))
-        shown = str(app.screen.query_one("#diff-text", Static).content)
+        shown = await diff_text(pilot, app)
         assert shown == "(no changes against the base yet)"
 
     drive(harnex, script)

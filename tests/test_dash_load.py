@@ -17,7 +17,7 @@ from test_dash import start_ready
 from harnex_tmux.dash import source
 from harnex_tmux.dash.app import DashApp
 from harnex_tmux.dash.fleet import Fleet
-from harnex_tmux.state import process_alive
+from tests.procs import gone as ended
 
 
 def _state(fleet: Fleet, ident: str) -> str | None:
@@ -43,7 +43,7 @@ def test_the_list_comes_from_the_files_and_the_sidecars_answer_after(harnex: Har
     gone = start_ready(harnex, "gone")
     os.kill(gone["sidecar_pid"], signal.SIGKILL)
     # The kill is done once the process has ended (the signal is taken a moment later).
-    wait_for(lambda: not process_alive(gone["sidecar_pid"]))
+    wait_for(lambda: ended(gone["sidecar_pid"]))
     os.kill(hung["sidecar_pid"], signal.SIGSTOP)
     try:
         fleet = Fleet(str(harnex.repo))

@@ -8,13 +8,12 @@ moves its cursor and takes Enter as the CLI does, so a wrong key ends on the wro
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from pathlib import Path
 
 import pytest
-from conftest import Harnex
+from conftest import Harnex, user_cli
 
 from harnex_tmux.adapters import adapter_for
 from harnex_tmux.adapters.base import DialogAnswer, Observation, State
@@ -223,17 +222,8 @@ cursor = "❯"
 def test_auto_accept_waits_until_the_dialog_holds_still(harnex: Harnex, tmp_path: Path) -> None:
     """Keys pressed while the CLI still starts are undone by its next drawing of the dialog
     (an Enter then declines and the CLI quits): --auto-accept answers once it held still."""
-    config = tmp_path / "config"
-    (config / "harnex" / "adapters").mkdir(parents=True)
-    (config / "harnex" / "adapters" / "slowtrust.toml").write_text(SLOWTRUST, encoding="utf-8")
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    script = folder / "slowtrust"
     agent = Path(__file__).with_name("slow_trust_agent.py")
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} {agent} --starting 0.6\n")
-    script.chmod(0o755)
-    env = dict(harnex.env, XDG_CONFIG_HOME=str(config))
-    env["PATH"] = f"{folder}{os.pathsep}{env['PATH']}"
+    env = user_cli(harnex, tmp_path, SLOWTRUST, f"{sys.executable} {agent} --starting 0.6")
     harnex.json("run", "--id", "slow", "--detach", "--auto-accept", "slowtrust", env=env)
     ready = harnex.run("wait", "--id", "slow", "--until", "prompt", "--timeout", "30", env=env)
     screen = harnex.run("pane", "--id", "slow", env=env).stdout

@@ -3,20 +3,13 @@ demo session whose private tmux server was killed with a message still queued.""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from conftest import Harnex, recorded, wait_for
 from mcp import Client
 from test_mcp import ok, run_async, text_of
 
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+from tests.procs import gone
 
 
 def test_resume_lists_then_brings_back_and_delivers_the_queue(
@@ -30,7 +23,7 @@ def test_resume_lists_then_brings_back_and_delivers_the_queue(
     queued = harnex.json("send", "--id", "keep", "--no-wait", "-m", "kept for later")
     assert queued["status"] == "queued"
     harnex.tmux("kill-server")
-    wait_for(lambda: _gone(info["sidecar_pid"]), timeout=20)
+    wait_for(lambda: gone(info["sidecar_pid"]), timeout=20)
 
     async def body(client: Client) -> None:
         listed = ok(await client.call_tool("resume", {}))

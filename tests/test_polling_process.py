@@ -43,7 +43,9 @@ def _async(steps: Steps[Any]) -> Any:
 DRIVERS = pytest.mark.parametrize("drive", [_blocking, _async], ids=["blocking", "async"])
 
 
-def _gone(pid: int) -> bool:
+def _reaped(pid: int) -> bool:
+    """Whether ``pid`` is gone and reaped: stricter than ``procs.gone`` (for which a zombie
+    counts), since the drivers must reap what they kill."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -79,7 +81,7 @@ def test_a_command_past_its_timeout_is_killed_and_says_so(drive: Drive, tmp_path
     assert done.timed_out
     assert time.monotonic() - started < 120  # not the command's own 300 s
     pid = _pid_in(pidfile)
-    wait_for(lambda: _gone(pid), timeout=30)
+    wait_for(lambda: _reaped(pid), timeout=30)
 
 
 @DRIVERS
@@ -144,7 +146,7 @@ def test_a_cancelled_async_command_is_killed_and_the_loop_tidies_up(tmp_path: Pa
         assert not scope.cancelled_caught
 
     anyio.run(main)
-    assert _gone(_pid_in(pidfile))
+    assert _reaped(_pid_in(pidfile))
     assert tidied.read_text() == "yes"
 
 

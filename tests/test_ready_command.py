@@ -4,13 +4,12 @@ last_line``, and the shipped Aider file read against its real screens."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Harnex, wait_for
+from conftest import Harnex, user_cli, wait_for
 from test_hooks import _Recorder, _run_hook, recording_sidecar
 
 from harnex_tmux import hook
@@ -110,17 +109,9 @@ def test_last_line_reads_only_the_bottom_line_as_input() -> None:
 def test_a_ready_command_reports_the_turn_end(harnex: Harnex, tmp_path: Path) -> None:
     """The CLI runs the command harnex gave it: ``send --reply`` returns with the turn, and
     the sidecar logs ``turn_complete`` (the screen alone never does: see the control)."""
-    config = tmp_path / "config"
-    (config / "harnex" / "adapters").mkdir(parents=True)
-    (config / "harnex" / "adapters" / "readycli.toml").write_text(READY_TOML)
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    (folder / "ready_cli.py").write_text(READY_CLI)
-    script = folder / "readycli"
-    script.write_text(f'#!/bin/sh\nexec {sys.executable} {folder / "ready_cli.py"} "$@"\n')
-    script.chmod(0o755)
-    env = dict(harnex.env, XDG_CONFIG_HOME=str(config))
-    env["PATH"] = f"{folder}{os.pathsep}{env['PATH']}"
+    program = tmp_path / "ready_cli.py"
+    program.write_text(READY_CLI)
+    env = user_cli(harnex, tmp_path, READY_TOML, f'{sys.executable} {program} "$@"')
 
     def turns_logged(info: dict[str, Any]) -> list[dict[str, Any]]:
         lines = Path(info["events_log_path"]).read_text().splitlines()

@@ -8,11 +8,10 @@ exit with the request in flight, so the sender saw a dropped connection instead 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
-from conftest import Harnex, recorded, wait_for
+from conftest import Harnex, recorded, user_cli, wait_for
 
 AGENT = Path(__file__).resolve().parent.parent / "dialog_agent.py"
 
@@ -36,17 +35,8 @@ patterns = ['trust this folder']
 def test_a_forced_send_that_ends_the_agent_gets_an_honest_answer(
     harnex: Harnex, tmp_path: Path
 ) -> None:
-    config = tmp_path / "config"
-    (config / "harnex" / "adapters").mkdir(parents=True)
-    (config / "harnex" / "adapters" / "trustcli.toml").write_text(TRUSTCLI)
     record = tmp_path / "rec.jsonl"
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    script = folder / "trustcli"
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} {AGENT} --record {record}\n")
-    script.chmod(0o755)
-    env = dict(harnex.env, XDG_CONFIG_HOME=str(config))
-    env["PATH"] = f"{folder}{os.pathsep}{env['PATH']}"
+    env = user_cli(harnex, tmp_path, TRUSTCLI, f"{sys.executable} {AGENT} --record {record}")
     harnex.json("run", "--id", "trust", "--detach", "trustcli", env=env)
     harnex.run(
         "wait",
